@@ -1,0 +1,147 @@
+"""The whole build, stage by stage: data -> (cached) training -> results -> figures -> pages -> site.
+
+Output is staged and swapped in only at the end, so any failure leaves earlier docs and site intact.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportgen import cache, figures, render, results, site
+from reportgen.config import BuildConfig
+from reportgen.data import check_flag, fetch_dataset_file, load_dataset, verify_dataset_file
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    results: dict[str, Any]
+    docs_dir: Path
+    site_dir: Path | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks the CLI supplies to show progress; the build itself never prints."""
+
+    on_stage: Callable[[str], None] = lambda stage: None
+    on_epoch: Callable[[Any], None] | None = None
+
+
+class _StageClock:
+    def __init__(self, progress: Progress) -> None:
+        self.timings: dict[str, float] = {}
+        self._progress = progress
+        self._announced = ""
+
+    def run(self, stage: str, work: Callable[[], Any]) -> Any:
+        if stage != self._announced:
+            self._progress.on_stage(stage)
+            self._announced = stage
+        started = time.perf_counter()
+        value = work()
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+        return value
+
+
+def _train(config: BuildConfig, progress: Progress, clock: _StageClock) -> cache.TrainedRun:
+    dataset = clock.run(
+        "load", lambda: load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
+    )
+    from reportgen.runner import run_training  # noqa: PLC0415  (imports torch)
+
+    run = run_training(dataset, config, on_epoch=progress.on_epoch)
+    clock.timings["train"] = run.record["seconds"]["train"]
+    clock.timings["evaluate"] = run.record["seconds"]["evaluate"]
+    return run
+
+
+def publish(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    config: BuildConfig,
+    clock: _StageClock,
+    keep_figures_from: Path | None = None,
+) -> BuildOutcome:
+    """Write data, figures, pages and site into staging folders, then swap them into place."""
+    with site.staging_dir_for(config.docs_dir) as docs_stage:
+        results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
+        have_samples = run.sample_images.size > 0
+        clock.run(
+            "figures",
+            lambda: figures.draw_all(
+                results_data,
+                run.test_labels,
+                run.test_probabilities,
+                run.sample_images if have_samples else None,
+                run.sample_counts if have_samples else None,
+                docs_stage / "figures",
+            ),
+        )
+        if not have_samples and keep_figures_from is not None:
+            earlier = keep_figures_from / "figures" / figures.FIGURE_FILES["samples"]
+            if earlier.is_file():
+                shutil.copy2(earlier, docs_stage / "figures" / earlier.name)
+        clock.run("render", lambda: render.write_pages(render.render_pages(results_data), docs_stage))
+        results_data["timings"] = clock.timings
+        results.write_results(results_data, docs_stage)
+        if not config.build_site:
+            site.swap_into(docs_stage, config.docs_dir)
+            return BuildOutcome(results_data, config.docs_dir, None)
+        with site.staging_dir_for(config.site_dir) as site_stage:
+            clock.run("site", lambda: site.build_site(docs_stage, site_stage, site.default_mkdocs_config()))
+            results_data["timings"] = clock.timings
+            for folder in (docs_stage, site_stage):
+                results.write_results(results_data, folder)
+            site.swap_into(docs_stage, config.docs_dir)
+            site.swap_into(site_stage, config.site_dir)
+    return BuildOutcome(results_data, config.docs_dir, config.site_dir)
+
+
+def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
+    """Train (or reuse the cached run) and publish pages and site for config."""
+    clock = _StageClock(progress)
+    check_flag(config.dataset)
+    site.check_output_dirs(config.docs_dir, *([config.site_dir] if config.build_site else []))
+
+    def locate() -> tuple[Path, str, bool]:
+        path = fetch_dataset_file(config.dataset, config.data_root)
+        return (path, *verify_dataset_file(config.dataset, path, config.allow_unofficial_data))
+
+    data_file, md5, official = clock.run("load", locate)
+    key = cache.cache_key(config.training_fields(), md5, config.device)
+    run = None if config.retrain else cache.load_run(config.cache_dir, key)
+    reused = run is not None
+    if run is None:
+        run = _train(config, progress, clock)
+        cache.save_run(run, config.cache_dir, key)
+    else:
+        clock.timings.update(train=0.0, evaluate=0.0)
+    results_data = results.assemble_results(
+        config, command, run, data_file, md5, official, {"key": key, "reused": reused}, clock.timings
+    )
+    return publish(results_data, run, config, clock)
+
+
+def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progress = Progress()) -> BuildOutcome:
+    """Rebuild pages, figures and site from an earlier build's results.json (no torch, no data)."""
+    import numpy as np  # noqa: PLC0415
+
+    results_data = results.read_results(docs_dir)
+    n_classes = len(results_data["dataset"]["class_names"])
+    labels, probabilities = results.read_predictions(docs_dir, n_classes)
+    run = cache.TrainedRun(
+        record={},
+        test_labels=labels,
+        test_probabilities=probabilities,
+        sample_images=np.zeros((0,), dtype=np.uint8),
+        sample_counts=np.zeros((0,), dtype=np.int64),
+    )
+    config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site)
+    clock = _StageClock(progress)
+    clock.timings.update({stage: results_data["timings"].get(stage, 0.0) for stage in ("load", "train", "evaluate")})
+    return publish(results_data, run, config, clock, keep_figures_from=docs_dir)

@@ -1,0 +1,109 @@
+"""Trained runs cached on disk, keyed by config, data MD5 and code, and checked before reuse.
+
+A run directory holds `run.json` (plain data) and `arrays.npz` (test labels and probabilities,
+sample images); `run.json` records the SHA-256 of `arrays.npz`, so a damaged entry is detected and
+retrained instead of shown. Reading a run needs numpy only, not torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import reportgen
+
+CACHE_FORMAT = 1
+# Sources whose change alters what training produces; their text is part of every cache key.
+_TRAINING_SOURCES = ("data.py", "model.py", "train.py", "metrics.py", "evaluate.py", "cache.py")
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """Everything a build needs from training, as plain data and arrays."""
+
+    record: dict[str, Any]  # history, test summary, model description, environment, seconds
+    test_labels: np.ndarray  # (N,) int64
+    test_probabilities: np.ndarray  # (N, K) float64
+    sample_images: np.ndarray  # (K, S, H, W, C) uint8: S training images per class
+    sample_counts: np.ndarray  # (K,) how many of the S slots per class hold an image
+
+
+def code_version() -> str:
+    """reportgen's version plus a digest of the training code."""
+    package_dir = Path(reportgen.__file__).parent
+    digest = hashlib.sha256()
+    for name in _TRAINING_SOURCES:
+        digest.update((package_dir / name).read_bytes())
+    return f"{reportgen.__version__}+{digest.hexdigest()[:12]}"
+
+
+def cache_key(training_fields: dict[str, object], data_md5: str, device: str) -> str:
+    payload = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "config": training_fields,
+            "data_md5": data_md5,
+            "device": device,
+            "code": code_version(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
+    """Write the run atomically under cache_dir/runs/key and return that directory."""
+    runs_dir = cache_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=runs_dir))
+    np.savez(
+        staging / "arrays.npz",
+        test_labels=run.test_labels,
+        test_probabilities=run.test_probabilities,
+        sample_images=run.sample_images,
+        sample_counts=run.sample_counts,
+    )
+    record = dict(run.record, cache={"key": key, "arrays_sha256": _sha256(staging / "arrays.npz")})
+    (staging / "run.json").write_text(json.dumps(record, indent=2))
+    target = runs_dir / key
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+    return target
+
+
+def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
+    """The cached run for key, or None when absent or damaged (a damaged entry is removed)."""
+    run_dir = cache_dir / "runs" / key
+    if not run_dir.is_dir():
+        return None
+    try:
+        record = json.loads((run_dir / "run.json").read_text())
+        if record["cache"]["key"] != key:
+            raise ValueError("key mismatch")
+        if _sha256(run_dir / "arrays.npz") != record["cache"]["arrays_sha256"]:
+            raise ValueError("arrays checksum mismatch")
+        with np.load(run_dir / "arrays.npz") as arrays:
+            run = TrainedRun(
+                record=record,
+                test_labels=arrays["test_labels"],
+                test_probabilities=arrays["test_probabilities"],
+                sample_images=arrays["sample_images"],
+                sample_counts=arrays["sample_counts"],
+            )
+    except (OSError, ValueError, KeyError, TypeError):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return None
+    return run

@@ -1,0 +1,129 @@
+"""The command line: build a config, call one function, print a one-line summary."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reportgen.config import DEFAULT_DATASET, BuildConfig, default_data_root
+from reportgen.errors import ReportgenError
+
+
+def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from reportgen.data import check_flag  # noqa: PLC0415
+
+    try:
+        check_flag(value)
+    except ReportgenError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+def _check_momentum(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not 0 <= value < 1:
+        raise click.BadParameter(f"{value} is outside [0, 1). Use 0 for plain SGD or e.g. 0.9.")
+    return value
+
+
+def _progress(quiet: bool, epochs: int) -> Any:
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    from reportgen.build import Progress  # noqa: PLC0415
+
+    bar: dict[str, Any] = {}
+
+    def on_stage(stage: str) -> None:
+        if not quiet:
+            click.echo(f"[reportgen] {stage}", err=True)
+
+    def on_epoch(stats: Any) -> None:
+        if "epochs" not in bar:
+            bar["epochs"] = tqdm(total=epochs, desc="train", unit="epoch", disable=quiet, file=sys.stderr)
+        bar["epochs"].set_postfix(
+            loss=f"{stats.train_loss:.3f}", val_acc=f"{stats.val_accuracy:.3f}", val_auc=f"{stats.val_auc:.3f}"
+        )
+        bar["epochs"].update(1)
+        if stats.epoch == epochs:
+            bar["epochs"].close()
+
+    return Progress(on_stage=on_stage, on_epoch=on_epoch)
+
+
+def _summary(outcome: Any) -> str:
+    test = outcome.results["test"]
+    where = outcome.site_dir if outcome.site_dir is not None else outcome.docs_dir
+    reused = " (cached run)" if outcome.results.get("cache", {}).get("reused") else ""
+    return (
+        f"{outcome.results['dataset']['name']}{reused}: test accuracy {test['accuracy']:.3f}, "
+        f"AUC {test['auc']:.3f}, balanced accuracy {test['balanced_accuracy']:.3f} -> {where}"
+    )
+
+
+@click.group()
+@click.version_option(package_name="reportgen")
+def main() -> None:
+    """Train the study's CNN on a MedMNIST dataset and publish the results as a static site."""
+
+
+@main.command()
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True, callback=_check_dataset,
+              help="MedMNIST 2D flag (multi-class, binary-class or ordinal-regression task).")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help="Folder holding <dataset>.npz. Default: $MEDMNIST_ROOT, else ~/.medmnist.")
+@click.option("--allow-unofficial-data", is_flag=True,
+              help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="Training epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True, help="Images per SGD step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+              help="SGD learning rate (> 0).")
+@click.option("--momentum", type=float, default=0.0, show_default=True, callback=_check_momentum,
+              help="SGD momentum in [0, 1); the study used 0.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy, torch and shuffling.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+              help="Where to train; auto picks cuda, then mps, then cpu.")
+@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
+              help="Folder for the rendered Markdown pages, figures and data files.")
+@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
+              help="Folder for the built static site.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".reportgen"), show_default=True,
+              help="Folder for cached trained runs.")
+@click.option("--no-site", is_flag=True, help="Stop after the Markdown pages; do not run MkDocs. Default: off.")
+@click.option("--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off.")
+@click.option("--quiet", is_flag=True, help="No progress output, only the final summary. Default: off.")
+def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
+    """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
+    from reportgen.build import build as run_build  # noqa: PLC0415
+
+    config = BuildConfig(
+        data_root=data_root if data_root is not None else default_data_root(),
+        build_site=not no_site,
+        **options,
+    )
+    command = "reportgen " + shlex.join(sys.argv[1:])
+    try:
+        outcome = run_build(config, command, _progress(quiet, config.epochs))
+    except ReportgenError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(_summary(outcome))
+
+
+@main.command()
+@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
+              help="Folder of an earlier build, holding data/results.json.")
+@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
+              help="Folder for the built static site.")
+@click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
+@click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
+def render(docs_dir: Path, site_dir: Path, no_site: bool, quiet: bool) -> None:
+    """Rebuild pages, figures and site from an existing results.json, without training."""
+    from reportgen.build import rerender  # noqa: PLC0415
+
+    try:
+        outcome = rerender(docs_dir, site_dir, not no_site, _progress(quiet, 0))
+    except ReportgenError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(_summary(outcome))

@@ -1,0 +1,59 @@
+"""Stage 4: score the trained model on the test split and summarise it as plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reportgen import metrics
+
+
+def summarize_test(
+    labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]
+) -> dict[str, Any]:
+    """Every test metric the pages show, as JSON-ready data.
+
+    labels: (N,) true classes; probabilities: (N, K) softmax outputs.
+    """
+    n_classes = len(class_names)
+    predictions = probabilities.argmax(axis=1)
+    matrix = metrics.confusion(labels, predictions, n_classes)
+    return {
+        "n_images": int(labels.shape[0]),
+        "accuracy": metrics.accuracy(labels, probabilities),
+        "auc": metrics.mean_auc(labels, probabilities),
+        "balanced_accuracy": metrics.balanced_accuracy(labels, predictions),
+        "macro_f1": metrics.macro_f1(labels, predictions, n_classes),
+        "per_class_auc": metrics.per_class_auc(labels, probabilities),
+        "confusion_matrix": matrix.tolist(),
+        "confusion_matrix_normalized": metrics.row_normalized(matrix).tolist(),
+        "report": metrics.classification_report_rows(labels, predictions, class_names),
+    }
+
+
+def findings(test: dict[str, Any], class_names: list[str], prevalence: list[float]) -> list[dict[str, Any]]:
+    """Per class, how well it is found and what it is most often mistaken for.
+
+    prevalence: share of each class in the training split. Sorted worst recall first.
+    """
+    matrix = np.asarray(test["confusion_matrix"])
+    rows = []
+    for row in test["report"]["classes"]:
+        k = row["index"]
+        errors = matrix[k].copy()
+        errors[k] = 0
+        confused_with = int(errors.argmax()) if errors.sum() else None
+        rows.append(
+            {
+                "name": class_names[k],
+                "recall": row["recall"],
+                "precision": row["precision"],
+                "support": row["support"],
+                "prevalence": prevalence[k],
+                "missed": int(errors.sum()),
+                "confused_with": class_names[confused_with] if confused_with is not None else None,
+                "confused_count": int(errors.max()) if errors.sum() else 0,
+            }
+        )
+    return sorted(rows, key=lambda row: (row["recall"], row["prevalence"]))

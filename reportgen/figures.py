@@ -1,0 +1,180 @@
+"""Stage 5: one function per figure; each writes one PNG and returns its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from reportgen import metrics  # noqa: E402
+
+DPI = 110
+SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
+
+
+def _short(name: str, width: int = 28) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], path: Path) -> Path:
+    """Grouped bars: share of each class (%) in each split."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    positions = np.arange(len(class_names))
+    width = 0.8 / len(counts)
+    for offset, (split, split_counts) in enumerate(counts.items()):
+        shares = 100 * np.asarray(split_counts) / max(sum(split_counts), 1)
+        ax.bar(positions + offset * width, shares, width, label=split, color=SPLIT_COLOURS.get(split))
+    ax.set_xticks(positions + width * (len(counts) - 1) / 2)
+    ax.set_xticklabels([_short(name) for name in class_names], rotation=30, ha="right")
+    ax.set_ylabel("share of split (%)")
+    ax.set_title("Class prevalence per split")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_sample_grid(
+    sample_images: np.ndarray, sample_counts: np.ndarray, class_names: list[str], path: Path
+) -> Path:
+    """One row per class of training images; sample_images is (K, S, H, W, C) uint8."""
+    n_classes, per_class = sample_images.shape[:2]
+    fig, axes = plt.subplots(
+        n_classes, per_class, figsize=(per_class * 0.9 + 2.6, n_classes * 0.95), squeeze=False
+    )
+    for k in range(n_classes):
+        for s in range(per_class):
+            ax = axes[k, s]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if s < sample_counts[k]:
+                image = sample_images[k, s]
+                if image.shape[-1] == 1:
+                    ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+                else:
+                    ax.imshow(image)
+        axes[k, 0].set_ylabel(_short(class_names[k], 22), rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle("Training images per class (seeded sample)")
+    return _save(fig, path)
+
+
+def plot_loss_curves(history: list[dict[str, float]], path: Path) -> Path:
+    epochs = [row["epoch"] for row in history]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
+    ax.plot(epochs, [row["val_loss"] for row in history], marker="o", label="val")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy loss")
+    ax.set_title("Loss per epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_metric_curves(history: list[dict[str, float]], path: Path) -> Path:
+    """Accuracy and AUC per epoch, train and val, side by side."""
+    epochs = [row["epoch"] for row in history]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric, label in ((axes[0], "accuracy", "accuracy"), (axes[1], "auc", "AUC (mean one-vs-rest)")):
+        ax.plot(epochs, [row[f"train_{metric}"] for row in history], marker="o", label="train")
+        ax.plot(epochs, [row[f"val_{metric}"] for row in history], marker="o", label="val")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label.split(' ')[0].capitalize()} per epoch")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_confusion_matrix(
+    matrix: list[list[float]], class_names: list[str], path: Path, normalized: bool
+) -> Path:
+    """Heat map, true class per row; counts, or shares of each row when normalized."""
+    values = np.asarray(matrix, dtype=float)
+    size = max(5.0, 0.8 * len(class_names) + 2.5)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalized else None)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    threshold = (1 if normalized else values.max()) / 2
+    for (i, j), value in np.ndenumerate(values):
+        text = f"{value:.2f}" if normalized else f"{int(value)}"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                color="white" if value > threshold else "black")
+    labels = [_short(name, 18) for name in class_names]
+    ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("Confusion matrix (row-normalized: recall on the diagonal)" if normalized else "Confusion matrix (counts)")
+    return _save(fig, path)
+
+
+def plot_roc_curves(
+    labels: np.ndarray, probabilities: np.ndarray, class_names: list[str], per_class_auc: list[float], path: Path
+) -> Path:
+    """One-vs-rest ROC curve of every class present in labels."""
+    fig, ax = plt.subplots(figsize=(6.8, 6))
+    for k, name in enumerate(class_names):
+        if np.isnan(per_class_auc[k]):
+            continue
+        fpr, tpr = metrics.roc_points(labels, probabilities, k)
+        ax.plot(fpr, tpr, label=f"{_short(name, 24)} (AUC {per_class_auc[k]:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate (recall)")
+    ax.set_title("One-vs-rest ROC curves (test)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+FIGURE_FILES = {
+    "prevalence": "class_prevalence.png",
+    "samples": "sample_grid.png",
+    "loss": "loss_curves.png",
+    "metrics": "accuracy_auc_curves.png",
+    "confusion_counts": "confusion_matrix_counts.png",
+    "confusion_normalized": "confusion_matrix_normalized.png",
+    "roc": "roc_curves.png",
+}
+
+
+def draw_all(
+    results: dict[str, Any],
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    sample_images: np.ndarray | None,
+    sample_counts: np.ndarray | None,
+    figures_dir: Path,
+) -> dict[str, Path]:
+    """Every figure of the site into figures_dir; the sample grid only when images are given."""
+    names = results["dataset"]["class_names"]
+    test = results["test"]
+    path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
+    drawn = {
+        "prevalence": plot_class_prevalence(results["dataset"]["counts"], names, path["prevalence"]),
+        "loss": plot_loss_curves(results["history"], path["loss"]),
+        "metrics": plot_metric_curves(results["history"], path["metrics"]),
+        "confusion_counts": plot_confusion_matrix(test["confusion_matrix"], names, path["confusion_counts"], normalized=False),
+        "confusion_normalized": plot_confusion_matrix(
+            test["confusion_matrix_normalized"], names, path["confusion_normalized"], normalized=True
+        ),
+        "roc": plot_roc_curves(test_labels, test_probabilities, names, test["per_class_auc"], path["roc"]),
+    }
+    if sample_images is not None and sample_counts is not None:
+        drawn["samples"] = plot_sample_grid(sample_images, sample_counts, names, path["samples"])
+    return drawn

@@ -1,0 +1,108 @@
+"""Pure classification metrics on numpy arrays, with MedMNIST's definitions.
+
+Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows summing to 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
+
+
+def accuracy(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Share of images whose argmax class is the label (medmnist.evaluator.getACC)."""
+    return float(np.mean(probabilities.argmax(axis=1) == labels))
+
+
+def per_class_auc(labels: np.ndarray, probabilities: np.ndarray) -> list[float]:
+    """One-vs-rest ROC AUC of each class; NaN for a class absent from, or alone in, labels."""
+    aucs = []
+    for k in range(probabilities.shape[1]):
+        positives = labels == k
+        if positives.all() or not positives.any():
+            aucs.append(math.nan)
+        else:
+            aucs.append(float(roc_auc_score(positives, probabilities[:, k])))
+    return aucs
+
+
+def mean_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Unweighted mean of the one-vs-rest AUCs (medmnist.evaluator.getAUC), over defined classes."""
+    defined = [auc for auc in per_class_auc(labels, probabilities) if not math.isnan(auc)]
+    return float(np.mean(defined)) if defined else math.nan
+
+
+def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
+    """Mean recall over the classes present in labels (the ISIC challenge's metric)."""
+    return float(balanced_accuracy_score(labels, predictions))
+
+
+def macro_f1(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> float:
+    return float(
+        f1_score(labels, predictions, labels=range(n_classes), average="macro", zero_division=0)
+    )
+
+
+def confusion(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K, K) counts, true class per row, predicted class per column."""
+    return confusion_matrix(labels, predictions, labels=range(n_classes))
+
+
+def row_normalized(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (a row of zeros stays zeros): recall on the diagonal."""
+    sums = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, sums, out=np.zeros_like(matrix, dtype=float), where=sums > 0)
+
+
+def classification_report_rows(
+    labels: np.ndarray, predictions: np.ndarray, class_names: list[str]
+) -> dict[str, list[dict[str, float | int | str]]]:
+    """Per-class precision, recall, F1 and support, and their macro and weighted averages.
+
+    The same numbers as sklearn.metrics.classification_report, as plain rows.
+    """
+    class_ids = list(range(len(class_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predictions, labels=class_ids, zero_division=0
+    )
+    classes = [
+        {
+            "index": k,
+            "name": class_names[k],
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(support[k]),
+        }
+        for k in class_ids
+    ]
+    averages = []
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(
+            labels, predictions, labels=class_ids, average=average, zero_division=0
+        )
+        averages.append(
+            {
+                "name": f"{average} avg",
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(support.sum()),
+            }
+        )
+    return {"classes": classes, "averages": averages}
+
+
+def roc_points(labels: np.ndarray, probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(false positive rates, true positive rates) of class k against the rest."""
+    fpr, tpr, _ = roc_curve(labels == k, probabilities[:, k])
+    return fpr, tpr

@@ -1,0 +1,71 @@
+"""Stage 2: the study's CNN, and a plain-data description of it for the Model page."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class StudyCNN(nn.Module):
+    """The study's network: four unpadded 3x3 convolutions, two max-pools, three dense layers.
+
+    Spatial size 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4, so the classifier sees 64 x 4 x 4 features.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.layer1 = nn.Sequential(nn.Conv2d(in_channels, 16, 3), nn.BatchNorm2d(16), nn.ReLU())
+        self.layer2 = nn.Sequential(
+            nn.Conv2d(16, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2)
+        )
+        self.layer3 = nn.Sequential(nn.Conv2d(16, 64, 3), nn.BatchNorm2d(64), nn.ReLU())
+        self.layer4 = nn.Sequential(
+            nn.Conv2d(64, 64, 3), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2)
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, 128),
+            nn.ReLU(),
+            nn.Linear(128, 128),
+            nn.ReLU(),
+            nn.Linear(128, num_classes),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.layer4(self.layer3(self.layer2(self.layer1(images))))
+        return self.classifier(features)
+
+
+def describe_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[dict[str, object]]:
+    """One row per leaf module, from a real forward pass: name, operation, output shape, parameters.
+
+    input_shape is (C, H, W) of one image.
+    """
+    rows: list[dict[str, object]] = []
+
+    def record(module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        rows.append(
+            {
+                "name": names[module],
+                "operation": repr(module),
+                "output_shape": list(output.shape[1:]),
+                "parameters": sum(p.numel() for p in module.parameters(recurse=False)),
+            }
+        )
+
+    names = {module: name for name, module in model.named_modules() if not list(module.children())}
+    hooks = [module.register_forward_hook(record) for module in names]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return rows
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

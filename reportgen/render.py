@@ -1,0 +1,203 @@
+"""Stage 6: Jinja2 Markdown pages from results data alone (no torch, no dataset).
+
+One Environment; every `{{ value }}` from data is escaped for Markdown and HTML by `finalize`
+unless it is explicitly `Markup` (links and numbers the templates build themselves).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from reportgen import study
+from reportgen.evaluate import findings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+PAGES = {
+    "index.md": "index.md.j2",
+    "dataset.md": "dataset.md.j2",
+    "model.md": "model.md.j2",
+    "training.md": "training.md.j2",
+    "results.md": "results.md.j2",
+    "tradeoffs.md": "tradeoffs.md.j2",
+    "next-steps.md": "next-steps.md.j2",
+    "reproducibility.md": "reproducibility.md.j2",
+}
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!~])")
+
+
+def escape_markdown(value: object) -> str:
+    """Text that Markdown and HTML show literally: `<script>` stays text, `|` stays in its cell."""
+    if isinstance(value, Markup):
+        return str(value)
+    text = html.escape(str(value), quote=False)
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text).replace("\n", " ")
+
+
+def fmt_number(value: float | None, digits: int = 3) -> Markup:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Markup("n/a")
+    return Markup(f"{value:.{digits}f}")
+
+
+def fmt_percent(value: float | None, digits: int = 1) -> Markup:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Markup("n/a")
+    return Markup(f"{100 * value:.{digits}f}%")
+
+
+def fmt_count(value: int) -> Markup:
+    return Markup(f"{value:,}")
+
+
+def fmt_code(value: object) -> Markup:
+    """Inline code; backticks inside are doubled-fenced so the text stays literal."""
+    text = str(value).replace("\n", " ")
+    fence = "``" if "`" in text else "`"
+    return Markup(f"{fence} {text} {fence}" if fence == "``" else f"`{text}`")
+
+
+def fmt_code_block(value: object) -> Markup:
+    """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
+    return Markup(str(value).replace("```", "` ` `"))
+
+
+def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=escape_markdown,
+    )
+    environment.filters.update(
+        num=fmt_number, pct=fmt_percent, count=fmt_count, code=fmt_code,
+        md=escape_markdown,
+        safe_code_block=fmt_code_block,
+    )
+    return environment
+
+
+def _prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
+    counts = dataset["counts"]
+    totals = {split: max(sum(values), 1) for split, values in counts.items()}
+    return [
+        {
+            "name": name,
+            "counts": {split: counts[split][k] for split in counts},
+            "shares": {split: counts[split][k] / totals[split] for split in counts},
+        }
+        for k, name in enumerate(dataset["class_names"])
+    ]
+
+
+def _study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
+    """The study's numbers beside this run's, only for the study's own dataset."""
+    if results["dataset"]["flag"] != study.STUDY_DATASET:
+        return None
+    classes = results["test"]["report"]["classes"]
+    rows = []
+    for row, quoted, prevalence in zip(
+        classes, study.STUDY_TEST["per_class"], study.STUDY_TEST["prevalence_percent"], strict=True
+    ):
+        precision, recall, f1, support = quoted
+        rows.append(
+            {
+                "name": row["name"],
+                "study": {"precision": precision, "recall": recall, "f1": f1, "support": support},
+                "run": row,
+                "study_prevalence": prevalence / 100,
+            }
+        )
+    return {"accuracy": study.STUDY_TEST["accuracy"], "auc": study.STUDY_TEST["auc"], "classes": rows}
+
+
+def _next_steps(results: dict[str, Any], class_findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The study's proposed steps, each with the numbers from this run that motivate it."""
+    counts = results["dataset"]["counts"]["train"]
+    names = results["dataset"]["class_names"]
+    largest, smallest = max(range(len(counts)), key=counts.__getitem__), min(range(len(counts)), key=counts.__getitem__)
+    zero_recall = [row["name"] for row in class_findings if row["recall"] == 0]
+    rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
+    history = results["history"]
+    best_val = min(history, key=lambda row: row["val_loss"])
+    return [
+        {
+            "key": key,
+            "title": title,
+            "largest": {"name": names[largest], "count": counts[largest]},
+            "smallest": {"name": names[smallest], "count": counts[smallest]},
+            "imbalance_ratio": counts[largest] / max(counts[smallest], 1),
+            "zero_recall": zero_recall,
+            "rare": rare,
+            "best_val_epoch": best_val["epoch"],
+            "best_val_loss": best_val["val_loss"],
+            "final_val_loss": history[-1]["val_loss"],
+            "final_train_loss": history[-1]["train_loss"],
+        }
+        for key, title in study.NEXT_STEPS
+    ]
+
+
+def page_context(results: dict[str, Any]) -> dict[str, Any]:
+    """Plain data for every template: the results plus values derived from them."""
+    dataset = results["dataset"]
+    train_counts = dataset["counts"]["train"]
+    prevalence = [count / max(sum(train_counts), 1) for count in train_counts]
+    class_findings = findings(results["test"], dataset["class_names"], prevalence)
+    majority = max(range(len(train_counts)), key=train_counts.__getitem__)
+    split_totals = {split: sum(values) for split, values in dataset["counts"].items()}
+    total_images = sum(split_totals.values())
+    collection = results["collection"]
+    return {
+        "split_totals": split_totals,
+        "total_images": total_images,
+        "split_ratio": " / ".join(
+            f"{100 * count / max(total_images, 1):.0f}%" for count in split_totals.values()
+        ),
+        "collection": collection,
+        "collection_2d": sum(row["dimension"] == "2D" for row in collection),
+        "collection_3d": sum(row["dimension"] == "3D" for row in collection),
+        "model": results["model"],
+        "results": results,
+        "dataset": dataset,
+        "test": results["test"],
+        "history": results["history"],
+        "config": results["config"],
+        "findings": class_findings,
+        "missed_classes": [row for row in class_findings if row["recall"] < 0.1],
+        "majority": {"name": dataset["class_names"][majority], "share": prevalence[majority]},
+        "prevalence_rows": _prevalence_rows(dataset),
+        "study": _study_comparison(results),
+        "why_cnn": study.WHY_CNN,
+        "why_not": study.WHY_NOT,
+        "decisions": study.DECISIONS,
+        "next_steps": _next_steps(results, class_findings),
+    }
+
+
+def render_pages(results: dict[str, Any], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """File name -> Markdown text for every page of the site."""
+    environment = make_environment(templates_dir)
+    context = page_context(results)
+    return {page: environment.get_template(template).render(context) for page, template in PAGES.items()}
+
+
+def write_pages(pages: dict[str, str], docs_dir: Path) -> list[Path]:
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in pages.items():
+        path = docs_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

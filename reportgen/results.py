@@ -1,0 +1,171 @@
+"""The results file: assembled from a run as plain data, written and read as JSON and CSV.
+
+Rendering reads only these files, so pages can be rebuilt without torch or the dataset.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import reportgen
+from reportgen.cache import TrainedRun
+from reportgen.catalog import class_names_of, collection_summary, medmnist_info
+from reportgen.config import BuildConfig
+from reportgen.errors import ReportgenError
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = Path("data") / "results.json"
+PREDICTIONS_FILE = Path("data") / "predictions.csv"
+REQUIRED_KEYS = ("config", "environment", "dataset", "collection", "model", "history", "test", "timings")
+
+
+def dataset_summary(config: BuildConfig, file: Path, md5: str, official: bool, counts: dict[str, list[int]]) -> dict[str, Any]:
+    info = medmnist_info()[config.dataset]
+    return {
+        "flag": config.dataset,
+        "name": info["python_class"],
+        "file": str(file.resolve()),
+        "file_name": file.name,
+        "md5": md5,
+        "official": official,
+        "official_md5": info["MD5"],
+        "url": info["url"],
+        "description": info["description"],
+        "license": info["license"],
+        "task": info["task"],
+        "n_channels": info["n_channels"],
+        "class_names": class_names_of(info),
+        "counts": counts,
+    }
+
+
+def rebuild_command(config: BuildConfig) -> str:
+    """The `reportgen build` command line that makes this exact configuration."""
+    parts = [
+        "reportgen build",
+        f"--dataset {config.dataset}",
+        f"--data-root {config.data_root}",
+        f"--epochs {config.epochs}",
+        f"--batch-size {config.batch_size}",
+        f"--lr {config.lr}",
+        f"--momentum {config.momentum}",
+        f"--seed {config.seed}",
+        f"--device {config.device}",
+        f"--docs-dir {config.docs_dir}",
+        f"--site-dir {config.site_dir}",
+        f"--cache-dir {config.cache_dir}",
+    ]
+    if config.allow_unofficial_data:
+        parts.append("--allow-unofficial-data")
+    if not config.build_site:
+        parts.append("--no-site")
+    return " \\\n    ".join(parts)
+
+
+def assemble_results(
+    config: BuildConfig,
+    command: str,
+    run: TrainedRun,
+    data_file: Path,
+    md5: str,
+    official: bool,
+    cache: dict[str, Any],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    record = run.record
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "reportgen_version": reportgen.__version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "rebuild_command": rebuild_command(config),
+        "config": config.to_dict(),
+        "environment": record["environment"],
+        "dataset": dataset_summary(config, data_file, md5, official, record["counts"]),
+        "collection": collection_summary(),
+        "model": record["model"],
+        "history": record["history"],
+        "test": record["test"],
+        "timings": timings,
+        "cache": cache,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinity become null: results.json stays valid JSON for every reader."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def write_results(results: dict[str, Any], docs_dir: Path) -> Path:
+    path = docs_dir / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_json_safe(results), indent=2, allow_nan=False), encoding="utf-8")
+    return path
+
+
+def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: Path) -> Path:
+    """One row per test image: index, label, prediction, prob_0 … prob_{K-1}."""
+    import pandas as pd  # noqa: PLC0415  (only when writing the table)
+
+    table = pd.DataFrame(
+        {"index": np.arange(labels.shape[0]), "label": labels, "prediction": probabilities.argmax(axis=1)}
+    )
+    for k in range(probabilities.shape[1]):
+        table[f"prob_{k}"] = probabilities[:, k]
+    path = docs_dir / PREDICTIONS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def read_results(docs_dir: Path) -> dict[str, Any]:
+    """results.json of an earlier build, checked to be one this version can render."""
+    path = docs_dir / RESULTS_FILE
+    if not path.is_file():
+        raise ReportgenError(
+            f"No results file at {path}. Run `reportgen build` first, or point --docs-dir at the "
+            "folder of an earlier build."
+        )
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReportgenError(f"{path} is not valid JSON ({error}). Rebuild it with `reportgen build`.") from None
+    if not isinstance(results, dict) or results.get("schema_version") != SCHEMA_VERSION:
+        found = results.get("schema_version") if isinstance(results, dict) else None
+        raise ReportgenError(
+            f"{path} has results schema version {found}, but this reportgen "
+            f"({reportgen.__version__}) renders version {SCHEMA_VERSION}. Rebuild it with "
+            "`reportgen build`."
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in results]
+    if missing:
+        raise ReportgenError(f"{path} lacks {', '.join(missing)}. Rebuild it with `reportgen build`.")
+    return results
+
+
+def read_predictions(docs_dir: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (N,), probabilities (N, K)) from predictions.csv."""
+    import pandas as pd  # noqa: PLC0415
+
+    path = docs_dir / PREDICTIONS_FILE
+    try:
+        table = pd.read_csv(path)
+        probabilities = table[[f"prob_{k}" for k in range(n_classes)]].to_numpy(dtype=np.float64)
+        labels = table["label"].to_numpy(dtype=np.int64)
+    except (OSError, KeyError, ValueError) as error:
+        raise ReportgenError(
+            f"{path} cannot be read as this build's predictions ({error}). Rebuild with `reportgen build`."
+        ) from None
+    return labels, probabilities

@@ -1,0 +1,106 @@
+"""Stage 7: build the static site with MkDocs, and swap finished output into place atomically.
+
+Pages and site are first written to staging folders beside their targets; only when every stage
+has succeeded are the targets replaced, so a failed or interrupted build leaves the earlier docs
+and site exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reportgen.errors import ReportgenError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_mkdocs_config() -> Path:
+    """`mkdocs.yml` in the working folder, else the one shipped at reportgen's project root."""
+    local = Path("mkdocs.yml")
+    return local if local.is_file() else PROJECT_ROOT / "mkdocs.yml"
+
+
+def build_site(docs_dir: Path, site_dir: Path, config_file: Path) -> Path:
+    """Run a strict MkDocs build of docs_dir into site_dir: any warning fails it."""
+    from mkdocs.commands.build import build  # noqa: PLC0415  (heavy; only when a site is built)
+    from mkdocs.config import load_config  # noqa: PLC0415
+    from mkdocs.exceptions import Abort, ConfigurationError  # noqa: PLC0415
+
+    if not config_file.is_file():
+        raise ReportgenError(
+            f"MkDocs configuration {config_file} is missing. Run reportgen from its project "
+            "folder (where mkdocs.yml is), or pass --no-site to stop after the Markdown pages."
+        )
+    mkdocs_logger = logging.getLogger("mkdocs")
+    previous_level = mkdocs_logger.level
+    mkdocs_logger.setLevel(logging.WARNING)
+    try:
+        config = load_config(
+            config_file=str(config_file),
+            docs_dir=str(docs_dir.resolve()),
+            site_dir=str(site_dir.resolve()),
+            strict=True,
+        )
+        build(config)
+    except (Abort, ConfigurationError) as error:
+        raise ReportgenError(
+            f"MkDocs could not build the site strictly: {error}. The earlier site is unchanged; "
+            "the warnings above name the page and the problem."
+        ) from None
+    finally:
+        mkdocs_logger.setLevel(previous_level)
+    return site_dir
+
+
+def _check_writable_parent(target: Path) -> None:
+    parent = target.resolve().parent
+    blocker = next((p for p in [parent, *parent.parents] if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ReportgenError(
+            f"Cannot write {target}: {blocker} is a file, not a folder. Choose another output folder."
+        )
+    if target.exists() and not target.is_dir():
+        raise ReportgenError(f"Cannot write {target}: it is a file, not a folder. Choose another path.")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportgenError(
+            f"Cannot create {parent} ({error.strerror}). Choose a writable output folder."
+        ) from None
+    if not os.access(parent, os.W_OK):
+        raise ReportgenError(f"Cannot write to {parent}: permission denied. Choose a writable folder.")
+
+
+def check_output_dirs(*targets: Path) -> None:
+    """Fail before any work when an output folder cannot be created or replaced."""
+    for target in targets:
+        _check_writable_parent(target)
+
+
+@contextmanager
+def staging_dir_for(target: Path) -> Iterator[Path]:
+    """A fresh empty folder beside target, removed on exit (swap_into moves it away on success)."""
+    _check_writable_parent(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.resolve().parent))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_into(staging: Path, target: Path) -> None:
+    """Replace target with staging by two renames; the old target is deleted afterwards."""
+    target = target.resolve()
+    retired = None
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, retired / target.name)
+    os.replace(staging, target)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

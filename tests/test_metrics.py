@@ -1,0 +1,73 @@
+"""reportgen's metrics equal MedMNIST's evaluator and scikit-learn on the same predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from medmnist.evaluator import getACC, getAUC
+from sklearn.metrics import balanced_accuracy_score, classification_report, f1_score
+
+from reportgen import metrics
+from reportgen.evaluate import summarize_test
+
+
+def random_predictions(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, k, size=n)
+    labels[:k] = np.arange(k)  # every class present
+    logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[labels]
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return labels, probabilities
+
+
+@pytest.mark.parametrize(("k", "task"), [(7, "multi-class"), (5, "ordinal-regression"), (2, "binary-class")])
+def test_accuracy_and_auc_equal_medmnist_evaluator(k: int, task: str) -> None:
+    labels, probabilities = random_predictions(500, k, seed=k)
+    assert metrics.accuracy(labels, probabilities) == pytest.approx(getACC(labels, probabilities, task))
+    assert metrics.mean_auc(labels, probabilities) == pytest.approx(getAUC(labels, probabilities, task))
+
+
+def test_summary_equals_scikit_learn() -> None:
+    labels, probabilities = random_predictions(800, 7, seed=1)
+    names = [f"class {k}" for k in range(7)]
+    summary = summarize_test(labels, probabilities, names)
+    predictions = probabilities.argmax(axis=1)
+    assert summary["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(labels, predictions))
+    assert summary["macro_f1"] == pytest.approx(f1_score(labels, predictions, average="macro"))
+    expected = classification_report(labels, predictions, output_dict=True, zero_division=0)
+    for row in summary["report"]["classes"]:
+        reference = expected[str(row["index"])]
+        for field in ("precision", "recall", "f1"):
+            assert row[field] == pytest.approx(reference[field if field != "f1" else "f1-score"])
+        assert row["support"] == reference["support"]
+    for row in summary["report"]["averages"]:
+        assert row["f1"] == pytest.approx(expected[row["name"]]["f1-score"])
+        assert row["recall"] == pytest.approx(expected[row["name"]]["recall"])
+
+
+def test_confusion_matrix_rows_sum_to_class_support() -> None:
+    labels, probabilities = random_predictions(600, 7, seed=2)
+    summary = summarize_test(labels, probabilities, [str(k) for k in range(7)])
+    matrix = np.asarray(summary["confusion_matrix"])
+    assert matrix.sum(axis=1).tolist() == np.bincount(labels, minlength=7).tolist()
+    assert [row["support"] for row in summary["report"]["classes"]] == matrix.sum(axis=1).tolist()
+    normalized = np.asarray(summary["confusion_matrix_normalized"])
+    np.testing.assert_allclose(normalized.sum(axis=1), 1)
+    np.testing.assert_allclose(np.diag(normalized), [row["recall"] for row in summary["report"]["classes"]])
+
+
+def test_majority_class_predictor_has_chance_balanced_accuracy() -> None:
+    labels = np.array([0] * 90 + [1] * 5 + [2] * 5)
+    probabilities = np.tile([0.8, 0.1, 0.1], (100, 1))
+    summary = summarize_test(labels, probabilities, ["a", "b", "c"])
+    assert summary["accuracy"] == pytest.approx(0.9)
+    assert summary["balanced_accuracy"] == pytest.approx(1 / 3)
+    assert summary["auc"] == pytest.approx(0.5)
+
+
+def test_auc_skips_a_class_absent_from_labels() -> None:
+    labels, probabilities = random_predictions(300, 3, seed=3)
+    labels[labels == 2] = 0
+    per_class = metrics.per_class_auc(labels, probabilities)
+    assert np.isnan(per_class[2]) and not np.isnan(per_class[0])
+    assert metrics.mean_auc(labels, probabilities) == pytest.approx(np.mean(per_class[:2]))
