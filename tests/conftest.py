@@ -71,3 +71,50 @@ def out_dirs(tmp_path: Path) -> dict[str, Path]:
 
 def dir_args(dirs: dict[str, Path]) -> list[str]:
     return ["--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"]), "--cache-dir", str(dirs["cache"])]
+
+
+def make_results(flag: str = "dermamnist", class_names: list[str] | None = None, official: bool = False) -> dict:
+    """A complete, fixed results.json payload built without torch, for rendering tests."""
+    from reportgen.catalog import class_names_of, collection_summary, medmnist_info
+    from reportgen.config import BuildConfig
+    from reportgen.evaluate import summarize_test
+    from reportgen.results import SCHEMA_VERSION, rebuild_command
+
+    info = medmnist_info()[flag]
+    names = class_names or class_names_of(info)
+    counts = {split: [max(3, n // 10) for n in DERMAMNIST_COUNTS[split]][: len(names)] for split in DERMAMNIST_COUNTS}
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(len(names)), counts["test"])
+    logits = rng.normal(size=(labels.size, len(names))) + 2.0 * np.eye(len(names))[labels]
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    config = BuildConfig(dataset=flag, data_root=Path("/data"), allow_unofficial_data=not official)
+    history = [
+        {"epoch": e, "train_loss": 1.5 / e, "train_accuracy": 0.5 + e / 20, "train_auc": 0.7 + e / 40,
+         "val_loss": 1.6 / e, "val_accuracy": 0.45 + e / 20, "val_auc": 0.68 + e / 40, "seconds": 1.25}
+        for e in (1, 2, 3)
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "reportgen_version": "0.1.0",
+        "created": "2026-01-01T00:00:00+00:00",
+        "command": f"reportgen build --dataset {flag}",
+        "rebuild_command": rebuild_command(config),
+        "config": config.to_dict(),
+        "environment": {"python": "3.11.7", "torch": "2.14.1", "medmnist": "3.0.2", "numpy": "2.4.6",
+                        "device": "cpu", "torch_threads": 2, "platform": "Linux"},
+        "dataset": {
+            "flag": flag, "name": info["python_class"], "file": f"/data/{flag}.npz",
+            "file_name": f"{flag}.npz", "md5": info["MD5"] if official else "0" * 32,
+            "official": official, "official_md5": info["MD5"], "url": info["url"],
+            "description": info["description"], "license": info["license"], "task": info["task"],
+            "n_channels": info["n_channels"], "class_names": names, "counts": counts,
+        },
+        "collection": collection_summary(),
+        "model": {"name": "StudyCNN", "input_shape": [3, 28, 28], "total_parameters": 903,
+                  "layers": [{"name": "classifier.5", "operation": "Linear(in_features=128, out_features=7, bias=True)",
+                              "output_shape": [7], "parameters": 903}]},
+        "history": history,
+        "test": summarize_test(labels, probabilities, names),
+        "timings": {"load": 0.5, "train": 10.0, "evaluate": 0.25, "figures": 1.0},
+        "cache": {"key": "0123456789abcdef0123", "reused": False},
+    }

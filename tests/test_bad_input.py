@@ -112,3 +112,15 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
 def test_render_without_results_says_build_first(tmp_path: Path, runner: CliRunner) -> None:
     result = runner.invoke(main, ["render", "--docs-dir", str(tmp_path / "docs")])
     assert_clean_failure(result, "No results file", "reportgen build")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path]) -> None:
+    before = tree_digest(earlier_build["site"])
+    result = CliRunner().invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
+               "--allow-unofficial-data", "--epochs", "1", "--device", "cuda", "--retrain",
+               *dir_args(earlier_build)]
+    )
+    assert_clean_failure(result, "no CUDA GPU", "--device cpu")
+    assert tree_digest(earlier_build["site"]) == before
