@@ -56,9 +56,12 @@ def _progress(quiet: bool, epochs: int) -> Any:
 def _summary(outcome: Any) -> str:
     test = outcome.results["test"]
     where = outcome.site_dir if outcome.site_dir is not None else outcome.docs_dir
-    reused = " (cached run)" if outcome.results.get("cache", {}).get("reused") else ""
+    notes = [] if outcome.results["dataset"]["official"] else ["UNOFFICIAL data file"]
+    if outcome.results.get("cache", {}).get("reused"):
+        notes.append("cached run")
+    noted = f" ({', '.join(notes)})" if notes else ""
     return (
-        f"{outcome.results['dataset']['name']}{reused}: test accuracy {test['accuracy']:.3f}, "
+        f"{outcome.results['dataset']['name']}{noted}: test accuracy {test['accuracy']:.3f}, "
         f"AUC {test['auc']:.3f}, balanced accuracy {test['balanced_accuracy']:.3f} -> {where}"
     )
 
