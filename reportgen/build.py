@@ -14,7 +14,15 @@ from typing import Any
 
 from reportgen import cache, figures, render, results, site
 from reportgen.config import BuildConfig
-from reportgen.data import check_flag, fetch_dataset_file, load_dataset, verify_dataset_file
+from reportgen.data import (
+    LoadedDataset,
+    check_flag,
+    fetch_dataset_file,
+    load_dataset,
+    verify_dataset_file,
+)
+from reportgen.experiment_runs import run_plan
+from reportgen.experiments import load_plan
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Progress:
 
     on_stage: Callable[[str], None] = lambda stage: None
     on_epoch: Callable[[Any], None] | None = None
+    on_run: Callable[[str, int], None] = lambda variant, seed: None  # an experiment run starts
 
 
 class _StageClock:
@@ -48,13 +57,29 @@ class _StageClock:
         return value
 
 
-def _train(config: BuildConfig, progress: Progress, clock: _StageClock) -> cache.TrainedRun:
-    dataset = clock.run(
-        "load", lambda: load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
-    )
+def _dataset_loader(config: BuildConfig, clock: _StageClock) -> Callable[[], LoadedDataset]:
+    """Loads the dataset through medmnist on first call only (never when every run is cached)."""
+    loaded: list[LoadedDataset] = []
+
+    def load() -> LoadedDataset:
+        if not loaded:
+            loaded.append(
+                clock.run(
+                    "load",
+                    lambda: load_dataset(config.dataset, config.data_root, config.allow_unofficial_data),
+                )
+            )
+        return loaded[0]
+
+    return load
+
+
+def _train(
+    config: BuildConfig, progress: Progress, clock: _StageClock, dataset: Callable[[], LoadedDataset]
+) -> cache.TrainedRun:
     from reportgen.runner import run_training  # noqa: PLC0415  (imports torch)
 
-    run = run_training(dataset, config, on_epoch=progress.on_epoch)
+    run = run_training(dataset(), config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]
     clock.timings["evaluate"] = run.record["seconds"]["evaluate"]
     return run
@@ -65,11 +90,20 @@ def publish(
     run: cache.TrainedRun,
     config: BuildConfig,
     clock: _StageClock,
+    experiments_data: dict[str, Any] | None = None,
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place."""
     with site.staging_dir_for(config.docs_dir) as docs_stage:
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
+        if experiments_data is not None:
+            results.write_experiments(experiments_data, docs_stage)
+            clock.run(
+                "figures",
+                lambda: figures.draw_experiments(
+                    experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
+                ),
+            )
         have_samples = run.sample_images.size > 0
         clock.run(
             "figures",
@@ -86,7 +120,10 @@ def publish(
             earlier = keep_figures_from / "figures" / figures.FIGURE_FILES["samples"]
             if earlier.is_file():
                 shutil.copy2(earlier, docs_stage / "figures" / earlier.name)
-        clock.run("render", lambda: render.write_pages(render.render_pages(results_data), docs_stage))
+        clock.run(
+            "render",
+            lambda: render.write_pages(render.render_pages(results_data, experiments_data), docs_stage),
+        )
         results_data["timings"] = clock.timings
         results.write_results(results_data, docs_stage)
         if not config.build_site:
@@ -107,6 +144,7 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     clock = _StageClock(progress)
     check_flag(config.dataset)
     site.check_output_dirs(config.docs_dir, *([config.site_dir] if config.build_site else []))
+    plan = load_plan(config.experiments) if config.experiments is not None else None
 
     def locate() -> tuple[Path, str, bool]:
         path = fetch_dataset_file(config.dataset, config.data_root)
@@ -116,15 +154,22 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     key = cache.cache_key(config.training_fields(), md5, config.device)
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
+    dataset = _dataset_loader(config, clock)
     if run is None:
-        run = _train(config, progress, clock)
+        run = _train(config, progress, clock, dataset)
         cache.save_run(run, config.cache_dir, key)
     else:
         clock.timings.update(train=0.0, evaluate=0.0)
+    experiments_data = None
+    if plan is not None:
+        experiments_data = clock.run(
+            "experiments",
+            lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run),
+        )
     results_data = results.assemble_results(
         config, command, run, data_file, md5, official, {"key": key, "reused": reused}, clock.timings
     )
-    return publish(results_data, run, config, clock)
+    return publish(results_data, run, config, clock, experiments_data)
 
 
 def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progress = Progress()) -> BuildOutcome:
@@ -144,4 +189,5 @@ def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progres
     config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site)
     clock = _StageClock(progress)
     clock.timings.update({stage: results_data["timings"].get(stage, 0.0) for stage in ("load", "train", "evaluate")})
-    return publish(results_data, run, config, clock, keep_figures_from=docs_dir)
+    experiments_data = results.read_experiments(docs_dir)
+    return publish(results_data, run, config, clock, experiments_data, keep_figures_from=docs_dir)

@@ -11,9 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from tests.conftest import dir_args, write_synthetic_npz
+from tests.conftest import RETINAMNIST_COUNTS, dir_args, write_synthetic_npz
 
-SMALL_RETINA = {"train": [486, 128, 206, 194, 66], "val": [54, 12, 28, 20, 6], "test": [174, 46, 92, 68, 20]}
 
 
 def tree_digest(folder: Path) -> str:
@@ -31,7 +30,7 @@ def earlier_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A finished 1-epoch build on a synthetic RetinaMNIST-shaped file, to be left untouched."""
     base = tmp_path_factory.mktemp("earlier")
     data_root = base / "data"
-    write_synthetic_npz(data_root / "retinamnist.npz", SMALL_RETINA)
+    write_synthetic_npz(data_root / "retinamnist.npz", RETINAMNIST_COUNTS)
     dirs = {"docs": base / "docs", "site": base / "site", "cache": base / "cache", "data": data_root}
     result = CliRunner().invoke(
         main, ["build", "--dataset", "retinamnist", "--data-root", str(data_root),
