@@ -119,6 +119,8 @@ def main() -> None:
               help="Test-time augmentation over the 8 flips/rotations.")
 @click.option("--experiments", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Experiment runs trained at once in worker processes; 0 = one per CPU core.")
 @click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
               help="Folder for the rendered Markdown pages, figures and data files.")
 @click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,

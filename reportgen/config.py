@@ -26,6 +26,7 @@ NON_TRAINING_FIELDS = frozenset(
         "build_site",
         "retrain",
         "experiments",
+        "jobs",
     }
 )
 
@@ -76,6 +77,7 @@ class BuildConfig:
     build_site: bool = True  # False: stop after writing the Markdown pages
     retrain: bool = False  # ignore a cached run and train again
     experiments: Path | None = None  # TOML file of variants to run for several seeds; None = none
+    jobs: int = 0  # experiment runs trained at once in worker processes; 0 = auto (CPU cores)
 
     def training_fields(self) -> dict[str, object]:
         """The fields that change what training produces (the cache key's part of the config)."""

@@ -126,3 +126,14 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert rerun.exit_code == 0, rerun.output
     again = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert all(run["reused"] for variant in again["variants"] for run in variant["runs"])
+
+
+def test_jobs_auto_uses_every_core_on_cpu_and_never_more_workers_than_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.experiment_runs import resolve_jobs
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert resolve_jobs(0, "cpu", 40) == 8
+    assert resolve_jobs(0, "cpu", 3) == 3
+    assert resolve_jobs(0, "cuda", 40) == 2
+    assert resolve_jobs(1, "cpu", 40) == 1
+    assert resolve_jobs(4, "auto", 2) == 2
