@@ -37,8 +37,17 @@ def _progress(quiet: bool, epochs: int) -> Any:
     bar: dict[str, Any] = {}
 
     def on_stage(stage: str) -> None:
+        for open_bar in bar.values():
+            open_bar.close()
+        bar.clear()
         if not quiet:
             click.echo(f"[reportgen] {stage}", err=True)
+
+    def on_run(variant: str, seed: int) -> None:
+        if "runs" not in bar:
+            bar["runs"] = tqdm(desc="experiment runs", unit="run", disable=quiet, file=sys.stderr)
+        bar["runs"].set_postfix(variant=variant, seed=seed)
+        bar["runs"].update(1)
 
     def on_epoch(stats: Any) -> None:
         if "epochs" not in bar:
@@ -47,10 +56,8 @@ def _progress(quiet: bool, epochs: int) -> Any:
             loss=f"{stats.train_loss:.3f}", val_acc=f"{stats.val_accuracy:.3f}", val_auc=f"{stats.val_auc:.3f}"
         )
         bar["epochs"].update(1)
-        if stats.epoch == epochs:
-            bar["epochs"].close()
 
-    return Progress(on_stage=on_stage, on_epoch=on_epoch)
+    return Progress(on_stage=on_stage, on_epoch=on_epoch, on_run=on_run)
 
 
 def _summary(outcome: Any) -> str:
