@@ -85,6 +85,42 @@ def _train(
     return run
 
 
+def _draw_or_reuse_figures(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    experiments_data: dict[str, Any] | None,
+    docs_stage: Path,
+    earlier_docs: Path,
+) -> None:
+    """Copy the earlier build's figures when their inputs are unchanged, else draw them all."""
+    have_samples = run.sample_images.size > 0
+    digest = figures.inputs_digest(
+        results_data, run.test_labels, run.test_probabilities, run.sample_images, experiments_data
+    )
+    digest_file = Path("data") / figures.DIGEST_FILE
+    earlier_digest = earlier_docs / digest_file
+    if earlier_digest.is_file() and earlier_digest.read_text() == digest:
+        shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
+    else:
+        if experiments_data is not None:
+            figures.draw_experiments(
+                experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
+            )
+        figures.draw_all(
+            results_data,
+            run.test_labels,
+            run.test_probabilities,
+            run.sample_images if have_samples else None,
+            run.sample_counts if have_samples else None,
+            docs_stage / "figures",
+        )
+        earlier_samples = earlier_docs / "figures" / figures.FIGURE_FILES["samples"]
+        if not have_samples and earlier_samples.is_file():
+            shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
+    (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
+    (docs_stage / digest_file).write_text(digest)
+
+
 def publish(
     results_data: dict[str, Any],
     run: cache.TrainedRun,
@@ -98,28 +134,12 @@ def publish(
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
         if experiments_data is not None:
             results.write_experiments(experiments_data, docs_stage)
-            clock.run(
-                "figures",
-                lambda: figures.draw_experiments(
-                    experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
-                ),
-            )
-        have_samples = run.sample_images.size > 0
         clock.run(
             "figures",
-            lambda: figures.draw_all(
-                results_data,
-                run.test_labels,
-                run.test_probabilities,
-                run.sample_images if have_samples else None,
-                run.sample_counts if have_samples else None,
-                docs_stage / "figures",
+            lambda: _draw_or_reuse_figures(
+                results_data, run, experiments_data, docs_stage, keep_figures_from or config.docs_dir
             ),
         )
-        if not have_samples and keep_figures_from is not None:
-            earlier = keep_figures_from / "figures" / figures.FIGURE_FILES["samples"]
-            if earlier.is_file():
-                shutil.copy2(earlier, docs_stage / "figures" / earlier.name)
         clock.run(
             "render",
             lambda: render.write_pages(render.render_pages(results_data, experiments_data), docs_stage),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,35 @@ def draw_experiments(experiments: dict[str, Any], class_names: list[str], figure
             figures_dir / "experiments" / f"{slug}_confusion.png", normalized=True,
         )
     return drawn
+
+
+DIGEST_FILE = "figures.sha256"  # under data/: the digest of the inputs the figures were drawn from
+
+
+def inputs_digest(
+    results: dict[str, Any],
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    sample_images: np.ndarray,
+    experiments: dict[str, Any] | None,
+) -> str:
+    """SHA-256 of everything the figures show, and of this module's code: equal means redraw-free."""
+    test = results["test"]
+    shown = {
+        "classes": results["dataset"]["class_names"],
+        "counts": results["dataset"]["counts"],
+        "history": results["history"],
+        "confusion": [test["confusion_matrix"], test["confusion_matrix_normalized"], test["per_class_auc"]],
+        "experiments": None if experiments is None else [
+            [v["name"], v["mean"]["per_class_recall"], v["runs"][0]["history"], v["runs"][0]["confusion_matrix_normalized"]]
+            for v in experiments["variants"]
+        ],
+    }
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
+    for array in (test_labels, test_probabilities, sample_images):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 FIGURE_FILES = {
