@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,33 @@ def plot_roc_curves(
     return _save(fig, path)
 
 
+def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
+    """Accuracy against mean confidence per confidence bin, over a histogram of images per bin."""
+    bins = calibration["bins"]
+    filled = [row for row in bins if row["count"] > 0]
+    centres = [(row["low"] + row["high"]) / 2 for row in bins]
+    width = bins[0]["high"] - bins[0]["low"]
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6.2, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    top.bar([(row["low"] + row["high"]) / 2 for row in filled], [row["accuracy"] for row in filled],
+            width=width * 0.9, color="#3f51b5", alpha=0.8, label="accuracy in bin")
+    top.plot([row["confidence"] for row in filled], [row["accuracy"] for row in filled], "o",
+             color="#ff9800", label="mean confidence → accuracy")
+    top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.set_title(f"Reliability diagram (test), ECE {calibration['ece']:.3f}")
+    top.legend(fontsize=8, loc="upper left")
+    top.grid(alpha=0.3)
+    bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
+    bottom.set_xlim(0, 1)
+    bottom.set_xlabel("confidence (probability of the predicted class)")
+    bottom.set_ylabel("images")
+    bottom.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
 FIGURE_FILES = {
     "prevalence": "class_prevalence.png",
     "samples": "sample_grid.png",
@@ -150,7 +179,40 @@ FIGURE_FILES = {
     "confusion_counts": "confusion_matrix_counts.png",
     "confusion_normalized": "confusion_matrix_normalized.png",
     "roc": "roc_curves.png",
+    "reliability": "reliability_diagram.png",
 }
+
+
+def figure_jobs(
+    results: dict[str, Any],
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    sample_images: np.ndarray | None,
+    sample_counts: np.ndarray | None,
+    figures_dir: Path,
+) -> dict[str, Callable[[], Path]]:
+    """One call per figure of the site, each drawing into figures_dir; the sample grid only when
+    images are given. Calling them is the work; listing them first lets a caller show progress."""
+    names = results["dataset"]["class_names"]
+    test = results["test"]
+    path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
+    jobs: dict[str, Callable[[], Path]] = {
+        "prevalence": partial(plot_class_prevalence, results["dataset"]["counts"], names, path["prevalence"]),
+        "loss": partial(plot_loss_curves, results["history"], path["loss"]),
+        "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
+        "confusion_counts": partial(
+            plot_confusion_matrix, test["confusion_matrix"], names, path["confusion_counts"], normalized=False
+        ),
+        "confusion_normalized": partial(
+            plot_confusion_matrix, test["confusion_matrix_normalized"], names, path["confusion_normalized"],
+            normalized=True,
+        ),
+        "roc": partial(plot_roc_curves, test_labels, test_probabilities, names, test["per_class_auc"], path["roc"]),
+        "reliability": partial(plot_reliability_diagram, test["calibration"], path["reliability"]),
+    }
+    if sample_images is not None and sample_counts is not None:
+        jobs["samples"] = partial(plot_sample_grid, sample_images, sample_counts, names, path["samples"])
+    return jobs
 
 
 def draw_all(
@@ -162,19 +224,5 @@ def draw_all(
     figures_dir: Path,
 ) -> dict[str, Path]:
     """Every figure of the site into figures_dir; the sample grid only when images are given."""
-    names = results["dataset"]["class_names"]
-    test = results["test"]
-    path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
-    drawn = {
-        "prevalence": plot_class_prevalence(results["dataset"]["counts"], names, path["prevalence"]),
-        "loss": plot_loss_curves(results["history"], path["loss"]),
-        "metrics": plot_metric_curves(results["history"], path["metrics"]),
-        "confusion_counts": plot_confusion_matrix(test["confusion_matrix"], names, path["confusion_counts"], normalized=False),
-        "confusion_normalized": plot_confusion_matrix(
-            test["confusion_matrix_normalized"], names, path["confusion_normalized"], normalized=True
-        ),
-        "roc": plot_roc_curves(test_labels, test_probabilities, names, test["per_class_auc"], path["roc"]),
-    }
-    if sample_images is not None and sample_counts is not None:
-        drawn["samples"] = plot_sample_grid(sample_images, sample_counts, names, path["samples"])
-    return drawn
+    jobs = figure_jobs(results, test_labels, test_probabilities, sample_images, sample_counts, figures_dir)
+    return {key: job() for key, job in jobs.items()}

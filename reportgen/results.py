@@ -19,9 +19,10 @@ from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: test intervals and calibration
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
+PER_CLASS_FILE = Path("data") / "per_class.csv"
 REQUIRED_KEYS = ("config", "environment", "dataset", "collection", "model", "history", "test", "timings")
 
 
@@ -61,6 +62,8 @@ def rebuild_command(config: BuildConfig) -> str:
         f"--site-dir {config.site_dir}",
         f"--cache-dir {config.cache_dir}",
     ]
+    parts += [f"--{name.replace('_', '-')} {value}" for name in ("site_url", "repo_url")
+              if (value := getattr(config, name)) is not None]
     if config.allow_unofficial_data:
         parts.append("--allow-unofficial-data")
     if not config.build_site:
@@ -127,6 +130,38 @@ def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: P
     path = docs_dir / PREDICTIONS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def per_class_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per class: split counts, test precision/recall/F1/AUC and the recall interval."""
+    dataset, test = results["dataset"], results["test"]
+    rows = []
+    for row, recall_interval in zip(test["report"]["classes"], test["intervals"]["per_class_recall"], strict=True):
+        k = row["index"]
+        rows.append(
+            {
+                "index": k,
+                "class": row["name"],
+                **{f"{split}_images": counts[k] for split, counts in dataset["counts"].items()},
+                "precision": row["precision"],
+                "recall": row["recall"],
+                "recall_low": recall_interval["low"],
+                "recall_high": recall_interval["high"],
+                "f1": row["f1"],
+                "auc": test["per_class_auc"][k],
+            }
+        )
+    return rows
+
+
+def write_per_class(results: dict[str, Any], docs_dir: Path) -> Path:
+    """per_class.csv: the Results page's per-class table, with the recall intervals."""
+    import pandas as pd  # noqa: PLC0415
+
+    path = docs_dir / PER_CLASS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(per_class_rows(results)).to_csv(path, index=False, float_format="%.6f")
     return path
 
 
