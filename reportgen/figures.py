@@ -215,14 +215,6 @@ def figure_jobs(
     return jobs
 
 
-def draw_all(
-    results: dict[str, Any],
-    test_labels: np.ndarray,
-    test_probabilities: np.ndarray,
-    sample_images: np.ndarray | None,
-    sample_counts: np.ndarray | None,
-    figures_dir: Path,
-) -> dict[str, Path]:
-    """Every figure of the site into figures_dir; the sample grid only when images are given."""
-    jobs = figure_jobs(results, test_labels, test_probabilities, sample_images, sample_counts, figures_dir)
-    return {key: job() for key, job in jobs.items()}
+def draw_all(*args: Any, **kwargs: Any) -> dict[str, Path]:
+    """Draw every figure at once; takes figure_jobs' arguments and returns key -> path."""
+    return {key: draw() for key, draw in figure_jobs(*args, **kwargs).items()}

@@ -64,7 +64,7 @@ def footer_text(results: dict[str, Any], built: datetime.datetime) -> str:
 
 def site_options(results: dict[str, Any], site_url: str | None, repo_url: str | None) -> SiteOptions:
     """Options for a site built now from results."""
-    built = datetime.datetime.now(datetime.timezone.utc)
+    built = datetime.datetime.now(datetime.UTC)
     return SiteOptions(site_url=site_url, repo_url=repo_url, footer=footer_text(results, built))
 
 
@@ -115,6 +115,10 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
         serve(config_file=str(config_file), docs_dir=str(docs_dir.resolve()), dev_addr=dev_addr, **options.overrides())
     except (Abort, ConfigurationError) as error:
         raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
+    except OSError as error:
+        raise ReportgenError(
+            f"Cannot serve at {dev_addr} ({error.strerror}). Choose another --dev-addr, e.g. 127.0.0.1:8001."
+        ) from None
 
 
 def _check_writable_parent(target: Path) -> None:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 import yaml
 
 from reportgen.render import DOWNLOADS, PAGES, escape_markdown, render_pages

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (stdlib's name)
+    def log_message(self, format_: str, *args: Any) -> None:
         pass
 
 
@@ -200,7 +200,7 @@ def test_footer_urls_and_copy_buttons(served_site: dict[str, Any], page: Any) ->
     page.goto(url, wait_until="networkidle")
     assert page.locator("link[rel='canonical']").get_attribute("href") == url  # from --site-url
     footer = page.locator(".md-copyright").inner_text()
-    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     assert f"Built {today}" in footer and f"reportgen {reportgen.__version__}" in footer
     assert "not a diagnostic device" in footer
     assert page.locator("header a.md-source").get_attribute("href") == REPO_URL
