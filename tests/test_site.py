@@ -46,7 +46,7 @@ def test_site_options_become_mkdocs_overrides() -> None:
 
 def test_footer_names_date_version_and_data_and_escapes_html() -> None:
     results = make_results(official=True)
-    built = datetime.datetime(2026, 3, 4, 5, 6, tzinfo=datetime.timezone.utc)
+    built = datetime.datetime(2026, 3, 4, 5, 6, tzinfo=datetime.UTC)
     footer = site.footer_text(results, built)
     assert footer.startswith(f"Built 2026-03-04 05:06 UTC with reportgen {reportgen.__version__} from DermaMNIST.")
     assert "not a diagnostic device" in footer
@@ -69,3 +69,18 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "data" / "model_card.md").read_text() == "---\nlicense: mit\n---\n# Card\n"
     assert not (tmp_path / "site" / "data" / "model_card").exists()
     assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_pages_workflow_builds_with_reportgen_and_deploys_with_the_official_actions() -> None:
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    build_steps = workflow["jobs"]["build"]["steps"]
+    uses = [step["uses"].split("@")[0] for step in build_steps if "uses" in step]
+    assert "actions/upload-pages-artifact" in uses and "actions/configure-pages" in uses
+    (build_run,) = [step["run"] for step in build_steps if "reportgen build" in step.get("run", "")]
+    assert "--site-url" in build_run and "--repo-url" in build_run and "--quiet" in build_run
+    upload = next(step for step in build_steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "site"
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert [step["uses"].split("@")[0] for step in deploy["steps"]] == ["actions/deploy-pages"]
