@@ -22,7 +22,9 @@ import reportgen
 
 CACHE_FORMAT = 1
 # Sources whose change alters what training produces; their text is part of every cache key.
-_TRAINING_SOURCES = ("data.py", "model.py", "train.py", "metrics.py", "evaluate.py", "cache.py")
+_TRAINING_SOURCES = (
+    "data.py", "model.py", "train.py", "metrics.py", "confidence.py", "evaluate.py", "cache.py"
+)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -26,6 +28,17 @@ def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 def _check_momentum(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
     if not 0 <= value < 1:
         raise click.BadParameter(f"{value} is outside [0, 1). Use 0 for plain SGD or e.g. 0.9.")
+    return value
+
+
+def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not an http(s) address. Give the full URL, e.g. https://USER.github.io/REPO/."
+        )
     return value
 
 
@@ -57,7 +70,29 @@ def _progress(quiet: bool, epochs: int) -> Any:
         )
         bar["epochs"].update(1)
 
-    return Progress(on_stage=on_stage, on_epoch=on_epoch, on_run=on_run)
+    def track(label: str, items: Iterable[Any], total: int) -> Iterable[Any]:
+        return tqdm(items, total=total, desc=label, unit="file", disable=quiet, file=sys.stderr)
+
+    return Progress(on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, track=track, quiet=quiet)
+
+
+def _summary_table(results: dict[str, Any]) -> str:
+    """Stage timings and headline test metrics with their intervals, as aligned plain text."""
+    test, intervals = results["test"], results["test"]["intervals"]
+
+    def interval(key: str) -> str:
+        low, high = intervals[key]["low"], intervals[key]["high"]
+        return "n/a" if low is None or high is None else f"{low:.3f} – {high:.3f}"
+
+    timings = results["timings"]
+    lines = [f"{'stage':<20}{'seconds':>9}"]
+    lines += [f"{stage:<20}{seconds:>9.2f}" for stage, seconds in timings.items()]
+    lines += [f"{'total':<20}{sum(timings.values()):>9.2f}", ""]
+    lines.append(f"{'test metric':<20}{'value':>9}   {int(100 * intervals['level'])}% interval")
+    for label, key in (("accuracy", "accuracy"), ("AUC", "auc"), ("balanced accuracy", "balanced_accuracy")):
+        lines.append(f"{label:<20}{test[key]:>9.3f}   {interval(key)}")
+    lines.append(f"{'calibration (ECE)':<20}{test['calibration']['ece']:>9.3f}")
+    return "\n".join(lines)
 
 
 def _summary(outcome: Any) -> str:
@@ -136,7 +171,11 @@ def main() -> None:
               help="Folder for cached trained runs.")
 @click.option("--no-site", is_flag=True, help="Stop after the Markdown pages; do not run MkDocs. Default: off.")
 @click.option("--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off.")
-@click.option("--quiet", is_flag=True, help="No progress output, only the final summary. Default: off.")
+@click.option("--site-url", callback=_check_url, default=None,
+              help="Public address of the site (canonical links, sitemap, instant loading). Default: none.")
+@click.option("--repo-url", callback=_check_url, default=None,
+              help="Repository the site's header links to. Default: no link.")
+@click.option("--quiet", is_flag=True, help="No progress output (for CI logs), only the final summary. Default: off.")
 def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
     """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
     from reportgen.build import build as run_build  # noqa: PLC0415
@@ -151,6 +190,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         outcome = run_build(config, command, _progress(quiet, config.epochs))
     except ReportgenError as error:
         raise click.ClickException(str(error)) from None
+    click.echo(_summary_table(outcome.results))
     click.echo(_summary(outcome))
 
 
@@ -160,13 +200,37 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 @click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
               help="Folder for the built static site.")
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
+@click.option("--site-url", callback=_check_url, default=None,
+              help="Public address of the site. Default: the earlier build's.")
+@click.option("--repo-url", callback=_check_url, default=None,
+              help="Repository the site's header links to. Default: the earlier build's.")
 @click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
-def render(docs_dir: Path, site_dir: Path, no_site: bool, quiet: bool) -> None:
+def render(docs_dir: Path, site_dir: Path, no_site: bool, site_url: str | None, repo_url: str | None,
+           quiet: bool) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
     from reportgen.build import rerender  # noqa: PLC0415
 
     try:
-        outcome = rerender(docs_dir, site_dir, not no_site, _progress(quiet, 0))
+        outcome = rerender(docs_dir, site_dir, not no_site, _progress(quiet, 0), site_url, repo_url)
     except ReportgenError as error:
         raise click.ClickException(str(error)) from None
     click.echo(_summary(outcome))
+
+
+@main.command()
+@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
+              help="Folder of an earlier build (`reportgen build` or `render`) to preview.")
+@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT to serve on; 127.0.0.1 keeps the preview on this machine.")
+def serve(docs_dir: Path, dev_addr: str) -> None:
+    """Preview the site at --dev-addr, rebuilding it when a page in --docs-dir changes (Ctrl-C stops)."""
+    from reportgen import site  # noqa: PLC0415
+    from reportgen.results import read_results  # noqa: PLC0415
+
+    try:
+        results_data = read_results(docs_dir)
+        options = site.site_options(results_data, None, results_data["config"].get("repo_url"))
+        click.echo(f"Serving {docs_dir} at http://{dev_addr}/ (Ctrl-C stops)", err=True)
+        site.serve_site(docs_dir, site.default_mkdocs_config(), dev_addr, options)
+    except ReportgenError as error:
+        raise click.ClickException(str(error)) from None
