@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -124,3 +128,130 @@ def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path])
     )
     assert_clean_failure(result, "no CUDA GPU", "--device cpu")
     assert tree_digest(earlier_build["site"]) == before
+
+
+def _good_arrays(good: Path) -> dict[str, np.ndarray]:
+    with np.load(good) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def _rewrite(good: Path, path: Path, **changes: np.ndarray | None) -> None:
+    """The good file's arrays with some replaced (or dropped, for None), saved at path."""
+    arrays = _good_arrays(good)
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    np.savez(path, **arrays)
+
+
+def _write_bad_file(kind: str, good: Path, path: Path) -> None:
+    arrays = _good_arrays(good)
+    raw = good.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif kind == "corrupt":  # flip bytes inside a compressed member: the zip's CRC check fails
+        damaged = bytearray(raw)
+        middle = len(raw) // 2
+        damaged[middle : middle + 64] = bytes(b ^ 0xFF for b in damaged[middle : middle + 64])
+        path.write_bytes(bytes(damaged))
+    elif kind == "missing key":
+        _rewrite(good, path, val_labels=None)
+    elif kind == "wrong image shape":
+        _rewrite(good, path, train_images=arrays["train_images"][:, :27])
+    elif kind == "grayscale for RGB":
+        _rewrite(good, path, train_images=arrays["train_images"][..., 0])
+    elif kind == "wrong image dtype":
+        _rewrite(good, path, test_images=arrays["test_images"].astype(np.float32))
+    elif kind == "fractional labels":
+        _rewrite(good, path, val_labels=arrays["val_labels"].astype(np.float32) + 0.5)
+    elif kind == "label above range":
+        labels = arrays["train_labels"].copy()
+        labels[0] = 5
+        _rewrite(good, path, train_labels=labels)
+    elif kind == "negative label":
+        _rewrite(good, path, val_labels=arrays["val_labels"].astype(np.int64) - 1)
+    elif kind == "two labels per image":
+        _rewrite(good, path, val_labels=np.hstack([arrays["val_labels"]] * 2))
+    elif kind == "split size":
+        _rewrite(good, path, test_images=arrays["test_images"][:300], test_labels=arrays["test_labels"][:300])
+    elif kind == "members not arrays":  # a zip with the right names but no .npy inside
+        with zipfile.ZipFile(path, "w") as archive:
+            for key in arrays:
+                archive.writestr(f"{key}.npy", b"not an array")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "phrases"),
+    [
+        ("truncated", ["cannot be read as a MedMNIST .npz file", "truncated", "download it again"]),
+        ("corrupt", ["is damaged", "cannot be read", "download it again"]),
+        ("missing key", ["lacks the arrays val_labels", "Download the official file"]),
+        ("wrong image shape", ["train_images has shape (1080, 27, 28, 3), expected (N, 28, 28, 3)"]),
+        ("grayscale for RGB", ["train_images has shape (1080, 28, 28), expected (N, 28, 28, 3)"]),
+        ("wrong image dtype", ["test_images has dtype float32, expected uint8 pixels"]),
+        ("fractional labels", ["val_labels has dtype float32, expected integer class indices"]),
+        ("label above range", ["train_labels holds values from 0 to 5, outside the 5 classes 0..4"]),
+        ("negative label", ["val_labels holds values from -1 to 3, outside the 5 classes 0..4"]),
+        ("two labels per image", ["val_labels has shape (120, 2), expected one class index per image"]),
+        ("split size", ["the test split has 300 images, but medmnist.INFO says retinamnist has 400"]),
+        ("members not arrays", ["is damaged: train_images, train_labels", "are not numpy arrays"]),
+        ("folder", ["is not a regular file", "--data-root"]),
+    ],
+)
+def test_damaged_or_malformed_data_file_is_refused(
+    kind: str, phrases: list[str], earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    _write_bad_file(kind, earlier_build["data"] / "retinamnist.npz", tmp_path / "retinamnist.npz")
+    before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
+    result = CliRunner().invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", str(tmp_path),
+               "--allow-unofficial-data", "--epochs", "1", *dir_args(earlier_build)]
+    )
+    assert result.exit_code == 1
+    assert_clean_failure(result, *phrases)
+    assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+
+
+@pytest.mark.parametrize("which", ["--docs-dir", "--site-dir"])
+def test_output_dir_below_a_regular_file_is_refused(
+    which: str, earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a regular file")
+    args = dict(zip(dir_args(earlier_build)[::2], dir_args(earlier_build)[1::2], strict=True))
+    args[which] = str(blocker / "out")
+    before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
+    result = CliRunner().invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
+               "--allow-unofficial-data", "--epochs", "1", *[part for item in args.items() for part in item]]
+    )
+    assert_clean_failure(result, f"{blocker} is a file, not a folder", "Choose another output folder")
+    assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+    assert blocker.read_text() == "a regular file"
+
+
+@pytest.mark.parametrize("version", [0, 2, "1", None])
+def test_render_refuses_results_of_another_schema_version(
+    version: object, earlier_build: dict[str, Path], tmp_path: Path, runner: CliRunner
+) -> None:
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    results_file = docs / "data" / "results.json"
+    results = json.loads(results_file.read_text())
+    if version is None:
+        del results["schema_version"]
+    else:
+        results["schema_version"] = version
+    results_file.write_text(json.dumps(results))
+    before = {folder: tree_digest(folder) for folder in (docs, site)}
+    result = runner.invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    assert result.exit_code == 1
+    assert_clean_failure(result, f"results schema version {version}", "renders version 1", "reportgen build")
+    assert {folder: tree_digest(folder) for folder in (docs, site)} == before
