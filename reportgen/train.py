@@ -132,6 +132,14 @@ def train_one_epoch(
     )
 
 
+def _diverged(epoch: int, symptom: str, lr: float) -> ReportgenError:
+    return ReportgenError(
+        f"Training diverged in epoch {epoch}: {symptom}, so the weights are no longer usable. "
+        f"The learning rate --lr {lr:g} is too high for this data: try a lower one, e.g. "
+        f"--lr {lr / 10:g}. Nothing was published; earlier docs and site are unchanged."
+    )
+
+
 def train_model(
     dataset: LoadedDataset,
     config: BuildConfig,
@@ -152,11 +160,10 @@ def train_model(
             model, optimizer, train_images, train_labels, config.batch_size, generator
         )
         if not math.isfinite(train_loss):
-            raise ReportgenError(
-                f"Training diverged in epoch {epoch}: the loss became {train_loss}. "
-                f"Try a lower learning rate than --lr {config.lr}. Nothing was published."
-            )
+            raise _diverged(epoch, f"the training loss became {train_loss}", config.lr)
         val_probabilities = predict_proba(model, val_images)
+        if not np.isfinite(val_probabilities).all():  # the epoch's last step can break the weights
+            raise _diverged(epoch, "the model's outputs on the val split became NaN", config.lr)
         stats = EpochStats(
             epoch=epoch,
             train_loss=train_loss,
