@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import click
 
 from reportgen.config import DEFAULT_DATASET, BuildConfig, default_data_root
 from reportgen.errors import ReportgenError
+
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 
 def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -26,6 +29,15 @@ def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 def _check_momentum(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
     if not 0 <= value < 1:
         raise click.BadParameter(f"{value} is outside [0, 1). Use 0 for plain SGD or e.g. 0.9.")
+    return value
+
+
+def _check_learning_rate(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    # Comparisons with nan are all false, so click.FloatRange lets nan (and inf) through.
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(
+            f"{value} is not a finite number above 0. Use e.g. 0.01, the study's learning rate."
+        )
     return value
 
 
@@ -81,11 +93,12 @@ def main() -> None:
               help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True, help="Images per SGD step.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--lr", type=float, default=0.01, show_default=True, callback=_check_learning_rate,
               help="SGD learning rate (> 0).")
 @click.option("--momentum", type=float, default=0.0, show_default=True, callback=_check_momentum,
               help="SGD momentum in [0, 1); the study used 0.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy, torch and shuffling.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help=f"Seed for Python, NumPy, torch and shuffling (0 to {MAX_SEED}).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
               help="Where to train; auto picks cuda, then mps, then cpu.")
 @click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
