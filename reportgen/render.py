@@ -31,7 +31,9 @@ PAGES = {
     "reproducibility.md": "reproducibility.md.j2",
 }
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!~])")
+# The characters Python-Markdown (with the tables extension) lets a backslash escape; escaping any
+# other character, e.g. `~`, would show the backslash.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!])")
 
 
 def escape_markdown(value: object) -> str:
@@ -59,10 +61,11 @@ def fmt_count(value: int) -> Markup:
 
 
 def fmt_code(value: object) -> Markup:
-    """Inline code; backticks inside are doubled-fenced so the text stays literal."""
+    """Inline code whose fence is longer than any run of backticks inside, so the text stays literal."""
     text = str(value).replace("\n", " ")
-    fence = "``" if "`" in text else "`"
-    return Markup(f"{fence} {text} {fence}" if fence == "``" else f"`{text}`")
+    longest_run = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest_run + 1)
+    return Markup(f"{fence} {text} {fence}" if longest_run else f"`{text}`")
 
 
 def fmt_code_block(value: object) -> Markup:
