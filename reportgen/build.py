@@ -30,17 +30,19 @@ class Progress:
 
     on_stage: Callable[[str], None] = lambda stage: None
     on_epoch: Callable[[Any], None] | None = None
+    # Called just before finished output is swapped in: from then on the build must complete.
+    on_commit: Callable[[], None] = lambda: None
 
 
 class _StageClock:
     def __init__(self, progress: Progress) -> None:
         self.timings: dict[str, float] = {}
-        self._progress = progress
+        self.progress = progress
         self._announced = ""
 
     def run(self, stage: str, work: Callable[[], Any]) -> Any:
         if stage != self._announced:
-            self._progress.on_stage(stage)
+            self.progress.on_stage(stage)
             self._announced = stage
         started = time.perf_counter()
         value = work()
@@ -90,23 +92,33 @@ def publish(
         results_data["timings"] = clock.timings
         results.write_results(results_data, docs_stage)
         if not config.build_site:
-            site.swap_into(docs_stage, config.docs_dir)
+            clock.progress.on_commit()
+            site.swap_into((docs_stage, config.docs_dir))
             return BuildOutcome(results_data, config.docs_dir, None)
         with site.staging_dir_for(config.site_dir) as site_stage:
             clock.run("site", lambda: site.build_site(docs_stage, site_stage, site.default_mkdocs_config()))
             results_data["timings"] = clock.timings
             for folder in (docs_stage, site_stage):
                 results.write_results(results_data, folder)
-            site.swap_into(docs_stage, config.docs_dir)
-            site.swap_into(site_stage, config.site_dir)
+            clock.progress.on_commit()
+            site.swap_into((docs_stage, config.docs_dir), (site_stage, config.site_dir))
     return BuildOutcome(results_data, config.docs_dir, config.site_dir)
+
+
+def _outputs(config: BuildConfig) -> list[Path]:
+    return [config.docs_dir, *([config.site_dir] if config.build_site else [])]
 
 
 def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
     """Train (or reuse the cached run) and publish pages and site for config."""
-    clock = _StageClock(progress)
     check_flag(config.dataset)
-    site.check_output_dirs(config.docs_dir, *([config.site_dir] if config.build_site else []))
+    site.check_output_dirs(*_outputs(config))
+    with site.output_lock(*_outputs(config)):
+        return _build_locked(config, command, progress)
+
+
+def _build_locked(config: BuildConfig, command: str, progress: Progress) -> BuildOutcome:
+    clock = _StageClock(progress)
 
     def locate() -> tuple[Path, str, bool]:
         path = fetch_dataset_file(config.dataset, config.data_root)
@@ -129,8 +141,16 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
 
 def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progress = Progress()) -> BuildOutcome:
     """Rebuild pages, figures and site from an earlier build's results.json (no torch, no data)."""
+    config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site)
+    site.check_output_dirs(*_outputs(config))
+    with site.output_lock(*_outputs(config)):
+        return _rerender_locked(config, progress)
+
+
+def _rerender_locked(config: BuildConfig, progress: Progress) -> BuildOutcome:
     import numpy as np  # noqa: PLC0415
 
+    docs_dir = config.docs_dir
     results_data = results.read_results(docs_dir)
     n_classes = len(results_data["dataset"]["class_names"])
     labels, probabilities = results.read_predictions(docs_dir, n_classes)
@@ -141,7 +161,6 @@ def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progres
         sample_images=np.zeros((0,), dtype=np.uint8),
         sample_counts=np.zeros((0,), dtype=np.int64),
     )
-    config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site)
     clock = _StageClock(progress)
     clock.timings.update({stage: results_data["timings"].get(stage, 0.0) for stage in ("load", "train", "evaluate")})
     return publish(results_data, run, config, clock, keep_figures_from=docs_dir)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import shlex
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,9 @@ def _check_learning_rate(_ctx: click.Context, _param: click.Parameter, value: fl
     return value
 
 
-def _progress(quiet: bool, epochs: int) -> Any:
+@contextmanager
+def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
+    """Progress callbacks; the bar is closed on the way out, so a message after it starts a line."""
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     from reportgen.build import Progress  # noqa: PLC0415
@@ -62,7 +67,45 @@ def _progress(quiet: bool, epochs: int) -> Any:
         if stats.epoch == epochs:
             bar["epochs"].close()
 
-    return Progress(on_stage=on_stage, on_epoch=on_epoch)
+    try:
+        yield Progress(on_stage=on_stage, on_epoch=on_epoch, on_commit=on_commit)
+    finally:
+        if "epochs" in bar:
+            bar["epochs"].close()
+
+
+def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.ClickException:
+    name = signal.Signals(signum).name
+    folders = " and ".join(str(folder) for folder in outputs)
+    if swapped_in:
+        message = (
+            f"Interrupted by {name} while the finished build was being swapped in; the swap was "
+            f"completed first, so {folders} hold this build, whole."
+        )
+    else:
+        message = (
+            f"Interrupted by {name} before anything was published: {folders} are exactly as they "
+            "were. Run the same command again to build."
+        )
+    error = click.ClickException(message)
+    error.exit_code = 128 + signum  # the shell's convention for a process stopped by a signal
+    return error
+
+
+def _run(work: Callable[[Any], Any], quiet: bool, epochs: int, outputs: list[Path]) -> None:
+    """Run a build under the signal guard; failures and interrupts end in one line, no traceback."""
+    from reportgen.interrupt import Interrupted, stop_on_signals  # noqa: PLC0415
+
+    with stop_on_signals() as guard, _progress(quiet, epochs, guard.commit) as progress:
+        try:
+            outcome = work(progress)
+        except ReportgenError as error:
+            raise click.ClickException(str(error)) from None
+        except Interrupted as stop:
+            raise _interrupted(stop.signum, outputs, swapped_in=False) from None
+    click.echo(_summary(outcome))
+    if guard.received_after_commit:
+        raise _interrupted(guard.received_after_commit[0], outputs, swapped_in=True)
 
 
 def _summary(outcome: Any) -> str:
@@ -120,11 +163,8 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         **options,
     )
     command = "reportgen " + shlex.join(sys.argv[1:])
-    try:
-        outcome = run_build(config, command, _progress(quiet, config.epochs))
-    except ReportgenError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(_summary(outcome))
+    outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
+    _run(lambda progress: run_build(config, command, progress), quiet, config.epochs, outputs)
 
 
 @main.command()
@@ -138,8 +178,5 @@ def render(docs_dir: Path, site_dir: Path, no_site: bool, quiet: bool) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
     from reportgen.build import rerender  # noqa: PLC0415
 
-    try:
-        outcome = rerender(docs_dir, site_dir, not no_site, _progress(quiet, 0))
-    except ReportgenError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(_summary(outcome))
+    outputs = [docs_dir, *([] if no_site else [site_dir])]
+    _run(lambda progress: rerender(docs_dir, site_dir, not no_site, progress), quiet, 0, outputs)

@@ -1,0 +1,189 @@
+"""Interrupts and concurrent builds: earlier docs and site stay exactly as they were, or the new
+build is swapped in whole; the process ends promptly with one line and a non-zero status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from filelock import FileLock
+
+import reportgen.build
+import reportgen.figures
+import reportgen.render
+import reportgen.site
+from reportgen.cli import main
+from tests.conftest import assert_clean_failure, dir_args, tree_digest
+
+
+@pytest.fixture()
+def earlier_copy(earlier_build: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """A private copy of the earlier build's docs, site and cache, for tests that try to change them."""
+    dirs = {"data": earlier_build["data"]}
+    for name in ("docs", "site", "cache"):
+        dirs[name] = tmp_path / name
+        shutil.copytree(earlier_build[name], dirs[name])
+    return dirs
+
+
+def _build_args(dirs: dict[str, Path], *extra: str) -> list[str]:
+    """The earlier build's own arguments (so its cached run is reused) plus extra."""
+    return ["build", "--dataset", "retinamnist", "--data-root", str(dirs["data"]),
+            "--allow-unofficial-data", "--epochs", "1", "--quiet", *extra, *dir_args(dirs)]
+
+
+def _outputs(dirs: dict[str, Path]) -> dict[str, str]:
+    return {name: tree_digest(dirs[name]) for name in ("docs", "site", "cache")}
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Staging or retired folders that a build failed to clean up."""
+    return sorted(path.name for path in folder.iterdir() if ".staging-" in path.name or ".old-" in path.name)
+
+
+def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., Any]:
+    """original, then the signal, as if the user pressed Ctrl-C right after that stage wrote its files."""
+
+    def stage(*args: Any, **kwargs: Any) -> Any:
+        value = original(*args, **kwargs)
+        signal.raise_signal(signum)
+        return value
+
+    return stage
+
+
+@pytest.mark.parametrize(
+    ("module", "stage", "signum"),
+    [
+        (reportgen.build, "verify_dataset_file", signal.SIGINT),
+        (reportgen.figures, "draw_all", signal.SIGTERM),
+        (reportgen.render, "write_pages", signal.SIGINT),
+        (reportgen.site, "build_site", signal.SIGTERM),
+    ],
+)
+def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
+    module: Any, stage: str, signum: int, earlier_copy: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(module, stage, _raising_after(getattr(module, stage), signum))
+    before = _outputs(earlier_copy)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 128 + signum
+    assert_clean_failure(result, f"Interrupted by {signal.Signals(signum).name} before anything was published",
+                         "exactly as they were")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert _outputs(earlier_copy) == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_signal_during_the_swap_is_held_until_both_folders_are_in(
+    earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_swap = reportgen.site.swap_into
+
+    def swap_with_a_signal_arriving(*moves: tuple[Path, Path]) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        real_swap(*moves)
+
+    monkeypatch.setattr(reportgen.site, "swap_into", swap_with_a_signal_arriving)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert_clean_failure(result, "Interrupted by SIGTERM while the finished build was being swapped in",
+                         "hold this build, whole")
+    docs_results = json.loads((earlier_copy["docs"] / "data" / "results.json").read_text())
+    site_results = json.loads((earlier_copy["site"] / "data" / "results.json").read_text())
+    assert docs_results["cache"]["reused"] is True  # the earlier build trained; this one reused it
+    assert site_results == docs_results
+    assert _leftovers(tmp_path) == []
+
+
+def test_failed_swap_puts_the_earlier_output_back(
+    earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = reportgen.site.os.replace
+    site_target = earlier_copy["site"].resolve()
+
+    def replace_failing_into_site(source: Any, destination: Any) -> None:
+        if Path(destination) == site_target and ".staging-" in Path(source).name:
+            raise OSError(28, "No space left on device")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(reportgen.site.os, "replace", replace_failing_into_site)
+    before = _outputs(earlier_copy)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 1
+    assert_clean_failure(result, "Could not move the new output into place", "No space left on device",
+                         "the earlier output was restored")
+    assert _outputs(earlier_copy) == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_build_is_refused_while_another_holds_the_lock(earlier_copy: dict[str, Path], tmp_path: Path) -> None:
+    before = _outputs(earlier_copy)
+    with FileLock(tmp_path / ".site.lock"):
+        result = CliRunner().invoke(main, _build_args(earlier_copy))
+        rendered = CliRunner().invoke(main, ["render", "--docs-dir", str(earlier_copy["docs"]),
+                                             "--site-dir", str(earlier_copy["site"])])
+    for outcome in (result, rendered):
+        assert outcome.exit_code == 1
+        assert_clean_failure(outcome, f"Another reportgen build is writing {earlier_copy['site'].resolve()}",
+                             "Wait for it to finish", "--site-dir")
+    assert _outputs(earlier_copy) == before
+    after = CliRunner().invoke(main, _build_args(earlier_copy))  # the lock is free again
+    assert after.exit_code == 0, after.output
+
+
+def _start_long_training(dirs: dict[str, Path], log: Path) -> subprocess.Popen[bytes]:
+    """A real `reportgen build` process, returned once it is in its second epoch or later."""
+    args = _build_args(dirs, "--retrain")
+    args[args.index("--epochs") + 1] = "1000"
+    args.remove("--quiet")  # the progress bar shows when training is under way
+    with log.open("wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "reportgen", *args],
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.monotonic() + 180
+    while "train:" not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the build did not start training:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
+    signum: int, earlier_copy: dict[str, Path], tmp_path: Path
+) -> None:
+    before = _outputs(earlier_copy)
+    log = tmp_path / "stderr.log"
+    process = _start_long_training(earlier_copy, log)
+    try:
+        second = CliRunner().invoke(main, _build_args(earlier_copy))
+        assert_clean_failure(second, "Another reportgen build is writing")
+        sent = time.monotonic()
+        process.send_signal(signum)
+        returncode = process.wait(timeout=60)
+        seconds = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = log.read_text(errors="replace")
+    assert returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if "Error" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        f"Error: Interrupted by {signal.Signals(signum).name} before anything was published"
+    ), stderr
+    assert seconds < 30
+    assert _outputs(earlier_copy) == before  # docs, site, and no half-written cache entry
+    assert _leftovers(tmp_path) == []
