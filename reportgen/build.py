@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
+import reportgen
 from reportgen import cache, figures, render, results, site
 from reportgen.config import BuildConfig
 from reportgen.data import check_flag, fetch_dataset_file, load_dataset, verify_dataset_file
+from reportgen.errors import ReportgenError
 
 
 @dataclass(frozen=True)
@@ -162,5 +166,14 @@ def _rerender_locked(config: BuildConfig, progress: Progress) -> BuildOutcome:
         sample_counts=np.zeros((0,), dtype=np.int64),
     )
     clock = _StageClock(progress)
-    clock.timings.update({stage: results_data["timings"].get(stage, 0.0) for stage in ("load", "train", "evaluate")})
-    return publish(results_data, run, config, clock, keep_figures_from=docs_dir)
+    try:
+        earlier = results_data["timings"]
+        clock.timings.update({stage: earlier.get(stage, 0.0) for stage in ("load", "train", "evaluate")})
+        return publish(results_data, run, config, clock, keep_figures_from=docs_dir)
+    except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
+        # The schema version matched, but a field is missing or of another type.
+        raise ReportgenError(
+            f"{docs_dir / results.RESULTS_FILE} does not have the layout this reportgen "
+            f"({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was written by "
+            "another version or edited by hand. Rebuild it with `reportgen build`."
+        ) from None

@@ -7,7 +7,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,22 +202,51 @@ def test_output_dir_below_a_regular_file_is_refused(
     assert blocker.read_text() == "a regular file"
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None])
-def test_render_refuses_results_of_another_schema_version(
-    version: object, earlier_build: dict[str, Path], tmp_path: Path, runner: CliRunner
-) -> None:
+def _render_edited_results(
+    earlier_build: dict[str, Path], tmp_path: Path, edit: Callable[[dict[str, Any]], None]
+) -> tuple[Any, dict[Path, str], dict[Path, str]]:
+    """Render a copy of the earlier build after edit(results); (result, digests before, after)."""
     docs, site = tmp_path / "docs", tmp_path / "site"
     shutil.copytree(earlier_build["docs"], docs)
     shutil.copytree(earlier_build["site"], site)
     results_file = docs / "data" / "results.json"
     results = json.loads(results_file.read_text())
-    if version is None:
-        del results["schema_version"]
-    else:
-        results["schema_version"] = version
+    edit(results)
     results_file.write_text(json.dumps(results))
     before = {folder: tree_digest(folder) for folder in (docs, site)}
-    result = runner.invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    return result, before, {folder: tree_digest(folder) for folder in (docs, site)}
+
+
+@pytest.mark.parametrize("version", [0, 2, "1", None])
+def test_render_refuses_results_of_another_schema_version(
+    version: object, earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    def set_version(results: dict[str, Any]) -> None:
+        if version is None:
+            del results["schema_version"]
+        else:
+            results["schema_version"] = version
+
+    result, before, after = _render_edited_results(earlier_build, tmp_path, set_version)
     assert result.exit_code == 1
     assert_clean_failure(result, f"results schema version {version}", "renders version 1", "reportgen build")
-    assert {folder: tree_digest(folder) for folder in (docs, site)} == before
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda results: results["test"].pop("report"), "KeyError: 'report'"),
+        (lambda results: results.update(history="not a list"), "TypeError"),
+        (lambda results: results["dataset"].update(class_names=["only one"]), "IndexError"),
+    ],
+    ids=["field missing", "wrong type", "fewer classes than predictions"],
+)
+def test_render_refuses_results_of_the_same_version_but_another_layout(
+    edit: Callable[[dict[str, Any]], None], problem: str, earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    result, before, after = _render_edited_results(earlier_build, tmp_path, edit)
+    assert result.exit_code == 1
+    assert_clean_failure(result, "does not have the layout this reportgen", problem, "reportgen build")
+    assert after == before
