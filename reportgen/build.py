@@ -17,8 +17,16 @@ import jinja2
 import reportgen
 from reportgen import cache, figures, render, results, site
 from reportgen.config import BuildConfig
-from reportgen.data import check_flag, fetch_dataset_file, load_dataset, verify_dataset_file
+from reportgen.data import (
+    LoadedDataset,
+    check_flag,
+    fetch_dataset_file,
+    load_dataset,
+    verify_dataset_file,
+)
 from reportgen.errors import ReportgenError
+from reportgen.experiment_runs import run_plan
+from reportgen.experiments import ExperimentPlan, load_plan
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Progress:
 
     on_stage: Callable[[str], None] = lambda stage: None
     on_epoch: Callable[[Any], None] | None = None
+    on_run: Callable[[str, int], None] = lambda variant, seed: None  # an experiment run starts
     # Called just before finished output is swapped in: from then on the build must complete.
     on_commit: Callable[[], None] = lambda: None
 
@@ -54,16 +63,68 @@ class _StageClock:
         return value
 
 
-def _train(config: BuildConfig, progress: Progress, clock: _StageClock) -> cache.TrainedRun:
-    dataset = clock.run(
-        "load", lambda: load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
-    )
+def _dataset_loader(config: BuildConfig, clock: _StageClock) -> Callable[[], LoadedDataset]:
+    """Loads the dataset through medmnist on first call only (never when every run is cached)."""
+    loaded: list[LoadedDataset] = []
+
+    def load() -> LoadedDataset:
+        if not loaded:
+            loaded.append(
+                clock.run(
+                    "load",
+                    lambda: load_dataset(config.dataset, config.data_root, config.allow_unofficial_data),
+                )
+            )
+        return loaded[0]
+
+    return load
+
+
+def _train(
+    config: BuildConfig, progress: Progress, clock: _StageClock, dataset: Callable[[], LoadedDataset]
+) -> cache.TrainedRun:
     from reportgen.runner import run_training  # noqa: PLC0415  (imports torch)
 
-    run = run_training(dataset, config, on_epoch=progress.on_epoch)
+    run = run_training(dataset(), config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]
     clock.timings["evaluate"] = run.record["seconds"]["evaluate"]
     return run
+
+
+def _draw_or_reuse_figures(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    experiments_data: dict[str, Any] | None,
+    docs_stage: Path,
+    earlier_docs: Path,
+) -> None:
+    """Copy the earlier build's figures when their inputs are unchanged, else draw them all."""
+    have_samples = run.sample_images.size > 0
+    digest = figures.inputs_digest(
+        results_data, run.test_labels, run.test_probabilities, run.sample_images, experiments_data
+    )
+    digest_file = Path("data") / figures.DIGEST_FILE
+    earlier_digest = earlier_docs / digest_file
+    if earlier_digest.is_file() and earlier_digest.read_text() == digest:
+        shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
+    else:
+        if experiments_data is not None:
+            figures.draw_experiments(
+                experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
+            )
+        figures.draw_all(
+            results_data,
+            run.test_labels,
+            run.test_probabilities,
+            run.sample_images if have_samples else None,
+            run.sample_counts if have_samples else None,
+            docs_stage / "figures",
+        )
+        earlier_samples = earlier_docs / "figures" / figures.FIGURE_FILES["samples"]
+        if not have_samples and earlier_samples.is_file():
+            shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
+    (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
+    (docs_stage / digest_file).write_text(digest)
 
 
 def publish(
@@ -71,28 +132,24 @@ def publish(
     run: cache.TrainedRun,
     config: BuildConfig,
     clock: _StageClock,
+    experiments_data: dict[str, Any] | None = None,
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place."""
     with site.staging_dir_for(config.docs_dir) as docs_stage:
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
-        have_samples = run.sample_images.size > 0
+        if experiments_data is not None:
+            results.write_experiments(experiments_data, docs_stage)
         clock.run(
             "figures",
-            lambda: figures.draw_all(
-                results_data,
-                run.test_labels,
-                run.test_probabilities,
-                run.sample_images if have_samples else None,
-                run.sample_counts if have_samples else None,
-                docs_stage / "figures",
+            lambda: _draw_or_reuse_figures(
+                results_data, run, experiments_data, docs_stage, keep_figures_from or config.docs_dir
             ),
         )
-        if not have_samples and keep_figures_from is not None:
-            earlier = keep_figures_from / "figures" / figures.FIGURE_FILES["samples"]
-            if earlier.is_file():
-                shutil.copy2(earlier, docs_stage / "figures" / earlier.name)
-        clock.run("render", lambda: render.write_pages(render.render_pages(results_data), docs_stage))
+        clock.run(
+            "render",
+            lambda: render.write_pages(render.render_pages(results_data, experiments_data), docs_stage),
+        )
         results_data["timings"] = clock.timings
         results.write_results(results_data, docs_stage)
         if not config.build_site:
@@ -117,11 +174,14 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     """Train (or reuse the cached run) and publish pages and site for config."""
     check_flag(config.dataset)
     site.check_output_dirs(*_outputs(config))
+    plan = load_plan(config.experiments) if config.experiments is not None else None
     with site.output_lock(*_outputs(config)):
-        return _build_locked(config, command, progress)
+        return _build_locked(config, command, plan, progress)
 
 
-def _build_locked(config: BuildConfig, command: str, progress: Progress) -> BuildOutcome:
+def _build_locked(
+    config: BuildConfig, command: str, plan: ExperimentPlan | None, progress: Progress
+) -> BuildOutcome:
     clock = _StageClock(progress)
 
     def locate() -> tuple[Path, str, bool]:
@@ -132,15 +192,22 @@ def _build_locked(config: BuildConfig, command: str, progress: Progress) -> Buil
     key = cache.cache_key(config.training_fields(), md5, config.device)
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
+    dataset = _dataset_loader(config, clock)
     if run is None:
-        run = _train(config, progress, clock)
+        run = _train(config, progress, clock, dataset)
         cache.save_run(run, config.cache_dir, key)
     else:
         clock.timings.update(train=0.0, evaluate=0.0)
+    experiments_data = None
+    if plan is not None:
+        experiments_data = clock.run(
+            "experiments",
+            lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run),
+        )
     results_data = results.assemble_results(
         config, command, run, data_file, md5, official, {"key": key, "reused": reused}, clock.timings
     )
-    return publish(results_data, run, config, clock)
+    return publish(results_data, run, config, clock, experiments_data)
 
 
 def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progress = Progress()) -> BuildOutcome:
@@ -169,7 +236,8 @@ def _rerender_locked(config: BuildConfig, progress: Progress) -> BuildOutcome:
     try:
         earlier = results_data["timings"]
         clock.timings.update({stage: earlier.get(stage, 0.0) for stage in ("load", "train", "evaluate")})
-        return publish(results_data, run, config, clock, keep_figures_from=docs_dir)
+        experiments_data = results.read_experiments(docs_dir)
+        return publish(results_data, run, config, clock, experiments_data, keep_figures_from=docs_dir)
     except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
         # The schema version matched, but a field is missing or of another type.
         raise ReportgenError(

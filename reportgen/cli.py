@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reportgen.config import DEFAULT_DATASET, BuildConfig, default_data_root
+from reportgen.config import CHOICES, DEFAULT_DATASET, BuildConfig, default_data_root
 from reportgen.errors import ReportgenError
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
@@ -46,7 +46,7 @@ def _check_learning_rate(_ctx: click.Context, _param: click.Parameter, value: fl
 
 @contextmanager
 def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
-    """Progress callbacks; the bar is closed on the way out, so a message after it starts a line."""
+    """Progress callbacks; open bars are closed on the way out, so a message after them starts a line."""
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     from reportgen.build import Progress  # noqa: PLC0415
@@ -54,8 +54,17 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
     bar: dict[str, Any] = {}
 
     def on_stage(stage: str) -> None:
+        for open_bar in bar.values():
+            open_bar.close()
+        bar.clear()
         if not quiet:
             click.echo(f"[reportgen] {stage}", err=True)
+
+    def on_run(variant: str, seed: int) -> None:
+        if "runs" not in bar:
+            bar["runs"] = tqdm(desc="experiment runs", unit="run", disable=quiet, file=sys.stderr)
+        bar["runs"].set_postfix(variant=variant, seed=seed)
+        bar["runs"].update(1)
 
     def on_epoch(stats: Any) -> None:
         if "epochs" not in bar:
@@ -64,14 +73,12 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
             loss=f"{stats.train_loss:.3f}", val_acc=f"{stats.val_accuracy:.3f}", val_auc=f"{stats.val_auc:.3f}"
         )
         bar["epochs"].update(1)
-        if stats.epoch == epochs:
-            bar["epochs"].close()
 
     try:
-        yield Progress(on_stage=on_stage, on_epoch=on_epoch, on_commit=on_commit)
+        yield Progress(on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, on_commit=on_commit)
     finally:
-        if "epochs" in bar:
-            bar["epochs"].close()
+        for open_bar in bar.values():
+            open_bar.close()
 
 
 def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.ClickException:
@@ -142,8 +149,41 @@ def main() -> None:
               help="SGD momentum in [0, 1); the study used 0.")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help=f"Seed for Python, NumPy, torch and shuffling (0 to {MAX_SEED}).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+@click.option("--device", type=click.Choice(CHOICES["device"]), default="auto", show_default=True,
               help="Where to train; auto picks cuda, then mps, then cpu.")
+@click.option("--model", type=click.Choice(CHOICES["model"]), default="study_cnn", show_default=True,
+              help="The study's CNN, or a wider VGG-style CNN with global average pooling.")
+@click.option("--width", type=click.IntRange(min=1), default=32, show_default=True,
+              help="wide_cnn: channels of its first block.")
+@click.option("--optimizer", type=click.Choice(CHOICES["optimizer"]), default="sgd", show_default=True,
+              help="Optimiser.")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Weight decay.")
+@click.option("--schedule", type=click.Choice(CHOICES["schedule"]), default="constant", show_default=True,
+              help="Learning-rate schedule, stepped per batch.")
+@click.option("--grad-clip", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Clip the gradient norm to this value; 0 = off.")
+@click.option("--label-smoothing", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0,
+              show_default=True, help="Cross-entropy label smoothing.")
+@click.option("--loss-weighting", type=click.Choice(CHOICES["loss_weighting"]), default="none", show_default=True,
+              help="Class weights in the loss.")
+@click.option("--effective-number-beta", type=click.FloatRange(min=0, max=1, max_open=True), default=0.999,
+              show_default=True, help="Beta of effective-number class weights.")
+@click.option("--sampler", type=click.Choice(CHOICES["sampler"]), default="shuffle", show_default=True,
+              help="shuffle, or balanced: oversample minority classes.")
+@click.option("--augment/--no-augment", default=False, show_default=True,
+              help="Flips, 90-degree rotations, small affine and colour jitter on training batches.")
+@click.option("--select-epoch", type=click.Choice(CHOICES["select_epoch"]), default="last", show_default=True,
+              help="Which epoch's weights to keep.")
+@click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Early stopping: epochs without a better selection metric; 0 = off.")
+@click.option("--threshold-tuning/--no-threshold-tuning", default=False, show_default=True,
+              help="Tune per-class decision offsets on validation for balanced accuracy.")
+@click.option("--tta/--no-tta", default=False, show_default=True,
+              help="Test-time augmentation over the 8 flips/rotations.")
+@click.option("--experiments", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Experiment runs trained at once in worker processes; 0 = one per CPU core.")
 @click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
               help="Folder for the rendered Markdown pages, figures and data files.")
 @click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,

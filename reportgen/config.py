@@ -15,6 +15,32 @@ def default_data_root() -> Path:
     return Path(os.environ.get("MEDMNIST_ROOT") or Path.home() / ".medmnist")
 
 
+# Fields that say where things live or how output is made, not what training produces.
+NON_TRAINING_FIELDS = frozenset(
+    {
+        "data_root",
+        "allow_unofficial_data",
+        "docs_dir",
+        "site_dir",
+        "cache_dir",
+        "build_site",
+        "retrain",
+        "experiments",
+        "jobs",
+    }
+)
+
+CHOICES = {
+    "device": ("auto", "cpu", "cuda", "mps"),
+    "model": ("study_cnn", "wide_cnn"),
+    "optimizer": ("sgd", "adamw"),
+    "schedule": ("constant", "cosine", "onecycle"),
+    "loss_weighting": ("none", "inverse_frequency", "effective_number"),
+    "sampler": ("shuffle", "balanced"),
+    "select_epoch": ("last", "val_auc", "val_balanced_accuracy"),
+}
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     # data
@@ -28,22 +54,35 @@ class BuildConfig:
     momentum: float = 0.0  # SGD momentum; the study used none
     seed: int = 0  # seeds Python, NumPy and torch, and the shuffling order
     device: str = "auto"  # auto | cpu | cuda | mps; auto picks cuda, then mps, then cpu
+    # the study's next steps; every default below reproduces the study
+    model: str = "study_cnn"  # study_cnn | wide_cnn (VGG-style, padded, global average pooling)
+    width: int = 32  # wide_cnn: channels of its first block (doubled per block)
+    optimizer: str = "sgd"  # sgd | adamw
+    weight_decay: float = 0.0  # L2 (sgd) or decoupled (adamw) weight decay
+    schedule: str = "constant"  # constant | cosine | onecycle learning-rate schedule
+    grad_clip: float = 0.0  # clip the gradient norm to this value; 0 = off
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
+    loss_weighting: str = "none"  # none | inverse_frequency | effective_number
+    effective_number_beta: float = 0.999  # beta of the "effective number of samples" weights
+    sampler: str = "shuffle"  # shuffle | balanced (minority oversampling by weighted sampling)
+    augment: bool = False  # flips, 90-degree rotations, small affine and colour jitter per batch
+    select_epoch: str = "last"  # last | val_auc | val_balanced_accuracy: which epoch's weights
+    patience: int = 0  # stop after this many epochs without a better selection metric; 0 = off
+    threshold_tuning: bool = False  # per-class logit offsets tuned on val for balanced accuracy
+    tta: bool = False  # test-time augmentation: average over the 8 flips/rotations
     # output
     docs_dir: Path = Path("docs")  # rendered Markdown pages, figures and data files
     site_dir: Path = Path("site")  # the built static site
     cache_dir: Path = Path(".reportgen")  # cached trained runs, keyed by config + data + code
     build_site: bool = True  # False: stop after writing the Markdown pages
     retrain: bool = False  # ignore a cached run and train again
+    experiments: Path | None = None  # TOML file of variants to run for several seeds; None = none
+    jobs: int = 0  # experiment runs trained at once in worker processes; 0 = auto (CPU cores)
 
     def training_fields(self) -> dict[str, object]:
         """The fields that change what training produces (the cache key's part of the config)."""
         return {
-            "dataset": self.dataset,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "seed": self.seed,
+            name: value for name, value in self.to_dict().items() if name not in NON_TRAINING_FIELDS
         }
 
     def to_dict(self) -> dict[str, object]:

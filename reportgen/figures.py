@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reportgen import metrics  # noqa: E402
+from reportgen.experiments import variant_slug  # noqa: E402
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
@@ -140,6 +143,73 @@ def plot_roc_curves(
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_recall_by_variant(
+    variant_names: list[str], mean_recall: list[list[float]], class_names: list[str], path: Path
+) -> Path:
+    """Heat map of mean test recall: one row per variant, one column per class."""
+    values = np.asarray(mean_recall, dtype=float)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(class_names) + 3), 0.45 * len(variant_names) + 2))
+    image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mean test recall")
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                color="black" if value > 0.6 else "white")
+    ax.set_xticks(range(len(class_names)), [_short(name, 18) for name in class_names], rotation=35, ha="right")
+    ax.set_yticks(range(len(variant_names)), variant_names)
+    ax.set_title("Per-class recall on test, mean over seeds")
+    return _save(fig, path)
+
+
+def draw_experiments(experiments: dict[str, Any], class_names: list[str], figures_dir: Path) -> dict[str, Path]:
+    """The recall heat map, and each variant's loss curves and confusion matrix (first seed)."""
+    variants = experiments["variants"]
+    drawn = {
+        "recall_by_variant": plot_recall_by_variant(
+            [variant["name"] for variant in variants],
+            [variant["mean"]["per_class_recall"] for variant in variants],
+            class_names,
+            figures_dir / "experiments" / "recall_by_variant.png",
+        )
+    }
+    for variant in variants:
+        slug, first = variant_slug(variant["name"]), variant["runs"][0]
+        drawn[f"{slug}_loss"] = plot_loss_curves(first["history"], figures_dir / "experiments" / f"{slug}_loss.png")
+        drawn[f"{slug}_confusion"] = plot_confusion_matrix(
+            first["confusion_matrix_normalized"], class_names,
+            figures_dir / "experiments" / f"{slug}_confusion.png", normalized=True,
+        )
+    return drawn
+
+
+DIGEST_FILE = "figures.sha256"  # under data/: the digest of the inputs the figures were drawn from
+
+
+def inputs_digest(
+    results: dict[str, Any],
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    sample_images: np.ndarray,
+    experiments: dict[str, Any] | None,
+) -> str:
+    """SHA-256 of everything the figures show, and of this module's code: equal means redraw-free."""
+    test = results["test"]
+    shown = {
+        "classes": results["dataset"]["class_names"],
+        "counts": results["dataset"]["counts"],
+        "history": results["history"],
+        "confusion": [test["confusion_matrix"], test["confusion_matrix_normalized"], test["per_class_auc"]],
+        "experiments": None if experiments is None else [
+            [v["name"], v["mean"]["per_class_recall"], v["runs"][0]["history"], v["runs"][0]["confusion_matrix_normalized"]]
+            for v in experiments["variants"]
+        ],
+    }
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
+    for array in (test_labels, test_probabilities, sample_images):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 FIGURE_FILES = {

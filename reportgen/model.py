@@ -36,6 +36,44 @@ class StudyCNN(nn.Module):
         return self.classifier(features)
 
 
+class WideCNN(nn.Module):
+    """A stronger small net for 2 CPU cores: three VGG-style blocks of two padded 3x3 convolutions
+    (width, 2*width, 4*width channels), max-pooling between blocks, global average pooling, and one
+    dense layer. Padding keeps border detail; pooling globally drops the hard-coded spatial size.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for block, out_channels in enumerate((width, 2 * width, 4 * width)):
+            for _ in range(2):
+                layers += [
+                    nn.Conv2d(channels, out_channels, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(out_channels),
+                    nn.ReLU(inplace=True),
+                ]
+                channels = out_channels
+            if block < 2:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(channels, num_classes)
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(images))
+
+
+def build_model(name: str, in_channels: int, num_classes: int, width: int = 32) -> nn.Module:
+    """The network a config names: the study's CNN or the wider VGG-style one."""
+    if name == "study_cnn":
+        return StudyCNN(in_channels, num_classes)
+    if name == "wide_cnn":
+        return WideCNN(in_channels, num_classes, width)
+    raise ValueError(f"unknown model {name!r}: expected study_cnn or wide_cnn")
+
+
 def describe_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[dict[str, object]]:
     """One row per leaf module, from a real forward pass: name, operation, output shape, parameters.
 

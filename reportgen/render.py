@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from reportgen import study
 from reportgen.evaluate import findings
+from reportgen.experiments import variant_slug
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -28,8 +29,10 @@ PAGES = {
     "results.md": "results.md.j2",
     "tradeoffs.md": "tradeoffs.md.j2",
     "next-steps.md": "next-steps.md.j2",
+    "experiments.md": "experiments.md.j2",
     "reproducibility.md": "reproducibility.md.j2",
 }
+EXPERIMENT_COLUMNS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
 
 # The characters Python-Markdown (with the tables extension) lets a backslash escape; escaping any
 # other character, e.g. `~`, would show the backslash.
@@ -152,7 +155,65 @@ def _next_steps(results: dict[str, Any], class_findings: list[dict[str, Any]]) -
     ]
 
 
-def page_context(results: dict[str, Any]) -> dict[str, Any]:
+def _focus_class(dataset: dict[str, Any]) -> int:
+    """The class the experiments table follows: melanoma where it exists, else the rarest class."""
+    names = dataset["class_names"]
+    if "melanoma" in names:
+        return names.index("melanoma")
+    counts = dataset["counts"]["train"]
+    return min(range(len(counts)), key=counts.__getitem__)
+
+
+def _experiments_view(experiments: dict[str, Any] | None, dataset: dict[str, Any]) -> dict[str, Any] | None:
+    """Rows of the experiments table with the best value per column marked, plus deltas vs baseline."""
+    if experiments is None:
+        return None
+    focus = _focus_class(dataset)
+    variants = experiments["variants"]
+    baseline = variants[0]
+
+    def value(variant: dict[str, Any], column: str) -> float:
+        return variant["mean"]["per_class_recall"][focus] if column == "focus_recall" else variant["mean"][column]
+
+    columns = [*EXPERIMENT_COLUMNS, "focus_recall"]
+    best = {column: max(value(variant, column) for variant in variants) for column in columns}
+    rows = []
+    for variant in variants:
+        cells = {}
+        for column in columns:
+            sd = variant["sd"]["per_class_recall"][focus] if column == "focus_recall" else variant["sd"][column]
+            cells[column] = {"mean": value(variant, column), "sd": sd, "best": value(variant, column) >= best[column] - 1e-12}
+        rows.append(
+            {
+                "name": variant["name"],
+                "slug": variant_slug(variant["name"]),
+                "description": variant["description"],
+                "config": variant["config"],
+                "steps": variant["steps"],
+                "cells": cells,
+                "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
+                "delta_balanced_accuracy": variant["mean"]["balanced_accuracy"] - baseline["mean"]["balanced_accuracy"],
+                "delta_focus_recall": value(variant, "focus_recall") - value(baseline, "focus_recall"),
+                "recommended": variant["name"] == experiments["recommended"],
+                "per_class_mean_recall": variant["mean"]["per_class_recall"],
+                "per_class_sd_recall": variant["sd"]["per_class_recall"],
+                "first_run": variant["runs"][0],
+                "train_seconds": sum(run["train_seconds"] for run in variant["runs"]) / len(variant["runs"]),
+            }
+        )
+    return {
+        "seeds": experiments["seeds"],
+        "recommended": experiments["recommended"],
+        "selection_metric": experiments["selection_metric"],
+        "focus_class": dataset["class_names"][focus],
+        "rows": rows,
+        "baseline": rows[0],
+        "references": experiments["references"],
+        "by_step": {key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS},
+    }
+
+
+def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = None) -> dict[str, Any]:
     """Plain data for every template: the results plus values derived from them."""
     dataset = results["dataset"]
     train_counts = dataset["counts"]["train"]
@@ -186,13 +247,16 @@ def page_context(results: dict[str, Any]) -> dict[str, Any]:
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
         "next_steps": _next_steps(results, class_findings),
+        "experiments": _experiments_view(experiments, dataset),
     }
 
 
-def render_pages(results: dict[str, Any], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+def render_pages(
+    results: dict[str, Any], experiments: dict[str, Any] | None = None, templates_dir: Path = TEMPLATES_DIR
+) -> dict[str, str]:
     """File name -> Markdown text for every page of the site."""
     environment = make_environment(templates_dir)
-    context = page_context(results)
+    context = page_context(results, experiments)
     return {page: environment.get_template(template).render(context) for page, template in PAGES.items()}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from reportgen.errors import ReportgenError
 SCHEMA_VERSION = 1
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
+EXPERIMENTS_FILE = Path("data") / "experiments.json"
 REQUIRED_KEYS = ("config", "environment", "dataset", "collection", "model", "history", "test", "timings")
 
 
@@ -46,25 +48,18 @@ def dataset_summary(config: BuildConfig, file: Path, md5: str, official: bool, c
 
 
 def rebuild_command(config: BuildConfig) -> str:
-    """The `reportgen build` command line that makes this exact configuration."""
-    parts = [
-        "reportgen build",
-        f"--dataset {config.dataset}",
-        f"--data-root {config.data_root}",
-        f"--epochs {config.epochs}",
-        f"--batch-size {config.batch_size}",
-        f"--lr {config.lr}",
-        f"--momentum {config.momentum}",
-        f"--seed {config.seed}",
-        f"--device {config.device}",
-        f"--docs-dir {config.docs_dir}",
-        f"--site-dir {config.site_dir}",
-        f"--cache-dir {config.cache_dir}",
-    ]
-    if config.allow_unofficial_data:
-        parts.append("--allow-unofficial-data")
-    if not config.build_site:
-        parts.append("--no-site")
+    """The `reportgen build` command line that makes this exact configuration (every option)."""
+    parts = ["reportgen build"]
+    for name, value in config.to_dict().items():
+        option = "--" + name.replace("_", "-")
+        if name == "retrain" or value is None:
+            continue
+        if name == "build_site":
+            parts += [] if value else ["--no-site"]
+        elif isinstance(value, bool):
+            parts += [option] if value else []
+        else:
+            parts.append(f"{option} {shlex.quote(str(value))}")
     return " \\\n    ".join(parts)
 
 
@@ -91,6 +86,8 @@ def assemble_results(
         "collection": collection_summary(),
         "model": record["model"],
         "history": record["history"],
+        "selection": record["selection"],
+        "val": record["val"],
         "test": record["test"],
         "timings": timings,
         "cache": cache,
@@ -109,10 +106,28 @@ def _json_safe(value: Any) -> Any:
 
 
 def write_results(results: dict[str, Any], docs_dir: Path) -> Path:
-    path = docs_dir / RESULTS_FILE
+    return _write_json(results, docs_dir / RESULTS_FILE)
+
+
+def _write_json(data: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_json_safe(results), indent=2, allow_nan=False), encoding="utf-8")
+    path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False), encoding="utf-8")
     return path
+
+
+def write_experiments(experiments: dict[str, Any], docs_dir: Path) -> Path:
+    return _write_json(experiments, docs_dir / EXPERIMENTS_FILE)
+
+
+def read_experiments(docs_dir: Path) -> dict[str, Any] | None:
+    """experiments.json of an earlier build, or None when that build ran no experiments."""
+    path = docs_dir / EXPERIMENTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReportgenError(f"{path} is not valid JSON ({error}). Rebuild with `reportgen build --experiments FILE`.") from None
 
 
 def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: Path) -> Path:

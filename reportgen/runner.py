@@ -15,6 +15,7 @@ from reportgen.config import BuildConfig
 from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.evaluate import summarize_test
 from reportgen.model import count_parameters, describe_layers
+from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import EpochStats, predict_proba, to_device_tensors, train_model
 
 SAMPLES_PER_CLASS = 8
@@ -46,9 +47,19 @@ def run_training(
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    test_images, _ = to_device_tensors(dataset.test, torch.device(trained.device))
-    probabilities = predict_proba(trained.model, test_images)
+    device = torch.device(trained.device)
+    val_probabilities = predict_proba(trained.model, to_device_tensors(dataset.val, device)[0], config.tta)
+    offsets = np.zeros(len(dataset.class_names))
+    if config.threshold_tuning:
+        offsets = tune_offsets(dataset.val.labels, val_probabilities)  # validation labels only
+        val_probabilities = apply_offsets(val_probabilities, offsets)
+    # The test split is touched once, after every choice has been made on validation.
+    test_images, _ = to_device_tensors(dataset.test, device)
+    probabilities = predict_proba(trained.model, test_images, config.tta)
+    if config.threshold_tuning:
+        probabilities = apply_offsets(probabilities, offsets)
     test = summarize_test(dataset.test.labels, probabilities, dataset.class_names)
+    val = summarize_test(dataset.val.labels, val_probabilities, dataset.class_names)
     evaluate_seconds = time.perf_counter() - started
 
     channels = dataset.train.images.shape[-1]
@@ -56,6 +67,13 @@ def run_training(
     sample_images, sample_counts = sample_training_images(dataset, config.seed)
     record = {
         "history": [stats.to_dict() for stats in trained.history],
+        "selection": {
+            "selected_epoch": trained.selected_epoch,
+            "epochs_run": len(trained.history),
+            "stopped_early": trained.stopped_early,
+            "class_offsets": offsets.tolist(),
+        },
+        "val": val,
         "test": test,
         "model": {
             "name": type(model).__name__,

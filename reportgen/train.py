@@ -6,6 +6,7 @@ so there is no per-image Python in the loop. Test labels are never passed in her
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -17,10 +18,11 @@ import torch
 from torch import nn
 
 from reportgen import metrics
+from reportgen.augment import augment_batch, dihedral_views
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset, Split
 from reportgen.errors import ReportgenError
-from reportgen.model import StudyCNN
+from reportgen.model import build_model
 
 EVAL_BATCH_SIZE = 1000
 
@@ -34,6 +36,7 @@ class EpochStats:
     val_loss: float  # after the epoch, model in eval mode
     val_accuracy: float
     val_auc: float
+    val_balanced_accuracy: float
     seconds: float
 
     def to_dict(self) -> dict[str, float]:
@@ -42,9 +45,11 @@ class EpochStats:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    model: nn.Module
+    model: nn.Module  # with the selected epoch's weights
     history: list[EpochStats]
     device: str
+    selected_epoch: int  # 1-based epoch whose weights the model holds
+    stopped_early: bool  # patience ran out before the last epoch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -74,9 +79,18 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def to_device_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images as (N, C, H, W) uint8, labels as (N,) int64) on the device."""
+    """(images as (N, C, H, W) uint8, labels as (N,) int64) on the device.
+
+    The images keep the file's (N, H, W, C) memory layout: a channels-last tensor, which the
+    channels-last model convolves faster than the default layout (benchmarks/RESULTS.md).
+    """
     images = torch.from_numpy(np.ascontiguousarray(split.images)).permute(0, 3, 1, 2)
-    return images.contiguous().to(device), torch.from_numpy(split.labels).to(device)
+    return images.to(device), torch.from_numpy(split.labels).to(device)
+
+
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """The model on the device, in channels-last layout to match the preloaded images."""
+    return model.to(device=device, memory_format=torch.channels_last)
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -84,15 +98,66 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0).sub_(0.5).div_(0.5)
 
 
-def predict_proba(model: nn.Module, images: torch.Tensor) -> np.ndarray:
-    """Softmax probabilities (N, K) for uint8 images (N, C, H, W), model in eval mode."""
+def predict_proba(model: nn.Module, images: torch.Tensor, tta: bool = False) -> np.ndarray:
+    """Softmax probabilities (N, K) for uint8 images (N, C, H, W), model in eval mode.
+
+    With tta, the mean of the probabilities over the 8 flips/rotations of each image.
+    """
     model.eval()
     outputs = []
     with torch.inference_mode():
         for start in range(0, images.shape[0], EVAL_BATCH_SIZE):
-            logits = model(normalize(images[start : start + EVAL_BATCH_SIZE]))
-            outputs.append(torch.softmax(logits, dim=1).cpu())
+            batch = normalize(images[start : start + EVAL_BATCH_SIZE])
+            views = dihedral_views(batch) if tta else [batch]
+            probabilities = torch.stack([torch.softmax(model(view), dim=1) for view in views]).mean(0)
+            outputs.append(probabilities.cpu())
     return torch.cat(outputs).numpy().astype(np.float64)
+
+
+def class_weights(counts: list[int], mode: str, beta: float) -> torch.Tensor | None:
+    """Loss weight per class, scaled to mean 1; None for plain cross-entropy.
+
+    inverse_frequency: N / (K * n_k). effective_number (Cui et al., 2019): (1 - beta) / (1 - beta^n_k).
+    """
+    if mode == "none":
+        return None
+    n = torch.tensor(counts, dtype=torch.float64).clamp(min=1)
+    if mode == "inverse_frequency":
+        weights = n.sum() / (len(counts) * n)
+    elif mode == "effective_number":
+        weights = (1 - beta) / (1 - beta**n)
+    else:
+        raise ValueError(f"unknown loss weighting {mode!r}")
+    return (weights / weights.mean()).float()
+
+
+def epoch_order(labels: torch.Tensor, sampler: str, generator: torch.Generator) -> torch.Tensor:
+    """Indices of one epoch: a permutation (shuffle), or N draws weighted 1/n_class (balanced)."""
+    n = labels.shape[0]
+    if sampler == "shuffle":
+        return torch.randperm(n, generator=generator)
+    counts = torch.bincount(labels.cpu())
+    weights = 1.0 / counts[labels.cpu()].double()
+    return torch.multinomial(weights, n, replacement=True, generator=generator)
+
+
+def make_optimizer(model: nn.Module, config: BuildConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def make_schedule(
+    optimizer: torch.optim.Optimizer, config: BuildConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """A per-step learning-rate schedule, or None for a constant rate."""
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+    return None
 
 
 def _cross_entropy(labels: np.ndarray, probabilities: np.ndarray) -> float:
@@ -100,27 +165,45 @@ def _cross_entropy(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(picked, 1e-12, None))))
 
 
+@dataclass(frozen=True)
+class StepRecipe:
+    """How one optimisation step is taken, from the config."""
+
+    batch_size: int
+    sampler: str
+    augment: bool
+    grad_clip: float
+    loss_function: nn.Module
+
+
 def train_one_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None,
     images: torch.Tensor,
     labels: torch.Tensor,
-    batch_size: int,
+    recipe: StepRecipe,
     generator: torch.Generator,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """One shuffled pass; returns (mean batch loss, labels seen, probabilities while training)."""
+    """One pass; returns (mean batch loss, labels seen, probabilities while training)."""
     model.train()
-    loss_function = nn.CrossEntropyLoss()
-    order = torch.randperm(images.shape[0], generator=generator).to(images.device)
+    order = epoch_order(labels, recipe.sampler, generator).to(images.device)
     losses, seen_labels, seen_probabilities = [], [], []
-    for start in range(0, images.shape[0], batch_size):
-        batch = order[start : start + batch_size]
+    for start in range(0, order.shape[0], recipe.batch_size):
+        batch = order[start : start + recipe.batch_size]
         targets = labels[batch]
-        logits = model(normalize(images[batch]))
-        loss = loss_function(logits, targets)
+        inputs = normalize(images[batch])
+        if recipe.augment:
+            inputs = augment_batch(inputs, generator)
+        logits = model(inputs)
+        loss = recipe.loss_function(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if recipe.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         losses.append(loss.detach())
         seen_labels.append(targets)
         seen_probabilities.append(torch.softmax(logits.detach(), dim=1))
@@ -140,24 +223,50 @@ def _diverged(epoch: int, symptom: str, lr: float) -> ReportgenError:
     )
 
 
+def _selection_score(stats: EpochStats, select_epoch: str) -> float:
+    if select_epoch == "val_auc":
+        return stats.val_auc
+    if select_epoch == "val_balanced_accuracy":
+        return stats.val_balanced_accuracy
+    return float(stats.epoch)  # "last": the latest epoch is always the best
+
+
 def train_model(
     dataset: LoadedDataset,
     config: BuildConfig,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainedModel:
-    """Train the study's CNN on train, logging train and val metrics every epoch."""
+    """Train on train, log train and val metrics every epoch, keep the selected epoch's weights."""
     device = resolve_device(config.device)
     generator = seed_everything(config.seed)
     channels = dataset.train.images.shape[-1]
-    model = StudyCNN(channels, len(dataset.class_names)).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    n_classes = len(dataset.class_names)
+    model = prepare_model(build_model(config.model, channels, n_classes, config.width), device)
+    optimizer = make_optimizer(model, config)
     train_images, train_labels = to_device_tensors(dataset.train, device)
     val_images, _ = to_device_tensors(dataset.val, device)
-    history = []
+    steps_per_epoch = -(-train_images.shape[0] // config.batch_size)
+    schedule = make_schedule(optimizer, config, steps_per_epoch * config.epochs)
+    weights = class_weights(
+        np.bincount(dataset.train.labels, minlength=n_classes).tolist(),
+        config.loss_weighting,
+        config.effective_number_beta,
+    )
+    recipe = StepRecipe(
+        batch_size=config.batch_size,
+        sampler=config.sampler,
+        augment=config.augment,
+        grad_clip=config.grad_clip,
+        loss_function=nn.CrossEntropyLoss(
+            weight=None if weights is None else weights.to(device), label_smoothing=config.label_smoothing
+        ),
+    )
+    history: list[EpochStats] = []
+    best_score, best_epoch, best_state = -math.inf, 0, None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         train_loss, seen_labels, seen_probabilities = train_one_epoch(
-            model, optimizer, train_images, train_labels, config.batch_size, generator
+            model, optimizer, schedule, train_images, train_labels, recipe, generator
         )
         if not math.isfinite(train_loss):
             raise _diverged(epoch, f"the training loss became {train_loss}", config.lr)
@@ -172,9 +281,27 @@ def train_model(
             val_loss=_cross_entropy(dataset.val.labels, val_probabilities),
             val_accuracy=metrics.accuracy(dataset.val.labels, val_probabilities),
             val_auc=metrics.mean_auc(dataset.val.labels, val_probabilities),
+            val_balanced_accuracy=metrics.balanced_accuracy(
+                dataset.val.labels, val_probabilities.argmax(axis=1)
+            ),
             seconds=time.perf_counter() - started,
         )
         history.append(stats)
         if on_epoch is not None:
             on_epoch(stats)
-    return TrainedModel(model=model, history=history, device=str(device))
+        score = _selection_score(stats, config.select_epoch)
+        if score > best_score:
+            best_score, best_epoch = score, epoch
+            if config.select_epoch != "last":
+                best_state = copy.deepcopy(model.state_dict())
+        elif config.patience and epoch - best_epoch >= config.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return TrainedModel(
+        model=model,
+        history=history,
+        device=str(device),
+        selected_epoch=best_epoch,
+        stopped_early=len(history) < config.epochs,
+    )

@@ -19,6 +19,13 @@ DERMAMNIST_COUNTS = {
     "test": [66, 103, 220, 23, 223, 1341, 29],
 }
 
+# RetinaMNIST's official per-class counts: a small real-shaped set (1,080 / 120 / 400) for fast tests.
+RETINAMNIST_COUNTS = {
+    "train": [486, 128, 206, 194, 66],
+    "val": [54, 12, 28, 20, 6],
+    "test": [174, 46, 92, 68, 20],
+}
+
 
 def synthetic_split(counts: list[int], seed: int, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Images whose colour and stripe pattern depend on the class, plus noise; labels (N, 1)."""
@@ -59,6 +66,14 @@ def synthetic_derma_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def synthetic_retina_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a synthetic retinamnist.npz with RetinaMNIST's official split sizes."""
+    root = tmp_path_factory.mktemp("retina-data")
+    write_synthetic_npz(root / "retinamnist.npz", RETINAMNIST_COUNTS)
+    return root
+
+
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
@@ -74,9 +89,6 @@ def dir_args(dirs: dict[str, Path]) -> list[str]:
     return ["--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"]), "--cache-dir", str(dirs["cache"])]
 
 
-SMALL_RETINA = {"train": [486, 128, 206, 194, 66], "val": [54, 12, 28, 20, 6], "test": [174, 46, 92, 68, 20]}
-
-
 def tree_digest(folder: Path) -> str:
     """One hash over every file's path and bytes: changes if anything in folder changes."""
     digest = hashlib.sha256()
@@ -88,13 +100,12 @@ def tree_digest(folder: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def earlier_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def earlier_build(synthetic_retina_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A finished 1-epoch build on a synthetic RetinaMNIST-shaped file, to be left untouched."""
     from reportgen.cli import main
 
     base = tmp_path_factory.mktemp("earlier")
-    data_root = base / "data"
-    write_synthetic_npz(data_root / "retinamnist.npz", SMALL_RETINA)
+    data_root = synthetic_retina_root
     dirs = {"docs": base / "docs", "site": base / "site", "cache": base / "cache", "data": data_root}
     result = CliRunner().invoke(
         main, ["build", "--dataset", "retinamnist", "--data-root", str(data_root),
@@ -126,7 +137,7 @@ def make_results(flag: str = "dermamnist", class_names: list[str] | None = None,
     labels = np.repeat(np.arange(len(names)), counts["test"])
     logits = rng.normal(size=(labels.size, len(names))) + 2.0 * np.eye(len(names))[labels]
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    config = BuildConfig(dataset=flag, data_root=Path("/data"), allow_unofficial_data=not official)
+    config = BuildConfig(dataset=flag, data_root=Path("/data"), allow_unofficial_data=not official, epochs=3)
     history = [
         {"epoch": e, "train_loss": 1.5 / e, "train_accuracy": 0.5 + e / 20, "train_auc": 0.7 + e / 40,
          "val_loss": 1.6 / e, "val_accuracy": 0.45 + e / 20, "val_auc": 0.68 + e / 40, "seconds": 1.25}
@@ -153,6 +164,8 @@ def make_results(flag: str = "dermamnist", class_names: list[str] | None = None,
                   "layers": [{"name": "classifier.5", "operation": "Linear(in_features=128, out_features=7, bias=True)",
                               "output_shape": [7], "parameters": 903}]},
         "history": history,
+        "selection": {"selected_epoch": 3, "epochs_run": 3, "stopped_early": False, "class_offsets": [0.0] * len(names)},
+        "val": summarize_test(labels, probabilities, names),
         "test": summarize_test(labels, probabilities, names),
         "timings": {"load": 0.5, "train": 10.0, "evaluate": 0.25, "figures": 1.0},
         "cache": {"key": "0123456789abcdef0123", "reused": False},

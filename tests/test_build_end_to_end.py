@@ -103,8 +103,10 @@ def test_index_shows_the_study_beside_this_run(derma_build: dict[str, Any]) -> N
     assert re.search(melanoma, index), index
 
 
-def test_rerun_reuses_the_cached_run_and_retrain_trains(derma_build: dict[str, Any]) -> None:
+def test_rerun_reuses_the_cached_run_and_its_figures(derma_build: dict[str, Any]) -> None:
     runner = CliRunner()
+    roc = derma_build["dirs"]["docs"] / "figures" / FIGURE_FILES["roc"]
+    drawn_at = roc.stat().st_mtime_ns
     cached = runner.invoke(main, derma_build["args"])
     assert cached.exit_code == 0, cached.output
     assert "(UNOFFICIAL data file, cached run)" in cached.output
@@ -112,6 +114,7 @@ def test_rerun_reuses_the_cached_run_and_retrain_trains(derma_build: dict[str, A
     assert results["cache"]["reused"] is True
     assert results["test"] == derma_build["results"]["test"]
     assert results["timings"]["train"] == 0.0
+    assert roc.stat().st_mtime_ns == drawn_at  # copied from the earlier build, not redrawn
 
 
 def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) -> None:
@@ -123,3 +126,12 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
     assert result.exit_code == 0, result.output
     assert "confusion_matrix_counts.png" in (dirs["docs"] / "results.md").read_text()
     assert (dirs["docs"] / "figures" / FIGURE_FILES["samples"]).is_file()
+
+
+def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]) -> None:
+    result = CliRunner().invoke(main, [*derma_build["args"], "--retrain"])
+    assert result.exit_code == 0, result.output
+    assert "cached run" not in result.output
+    results = json.loads((derma_build["dirs"]["docs"] / "data" / "results.json").read_text())
+    assert results["cache"]["reused"] is False and results["timings"]["train"] > 0
+    assert results["test"] == derma_build["results"]["test"]  # same seed, same numbers

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 from filelock import FileLock
 
 import reportgen.build
-import reportgen.figures
 import reportgen.render
 import reportgen.site
 from reportgen.cli import main
@@ -65,7 +64,7 @@ def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., A
     ("module", "stage", "signum"),
     [
         (reportgen.build, "verify_dataset_file", signal.SIGINT),
-        (reportgen.figures, "draw_all", signal.SIGTERM),
+        (reportgen.build, "_draw_or_reuse_figures", signal.SIGTERM),  # draws, or copies the earlier
         (reportgen.render, "write_pages", signal.SIGINT),
         (reportgen.site, "build_site", signal.SIGTERM),
     ],
@@ -187,3 +186,4 @@ def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
     assert seconds < 30
     assert _outputs(earlier_copy) == before  # docs, site, and no half-written cache entry
     assert _leftovers(tmp_path) == []
+

@@ -1,0 +1,138 @@
+"""Run an experiment plan: every variant for every seed, each run cached like the main build's.
+
+Runs missing from the cache are trained in parallel worker processes when `jobs` > 1 (each with
+its share of the CPU threads), then every run is read back from the cache.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from reportgen import cache
+from reportgen.config import BuildConfig
+from reportgen.data import LoadedDataset
+from reportgen.experiments import REFERENCES, ExperimentPlan, recommend, run_metrics, summarize_variant
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    variant: str
+    seed: int
+    config: BuildConfig
+    key: str
+
+
+def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[str, Any]:
+    """What experiments.json keeps of one run: metrics, selection, curves and confusion matrix."""
+    record = run.record
+    return {
+        "seed": seed,
+        "key": key,
+        "reused": reused,
+        "test": run_metrics(record["test"]),
+        "val": run_metrics(record["val"]),
+        "selected_epoch": record["selection"]["selected_epoch"],
+        "epochs_run": record["selection"]["epochs_run"],
+        "train_seconds": record["seconds"]["train"],
+        "history": record["history"],
+        "confusion_matrix_normalized": record["test"]["confusion_matrix_normalized"],
+        "per_class": record["test"]["report"]["classes"],
+    }
+
+
+def resolve_jobs(jobs: int, device: str, n_runs: int) -> int:
+    """jobs = 0 means auto: one worker per CPU core on the CPU, two runs at a time on a GPU."""
+    if jobs == 0:
+        jobs = 2 if device in {"cuda", "mps"} else (os.cpu_count() or 1)
+    return max(1, min(jobs, n_runs))
+
+
+def _set_worker_threads(threads: int) -> None:
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(threads)
+
+
+def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str) -> str:
+    """Worker: load the data, train one run and cache it; returns the key."""
+    from reportgen.data import load_dataset  # noqa: PLC0415
+    from reportgen.runner import run_training  # noqa: PLC0415
+
+    dataset = load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
+    cache.save_run(run_training(dataset, config), cache_dir, key)
+    return key
+
+
+def _train_missing(
+    base: BuildConfig,
+    missing: list[PlannedRun],
+    load_dataset: Callable[[], LoadedDataset],
+    on_run: Callable[[str, int], None],
+) -> None:
+    jobs = resolve_jobs(base.jobs, base.device, len(missing))
+    if jobs == 1:
+        from reportgen.runner import run_training  # noqa: PLC0415  (imports torch)
+
+        for planned in missing:
+            on_run(planned.variant, planned.seed)
+            cache.save_run(run_training(load_dataset(), planned.config), base.cache_dir, planned.key)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_threads, initargs=(threads,)) as pool:
+        futures = {
+            pool.submit(_train_and_cache, planned.config, base.cache_dir, planned.key): planned
+            for planned in missing
+        }
+        try:
+            for future in as_completed(futures):
+                future.result()
+                on_run(futures[future].variant, futures[future].seed)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def run_plan(
+    base: BuildConfig,
+    plan: ExperimentPlan,
+    data_md5: str,
+    load_dataset: Callable[[], LoadedDataset],
+    on_run: Callable[[str, int], None] = lambda name, seed: None,
+) -> dict[str, Any]:
+    """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
+
+    load_dataset is called only when a run is not cached (and should load at most once).
+    """
+    planned = [
+        PlannedRun(variant.name, seed, config, cache.cache_key(config.training_fields(), data_md5, config.device))
+        for variant in plan.variants
+        for seed in plan.seeds
+        for config in [plan.config_for(base, variant, seed)]
+    ]
+    cached = {} if base.retrain else {p.key: cache.load_run(base.cache_dir, p.key) for p in planned}
+    missing = [p for p in planned if cached.get(p.key) is None]
+    _train_missing(base, list({p.key: p for p in missing}.values()), load_dataset, on_run)
+
+    variants = []
+    for variant in plan.variants:
+        runs = []
+        for p in (p for p in planned if p.variant == variant.name):
+            run = cached.get(p.key) or cache.load_run(base.cache_dir, p.key)
+            if run is None:
+                raise RuntimeError(f"run {p.key} of {p.variant} was trained but cannot be read back")
+            runs.append(run_entry(p.seed, p.key, run, reused=cached.get(p.key) is not None))
+        variants.append(summarize_variant(variant, runs))
+    return {
+        "dataset": base.dataset,
+        "seeds": plan.seeds,
+        "selection_metric": "mean validation balanced accuracy",
+        "recommended": recommend(variants),
+        "variants": variants,
+        "references": REFERENCES.get(base.dataset, []),
+    }

@@ -1,0 +1,190 @@
+"""The study's next steps as experiments: named variants of the base config, run for several seeds.
+
+An experiments file (TOML) declares `seeds` and a list of `[[variants]]`, each a `name`, a
+`description` and overrides of BuildConfig's training fields. The first variant must be the
+study's baseline (no overrides). The recommended variant is chosen on validation balanced accuracy
+only; test numbers are reported, never used to choose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen.config import CHOICES, NON_TRAINING_FIELDS, BuildConfig
+from reportgen.errors import ReportgenError
+from reportgen.study import NEXT_STEPS
+
+SUMMARY_METRICS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
+SELECTION_METRIC = "balanced_accuracy"  # on the validation split
+# Fields a variant may not override: what data is used and how runs are told apart.
+FIXED_FIELDS = frozenset({"dataset", "seed", "device"}) | NON_TRAINING_FIELDS
+FILE_KEYS = {"seeds", "variants"}
+VARIANT_KEYS = {"name", "description", "steps"}
+
+# Published DermaMNIST / RetinaMNIST test results at 28x28, quoted with their sources.
+REFERENCES = {
+    "dermamnist": [
+        {"model": "ResNet-18 (28)", "accuracy": 0.735, "auc": 0.917, "resolution": "28×28",
+         "source": "MedMNIST v2, Yang et al., Scientific Data 2023, Table 3",
+         "like_for_like": "yes: same split and resolution, trained from scratch"},
+        {"model": "VGG16, ImageNet-pretrained, mean of 3 seeds", "accuracy": 0.766, "auc": 0.927,
+         "resolution": "28×28 (upscaled input)",
+         "source": "MedMNIST+, Doerrich et al., Scientific Reports 2025",
+         "like_for_like": "no: pretrained on ImageNet, far larger model"},
+    ],
+    "retinamnist": [
+        {"model": "ResNet-18 (28)", "accuracy": 0.524, "auc": 0.717, "resolution": "28×28",
+         "source": "MedMNIST v2, Yang et al., Scientific Data 2023, Table 3",
+         "like_for_like": "yes: same split and resolution, trained from scratch"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    overrides: dict[str, Any]  # BuildConfig field -> value
+    steps: tuple[str, ...] = ()  # which of the study's proposed next steps it implements
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    seeds: list[int]
+    variants: list[Variant]
+
+    def config_for(self, base: BuildConfig, variant: Variant, seed: int) -> BuildConfig:
+        return dataclasses.replace(base, **variant.overrides, seed=seed)
+
+
+def variant_slug(name: str) -> str:
+    """A file- and anchor-safe form of a variant name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "variant"
+
+
+def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:
+    expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[str(field.type)]
+    if isinstance(value, bool) and expected is not bool:
+        raise ReportgenError(f"{where}: {field.name} = {value!r} must be a number, not true/false.")
+    if not isinstance(value, expected):
+        raise ReportgenError(f"{where}: {field.name} = {value!r} must be of type {field.type}.")
+    if field.name in CHOICES and value not in CHOICES[field.name]:
+        raise ReportgenError(
+            f"{where}: {field.name} = {value!r} is not one of {', '.join(CHOICES[field.name])}."
+        )
+    positive = {"epochs", "batch_size", "lr", "width"}
+    non_negative = {"weight_decay", "grad_clip", "patience", "label_smoothing"}
+    if field.name in positive and value <= 0 or field.name in non_negative and value < 0:
+        raise ReportgenError(f"{where}: {field.name} = {value!r} must be {'> 0' if field.name in positive else '>= 0'}.")
+    if field.name in {"momentum", "label_smoothing", "effective_number_beta"} and not 0 <= value < 1:
+        raise ReportgenError(f"{where}: {field.name} = {value!r} must be in [0, 1).")
+
+
+def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
+    """A checked plan from parsed TOML; errors name the variant, the key and the allowed values."""
+    fields = {field.name: field for field in dataclasses.fields(BuildConfig) if field.name not in FIXED_FIELDS}
+    unknown = set(data) - FILE_KEYS
+    if unknown:
+        raise ReportgenError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; allowed: seeds, variants.")
+    seeds = data.get("seeds", [0, 1, 2])
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise ReportgenError(f"{source}: seeds = {seeds!r} must be a non-empty list of integers, e.g. [0, 1, 2].")
+    raw_variants = data.get("variants")
+    if not isinstance(raw_variants, list) or not raw_variants:
+        raise ReportgenError(f"{source}: no [[variants]] declared. Add at least the baseline: [[variants]] name = \"baseline\".")
+    variants, names = [], set()
+    for position, raw in enumerate(raw_variants, start=1):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        where = f"{source}, variant {position}" + (f" ({name!r})" if name else "")
+        if not isinstance(name, str) or not name.strip():
+            raise ReportgenError(f"{where}: every variant needs a name = \"...\".")
+        if name in names:
+            raise ReportgenError(f"{where}: the name {name!r} is used twice; names must be unique.")
+        names.add(name)
+        overrides = {key: value for key, value in raw.items() if key not in VARIANT_KEYS}
+        for key, value in overrides.items():
+            if key not in fields:
+                hint = "it is fixed for all variants" if key in FIXED_FIELDS else f"allowed: {', '.join(sorted(fields))}"
+                raise ReportgenError(f"{where}: unknown key {key!r} ({hint}).")
+            _check_value(where, fields[key], value)
+        if position == 1 and overrides:
+            raise ReportgenError(
+                f"{where}: the first variant is the study's baseline and must not override anything "
+                f"(found {', '.join(sorted(overrides))})."
+            )
+        steps = raw.get("steps", [])
+        known_steps = [key for key, _ in NEXT_STEPS]
+        if not isinstance(steps, list) or any(step not in known_steps for step in steps):
+            raise ReportgenError(f"{where}: steps = {steps!r} must list some of: {', '.join(known_steps)}.")
+        variants.append(
+            Variant(
+                name=name,
+                description=str(raw.get("description", "")),
+                overrides=overrides,
+                steps=tuple(steps),
+            )
+        )
+    return ExperimentPlan(seeds=seeds, variants=variants)
+
+
+def load_plan(path: Path) -> ExperimentPlan:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportgenError(f"Experiments file {path} does not exist. Pass the path of a TOML file such as experiments.toml.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReportgenError(f"Experiments file {path} cannot be read ({error}).") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ReportgenError(f"Experiments file {path} is not valid TOML: {error}. Fix the line it names.") from None
+    return parse_plan(data, str(path))
+
+
+def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers of one split's summary, plus per-class recall."""
+    row: dict[str, Any] = {name: summary[name] for name in SUMMARY_METRICS}
+    row["per_class_recall"] = [entry["recall"] for entry in summary["report"]["classes"]]
+    return row
+
+
+def _mean_sd(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    mean: dict[str, Any] = {}
+    sd: dict[str, Any] = {}
+    for name in (*SUMMARY_METRICS, "per_class_recall"):
+        values = np.asarray([row[name] for row in rows], dtype=float)
+        mean[name] = values.mean(axis=0).tolist()
+        sd[name] = (values.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros_like(values[0])).tolist()
+    return mean, sd
+
+
+def summarize_variant(variant: Variant, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One variant's entry of experiments.json from its runs (each with `test` and `val` rows)."""
+    mean, sd = _mean_sd([run["test"] for run in runs])
+    val_mean, _ = _mean_sd([run["val"] for run in runs])
+    return {
+        "name": variant.name,
+        "description": variant.description,
+        "config": variant.overrides,
+        "steps": list(variant.steps),
+        "seeds": [run["seed"] for run in runs],
+        "runs": runs,
+        "mean": mean,
+        "sd": sd,
+        "val_mean": val_mean,
+    }
+
+
+def recommend(variants: list[dict[str, Any]]) -> str:
+    """The variant with the best mean validation balanced accuracy (ties: validation AUC)."""
+    def score(entry: dict[str, Any]) -> tuple[float, float]:
+        val = entry["val_mean"]
+        return (val[SELECTION_METRIC], -math.inf if math.isnan(val["auc"]) else val["auc"])
+
+    return max(variants, key=score)["name"]

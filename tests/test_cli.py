@@ -1,0 +1,50 @@
+"""The CLI maps options one to one onto BuildConfig, and the recorded rebuild command round-trips."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import reportgen.build
+from reportgen.cli import main
+from reportgen.config import BuildConfig
+from reportgen.errors import ReportgenError
+from reportgen.results import rebuild_command
+
+
+@pytest.fixture()
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[BuildConfig]:
+    """Replaces the build with a recorder: these tests are about option parsing only."""
+    configs: list[BuildConfig] = []
+
+    def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
+        configs.append(config)
+        raise ReportgenError("stopped after parsing")
+
+    monkeypatch.setattr(reportgen.build, "build", fake_build)
+    return configs
+
+
+def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:
+    help_text = runner.invoke(main, ["build", "--help"], terminal_width=200).output
+    skipped = {"build_site": "--no-site", "retrain": "--retrain"}
+    for name in BuildConfig.__dataclass_fields__:
+        assert skipped.get(name, "--" + name.replace("_", "-")) in help_text, name
+
+
+def test_rebuild_command_reproduces_the_config(runner: CliRunner, captured: list[BuildConfig], tmp_path: Path) -> None:
+    config = BuildConfig(
+        dataset="retinamnist", data_root=tmp_path / "data dir", epochs=7, lr=0.003, momentum=0.9,
+        model="wide_cnn", width=16, optimizer="adamw", schedule="onecycle", loss_weighting="effective_number",
+        sampler="balanced", augment=True, select_epoch="val_auc", patience=2, threshold_tuning=True, tta=True,
+        docs_dir=tmp_path / "docs", site_dir=tmp_path / "site", cache_dir=tmp_path / "cache", build_site=False,
+    )
+    argv = shlex.split(rebuild_command(config).replace("\\\n", " "))
+    assert argv[:2] == ["reportgen", "build"]
+    result = runner.invoke(main, argv[1:])
+    assert result.exit_code == 1 and "stopped after parsing" in result.output
+    assert captured == [config]

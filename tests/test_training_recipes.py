@@ -1,0 +1,145 @@
+"""Each next-step switch does what it claims, on the synthetic RetinaMNIST-shaped set."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reportgen import metrics
+from reportgen.augment import augment_batch, dihedral_views
+from reportgen.config import BuildConfig
+from reportgen.data import LoadedDataset, Split, load_dataset
+from reportgen.runner import run_training
+from reportgen.thresholds import apply_offsets, tune_offsets
+from reportgen.train import class_weights, epoch_order, predict_proba, to_device_tensors, train_model
+
+
+@pytest.fixture(scope="module")
+def retina(synthetic_retina_root: Path) -> LoadedDataset:
+    return load_dataset("retinamnist", synthetic_retina_root, allow_unofficial=True)
+
+
+def quick(**overrides: object) -> BuildConfig:
+    return dataclasses.replace(BuildConfig(dataset="retinamnist", epochs=1, device="cpu"), **overrides)
+
+
+def test_inverse_frequency_and_effective_number_weights() -> None:
+    counts = [400, 100, 50]
+    inverse = class_weights(counts, "inverse_frequency", 0.999)
+    expected = np.array([550 / (3 * 400), 550 / (3 * 100), 550 / (3 * 50)])
+    np.testing.assert_allclose(inverse.numpy(), expected / expected.mean(), rtol=1e-6)
+    effective = class_weights(counts, "effective_number", 0.99).numpy()
+    raw = np.array([(1 - 0.99) / (1 - 0.99**n) for n in counts])
+    np.testing.assert_allclose(effective, raw / raw.mean(), rtol=1e-5)
+    assert effective[0] < effective[1] < effective[2]
+    assert class_weights(counts, "none", 0.999) is None
+
+
+def test_class_weights_reach_the_loss(retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[torch.Tensor | None] = []
+    original = torch.nn.CrossEntropyLoss
+
+    class RecordingLoss(original):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self.weight)
+
+    monkeypatch.setattr(torch.nn, "CrossEntropyLoss", RecordingLoss)
+    train_model(retina, quick(loss_weighting="inverse_frequency"))
+    counts = np.bincount(retina.train.labels, minlength=5)
+    assert seen and seen[0] is not None
+    weights = seen[0].numpy()
+    assert weights.argmax() == counts.argmin() and weights.argmin() == counts.argmax()
+
+
+def test_balanced_sampler_evens_out_the_class_mix() -> None:
+    labels = torch.tensor([0] * 900 + [1] * 90 + [2] * 10)
+    generator = torch.Generator().manual_seed(0)
+    shuffled = epoch_order(labels, "shuffle", generator)
+    assert sorted(shuffled.tolist()) == list(range(1000))
+    drawn = labels[epoch_order(labels, "balanced", generator)]
+    shares = torch.bincount(drawn, minlength=3).double() / drawn.numel()
+    assert torch.all((shares - 1 / 3).abs() < 0.06), shares
+    assert torch.bincount(labels[shuffled], minlength=3).tolist() == [900, 90, 10]
+
+
+def test_augmentation_keeps_shape_and_range_and_is_seeded() -> None:
+    images = torch.rand(16, 3, 28, 28) * 2 - 1
+    first = augment_batch(images, torch.Generator().manual_seed(1))
+    again = augment_batch(images, torch.Generator().manual_seed(1))
+    assert first.shape == images.shape
+    assert first.min() >= -1 and first.max() <= 1
+    assert torch.equal(first, again)
+    assert not torch.allclose(first, images)
+
+
+def test_dihedral_views_are_the_eight_symmetries() -> None:
+    image = torch.arange(16.0).reshape(1, 1, 4, 4)
+    views = dihedral_views(image)
+    assert len(views) == 8
+    assert len({tuple(view.flatten().tolist()) for view in views}) == 8
+    assert torch.equal(views[0], image)
+
+
+def test_tta_averages_probabilities_over_views(retina: LoadedDataset) -> None:
+    trained = train_model(retina, quick())
+    images, _ = to_device_tensors(retina.test, torch.device("cpu"))
+    plain = predict_proba(trained.model, images[:50])
+    averaged = predict_proba(trained.model, images[:50], tta=True)
+    np.testing.assert_allclose(averaged.sum(axis=1), 1, atol=1e-5)
+    assert not np.allclose(plain, averaged)
+
+
+def test_threshold_tuning_raises_validation_balanced_accuracy() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], [300, 60, 40])
+    logits = rng.normal(size=(400, 3)) + 1.2 * np.eye(3)[labels] + np.array([1.5, 0, 0])  # biased to 0
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    offsets = tune_offsets(labels, probabilities)
+    before = metrics.balanced_accuracy(labels, probabilities.argmax(axis=1))
+    after = metrics.balanced_accuracy(labels, apply_offsets(probabilities, offsets).argmax(axis=1))
+    assert after > before + 0.05
+    assert offsets[0] < offsets[1] and offsets[0] < offsets[2]
+
+
+def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None:
+    config = quick(threshold_tuning=True, lr=0.002)  # undertrained, so biased to the big class
+    original = run_training(retina, config)
+    permuted = np.random.default_rng(0).permutation(retina.test.labels)
+    scrambled = dataclasses.replace(retina, test=Split(images=retina.test.images, labels=permuted))
+    again = run_training(scrambled, config)
+    assert original.record["selection"]["class_offsets"] == again.record["selection"]["class_offsets"]
+    assert any(offset != 0 for offset in original.record["selection"]["class_offsets"])
+    np.testing.assert_allclose(original.test_probabilities, again.test_probabilities)
+
+
+def test_early_stopping_restores_the_best_epochs_weights(retina: LoadedDataset) -> None:
+    config = quick(epochs=6, select_epoch="val_auc", patience=1, lr=0.05, momentum=0.9)
+    trained = train_model(retina, config)
+    aucs = [stats.val_auc for stats in trained.history]
+    assert trained.selected_epoch == int(np.argmax(aucs)) + 1
+    if trained.stopped_early:
+        assert len(trained.history) == trained.selected_epoch + 1
+    images, _ = to_device_tensors(retina.val, torch.device("cpu"))
+    restored = metrics.mean_auc(retina.val.labels, predict_proba(trained.model, images))
+    assert restored == pytest.approx(aucs[trained.selected_epoch - 1], abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"model": "wide_cnn", "width": 8},
+        {"optimizer": "adamw", "lr": 0.001, "weight_decay": 1e-4, "schedule": "onecycle"},
+        {"momentum": 0.9, "schedule": "cosine", "grad_clip": 1.0, "label_smoothing": 0.1},
+        {"sampler": "balanced", "augment": True},
+    ],
+)
+def test_every_switch_trains_to_valid_probabilities(retina: LoadedDataset, overrides: dict[str, object]) -> None:
+    run = run_training(retina, quick(**overrides))
+    assert run.test_probabilities.shape == (400, 5)
+    np.testing.assert_allclose(run.test_probabilities.sum(axis=1), 1, atol=1e-5)
+    assert 0 <= run.record["test"]["balanced_accuracy"] <= 1
