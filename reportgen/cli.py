@@ -195,8 +195,6 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress output, only the final summary. Default: off.")
 def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
     """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
-    from reportgen.build import build as run_build  # noqa: PLC0415
-
     config = BuildConfig(
         data_root=data_root if data_root is not None else default_data_root(),
         build_site=not no_site,
@@ -204,7 +202,13 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     )
     command = "reportgen " + shlex.join(sys.argv[1:])
     outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
-    _run(lambda progress: run_build(config, command, progress), quiet, config.epochs, outputs)
+
+    def work(progress: Any) -> Any:
+        from reportgen.build import build as run_build  # noqa: PLC0415  (imported under the guard)
+
+        return run_build(config, command, progress)
+
+    _run(work, quiet, config.epochs, outputs)
 
 
 @main.command()
@@ -216,7 +220,11 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 @click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
 def render(docs_dir: Path, site_dir: Path, no_site: bool, quiet: bool) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
-    from reportgen.build import rerender  # noqa: PLC0415
-
     outputs = [docs_dir, *([] if no_site else [site_dir])]
-    _run(lambda progress: rerender(docs_dir, site_dir, not no_site, progress), quiet, 0, outputs)
+
+    def work(progress: Any) -> Any:
+        from reportgen.build import rerender  # noqa: PLC0415  (imported under the guard)
+
+        return rerender(docs_dir, site_dir, not no_site, progress)
+
+    _run(work, quiet, 0, outputs)

@@ -8,6 +8,7 @@ the caller reports the signal afterwards, so docs and site are never left half s
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+RETRY_SECONDS = 0.1  # how soon a signal that arrived during an import is delivered again
 
 
 class Interrupted(BaseException):
@@ -37,11 +39,25 @@ class SignalGuard:
         """From now on the build must finish: signals are recorded, not raised."""
         self.committed = True
 
-    def handle(self, signum: int, _frame: FrameType | None) -> None:
+    def handle(self, signum: int, frame: FrameType | None) -> None:
         if self.committed:
             self.received_after_commit.append(signum)
+        elif _inside_import(frame):
+            # An exception raised in an import that C++ code started (torch's own imports) aborts
+            # the process with a C++ stack dump, so the signal is sent again once imports are done.
+            retry = threading.Timer(RETRY_SECONDS, os.kill, (os.getpid(), signum))
+            retry.daemon = True
+            retry.start()
         else:
             raise Interrupted(signum)
+
+
+def _inside_import(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager
@@ -60,3 +76,17 @@ def stop_on_signals() -> Iterator[SignalGuard]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Hold SIGINT back in the block. Processes started in it keep it blocked for life, so Ctrl-C in
+    a terminal reaches only this process, which stops them itself (no traceback from each worker)."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no process groups
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

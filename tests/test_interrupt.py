@@ -4,6 +4,7 @@ build is swapped in whole; the process ends promptly with one line and a non-zer
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import reportgen.build
 import reportgen.render
 import reportgen.site
 from reportgen.cli import main
+from reportgen.interrupt import Interrupted, stop_on_signals
 from tests.conftest import assert_clean_failure, dir_args, tree_digest
 
 
@@ -187,3 +189,75 @@ def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
     assert _outputs(earlier_copy) == before  # docs, site, and no half-written cache entry
     assert _leftovers(tmp_path) == []
 
+
+def test_signal_during_an_import_is_delivered_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raising inside an import that C++ started (torch's) aborts the process, so the guard waits."""
+    (tmp_path / "module_that_gets_a_signal.py").write_text(
+        "import signal\nsignal.raise_signal(signal.SIGTERM)\nfinished = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "module_that_gets_a_signal", raising=False)
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as stopped, stop_on_signals():
+        import module_that_gets_a_signal  # noqa: F401, PLC0415
+
+        time.sleep(10)  # the signal comes back while this sleeps
+    assert stopped.value.signum == signal.SIGTERM
+    assert sys.modules["module_that_gets_a_signal"].finished is True
+    assert time.monotonic() - started < 5
+
+
+def _process_group(pgid: int) -> list[int]:
+    """Live processes in a process group (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["Ctrl-C to the terminal's process group", "SIGTERM to the main process only"],
+)
+def test_signal_during_parallel_experiments_stops_every_worker(
+    signum: int, to_group: bool, earlier_copy: dict[str, Path], tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "long"\nepochs = 500\n')
+    args = [a for a in _build_args(earlier_copy, "--experiments", str(plan), "--jobs", "2") if a != "--quiet"]
+    before = {name: tree_digest(earlier_copy[name]) for name in ("docs", "site")}  # runs may be cached
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:  # a session of its own: Ctrl-C signals a terminal's whole group
+        process = subprocess.Popen([sys.executable, "-m", "reportgen", *args], stdout=subprocess.DEVNULL,
+                                   stderr=stderr, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "[reportgen] experiments" not in log.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
+        time.sleep(3)  # the workers start
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        returncode = process.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while _process_group(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _process_group(process.pid) == []  # no worker left training
+    finally:
+        if _process_group(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    stderr_text = log.read_text(errors="replace")
+    assert returncode == 128 + signum, stderr_text
+    assert "Traceback" not in stderr_text and "terminate called" not in stderr_text
+    assert f"Error: Interrupted by {signal.Signals(signum).name} before anything was published" in stderr_text
+    assert {name: tree_digest(earlier_copy[name]) for name in ("docs", "site")} == before
