@@ -5,9 +5,11 @@ Output is staged and swapped in only at the end, so any failure leaves earlier d
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,10 @@ class BuildOutcome:
     site_dir: Path | None
 
 
+def _untracked(_label: str, items: Iterable[Any], _total: int) -> Iterable[Any]:
+    return items
+
+
 @dataclass(frozen=True)
 class Progress:
     """Callbacks the CLI supplies to show progress; the build itself never prints."""
@@ -43,19 +49,32 @@ class Progress:
     on_stage: Callable[[str], None] = lambda stage: None
     on_epoch: Callable[[Any], None] | None = None
     on_run: Callable[[str, int], None] = lambda variant, seed: None  # an experiment run starts
+    # track(label, items, total) yields items while showing how far along they are.
+    track: Callable[[str, Iterable[Any], int], Iterable[Any]] = _untracked
+    quiet: bool = False  # also silence what libraries print (the download's progress bar)
     # Called just before finished output is swapped in: from then on the build must complete.
     on_commit: Callable[[], None] = lambda: None
+
+
+@contextlib.contextmanager
+def _silenced(enabled: bool) -> Iterator[None]:
+    """Swallow what libraries print to stdout and stderr (medmnist's download bar) when enabled."""
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 class _StageClock:
     def __init__(self, progress: Progress) -> None:
         self.timings: dict[str, float] = {}
-        self.progress = progress
+        self._progress = progress
         self._announced = ""
 
     def run(self, stage: str, work: Callable[[], Any]) -> Any:
         if stage != self._announced:
-            self.progress.on_stage(stage)
+            self._progress.on_stage(stage)
             self._announced = stage
         started = time.perf_counter()
         value = work()
@@ -97,6 +116,7 @@ def _draw_or_reuse_figures(
     experiments_data: dict[str, Any] | None,
     docs_stage: Path,
     earlier_docs: Path,
+    progress: Progress,
 ) -> None:
     """Copy the earlier build's figures when their inputs are unchanged, else draw them all."""
     have_samples = run.sample_images.size > 0
@@ -112,7 +132,7 @@ def _draw_or_reuse_figures(
             figures.draw_experiments(
                 experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
             )
-        figures.draw_all(
+        jobs = figures.figure_jobs(
             results_data,
             run.test_labels,
             run.test_probabilities,
@@ -120,6 +140,8 @@ def _draw_or_reuse_figures(
             run.sample_counts if have_samples else None,
             docs_stage / "figures",
         )
+        for draw in progress.track("figures", jobs.values(), len(jobs)):
+            draw()
         earlier_samples = earlier_docs / "figures" / figures.FIGURE_FILES["samples"]
         if not have_samples and earlier_samples.is_file():
             shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
@@ -132,36 +154,43 @@ def publish(
     run: cache.TrainedRun,
     config: BuildConfig,
     clock: _StageClock,
+    progress: Progress = Progress(),
     experiments_data: dict[str, Any] | None = None,
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place."""
     with site.staging_dir_for(config.docs_dir) as docs_stage:
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
+        results.write_per_class(results_data, docs_stage)
         if experiments_data is not None:
             results.write_experiments(experiments_data, docs_stage)
         clock.run(
             "figures",
             lambda: _draw_or_reuse_figures(
-                results_data, run, experiments_data, docs_stage, keep_figures_from or config.docs_dir
+                results_data, run, experiments_data, docs_stage, keep_figures_from or config.docs_dir, progress
             ),
         )
+        n_pages = len(render.PAGES) + len(render.DOWNLOADS)
         clock.run(
             "render",
-            lambda: render.write_pages(render.render_pages(results_data, experiments_data), docs_stage),
+            lambda: render.write_pages(
+                dict(progress.track("pages", render.iter_pages(results_data, experiments_data), n_pages)),
+                docs_stage,
+            ),
         )
         results_data["timings"] = clock.timings
         results.write_results(results_data, docs_stage)
         if not config.build_site:
-            clock.progress.on_commit()
+            progress.on_commit()
             site.swap_into((docs_stage, config.docs_dir))
             return BuildOutcome(results_data, config.docs_dir, None)
         with site.staging_dir_for(config.site_dir) as site_stage:
-            clock.run("site", lambda: site.build_site(docs_stage, site_stage, site.default_mkdocs_config()))
+            options = site.site_options(results_data, config.site_url, config.repo_url)
+            clock.run("site", lambda: site.build_site(docs_stage, site_stage, site.default_mkdocs_config(), options))
             results_data["timings"] = clock.timings
             for folder in (docs_stage, site_stage):
                 results.write_results(results_data, folder)
-            clock.progress.on_commit()
+            progress.on_commit()
             site.swap_into((docs_stage, config.docs_dir), (site_stage, config.site_dir))
     return BuildOutcome(results_data, config.docs_dir, config.site_dir)
 
@@ -185,7 +214,8 @@ def _build_locked(
     clock = _StageClock(progress)
 
     def locate() -> tuple[Path, str, bool]:
-        path = fetch_dataset_file(config.dataset, config.data_root)
+        with _silenced(progress.quiet):
+            path = fetch_dataset_file(config.dataset, config.data_root)
         return (path, *verify_dataset_file(config.dataset, path, config.allow_unofficial_data))
 
     data_file, md5, official = clock.run("load", locate)
@@ -207,21 +237,45 @@ def _build_locked(
     results_data = results.assemble_results(
         config, command, run, data_file, md5, official, {"key": key, "reused": reused}, clock.timings
     )
-    return publish(results_data, run, config, clock, experiments_data)
+    return publish(results_data, run, config, clock, progress, experiments_data)
 
 
-def rerender(docs_dir: Path, site_dir: Path, build_site: bool, progress: Progress = Progress()) -> BuildOutcome:
-    """Rebuild pages, figures and site from an earlier build's results.json (no torch, no data)."""
-    config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site)
-    site.check_output_dirs(*_outputs(config))
-    with site.output_lock(*_outputs(config)):
-        return _rerender_locked(config, progress)
+def rerender(
+    docs_dir: Path,
+    site_dir: Path,
+    build_site: bool,
+    progress: Progress = Progress(),
+    site_url: str | None = None,
+    repo_url: str | None = None,
+) -> BuildOutcome:
+    """Rebuild pages, figures and site from an earlier build's results.json (no torch, no data).
+
+    site_url and repo_url default to the earlier build's.
+    """
+    outputs = [docs_dir, *([site_dir] if build_site else [])]
+    site.check_output_dirs(*outputs)
+    with site.output_lock(*outputs):
+        try:
+            return _rerender_locked(docs_dir, site_dir, build_site, progress, site_url, repo_url)
+        except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
+            # The schema version matched, but a field is missing or of another type.
+            raise ReportgenError(
+                f"{docs_dir / results.RESULTS_FILE} does not have the layout this reportgen "
+                f"({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was "
+                "written by another version or edited by hand. Rebuild it with `reportgen build`."
+            ) from None
 
 
-def _rerender_locked(config: BuildConfig, progress: Progress) -> BuildOutcome:
+def _rerender_locked(
+    docs_dir: Path,
+    site_dir: Path,
+    build_site: bool,
+    progress: Progress,
+    site_url: str | None,
+    repo_url: str | None,
+) -> BuildOutcome:
     import numpy as np  # noqa: PLC0415
 
-    docs_dir = config.docs_dir
     results_data = results.read_results(docs_dir)
     n_classes = len(results_data["dataset"]["class_names"])
     labels, probabilities = results.read_predictions(docs_dir, n_classes)
@@ -232,16 +286,16 @@ def _rerender_locked(config: BuildConfig, progress: Progress) -> BuildOutcome:
         sample_images=np.zeros((0,), dtype=np.uint8),
         sample_counts=np.zeros((0,), dtype=np.int64),
     )
+    earlier = results_data["config"]
+    urls = {
+        "site_url": site_url if site_url is not None else earlier.get("site_url"),
+        "repo_url": repo_url if repo_url is not None else earlier.get("repo_url"),
+    }
+    earlier.update(urls)
+    config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site, **urls)
     clock = _StageClock(progress)
-    try:
-        earlier = results_data["timings"]
-        clock.timings.update({stage: earlier.get(stage, 0.0) for stage in ("load", "train", "evaluate")})
-        experiments_data = results.read_experiments(docs_dir)
-        return publish(results_data, run, config, clock, experiments_data, keep_figures_from=docs_dir)
-    except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
-        # The schema version matched, but a field is missing or of another type.
-        raise ReportgenError(
-            f"{docs_dir / results.RESULTS_FILE} does not have the layout this reportgen "
-            f"({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was written by "
-            "another version or edited by hand. Rebuild it with `reportgen build`."
-        ) from None
+    earlier_timings = results_data["timings"]
+    for stage in ("load", "train", "evaluate"):
+        clock.timings[stage] = earlier_timings.get(stage, 0.0)
+    experiments_data = results.read_experiments(docs_dir)
+    return publish(results_data, run, config, clock, progress, experiments_data, keep_figures_from=docs_dir)

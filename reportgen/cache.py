@@ -29,7 +29,7 @@ RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
 # (tests/test_cache.py checks that this covers every module runner.py reaches.)
 TRAINING_SOURCES = (
     "runner.py", "data.py", "catalog.py", "model.py", "train.py", "augment.py", "thresholds.py",
-    "metrics.py", "evaluate.py", "cache.py",
+    "metrics.py", "confidence.py", "evaluate.py", "cache.py",
 )
 
 

@@ -6,10 +6,11 @@ import math
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -44,9 +45,20 @@ def _check_learning_rate(_ctx: click.Context, _param: click.Parameter, value: fl
     return value
 
 
+def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not an http(s) address. Give the full URL, e.g. https://USER.github.io/REPO/."
+        )
+    return value
+
+
 @contextmanager
 def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
-    """Progress callbacks; open bars are closed on the way out, so a message after them starts a line."""
+    """Progress callbacks; open bars are closed on the way out, so a message starts a line."""
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     from reportgen.build import Progress  # noqa: PLC0415
@@ -74,8 +86,14 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
         )
         bar["epochs"].update(1)
 
+    def track(label: str, items: Iterable[Any], total: int) -> Iterable[Any]:
+        return tqdm(items, total=total, desc=label, unit="file", disable=quiet, file=sys.stderr)
+
     try:
-        yield Progress(on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, on_commit=on_commit)
+        yield Progress(
+            on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, track=track, quiet=quiet,
+            on_commit=on_commit,
+        )
     finally:
         for open_bar in bar.values():
             open_bar.close()
@@ -99,7 +117,13 @@ def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.Cl
     return error
 
 
-def _run(work: Callable[[Any], Any], quiet: bool, epochs: int, outputs: list[Path]) -> None:
+def _run(
+    work: Callable[[Any], Any],
+    quiet: bool,
+    epochs: int,
+    outputs: list[Path],
+    summary: Callable[[Any], str],
+) -> None:
     """Run a build under the signal guard; failures and interrupts end in one line, no traceback."""
     from reportgen.interrupt import Interrupted, stop_on_signals  # noqa: PLC0415
 
@@ -110,9 +134,28 @@ def _run(work: Callable[[Any], Any], quiet: bool, epochs: int, outputs: list[Pat
             raise click.ClickException(str(error)) from None
         except Interrupted as stop:
             raise _interrupted(stop.signum, outputs, swapped_in=False) from None
-    click.echo(_summary(outcome))
+    click.echo(summary(outcome))
     if guard.received_after_commit:
         raise _interrupted(guard.received_after_commit[0], outputs, swapped_in=True)
+
+
+def _summary_table(results: dict[str, Any]) -> str:
+    """Stage timings and headline test metrics with their intervals, as aligned plain text."""
+    test, intervals = results["test"], results["test"]["intervals"]
+
+    def interval(key: str) -> str:
+        low, high = intervals[key]["low"], intervals[key]["high"]
+        return "n/a" if low is None or high is None else f"{low:.3f} – {high:.3f}"
+
+    timings = results["timings"]
+    lines = [f"{'stage':<20}{'seconds':>9}"]
+    lines += [f"{stage:<20}{seconds:>9.2f}" for stage, seconds in timings.items()]
+    lines += [f"{'total':<20}{sum(timings.values()):>9.2f}", ""]
+    lines.append(f"{'test metric':<20}{'value':>9}   {int(100 * intervals['level'])}% interval")
+    for label, key in (("accuracy", "accuracy"), ("AUC", "auc"), ("balanced accuracy", "balanced_accuracy")):
+        lines.append(f"{label:<20}{test[key]:>9.3f}   {interval(key)}")
+    lines.append(f"{'calibration (ECE)':<20}{test['calibration']['ece']:>9.3f}")
+    return "\n".join(lines)
 
 
 def _summary(outcome: Any) -> str:
@@ -192,7 +235,11 @@ def main() -> None:
               help="Folder for cached trained runs.")
 @click.option("--no-site", is_flag=True, help="Stop after the Markdown pages; do not run MkDocs. Default: off.")
 @click.option("--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off.")
-@click.option("--quiet", is_flag=True, help="No progress output, only the final summary. Default: off.")
+@click.option("--site-url", callback=_check_url, default=None,
+              help="Public address of the site (canonical links, sitemap, instant loading). Default: none.")
+@click.option("--repo-url", callback=_check_url, default=None,
+              help="Repository the site's header links to. Default: no link.")
+@click.option("--quiet", is_flag=True, help="No progress output (for CI logs), only the final summary. Default: off.")
 def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
     """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
     config = BuildConfig(
@@ -208,7 +255,10 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 
         return run_build(config, command, progress)
 
-    _run(work, quiet, config.epochs, outputs)
+    def summary(outcome: Any) -> str:
+        return _summary_table(outcome.results) + "\n" + _summary(outcome)
+
+    _run(work, quiet, config.epochs, outputs, summary)
 
 
 @main.command()
@@ -217,14 +267,38 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 @click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
               help="Folder for the built static site.")
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
+@click.option("--site-url", callback=_check_url, default=None,
+              help="Public address of the site. Default: the earlier build's.")
+@click.option("--repo-url", callback=_check_url, default=None,
+              help="Repository the site's header links to. Default: the earlier build's.")
 @click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
-def render(docs_dir: Path, site_dir: Path, no_site: bool, quiet: bool) -> None:
+def render(docs_dir: Path, site_dir: Path, no_site: bool, site_url: str | None, repo_url: str | None,
+           quiet: bool) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
     outputs = [docs_dir, *([] if no_site else [site_dir])]
 
     def work(progress: Any) -> Any:
         from reportgen.build import rerender  # noqa: PLC0415  (imported under the guard)
 
-        return rerender(docs_dir, site_dir, not no_site, progress)
+        return rerender(docs_dir, site_dir, not no_site, progress, site_url, repo_url)
 
-    _run(work, quiet, 0, outputs)
+    _run(work, quiet, 0, outputs, _summary)
+
+
+@main.command()
+@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
+              help="Folder of an earlier build (`reportgen build` or `render`) to preview.")
+@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT to serve on; 127.0.0.1 keeps the preview on this machine.")
+def serve(docs_dir: Path, dev_addr: str) -> None:
+    """Preview the site at --dev-addr, rebuilding it when a page in --docs-dir changes (Ctrl-C stops)."""
+    from reportgen import site  # noqa: PLC0415
+    from reportgen.results import read_results  # noqa: PLC0415
+
+    try:
+        results_data = read_results(docs_dir)
+        options = site.site_options(results_data, None, results_data["config"].get("repo_url"))
+        click.echo(f"Serving {docs_dir} at http://{dev_addr}/ (Ctrl-C stops)", err=True)
+        site.serve_site(docs_dir, site.default_mkdocs_config(), dev_addr, options)
+    except ReportgenError as error:
+        raise click.ClickException(str(error)) from None

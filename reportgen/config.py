@@ -27,6 +27,8 @@ NON_TRAINING_FIELDS = frozenset(
         "retrain",
         "experiments",
         "jobs",
+        "site_url",
+        "repo_url",
     }
 )
 
@@ -75,6 +77,8 @@ class BuildConfig:
     site_dir: Path = Path("site")  # the built static site
     cache_dir: Path = Path(".reportgen")  # cached trained runs, keyed by config + data + code
     build_site: bool = True  # False: stop after writing the Markdown pages
+    site_url: str | None = None  # public address of the site (canonical links, sitemap, instant loading)
+    repo_url: str | None = None  # repository the site's header links to; None: no link
     retrain: bool = False  # ignore a cached run and train again
     experiments: Path | None = None  # TOML file of variants to run for several seeds; None = none
     jobs: int = 0  # experiment runs trained at once in worker processes; 0 = auto (CPU cores)

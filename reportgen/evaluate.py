@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import metrics
+from reportgen import confidence, metrics
 
 
 def summarize_test(
@@ -29,6 +29,8 @@ def summarize_test(
         "confusion_matrix": matrix.tolist(),
         "confusion_matrix_normalized": metrics.row_normalized(matrix).tolist(),
         "report": metrics.classification_report_rows(labels, predictions, class_names),
+        "intervals": confidence.bootstrap_intervals(labels, probabilities),
+        "calibration": confidence.reliability_bins(labels, probabilities),
     }
 
 

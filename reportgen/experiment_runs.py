@@ -89,8 +89,8 @@ def _train_missing(
         try:
             with sigint_blocked():  # the workers start in submit()
                 futures = {
-                    pool.submit(_train_and_cache, planned.config, base.cache_dir, planned.key): planned
-                    for planned in missing
+                    pool.submit(_train_and_cache, p.config, base.cache_dir, p.key): p
+                    for p in missing
                 }
             for future in as_completed(futures):
                 future.result()
@@ -107,7 +107,8 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
     if terminate_workers is not None:
         terminate_workers()
         return
-    for process in list((pool._processes or {}).values()):  # noqa: SLF001  (no public API before 3.14)
+    # No public way before Python 3.14.
+    for process in list((pool._processes or {}).values()):  # noqa: SLF001
         process.terminate()
 
 

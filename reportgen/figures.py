@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reportgen import metrics  # noqa: E402
@@ -75,12 +78,19 @@ def plot_sample_grid(
     return _save(fig, path)
 
 
+def _epoch_axis(ax: plt.Axes, epochs: list[int]) -> None:
+    """Whole-epoch ticks, with half an epoch of margin (one epoch would otherwise get 0.96, 1.04)."""
+    ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def plot_loss_curves(history: list[dict[str, float]], path: Path) -> Path:
     epochs = [row["epoch"] for row in history]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     ax.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
     ax.plot(epochs, [row["val_loss"] for row in history], marker="o", label="val")
     ax.set_xlabel("epoch")
+    _epoch_axis(ax, epochs)
     ax.set_ylabel("cross-entropy loss")
     ax.set_title("Loss per epoch")
     ax.legend()
@@ -92,12 +102,14 @@ def plot_metric_curves(history: list[dict[str, float]], path: Path) -> Path:
     """Accuracy and AUC per epoch, train and val, side by side."""
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, metric, label in ((axes[0], "accuracy", "accuracy"), (axes[1], "auc", "AUC (mean one-vs-rest)")):
+    panels = ((axes[0], "accuracy", "accuracy", "Accuracy"), (axes[1], "auc", "AUC (mean one-vs-rest)", "AUC"))
+    for ax, metric, label, name in panels:
         ax.plot(epochs, [row[f"train_{metric}"] for row in history], marker="o", label="train")
         ax.plot(epochs, [row[f"val_{metric}"] for row in history], marker="o", label="val")
         ax.set_xlabel("epoch")
+        _epoch_axis(ax, epochs)
         ax.set_ylabel(label)
-        ax.set_title(f"{label.split(' ')[0].capitalize()} per epoch")
+        ax.set_title(f"{name} per epoch")
         ax.legend()
         ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -200,6 +212,7 @@ def inputs_digest(
         "counts": results["dataset"]["counts"],
         "history": results["history"],
         "confusion": [test["confusion_matrix"], test["confusion_matrix_normalized"], test["per_class_auc"]],
+        "calibration": test.get("calibration"),
         "experiments": None if experiments is None else [
             [v["name"], v["mean"]["per_class_recall"], v["runs"][0]["history"], v["runs"][0]["confusion_matrix_normalized"]]
             for v in experiments["variants"]
@@ -212,6 +225,33 @@ def inputs_digest(
     return digest.hexdigest()
 
 
+def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
+    """Accuracy against mean confidence per confidence bin, over a histogram of images per bin."""
+    bins = calibration["bins"]
+    filled = [row for row in bins if row["count"] > 0]
+    centres = [(row["low"] + row["high"]) / 2 for row in bins]
+    width = bins[0]["high"] - bins[0]["low"]
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6.2, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    top.bar([(row["low"] + row["high"]) / 2 for row in filled], [row["accuracy"] for row in filled],
+            width=width * 0.9, color="#3f51b5", alpha=0.8, label="accuracy in bin")
+    top.plot([row["confidence"] for row in filled], [row["accuracy"] for row in filled], "o",
+             color="#ff9800", label="mean confidence → accuracy")
+    top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.set_title(f"Reliability diagram (test), ECE {calibration['ece']:.3f}")
+    top.legend(fontsize=8, loc="upper left")
+    top.grid(alpha=0.3)
+    bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
+    bottom.set_xlim(0, 1)
+    bottom.set_xlabel("confidence (probability of the predicted class)")
+    bottom.set_ylabel("images")
+    bottom.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
 FIGURE_FILES = {
     "prevalence": "class_prevalence.png",
     "samples": "sample_grid.png",
@@ -220,31 +260,42 @@ FIGURE_FILES = {
     "confusion_counts": "confusion_matrix_counts.png",
     "confusion_normalized": "confusion_matrix_normalized.png",
     "roc": "roc_curves.png",
+    "reliability": "reliability_diagram.png",
 }
 
 
-def draw_all(
+def figure_jobs(
     results: dict[str, Any],
     test_labels: np.ndarray,
     test_probabilities: np.ndarray,
     sample_images: np.ndarray | None,
     sample_counts: np.ndarray | None,
     figures_dir: Path,
-) -> dict[str, Path]:
-    """Every figure of the site into figures_dir; the sample grid only when images are given."""
+) -> dict[str, Callable[[], Path]]:
+    """One call per figure of the site, each drawing into figures_dir; the sample grid only when
+    images are given. Calling them is the work; listing them first lets a caller show progress."""
     names = results["dataset"]["class_names"]
     test = results["test"]
     path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
-    drawn = {
-        "prevalence": plot_class_prevalence(results["dataset"]["counts"], names, path["prevalence"]),
-        "loss": plot_loss_curves(results["history"], path["loss"]),
-        "metrics": plot_metric_curves(results["history"], path["metrics"]),
-        "confusion_counts": plot_confusion_matrix(test["confusion_matrix"], names, path["confusion_counts"], normalized=False),
-        "confusion_normalized": plot_confusion_matrix(
-            test["confusion_matrix_normalized"], names, path["confusion_normalized"], normalized=True
+    jobs: dict[str, Callable[[], Path]] = {
+        "prevalence": partial(plot_class_prevalence, results["dataset"]["counts"], names, path["prevalence"]),
+        "loss": partial(plot_loss_curves, results["history"], path["loss"]),
+        "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
+        "confusion_counts": partial(
+            plot_confusion_matrix, test["confusion_matrix"], names, path["confusion_counts"], normalized=False
         ),
-        "roc": plot_roc_curves(test_labels, test_probabilities, names, test["per_class_auc"], path["roc"]),
+        "confusion_normalized": partial(
+            plot_confusion_matrix, test["confusion_matrix_normalized"], names, path["confusion_normalized"],
+            normalized=True,
+        ),
+        "roc": partial(plot_roc_curves, test_labels, test_probabilities, names, test["per_class_auc"], path["roc"]),
+        "reliability": partial(plot_reliability_diagram, test["calibration"], path["reliability"]),
     }
     if sample_images is not None and sample_counts is not None:
-        drawn["samples"] = plot_sample_grid(sample_images, sample_counts, names, path["samples"])
-    return drawn
+        jobs["samples"] = partial(plot_sample_grid, sample_images, sample_counts, names, path["samples"])
+    return jobs
+
+
+def draw_all(*args: Any, **kwargs: Any) -> dict[str, Path]:
+    """Draw every figure at once; takes figure_jobs' arguments and returns key -> path."""
+    return {key: draw() for key, draw in figure_jobs(*args, **kwargs).items()}

@@ -62,7 +62,7 @@ def _inside_import(frame: FrameType | None) -> bool:
 
 @contextmanager
 def stop_on_signals() -> Iterator[SignalGuard]:
-    """Install a SignalGuard for SIGINT and SIGTERM in the block; the earlier handlers come back after.
+    """A SignalGuard for SIGINT and SIGTERM in the block; the earlier handlers come back after.
 
     Python delivers signals to the main thread only; elsewhere the guard is inert.
     """
@@ -80,8 +80,11 @@ def stop_on_signals() -> Iterator[SignalGuard]:
 
 @contextmanager
 def sigint_blocked() -> Iterator[None]:
-    """Hold SIGINT back in the block. Processes started in it keep it blocked for life, so Ctrl-C in
-    a terminal reaches only this process, which stops them itself (no traceback from each worker)."""
+    """Hold SIGINT back in the block.
+
+    Processes started in it keep it blocked for life, so Ctrl-C in a terminal reaches only this
+    process, which stops them itself (and no worker prints a traceback).
+    """
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no process groups
         yield
         return

@@ -9,13 +9,14 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from reportgen import study
+from reportgen import model_card, study
 from reportgen.evaluate import findings
 from reportgen.experiments import variant_slug
 
@@ -31,8 +32,11 @@ PAGES = {
     "next-steps.md": "next-steps.md.j2",
     "experiments.md": "experiments.md.j2",
     "reproducibility.md": "reproducibility.md.j2",
+    "model-card.md": "model-card.md.j2",
 }
 EXPERIMENT_COLUMNS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
+# Files written beside results.json for download, not shown as pages.
+DOWNLOADS = {"data/model_card.md": "model_card.md.j2"}
 
 # The characters Python-Markdown (with the tables extension) lets a backslash escape; escaping any
 # other character, e.g. `~`, would show the backslash.
@@ -63,8 +67,15 @@ def fmt_count(value: int) -> Markup:
     return Markup(f"{value:,}")
 
 
+def fmt_interval(interval: dict[str, float | None], digits: int = 3) -> Markup:
+    """`low–high` of an interval from confidence.bootstrap_intervals (no spaces: one table line)."""
+    if interval["low"] is None or interval["high"] is None:
+        return Markup("n/a")
+    return Markup(f"{fmt_number(interval['low'], digits)}–{fmt_number(interval['high'], digits)}")
+
+
 def fmt_code(value: object) -> Markup:
-    """Inline code whose fence is longer than any run of backticks inside, so the text stays literal."""
+    """Inline code fenced by more backticks than any run inside, so the text stays literal."""
     text = str(value).replace("\n", " ")
     longest_run = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest_run + 1)
@@ -87,7 +98,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         finalize=escape_markdown,
     )
     environment.filters.update(
-        num=fmt_number, pct=fmt_percent, count=fmt_count, code=fmt_code,
+        num=fmt_number, pct=fmt_percent, count=fmt_count, code=fmt_code, interval=fmt_interval,
         md=escape_markdown,
         safe_code_block=fmt_code_block,
     )
@@ -223,6 +234,7 @@ def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = N
     split_totals = {split: sum(values) for split, values in dataset["counts"].items()}
     total_images = sum(split_totals.values())
     collection = results["collection"]
+    test_counts = dataset["counts"]["test"]
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -241,6 +253,17 @@ def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = N
         "findings": class_findings,
         "missed_classes": [row for row in class_findings if row["recall"] < 0.1],
         "majority": {"name": dataset["class_names"][majority], "share": prevalence[majority]},
+        # Accuracy of always answering the training split's most common class, on test.
+        "baseline": {
+            "name": dataset["class_names"][majority],
+            "accuracy": test_counts[majority] / max(sum(test_counts), 1),
+        },
+        "data_label": dataset["name"] if dataset["official"] else f"the unofficial file {dataset['file_name']}",
+        "dermamnist_caveats": dataset["flag"] == study.STUDY_DATASET,
+        "model_card": {
+            "name": model_card.model_name(results),
+            "front_matter": Markup(model_card.front_matter(results)),
+        },
         "prevalence_rows": _prevalence_rows(dataset),
         "study": _study_comparison(results),
         "why_cnn": study.WHY_CNN,
@@ -251,20 +274,29 @@ def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = N
     }
 
 
+def iter_pages(
+    results: dict[str, Any], experiments: dict[str, Any] | None = None, templates_dir: Path = TEMPLATES_DIR
+) -> Iterator[tuple[str, str]]:
+    """(file name relative to docs, Markdown text) of every page and Markdown download, rendered
+    one at a time as the caller asks for them."""
+    environment = make_environment(templates_dir)
+    context = page_context(results, experiments)
+    for name, template in {**PAGES, **DOWNLOADS}.items():
+        yield name, environment.get_template(template).render(context)
+
+
 def render_pages(
     results: dict[str, Any], experiments: dict[str, Any] | None = None, templates_dir: Path = TEMPLATES_DIR
 ) -> dict[str, str]:
-    """File name -> Markdown text for every page of the site."""
-    environment = make_environment(templates_dir)
-    context = page_context(results, experiments)
-    return {page: environment.get_template(template).render(context) for page, template in PAGES.items()}
+    """File name (relative to docs) -> Markdown text for every page and Markdown download."""
+    return dict(iter_pages(results, experiments, templates_dir))
 
 
 def write_pages(pages: dict[str, str], docs_dir: Path) -> list[Path]:
-    docs_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in pages.items():
         path = docs_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -20,10 +20,11 @@ from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: test intervals and calibration
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"
+PER_CLASS_FILE = Path("data") / "per_class.csv"
 REQUIRED_KEYS = ("config", "environment", "dataset", "collection", "model", "history", "test", "timings")
 
 
@@ -142,6 +143,38 @@ def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: P
     path = docs_dir / PREDICTIONS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def per_class_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per class: split counts, test precision/recall/F1/AUC and the recall interval."""
+    dataset, test = results["dataset"], results["test"]
+    rows = []
+    for row, recall_interval in zip(test["report"]["classes"], test["intervals"]["per_class_recall"], strict=True):
+        k = row["index"]
+        rows.append(
+            {
+                "index": k,
+                "class": row["name"],
+                **{f"{split}_images": counts[k] for split, counts in dataset["counts"].items()},
+                "precision": row["precision"],
+                "recall": row["recall"],
+                "recall_low": recall_interval["low"],
+                "recall_high": recall_interval["high"],
+                "f1": row["f1"],
+                "auc": test["per_class_auc"][k],
+            }
+        )
+    return rows
+
+
+def write_per_class(results: dict[str, Any], docs_dir: Path) -> Path:
+    """per_class.csv: the Results page's per-class table, with the recall intervals."""
+    import pandas as pd  # noqa: PLC0415
+
+    path = docs_dir / PER_CLASS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(per_class_rows(results)).to_csv(path, index=False, float_format="%.6f")
     return path
 
 

@@ -7,14 +7,20 @@ and site exactly as they were.
 
 from __future__ import annotations
 
+import datetime
+import html
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import reportgen
 from reportgen.errors import ReportgenError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,17 +32,57 @@ def default_mkdocs_config() -> Path:
     return local if local.is_file() else PROJECT_ROOT / "mkdocs.yml"
 
 
-def build_site(docs_dir: Path, site_dir: Path, config_file: Path) -> Path:
-    """Run a strict MkDocs build of docs_dir into site_dir: any warning fails it."""
-    from mkdocs.commands.build import build  # noqa: PLC0415  (heavy; only when a site is built)
-    from mkdocs.config import load_config  # noqa: PLC0415
-    from mkdocs.exceptions import Abort, ConfigurationError  # noqa: PLC0415
+@dataclass(frozen=True)
+class SiteOptions:
+    """What a build sets in mkdocs.yml's place: MkDocs options that differ per build."""
 
+    site_url: str | None = None  # where the site is published; None leaves MkDocs' default
+    repo_url: str | None = None  # repository linked from the header; None: no link
+    footer: str = ""  # the footer's line (MkDocs' `copyright`), HTML
+
+    def overrides(self) -> dict[str, Any]:
+        """Keyword arguments for mkdocs.config.load_config; None values keep mkdocs.yml's."""
+        # MkDocs names only GitHub, GitLab and Bitbucket repositories itself; name every host's.
+        repo_name = (urlsplit(self.repo_url).path.strip("/") or None) if self.repo_url else None
+        return {
+            "site_url": self.site_url,
+            "repo_url": self.repo_url,
+            "repo_name": repo_name,
+            "copyright": self.footer or None,
+        }
+
+
+def footer_text(results: dict[str, Any], built: datetime.datetime) -> str:
+    """Build date, reportgen version and the data the site describes, as footer HTML."""
+    dataset = results["dataset"]
+    data = dataset["name"] if dataset["official"] else f"an unofficial {dataset['name']} file"
+    return html.escape(
+        f"Built {built:%Y-%m-%d %H:%M} UTC with reportgen {reportgen.__version__} from {data}. "
+        "Research and education only; not a diagnostic device."
+    )
+
+
+def site_options(results: dict[str, Any], site_url: str | None, repo_url: str | None) -> SiteOptions:
+    """Options for a site built now from results."""
+    built = datetime.datetime.now(datetime.UTC)
+    return SiteOptions(site_url=site_url, repo_url=repo_url, footer=footer_text(results, built))
+
+
+def _check_config_file(config_file: Path) -> None:
     if not config_file.is_file():
         raise ReportgenError(
             f"MkDocs configuration {config_file} is missing. Run reportgen from its project "
             "folder (where mkdocs.yml is), or pass --no-site to stop after the Markdown pages."
         )
+
+
+def build_site(docs_dir: Path, site_dir: Path, config_file: Path, options: SiteOptions = SiteOptions()) -> Path:
+    """Run a strict MkDocs build of docs_dir into site_dir: any warning fails it."""
+    from mkdocs.commands.build import build  # noqa: PLC0415  (heavy; only when a site is built)
+    from mkdocs.config import load_config  # noqa: PLC0415
+    from mkdocs.exceptions import Abort, ConfigurationError  # noqa: PLC0415
+
+    _check_config_file(config_file)
     mkdocs_logger = logging.getLogger("mkdocs")
     previous_level = mkdocs_logger.level
     mkdocs_logger.setLevel(logging.WARNING)
@@ -46,6 +92,7 @@ def build_site(docs_dir: Path, site_dir: Path, config_file: Path) -> Path:
             docs_dir=str(docs_dir.resolve()),
             site_dir=str(site_dir.resolve()),
             strict=True,
+            **options.overrides(),
         )
         build(config)
     except (Abort, ConfigurationError) as error:
@@ -56,6 +103,22 @@ def build_site(docs_dir: Path, site_dir: Path, config_file: Path) -> Path:
     finally:
         mkdocs_logger.setLevel(previous_level)
     return site_dir
+
+
+def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOptions) -> None:
+    """`mkdocs serve` of docs_dir at dev_addr, rebuilding when a page changes (until Ctrl-C)."""
+    from mkdocs.commands.serve import serve  # noqa: PLC0415
+    from mkdocs.exceptions import Abort, ConfigurationError  # noqa: PLC0415
+
+    _check_config_file(config_file)
+    try:
+        serve(config_file=str(config_file), docs_dir=str(docs_dir.resolve()), dev_addr=dev_addr, **options.overrides())
+    except (Abort, ConfigurationError) as error:
+        raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
+    except OSError as error:
+        raise ReportgenError(
+            f"Cannot serve at {dev_addr} ({error.strerror}). Choose another --dev-addr, e.g. 127.0.0.1:8001."
+        ) from None
 
 
 def _check_writable_parent(target: Path) -> None:
@@ -105,7 +168,9 @@ def swap_into(*moves: tuple[Path, Path]) -> None:
     try:
         for _staging, target in moves:
             if target.exists():
-                retired_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                retired_dir = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent)
+                )
                 retired_dirs.append(retired_dir)
                 os.replace(target, retired_dir / target.name)
                 set_aside.append((retired_dir / target.name, target))

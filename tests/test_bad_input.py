@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
+from reportgen.results import SCHEMA_VERSION
 from tests.conftest import assert_clean_failure, dir_args, tree_digest
 
 
@@ -218,7 +219,7 @@ def _render_edited_results(
     return result, before, {folder: tree_digest(folder) for folder in (docs, site)}
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None])
+@pytest.mark.parametrize("version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None])
 def test_render_refuses_results_of_another_schema_version(
     version: object, earlier_build: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -230,7 +231,8 @@ def test_render_refuses_results_of_another_schema_version(
 
     result, before, after = _render_edited_results(earlier_build, tmp_path, set_version)
     assert result.exit_code == 1
-    assert_clean_failure(result, f"results schema version {version}", "renders version 1", "reportgen build")
+    assert_clean_failure(result, f"results schema version {version}", f"renders version {SCHEMA_VERSION}",
+                         "reportgen build")
     assert after == before
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +18,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from reportgen import metrics
+from reportgen import confidence, metrics
 from reportgen.cli import main
 from reportgen.figures import FIGURE_FILES
 from reportgen.render import PAGES
 from reportgen.study import STUDY_TEST
-from tests.conftest import DERMAMNIST_COUNTS
+from tests.conftest import DERMAMNIST_COUNTS, REPO_ROOT
 
 PAGE_NAMES = list(PAGES)
 
@@ -135,3 +141,82 @@ def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]
     results = json.loads((derma_build["dirs"]["docs"] / "data" / "results.json").read_text())
     assert results["cache"]["reused"] is False and results["timings"]["train"] > 0
     assert results["test"] == derma_build["results"]["test"]  # same seed, same numbers
+
+
+def test_results_json_intervals_and_calibration_follow_from_the_predictions(derma_build: dict[str, Any]) -> None:
+    docs = derma_build["dirs"]["docs"]
+    table = pd.read_csv(docs / "data" / "predictions.csv")
+    labels = table["label"].to_numpy()
+    probabilities = table[[f"prob_{k}" for k in range(7)]].to_numpy()
+    test = derma_build["results"]["test"]
+    recomputed = confidence.bootstrap_intervals(labels, probabilities)  # the same seed and resamples
+    for key in ("accuracy", "balanced_accuracy", "auc"):
+        assert test["intervals"][key]["low"] == pytest.approx(recomputed[key]["low"], abs=1e-3), key
+        assert test["intervals"][key]["high"] == pytest.approx(recomputed[key]["high"], abs=1e-3), key
+        assert test["intervals"][key]["low"] <= test[key] <= test["intervals"][key]["high"], key
+    assert test["calibration"]["ece"] == pytest.approx(confidence.reliability_bins(labels, probabilities)["ece"], abs=1e-4)
+    assert sum(row["count"] for row in test["calibration"]["bins"]) == 2005
+
+
+def test_per_class_csv_and_model_card_are_published(derma_build: dict[str, Any]) -> None:
+    docs, site = derma_build["dirs"]["docs"], derma_build["dirs"]["site"]
+    results = derma_build["results"]
+    table = pd.read_csv(docs / "data" / "per_class.csv")
+    assert list(table["class"]) == results["dataset"]["class_names"]
+    assert table["test_images"].tolist() == DERMAMNIST_COUNTS["test"]
+    assert table["train_images"].tolist() == DERMAMNIST_COUNTS["train"]
+    classes = results["test"]["report"]["classes"]
+    np.testing.assert_allclose(table["recall"], [row["recall"] for row in classes], atol=1e-6)
+    np.testing.assert_allclose(
+        table["recall_low"], [row["low"] for row in results["test"]["intervals"]["per_class_recall"]], atol=1e-6
+    )
+    for folder in (docs, site):
+        card = (folder / "data" / "model_card.md").read_text()
+        assert card.startswith("---\nlicense: cc-by-nc-4.0\n") and "model-index:" in card
+        assert (folder / "data" / "per_class.csv").is_file()
+    assert (site / "model-card" / "index.html").is_file()
+    assert not (site / "data" / "model_card").exists()  # a download, not a page
+
+
+def test_summary_table_and_quiet_output(derma_build: dict[str, Any]) -> None:
+    output = derma_build["output"]
+    assert "[reportgen] figures" in output and "figures: 100%" in output and "pages: 100%" in output
+    results = derma_build["results"]
+    accuracy = results["test"]["intervals"]["accuracy"]
+    row = f"accuracy{results['test']['accuracy']:>21.3f}   {accuracy['low']:.3f} – {accuracy['high']:.3f}"
+    assert row in output.splitlines()
+    quiet = CliRunner().invoke(main, [*derma_build["args"], "--quiet"])  # reuses the cached run
+    assert quiet.exit_code == 0, quiet.output
+    assert "[reportgen]" not in quiet.output and "%|" not in quiet.output
+    lines = quiet.output.splitlines()
+    assert lines[0].split() == ["stage", "seconds"] and "95% interval" in quiet.output
+    assert lines[-1].startswith("DermaMNIST (UNOFFICIAL data file, cached run): test accuracy")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_previews_the_built_pages(derma_build: dict[str, Any], tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "reportgen", "serve", "--docs-dir", str(derma_build["dirs"]["docs"]),
+               "--dev-addr", f"127.0.0.1:{port}"]
+    with log.open("w") as log_file, subprocess.Popen(command, cwd=REPO_ROOT, stdout=log_file, stderr=log_file) as server:
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert server.poll() is None, log.read_text()
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/model-card/", timeout=5) as response:
+                        page = response.read().decode()
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    assert time.monotonic() < deadline, f"reportgen serve did not answer within 90 s:\n{log.read_text()}"
+                    time.sleep(0.5)
+            assert "Model card" in page and "Built " in page
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
-from reportgen.render import PAGES, escape_markdown, render_pages
+from reportgen.render import DOWNLOADS, PAGES, escape_markdown, render_pages
 from tests.conftest import make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_HINT = "If the change is intended, refresh with: REPORTGEN_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_render.py"
 
 
-@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize("page", [*PAGES, *DOWNLOADS])
 def test_pages_match_snapshots(page: str) -> None:
     rendered = render_pages(make_results())[page]
     snapshot = SNAPSHOTS / page
@@ -45,9 +46,89 @@ def test_other_datasets_never_name_dermamnist_and_official_files_carry_no_warnin
     for name, text in pages.items():
         body = text.split("## The MedMNIST collection")[0]
         assert "DermaMNIST" not in body and "dermamnist" not in body, name
+        assert "HAM10000" not in body, name
         assert "RetinaMNIST" in text, name
-        assert "Unofficial" not in text and '!!! info "Data: RetinaMNIST"' in text, name
+        notice = '!!! info "Data: RetinaMNIST"' if name in PAGES else "> **Data:** every number in this card comes from RetinaMNIST"
+        assert "Unofficial" not in text and notice in text, name
     assert "The study vs this run" not in pages["index.md"]
+
+
+def test_every_page_says_research_only_and_dermamnist_pages_say_why_scores_are_optimistic() -> None:
+    pages = render_pages(make_results())
+    for name, text in pages.items():
+        assert "Research and education only — not a diagnostic device" in text, name
+    for name in ("index.md", "dataset.md", "results.md"):
+        assert "one lesion can be on both sides of the split" in pages[name], name
+        assert "Abhishek, Jain and Hamarneh" in pages[name], name
+        assert "Class imbalance: why accuracy flatters" in pages[name], name
+    assert "Leakage between splits" in pages["model-card.md"]
+
+
+def test_imbalance_note_computes_the_majority_class_baseline() -> None:
+    results = make_results()
+    test_counts = results["dataset"]["counts"]["test"]
+    baseline = max(test_counts) / sum(test_counts)  # the synthetic majority class is the same in every split
+    page = render_pages(results)["results.md"]
+    assert f"would score an accuracy of {baseline:.3f}" in page
+    assert f"| Always predict *melanocytic nevi* (baseline accuracy) | {baseline:.3f} | |" in page
+
+
+def test_template_text_is_not_escaped_as_data() -> None:
+    for name, text in render_pages(make_results()).items():
+        assert r"\*\*" not in text, name  # bold written by a template must stay bold
+    assert "(**unofficial**)" in render_pages(make_results())["dataset.md"]
+
+
+def test_results_page_shows_every_interval() -> None:
+    results = make_results()
+    intervals = results["test"]["intervals"]
+    page = render_pages(results)["results.md"]
+    for key, label in (("accuracy", "Accuracy"), ("auc", "AUC (mean one-vs-rest)"), ("balanced_accuracy", "Balanced accuracy")):
+        low, high = intervals[key]["low"], intervals[key]["high"]
+        assert f"| {label} | {results['test'][key]:.3f} | {low:.3f}–{high:.3f} |" in page
+    for row, interval in zip(results["test"]["report"]["classes"], intervals["per_class_recall"], strict=True):
+        assert f"| {row['recall']:.2f} | {interval['low']:.2f}–{interval['high']:.2f} |" in page
+    assert f"**{results['test']['calibration']['ece']:.3f}**" in page
+    assert "figures/reliability_diagram.png" in page
+
+
+def front_matter(card: str) -> dict:
+    assert card.startswith("---\n")
+    return yaml.safe_load(card.split("---\n")[1])
+
+
+def test_model_card_metadata_is_valid_model_index_yaml() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    metadata = front_matter(render_pages(results)["data/model_card.md"])
+    assert metadata["license"] == "cc-by-4.0"
+    (entry,) = metadata["model-index"]
+    assert entry["name"] == "reportgen-studycnn-retinamnist"
+    (result,) = entry["results"]
+    assert result["dataset"]["name"] == "RetinaMNIST" and result["dataset"]["split"] == "test"
+    assert result["dataset"]["args"]["official_medmnist_file"] is True
+    values = {metric["type"]: metric for metric in result["metrics"]}
+    test = results["test"]
+    assert values["accuracy"]["value"] == round(test["accuracy"], 4)
+    assert values["roc_auc"]["value"] == round(test["auc"], 4)
+    assert values["balanced_accuracy"]["args"]["ci_low"] == round(test["intervals"]["balanced_accuracy"]["low"], 4)
+    assert values["ece"]["value"] == round(test["calibration"]["ece"], 4)
+
+
+def test_model_card_of_an_unofficial_file_does_not_claim_the_dataset() -> None:
+    metadata = front_matter(render_pages(make_results())["data/model_card.md"])
+    dataset = metadata["model-index"][0]["results"][0]["dataset"]
+    assert dataset["name"] == "unofficial dermamnist.npz (not DermaMNIST)"
+    assert dataset["args"] == {"file_md5": "0" * 32, "official_medmnist_file": False}
+    assert metadata["license"] == "cc-by-nc-4.0"
+
+
+def test_model_card_has_every_section_whatever_the_class_names() -> None:
+    names = ["a: b", "- c", "'quoted'", "#hash", "ok", "x\ny", "{z}"]
+    card = render_pages(make_results(class_names=names))["data/model_card.md"]
+    assert front_matter(card)["model-index"][0]["name"] == "reportgen-studycnn-dermamnist"
+    for section in ("## Intended use", "## Out-of-scope use", "## Training data", "## Evaluation",
+                    "## Limitations", "## Ethical considerations", "## Citation"):
+        assert section in card
 
 
 def test_dermamnist_dataset_page_names_its_origin_and_split() -> None:

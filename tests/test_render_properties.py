@@ -108,7 +108,8 @@ def _with_data_text(text: str) -> dict[str, Any]:
 @given(DATA_TEXT)
 def test_paths_and_command_lines_render_as_text(text: str) -> None:
     pages = _site_pages(_with_data_text(text))
-    plain = _site_pages(_with_data_text("plain"))
+    # As many lines: code blocks get one line-number anchor (<a>) per line.
+    plain = _site_pages(_with_data_text("\n".join("plain" for _ in text.split("\n"))))
     for page in PAGES:
         assert pages[page].tags == plain[page].tags, page
     assert _shown(text) in pages["reproducibility.md"].text

@@ -1,0 +1,79 @@
+"""The model card's machine-readable part: Hugging Face `model-index` metadata from results data.
+
+The card's text is a template (templates/model_card.md.j2); this module builds the YAML front
+matter that goes above it, so the metadata is valid YAML whatever the data's strings hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+HF_METRICS = (  # (results key, Hugging Face metric type, display name)
+    ("accuracy", "accuracy", "Accuracy"),
+    ("auc", "roc_auc", "AUC (mean one-vs-rest)"),
+    ("balanced_accuracy", "balanced_accuracy", "Balanced accuracy"),
+)
+
+
+def hf_license(medmnist_license: str) -> str:
+    """medmnist.INFO's licence ('CC BY-NC 4.0') as a Hugging Face licence id ('cc-by-nc-4.0')."""
+    return medmnist_license.strip().lower().replace(" ", "-")
+
+
+def model_name(results: dict[str, Any]) -> str:
+    return f"reportgen-{results['model']['name'].lower()}-{results['dataset']['flag']}"
+
+
+def metadata(results: dict[str, Any]) -> dict[str, Any]:
+    """The card's front matter as plain data: licence, tags and one `model-index` result."""
+    dataset, test = results["dataset"], results["test"]
+    intervals = test["intervals"]
+    dataset_entry: dict[str, Any] = {
+        "name": dataset["name"] if dataset["official"] else f"unofficial {dataset['file_name']} (not {dataset['name']})",
+        "type": dataset["flag"],
+        "split": "test",
+        "args": {"file_md5": dataset["md5"], "official_medmnist_file": dataset["official"]},
+    }
+    metrics = [
+        {
+            "type": hf_type,
+            "name": name,
+            "value": round(test[key], 4),
+            "args": {
+                "ci_level": intervals["level"],
+                "ci_low": None if intervals[key]["low"] is None else round(intervals[key]["low"], 4),
+                "ci_high": None if intervals[key]["high"] is None else round(intervals[key]["high"], 4),
+                "bootstrap_resamples": intervals["resamples"],
+            },
+        }
+        for key, hf_type, name in HF_METRICS
+    ]
+    metrics.append({"type": "ece", "name": "Expected calibration error", "value": round(test["calibration"]["ece"], 4)})
+    return {
+        # The weights are trained on the dataset, so its licence (and any non-commercial term) binds them.
+        "license": hf_license(dataset["license"]),
+        "library_name": "pytorch",
+        "pipeline_tag": "image-classification",
+        "tags": ["medmnist", dataset["flag"], "image-classification", "research-only", "not-for-clinical-use"],
+        "metrics": [hf_type for _, hf_type, _ in HF_METRICS],
+        "model-index": [
+            {
+                "name": model_name(results),
+                "results": [
+                    {
+                        "task": {"type": "image-classification", "name": f"{dataset['task']} image classification"},
+                        "dataset": dataset_entry,
+                        "metrics": metrics,
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def front_matter(results: dict[str, Any]) -> str:
+    """`---`-fenced YAML front matter for model_card.md."""
+    body = yaml.safe_dump(metadata(results), sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{body}---\n"

@@ -1,0 +1,46 @@
+"""CLI options for publishing: URL checks, and `reportgen serve` binding to this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from reportgen.cli import main
+from reportgen.results import write_results
+from tests.conftest import make_results
+
+
+@pytest.mark.parametrize("command", ["build", "render"])
+@pytest.mark.parametrize("option", ["--site-url", "--repo-url"])
+def test_urls_must_be_http_addresses(runner: CliRunner, command: str, option: str) -> None:
+    result = runner.invoke(main, [command, option, "github.com/lab/repo"])
+    assert result.exit_code == 2
+    assert "is not an http(s) address" in result.output and "Traceback" not in result.output
+
+
+def test_serve_binds_to_localhost_and_passes_the_docs_and_footer(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mkdocs.commands.serve
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(mkdocs.commands.serve, "serve", lambda **kwargs: calls.append(kwargs))
+    results = make_results(official=True)
+    results["config"]["repo_url"] = "https://git.example.org/lab/reportgen"
+    write_results(results, tmp_path / "docs")
+    result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
+    assert result.exit_code == 0, result.output
+    (call,) = calls
+    assert call["dev_addr"] == "127.0.0.1:8000"
+    assert call["docs_dir"] == str((tmp_path / "docs").resolve())
+    assert call["repo_url"] == "https://git.example.org/lab/reportgen"
+    assert call["copyright"].startswith("Built ") and "DermaMNIST" in call["copyright"]
+
+
+def test_serve_without_a_build_says_build_first(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
+    assert result.exit_code == 1
+    assert "No results file" in result.output and "reportgen build" in result.output

@@ -1,0 +1,86 @@
+"""Site configuration: the nav lists every page, per-build options reach MkDocs, downloads stay raw."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import yaml
+
+import reportgen
+from reportgen import site
+from reportgen.render import PAGES
+from tests.conftest import REPO_ROOT, make_results
+
+
+def nav_pages(entries: list) -> list[str]:
+    """The Markdown files of an mkdocs.yml nav, sections flattened, in order."""
+    pages = []
+    for entry in entries:
+        for value in entry.values():
+            pages += nav_pages(value) if isinstance(value, list) else [value]
+    return pages
+
+
+def test_nav_lists_every_page_once() -> None:
+    # mkdocs.yml uses no custom YAML tags, so the safe loader reads it.
+    config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text())
+    pages = nav_pages(config["nav"])
+    assert sorted(pages) == sorted(PAGES)
+    assert len(pages) == len(set(pages))
+
+
+def test_site_options_become_mkdocs_overrides() -> None:
+    options = site.SiteOptions(
+        site_url="https://lab.example.org/study/", repo_url="https://git.example.org/lab/reportgen/", footer="x"
+    )
+    assert options.overrides() == {
+        "site_url": "https://lab.example.org/study/",
+        "repo_url": "https://git.example.org/lab/reportgen/",
+        "repo_name": "lab/reportgen",
+        "copyright": "x",
+    }
+    # None keeps mkdocs.yml's value (load_config drops None).
+    assert set(site.SiteOptions().overrides().values()) == {None}
+
+
+def test_footer_names_date_version_and_data_and_escapes_html() -> None:
+    results = make_results(official=True)
+    built = datetime.datetime(2026, 3, 4, 5, 6, tzinfo=datetime.UTC)
+    footer = site.footer_text(results, built)
+    assert footer.startswith(f"Built 2026-03-04 05:06 UTC with reportgen {reportgen.__version__} from DermaMNIST.")
+    assert "not a diagnostic device" in footer
+    results["dataset"]["name"] = "<b>x</b>"
+    results["dataset"]["official"] = False
+    assert "&lt;b&gt;x&lt;/b&gt;" in site.footer_text(results, built)
+
+
+def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "data").mkdir(parents=True)
+    (docs / "index.md").write_text("# Home\n\n[the card](data/model_card.md)\n")
+    (docs / "data" / "model_card.md").write_text("---\nlicense: mit\n---\n# Card\n")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_name: t\nstrict: true\nnav:\n  - Home: index.md\n"
+        f"hooks:\n  - {REPO_ROOT / 'reportgen' / 'mkdocs_hooks.py'}\n"
+    )
+    site.build_site(docs, tmp_path / "site", config)
+    assert (tmp_path / "site" / "data" / "model_card.md").read_text() == "---\nlicense: mit\n---\n# Card\n"
+    assert not (tmp_path / "site" / "data" / "model_card").exists()
+    assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_pages_workflow_builds_with_reportgen_and_deploys_with_the_official_actions() -> None:
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    build_steps = workflow["jobs"]["build"]["steps"]
+    uses = [step["uses"].split("@")[0] for step in build_steps if "uses" in step]
+    assert "actions/upload-pages-artifact" in uses and "actions/configure-pages" in uses
+    (build_run,) = [step["run"] for step in build_steps if "reportgen build" in step.get("run", "")]
+    assert "--site-url" in build_run and "--repo-url" in build_run and "--quiet" in build_run
+    upload = next(step for step in build_steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "site"
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert [step["uses"].split("@")[0] for step in deploy["steps"]] == ["actions/deploy-pages"]

@@ -1,0 +1,221 @@
+"""The built site in a real browser: Playwright driving the system Chromium over 127.0.0.1.
+
+One 1-epoch build of the synthetic DermaMNIST file is served by a thread for the whole module.
+Screenshots go to $REPORTGEN_SCREENSHOTS, else a pytest temporary folder (printed with -s).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import reportgen
+from reportgen.cli import main
+from reportgen.figures import FIGURE_FILES
+from reportgen.render import PAGES
+from tests.conftest import dir_args
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the networking flags Chromium tries to reach Google's services.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+REPO_URL = "https://git.example.org/lab/reportgen"
+
+# In CI (.ci/run installs Chromium) a missing browser is a failure, not a skip.
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.is_file() and not os.environ.get("CI"),
+    reason="needs the Debian chromium package (/usr/bin/chromium); .ci/run installs it",
+)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format_: str, *args: Any) -> None:
+        pass
+
+
+def page_url(base: str, page: str) -> str:
+    return base if page == "index.md" else f"{base}{page.removesuffix('.md')}/"
+
+
+@pytest.fixture(scope="module")
+def served_site(synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    base = tmp_path_factory.mktemp("browser-site")
+    dirs = {name: base / name for name in ("docs", "site", "cache")}
+    handler = functools.partial(_QuietHandler, directory=str(dirs["site"]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = CliRunner().invoke(
+            main,
+            ["build", "--data-root", str(synthetic_derma_root), "--allow-unofficial-data", "--epochs", "1",
+             "--site-url", url, "--repo-url", REPO_URL, "--quiet", *dir_args(dirs)],
+        )
+        assert result.exit_code == 0, result.output
+        yield {"url": url, "dirs": dirs}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("REPORTGEN_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab (fresh storage, so the light palette) that records console errors."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.on("console", lambda message: message.type == "error" and tab.console_errors.append(message.text))
+    tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
+    tab.on("requestfailed", lambda request: tab.console_errors.append(f"request failed: {request.url}"))
+    yield tab
+    context.close()
+
+
+def nav_links(page: Any) -> list[str]:
+    """Every page the primary navigation links to, as absolute URLs, in order."""
+    hrefs = page.eval_on_selector_all(
+        "nav.md-nav--primary a.md-nav__link[href]", "links => links.map(link => link.href)"
+    )
+    return list(dict.fromkeys(href for href in hrefs if "#" not in href))
+
+
+def broken_images(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "img", "images => images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+    )
+
+
+def test_every_nav_page_loads_with_its_images_and_no_console_errors(
+    served_site: dict[str, Any], page: Any, screenshot_dir: Path
+) -> None:
+    url = served_site["url"]
+    page.goto(url)
+    links = nav_links(page)
+    assert sorted(links) == sorted(page_url(url, name) for name in PAGES)
+    images_seen: set[str] = set()
+    for link in links:
+        response = page.goto(link, wait_until="load")
+        assert response is not None and response.status == 200, link
+        page.wait_for_load_state("networkidle")
+        assert broken_images(page) == [], link
+        images_seen.update(page.eval_on_selector_all("img", "images => images.map(i => i.src)"))
+        assert page.locator(".admonition.danger").first.inner_text().startswith("Research and education only")
+        name = link.removeprefix(url).strip("/") or "index"
+        page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
+    assert {src.rsplit("/", 1)[-1] for src in images_seen} >= set(FIGURE_FILES.values())
+    assert page.console_errors == []
+
+
+def test_results_page_figures_have_captions_tabs_and_zoom(served_site: dict[str, Any], page: Any) -> None:
+    page.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
+    captions = page.locator("figure figcaption").all_inner_texts()
+    assert any("Reliability diagram" in caption for caption in captions)
+    assert all("dermamnist.npz" in caption for caption in captions)  # every caption names its data
+    counts_tab = page.get_by_text("Counts", exact=True)
+    counts_tab.click()
+    counts_image = page.locator("img[src$='confusion_matrix_counts.png']")
+    assert counts_image.is_visible()
+    page.locator("img[src$='roc_curves.png']").click()
+    zoomed = page.locator(".glightbox-container .gslide.current img")
+    zoomed.wait_for(state="visible")
+    assert zoomed.get_attribute("src").endswith("roc_curves.png")
+    assert page.console_errors == []
+
+
+def test_search_finds_accuracy(served_site: dict[str, Any], page: Any, screenshot_dir: Path) -> None:
+    page.goto(served_site["url"], wait_until="networkidle")
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("accuracy")  # Material searches on key presses, not on fill
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(state="visible")
+    assert results.count() >= 3
+    assert "accuracy" in results.first.inner_text().lower()
+    page.screenshot(path=str(screenshot_dir / "search-accuracy.png"))
+    assert page.console_errors == []
+
+
+def test_dark_mode_toggle_switches_the_palette(served_site: dict[str, Any], page: Any, screenshot_dir: Path) -> None:
+    page.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
+
+    def palette() -> tuple[str, str]:
+        return page.evaluate(
+            "() => [document.body.dataset.mdColorScheme, getComputedStyle(document.body).backgroundColor]"
+        )
+
+    light_scheme, light_background = palette()
+    page.locator("form[data-md-component='palette'] label:visible").click()
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'")
+    dark_scheme, dark_background = palette()
+    assert (light_scheme, dark_scheme) == ("default", "slate")
+    assert light_background != dark_background
+    page.screenshot(path=str(screenshot_dir / "results-dark.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_instant_navigation_keeps_the_page_alive(served_site: dict[str, Any], page: Any) -> None:
+    page.goto(served_site["url"], wait_until="networkidle")
+    page.evaluate("() => { window.stillTheSameDocument = true; }")
+    page.locator("nav.md-nav--primary a.md-nav__link[href$='model-card/']").first.dispatch_event("click")
+    page.wait_for_url("**/model-card/")
+    page.locator("h1", has_text="Model card").wait_for()
+    assert page.evaluate("() => window.stillTheSameDocument === true")  # no full reload
+    assert page.console_errors == []
+
+
+def test_footer_urls_and_copy_buttons(served_site: dict[str, Any], page: Any) -> None:
+    url = page_url(served_site["url"], "reproducibility.md")
+    page.goto(url, wait_until="networkidle")
+    assert page.locator("link[rel='canonical']").get_attribute("href") == url  # from --site-url
+    footer = page.locator(".md-copyright").inner_text()
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    assert f"Built {today}" in footer and f"reportgen {reportgen.__version__}" in footer
+    assert "not a diagnostic device" in footer
+    assert page.locator("header a.md-source").get_attribute("href") == REPO_URL
+    assert page.locator("header .md-source__repository").inner_text().startswith("lab/reportgen")
+    copy_buttons = page.locator("button.md-code__button[data-md-type='copy']")
+    assert copy_buttons.count() >= 2  # the command and the rebuild command
+
+
+def test_downloads_are_served(served_site: dict[str, Any], page: Any) -> None:
+    page.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
+    hrefs = page.eval_on_selector_all("a[href*='data/']", "links => links.map(link => link.href)")
+    names = {href.rsplit("/", 1)[-1] for href in hrefs}
+    assert names == {"results.json", "predictions.csv", "per_class.csv", "model_card.md"}
+    for href in hrefs:
+        response = page.request.get(href)
+        assert response.status == 200, href
+    card = page.request.get(next(href for href in hrefs if href.endswith("model_card.md"))).text()
+    assert card.startswith("---\n") and "model-index:" in card
