@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
+import reportgen
 from reportgen import cache, figures, render, results, site
 from reportgen.config import BuildConfig
 from reportgen.data import (
@@ -23,8 +26,9 @@ from reportgen.data import (
     load_dataset,
     verify_dataset_file,
 )
+from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
-from reportgen.experiments import load_plan
+from reportgen.experiments import ExperimentPlan, load_plan
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Progress:
     # track(label, items, total) yields items while showing how far along they are.
     track: Callable[[str, Iterable[Any], int], Iterable[Any]] = _untracked
     quiet: bool = False  # also silence what libraries print (the download's progress bar)
+    # Called just before finished output is swapped in: from then on the build must complete.
+    on_commit: Callable[[], None] = lambda: None
 
 
 @contextlib.contextmanager
@@ -175,7 +181,8 @@ def publish(
         results_data["timings"] = clock.timings
         results.write_results(results_data, docs_stage)
         if not config.build_site:
-            site.swap_into(docs_stage, config.docs_dir)
+            progress.on_commit()
+            site.swap_into((docs_stage, config.docs_dir))
             return BuildOutcome(results_data, config.docs_dir, None)
         with site.staging_dir_for(config.site_dir) as site_stage:
             options = site.site_options(results_data, config.site_url, config.repo_url)
@@ -183,17 +190,28 @@ def publish(
             results_data["timings"] = clock.timings
             for folder in (docs_stage, site_stage):
                 results.write_results(results_data, folder)
-            site.swap_into(docs_stage, config.docs_dir)
-            site.swap_into(site_stage, config.site_dir)
+            progress.on_commit()
+            site.swap_into((docs_stage, config.docs_dir), (site_stage, config.site_dir))
     return BuildOutcome(results_data, config.docs_dir, config.site_dir)
+
+
+def _outputs(config: BuildConfig) -> list[Path]:
+    return [config.docs_dir, *([config.site_dir] if config.build_site else [])]
 
 
 def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
     """Train (or reuse the cached run) and publish pages and site for config."""
-    clock = _StageClock(progress)
     check_flag(config.dataset)
-    site.check_output_dirs(config.docs_dir, *([config.site_dir] if config.build_site else []))
+    site.check_output_dirs(*_outputs(config))
     plan = load_plan(config.experiments) if config.experiments is not None else None
+    with site.output_lock(*_outputs(config)):
+        return _build_locked(config, command, plan, progress)
+
+
+def _build_locked(
+    config: BuildConfig, command: str, plan: ExperimentPlan | None, progress: Progress
+) -> BuildOutcome:
+    clock = _StageClock(progress)
 
     def locate() -> tuple[Path, str, bool]:
         with _silenced(progress.quiet):
@@ -234,6 +252,28 @@ def rerender(
 
     site_url and repo_url default to the earlier build's.
     """
+    outputs = [docs_dir, *([site_dir] if build_site else [])]
+    site.check_output_dirs(*outputs)
+    with site.output_lock(*outputs):
+        try:
+            return _rerender_locked(docs_dir, site_dir, build_site, progress, site_url, repo_url)
+        except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
+            # The schema version matched, but a field is missing or of another type.
+            raise ReportgenError(
+                f"{docs_dir / results.RESULTS_FILE} does not have the layout this reportgen "
+                f"({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was "
+                "written by another version or edited by hand. Rebuild it with `reportgen build`."
+            ) from None
+
+
+def _rerender_locked(
+    docs_dir: Path,
+    site_dir: Path,
+    build_site: bool,
+    progress: Progress,
+    site_url: str | None,
+    repo_url: str | None,
+) -> BuildOutcome:
     import numpy as np  # noqa: PLC0415
 
     results_data = results.read_results(docs_dir)
@@ -254,6 +294,8 @@ def rerender(
     earlier.update(urls)
     config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site, **urls)
     clock = _StageClock(progress)
-    clock.timings.update({stage: results_data["timings"].get(stage, 0.0) for stage in ("load", "train", "evaluate")})
+    earlier_timings = results_data["timings"]
+    for stage in ("load", "train", "evaluate"):
+        clock.timings[stage] = earlier_timings.get(stage, 0.0)
     experiments_data = results.read_experiments(docs_dir)
     return publish(results_data, run, config, clock, progress, experiments_data, keep_figures_from=docs_dir)

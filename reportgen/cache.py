@@ -1,8 +1,9 @@
 """Trained runs cached on disk, keyed by config, data MD5 and code, and checked before reuse.
 
-A run directory holds `run.json` (plain data) and `arrays.npz` (test labels and probabilities,
-sample images); `run.json` records the SHA-256 of `arrays.npz`, so a damaged entry is detected and
-retrained instead of shown. Reading a run needs numpy only, not torch.
+A run directory holds `run.json` (plain data), `arrays.npz` (test labels and probabilities, sample
+images) and `manifest.json`, which records the key and the SHA-256 of the other two files. Any
+damage to any of them is detected on load, and the entry is removed and retrained instead of shown.
+Reading a run needs numpy only, not torch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,14 @@ import numpy as np
 
 import reportgen
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+MANIFEST = "manifest.json"
+RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
 # Sources whose change alters what training produces; their text is part of every cache key.
-_TRAINING_SOURCES = (
-    "data.py", "model.py", "train.py", "metrics.py", "confidence.py", "evaluate.py", "cache.py"
+# (tests/test_cache.py checks that this covers every module runner.py reaches.)
+TRAINING_SOURCES = (
+    "runner.py", "data.py", "catalog.py", "model.py", "train.py", "augment.py", "thresholds.py",
+    "metrics.py", "confidence.py", "evaluate.py", "cache.py",
 )
 
 
@@ -42,7 +48,7 @@ def code_version() -> str:
     """reportgen's version plus a digest of the training code."""
     package_dir = Path(reportgen.__file__).parent
     digest = hashlib.sha256()
-    for name in _TRAINING_SOURCES:
+    for name in TRAINING_SOURCES:
         digest.update((package_dir / name).read_bytes())
     return f"{reportgen.__version__}+{digest.hexdigest()[:12]}"
 
@@ -69,21 +75,52 @@ def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     """Write the run atomically under cache_dir/runs/key and return that directory."""
     runs_dir = cache_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=runs_dir))
-    np.savez(
-        staging / "arrays.npz",
-        test_labels=run.test_labels,
-        test_probabilities=run.test_probabilities,
-        sample_images=run.sample_images,
-        sample_counts=run.sample_counts,
-    )
-    record = dict(run.record, cache={"key": key, "arrays_sha256": _sha256(staging / "arrays.npz")})
-    (staging / "run.json").write_text(json.dumps(record, indent=2))
     target = runs_dir / key
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=runs_dir))
+    try:
+        np.savez(
+            staging / "arrays.npz",
+            test_labels=run.test_labels,
+            test_probabilities=run.test_probabilities,
+            sample_images=run.sample_images,
+            sample_counts=run.sample_counts,
+        )
+        (staging / "run.json").write_text(json.dumps(run.record, indent=2))
+        manifest = {
+            "format": CACHE_FORMAT,
+            "key": key,
+            "sha256": {name: _sha256(staging / name) for name in RUN_FILES},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            # Another build saved the same key meanwhile; its entry is verified when it is loaded.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful replace
     return target
+
+
+def _read_verified(run_dir: Path, key: str) -> TrainedRun:
+    """The run in run_dir; ValueError when its manifest does not vouch for every file."""
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    if manifest["format"] != CACHE_FORMAT or manifest["key"] != key:
+        raise ValueError("manifest is for another key or format")
+    for name in RUN_FILES:
+        if _sha256(run_dir / name) != manifest["sha256"][name]:
+            raise ValueError(f"{name} checksum mismatch")
+    with np.load(run_dir / "arrays.npz") as arrays:
+        return TrainedRun(
+            record=json.loads((run_dir / "run.json").read_text()),
+            test_labels=arrays["test_labels"],
+            test_probabilities=arrays["test_probabilities"],
+            sample_images=arrays["sample_images"],
+            sample_counts=arrays["sample_counts"],
+        )
 
 
 def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
@@ -92,20 +129,7 @@ def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
     if not run_dir.is_dir():
         return None
     try:
-        record = json.loads((run_dir / "run.json").read_text())
-        if record["cache"]["key"] != key:
-            raise ValueError("key mismatch")
-        if _sha256(run_dir / "arrays.npz") != record["cache"]["arrays_sha256"]:
-            raise ValueError("arrays checksum mismatch")
-        with np.load(run_dir / "arrays.npz") as arrays:
-            run = TrainedRun(
-                record=record,
-                test_labels=arrays["test_labels"],
-                test_probabilities=arrays["test_probabilities"],
-                sample_images=arrays["sample_images"],
-                sample_counts=arrays["sample_counts"],
-            )
-    except (OSError, ValueError, KeyError, TypeError):
+        return _read_verified(run_dir, key)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         shutil.rmtree(run_dir, ignore_errors=True)
         return None
-    return run

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import shlex
+import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +16,8 @@ import click
 
 from reportgen.config import CHOICES, DEFAULT_DATASET, BuildConfig, default_data_root
 from reportgen.errors import ReportgenError
+
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 
 def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -31,6 +36,15 @@ def _check_momentum(_ctx: click.Context, _param: click.Parameter, value: float) 
     return value
 
 
+def _check_learning_rate(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    # Comparisons with nan are all false, so click.FloatRange lets nan (and inf) through.
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(
+            f"{value} is not a finite number above 0. Use e.g. 0.01, the study's learning rate."
+        )
+    return value
+
+
 def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
@@ -42,7 +56,9 @@ def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
-def _progress(quiet: bool, epochs: int) -> Any:
+@contextmanager
+def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
+    """Progress callbacks; open bars are closed on the way out, so a message starts a line."""
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     from reportgen.build import Progress  # noqa: PLC0415
@@ -73,7 +89,54 @@ def _progress(quiet: bool, epochs: int) -> Any:
     def track(label: str, items: Iterable[Any], total: int) -> Iterable[Any]:
         return tqdm(items, total=total, desc=label, unit="file", disable=quiet, file=sys.stderr)
 
-    return Progress(on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, track=track, quiet=quiet)
+    try:
+        yield Progress(
+            on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, track=track, quiet=quiet,
+            on_commit=on_commit,
+        )
+    finally:
+        for open_bar in bar.values():
+            open_bar.close()
+
+
+def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.ClickException:
+    name = signal.Signals(signum).name
+    folders = " and ".join(str(folder) for folder in outputs)
+    if swapped_in:
+        message = (
+            f"Interrupted by {name} while the finished build was being swapped in; the swap was "
+            f"completed first, so {folders} hold this build, whole."
+        )
+    else:
+        message = (
+            f"Interrupted by {name} before anything was published: {folders} are exactly as they "
+            "were. Run the same command again to build."
+        )
+    error = click.ClickException(message)
+    error.exit_code = 128 + signum  # the shell's convention for a process stopped by a signal
+    return error
+
+
+def _run(
+    work: Callable[[Any], Any],
+    quiet: bool,
+    epochs: int,
+    outputs: list[Path],
+    summary: Callable[[Any], str],
+) -> None:
+    """Run a build under the signal guard; failures and interrupts end in one line, no traceback."""
+    from reportgen.interrupt import Interrupted, stop_on_signals  # noqa: PLC0415
+
+    with stop_on_signals() as guard, _progress(quiet, epochs, guard.commit) as progress:
+        try:
+            outcome = work(progress)
+        except ReportgenError as error:
+            raise click.ClickException(str(error)) from None
+        except Interrupted as stop:
+            raise _interrupted(stop.signum, outputs, swapped_in=False) from None
+    click.echo(summary(outcome))
+    if guard.received_after_commit:
+        raise _interrupted(guard.received_after_commit[0], outputs, swapped_in=True)
 
 
 def _summary_table(results: dict[str, Any]) -> str:
@@ -123,11 +186,12 @@ def main() -> None:
               help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True, help="Images per SGD step.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--lr", type=float, default=0.01, show_default=True, callback=_check_learning_rate,
               help="SGD learning rate (> 0).")
 @click.option("--momentum", type=float, default=0.0, show_default=True, callback=_check_momentum,
               help="SGD momentum in [0, 1); the study used 0.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy, torch and shuffling.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help=f"Seed for Python, NumPy, torch and shuffling (0 to {MAX_SEED}).")
 @click.option("--device", type=click.Choice(CHOICES["device"]), default="auto", show_default=True,
               help="Where to train; auto picks cuda, then mps, then cpu.")
 @click.option("--model", type=click.Choice(CHOICES["model"]), default="study_cnn", show_default=True,
@@ -178,20 +242,23 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress output (for CI logs), only the final summary. Default: off.")
 def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
     """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
-    from reportgen.build import build as run_build  # noqa: PLC0415
-
     config = BuildConfig(
         data_root=data_root if data_root is not None else default_data_root(),
         build_site=not no_site,
         **options,
     )
     command = "reportgen " + shlex.join(sys.argv[1:])
-    try:
-        outcome = run_build(config, command, _progress(quiet, config.epochs))
-    except ReportgenError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(_summary_table(outcome.results))
-    click.echo(_summary(outcome))
+    outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
+
+    def work(progress: Any) -> Any:
+        from reportgen.build import build as run_build  # noqa: PLC0415  (imported under the guard)
+
+        return run_build(config, command, progress)
+
+    def summary(outcome: Any) -> str:
+        return _summary_table(outcome.results) + "\n" + _summary(outcome)
+
+    _run(work, quiet, config.epochs, outputs, summary)
 
 
 @main.command()
@@ -208,13 +275,14 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 def render(docs_dir: Path, site_dir: Path, no_site: bool, site_url: str | None, repo_url: str | None,
            quiet: bool) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
-    from reportgen.build import rerender  # noqa: PLC0415
+    outputs = [docs_dir, *([] if no_site else [site_dir])]
 
-    try:
-        outcome = rerender(docs_dir, site_dir, not no_site, _progress(quiet, 0), site_url, repo_url)
-    except ReportgenError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(_summary(outcome))
+    def work(progress: Any) -> Any:
+        from reportgen.build import rerender  # noqa: PLC0415  (imported under the guard)
+
+        return rerender(docs_dir, site_dir, not no_site, progress, site_url, repo_url)
+
+    _run(work, quiet, 0, outputs, _summary)
 
 
 @main.command()

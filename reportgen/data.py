@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,11 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     path = data_root / f"{flag}.npz"
     if path.is_file():
         return path
+    if path.exists():
+        raise ReportgenError(
+            f"{path} is not a regular file (a folder or device), so it cannot be the {flag} data "
+            f"file. Remove it or point --data-root at the folder that holds {flag}.npz."
+        )
     if data_root.exists() and not data_root.is_dir():
         raise ReportgenError(
             f"--data-root {data_root} is a file, not a folder. Point it at the folder that "
@@ -108,28 +114,41 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     return path
 
 
-def _check_arrays(flag: str, info: dict[str, Any], name: str, split: Split) -> None:
-    images, labels = split.images, split.labels
+def _array_problem(
+    flag: str, info: dict[str, Any], name: str, images: np.ndarray, labels: np.ndarray
+) -> str | None:
+    """What is wrong with one split's raw arrays (labels as stored, (N,) or (N, 1)), else None."""
     channels = info["n_channels"]
     expected_shape = (28, 28) if channels == 1 else (28, 28, channels)
     n_classes = len(info["label"])
-    problem = None
     if images.dtype != np.uint8:
-        problem = f"{name}_images has dtype {images.dtype}, expected uint8 pixels"
-    elif images.shape[1:] != expected_shape:
-        problem = f"{name}_images has shape {images.shape}, expected (N, {', '.join(map(str, expected_shape))})"
-    elif labels.shape[0] != images.shape[0]:
-        problem = f"{name}_labels has {labels.shape[0]} rows but {name}_images has {images.shape[0]}"
-    elif labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        problem = (
+        return f"{name}_images has dtype {images.dtype}, expected uint8 pixels"
+    if images.ndim == 0 or images.shape[1:] != expected_shape:
+        expected = ", ".join(map(str, expected_shape))
+        return f"{name}_images has shape {images.shape}, expected (N, {expected})"
+    if not np.issubdtype(labels.dtype, np.integer):
+        return f"{name}_labels has dtype {labels.dtype}, expected integer class indices"
+    if labels.ndim not in (1, 2) or labels.shape[1:] not in ((), (1,)):
+        return f"{name}_labels has shape {labels.shape}, expected one class index per image, (N, 1)"
+    if labels.shape[0] != images.shape[0]:
+        return f"{name}_labels has {labels.shape[0]} rows but {name}_images has {images.shape[0]}"
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        return (
             f"{name}_labels holds values from {labels.min()} to {labels.max()}, "
             f"outside the {n_classes} classes 0..{n_classes - 1}"
         )
-    elif images.shape[0] != info["n_samples"][name]:
-        problem = (
+    if images.shape[0] != info["n_samples"][name]:
+        return (
             f"the {name} split has {images.shape[0]} images, but medmnist.INFO says "
             f"{flag} has {info['n_samples'][name]}"
         )
+    return None
+
+
+def _check_arrays(
+    flag: str, info: dict[str, Any], name: str, images: np.ndarray, labels: np.ndarray
+) -> None:
+    problem = _array_problem(flag, info, name, images, labels)
     if problem:
         raise ReportgenError(
             f"The {flag} file does not match the MedMNIST format: {problem}. "
@@ -137,39 +156,61 @@ def _check_arrays(flag: str, info: dict[str, Any], name: str, split: Split) -> N
         )
 
 
+_READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every MedMNIST array of the file, read through a handle that is closed whatever fails.
+
+    (numpy leaves its own handle open when a truncated zip fails to open.)
+    """
+    with path.open("rb") as handle:
+        try:
+            npz = np.load(handle)
+        except _READ_ERRORS as error:
+            raise ReportgenError(
+                f"{path} cannot be read as a MedMNIST .npz file ({error}). It may be truncated or "
+                "not an npz file at all: delete it and download it again."
+            ) from None
+        with npz:
+            missing = [key for key in NPZ_KEYS if key not in npz.files]
+            if missing:
+                raise ReportgenError(
+                    f"{path} lacks the arrays {', '.join(missing)} that every MedMNIST file has. "
+                    "Download the official file again."
+                )
+            try:
+                arrays = {key: npz[key] for key in NPZ_KEYS}
+            except _READ_ERRORS as error:
+                raise ReportgenError(
+                    f"{path} is damaged: its arrays cannot be read ({error}). "
+                    "Delete it and download it again."
+                ) from None
+    not_arrays = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if not_arrays:  # npz members without the .npy header come back as raw bytes
+        raise ReportgenError(
+            f"{path} is damaged: {', '.join(not_arrays)} are not numpy arrays. "
+            "Delete it and download it again."
+        )
+    return arrays
+
+
 def _read_splits(flag: str, info: dict[str, Any], path: Path) -> dict[str, Split]:
     import medmnist  # noqa: PLC0415
 
+    # Checked with our own reads first: medmnist's loader leaves its file open when a read fails.
+    arrays = _read_npz(path)
+    for name in SPLITS:
+        _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
     dataset_class = getattr(medmnist, info["python_class"])
-    try:
-        with np.load(path) as npz:
-            missing = [key for key in NPZ_KEYS if key not in npz.files]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ReportgenError(
-            f"{path} cannot be read as a MedMNIST .npz file ({error}). It may be truncated or "
-            "not an npz file at all: delete it and download it again."
-        ) from None
-    if missing:
-        raise ReportgenError(
-            f"{path} lacks the arrays {', '.join(missing)} that every MedMNIST file has. "
-            "Download the official file again."
-        )
     splits = {}
     for name in SPLITS:
-        try:
-            dataset = dataset_class(split=name, root=str(path.parent))
-            images = np.asarray(dataset.imgs)
-            labels = np.asarray(dataset.labels).reshape(-1).astype(np.int64)
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-            raise ReportgenError(
-                f"{path} is damaged: its {name} arrays cannot be read ({error}). "
-                "Delete it and download it again."
-            ) from None
-        split = Split(images=images, labels=labels)
-        _check_arrays(flag, info, name, split)
-        if images.ndim == 3:
-            split = Split(images=images[..., np.newaxis], labels=labels)
-        splits[name] = split
+        dataset = dataset_class(split=name, root=str(path.parent))
+        images = np.asarray(dataset.imgs)
+        labels = np.asarray(dataset.labels).reshape(-1).astype(np.int64)
+        if images.ndim == 3:  # grayscale files store (N, 28, 28); training wants a channel axis
+            images = images[..., np.newaxis]
+        splits[name] = Split(images=images, labels=labels)
     return splits
 
 

@@ -17,6 +17,7 @@ from reportgen import cache
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset
 from reportgen.experiments import REFERENCES, ExperimentPlan, recommend, run_metrics, summarize_variant
+from reportgen.interrupt import sigint_blocked
 
 
 @dataclass(frozen=True)
@@ -85,17 +86,30 @@ def _train_missing(
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_threads, initargs=(threads,)) as pool:
-        futures = {
-            pool.submit(_train_and_cache, planned.config, base.cache_dir, planned.key): planned
-            for planned in missing
-        }
         try:
+            with sigint_blocked():  # the workers start in submit()
+                futures = {
+                    pool.submit(_train_and_cache, p.config, base.cache_dir, p.key): p
+                    for p in missing
+                }
             for future in as_completed(futures):
                 future.result()
                 on_run(futures[future].variant, futures[future].seed)
         except BaseException:
+            _stop_workers(pool)  # before shutdown(), which forgets the worker processes
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: after an error or an interrupt, their runs would only be waited for."""
+    terminate_workers = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
+    if terminate_workers is not None:
+        terminate_workers()
+        return
+    # No public way before Python 3.14.
+    for process in list((pool._processes or {}).values()):  # noqa: SLF001
+        process.terminate()
 
 
 def run_plan(

@@ -38,7 +38,9 @@ EXPERIMENT_COLUMNS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
 # Files written beside results.json for download, not shown as pages.
 DOWNLOADS = {"data/model_card.md": "model_card.md.j2"}
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!~])")
+# The characters Python-Markdown (with the tables extension) lets a backslash escape; escaping any
+# other character, e.g. `~`, would show the backslash.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!])")
 
 
 def escape_markdown(value: object) -> str:
@@ -73,10 +75,11 @@ def fmt_interval(interval: dict[str, float | None], digits: int = 3) -> Markup:
 
 
 def fmt_code(value: object) -> Markup:
-    """Inline code; backticks inside are doubled-fenced so the text stays literal."""
+    """Inline code fenced by more backticks than any run inside, so the text stays literal."""
     text = str(value).replace("\n", " ")
-    fence = "``" if "`" in text else "`"
-    return Markup(f"{fence} {text} {fence}" if fence == "``" else f"`{text}`")
+    longest_run = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest_run + 1)
+    return Markup(f"{fence} {text} {fence}" if longest_run else f"`{text}`")
 
 
 def fmt_code_block(value: object) -> Markup:

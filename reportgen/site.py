@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,13 +157,60 @@ def staging_dir_for(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def swap_into(staging: Path, target: Path) -> None:
-    """Replace target with staging by two renames; the old target is deleted afterwards."""
-    target = target.resolve()
-    retired = None
-    if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, retired / target.name)
-    os.replace(staging, target)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+def swap_into(*moves: tuple[Path, Path]) -> None:
+    """Replace each target with its staging folder, all or none.
+
+    Every existing target is first renamed aside, then every staging folder renamed into place; if
+    a rename fails, the ones done so far are undone, so the earlier output is back as it was.
+    """
+    moves = tuple((staging, target.resolve()) for staging, target in moves)
+    retired_dirs, set_aside, moved_in = [], [], []
+    try:
+        for _staging, target in moves:
+            if target.exists():
+                retired_dir = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent)
+                )
+                retired_dirs.append(retired_dir)
+                os.replace(target, retired_dir / target.name)
+                set_aside.append((retired_dir / target.name, target))
+        for staging, target in moves:
+            os.replace(staging, target)
+            moved_in.append((target, staging))
+    except OSError as error:
+        for source, destination in [*reversed(moved_in), *reversed(set_aside)]:
+            os.replace(source, destination)  # should this fail, the .old- folder keeps the output
+        _remove_all(retired_dirs)
+        raise ReportgenError(
+            f"Could not move the new output into place ({error}); the earlier output was restored. "
+            "Check that the output folders are writable and not in use, then build again."
+        ) from None
+    _remove_all(retired_dirs)
+
+
+def _remove_all(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def output_lock(*targets: Path) -> Iterator[None]:
+    """Hold a lock file beside each target for the block, so two builds never write one folder.
+
+    The lock is `.<name>.lock` in the target's parent; the operating system releases it when the
+    process ends, however it ends.
+    """
+    from filelock import FileLock, Timeout  # noqa: PLC0415
+
+    with ExitStack() as held:
+        for target in sorted({target.resolve() for target in targets}):
+            lock = FileLock(target.parent / f".{target.name}.lock")
+            try:
+                held.enter_context(lock.acquire(timeout=0))
+            except Timeout:
+                raise ReportgenError(
+                    f"Another reportgen build is writing {target} right now (it holds "
+                    f"{lock.lock_file}). Wait for it to finish, or give this build other "
+                    "--docs-dir and --site-dir folders."
+                ) from None
+        yield

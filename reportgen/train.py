@@ -215,6 +215,14 @@ def train_one_epoch(
     )
 
 
+def _diverged(epoch: int, symptom: str, lr: float) -> ReportgenError:
+    return ReportgenError(
+        f"Training diverged in epoch {epoch}: {symptom}, so the weights are no longer usable. "
+        f"The learning rate --lr {lr:g} is too high for this data: try a lower one, e.g. "
+        f"--lr {lr / 10:g}. Nothing was published; earlier docs and site are unchanged."
+    )
+
+
 def _selection_score(stats: EpochStats, select_epoch: str) -> float:
     if select_epoch == "val_auc":
         return stats.val_auc
@@ -261,16 +269,10 @@ def train_model(
             model, optimizer, schedule, train_images, train_labels, recipe, generator
         )
         if not math.isfinite(train_loss):
-            raise ReportgenError(
-                f"Training diverged in epoch {epoch}: the loss became {train_loss}. "
-                f"Try a lower learning rate than --lr {config.lr}. Nothing was published."
-            )
+            raise _diverged(epoch, f"the training loss became {train_loss}", config.lr)
         val_probabilities = predict_proba(model, val_images)
-        if not np.isfinite(val_probabilities).all():
-            raise ReportgenError(
-                f"Training diverged in epoch {epoch}: the model's outputs became NaN or infinite. "
-                f"Try a lower learning rate than --lr {config.lr}. Nothing was published."
-            )
+        if not np.isfinite(val_probabilities).all():  # the epoch's last step can break the weights
+            raise _diverged(epoch, "the model's outputs on the val split became NaN", config.lr)
         stats = EpochStats(
             epoch=epoch,
             train_loss=train_loss,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,40 @@ def out_dirs(tmp_path: Path) -> dict[str, Path]:
 
 def dir_args(dirs: dict[str, Path]) -> list[str]:
     return ["--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"]), "--cache-dir", str(dirs["cache"])]
+
+
+def tree_digest(folder: Path) -> str:
+    """One hash over every file's path and bytes: changes if anything in folder changes."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def earlier_build(synthetic_retina_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A finished 1-epoch build on a synthetic RetinaMNIST-shaped file, to be left untouched."""
+    from reportgen.cli import main
+
+    base = tmp_path_factory.mktemp("earlier")
+    data_root = synthetic_retina_root
+    dirs = {"docs": base / "docs", "site": base / "site", "cache": base / "cache", "data": data_root}
+    result = CliRunner().invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", str(data_root),
+               "--allow-unofficial-data", "--epochs", "1", *dir_args(dirs)]
+    )
+    assert result.exit_code == 0, result.output
+    return dirs
+
+
+def assert_clean_failure(result: object, *phrases: str) -> None:
+    assert result.exit_code != 0  # type: ignore[attr-defined]
+    output = result.output  # type: ignore[attr-defined]
+    assert "Traceback" not in output
+    for phrase in phrases:
+        assert phrase in output, output
 
 
 def make_results(flag: str = "dermamnist", class_names: list[str] | None = None, official: bool = False) -> dict:

@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
+import shutil
 import subprocess
 import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from tests.conftest import RETINAMNIST_COUNTS, dir_args, write_synthetic_npz
-
-
-
-def tree_digest(folder: Path) -> str:
-    """One hash over every file's path and bytes: changes if anything in folder changes."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        digest.update(str(path.relative_to(folder)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-@pytest.fixture(scope="module")
-def earlier_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A finished 1-epoch build on a synthetic RetinaMNIST-shaped file, to be left untouched."""
-    base = tmp_path_factory.mktemp("earlier")
-    data_root = base / "data"
-    write_synthetic_npz(data_root / "retinamnist.npz", RETINAMNIST_COUNTS)
-    dirs = {"docs": base / "docs", "site": base / "site", "cache": base / "cache", "data": data_root}
-    result = CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(data_root),
-               "--allow-unofficial-data", "--epochs", "1", *dir_args(dirs)]
-    )
-    assert result.exit_code == 0, result.output
-    return dirs
-
-
-def assert_clean_failure(result: object, *phrases: str) -> None:
-    assert result.exit_code != 0  # type: ignore[attr-defined]
-    output = result.output  # type: ignore[attr-defined]
-    assert "Traceback" not in output
-    for phrase in phrases:
-        assert phrase in output, output
+from reportgen.results import SCHEMA_VERSION
+from tests.conftest import assert_clean_failure, dir_args, tree_digest
 
 
 def test_md5_mismatch_without_flag_is_refused_and_earlier_site_kept(earlier_build: dict[str, Path]) -> None:
@@ -123,3 +95,160 @@ def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path])
     )
     assert_clean_failure(result, "no CUDA GPU", "--device cpu")
     assert tree_digest(earlier_build["site"]) == before
+
+
+def _good_arrays(good: Path) -> dict[str, np.ndarray]:
+    with np.load(good) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def _rewrite(good: Path, path: Path, **changes: np.ndarray | None) -> None:
+    """The good file's arrays with some replaced (or dropped, for None), saved at path."""
+    arrays = _good_arrays(good)
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    np.savez(path, **arrays)
+
+
+def _write_bad_file(kind: str, good: Path, path: Path) -> None:
+    arrays = _good_arrays(good)
+    raw = good.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif kind == "corrupt":  # flip bytes inside a compressed member: the zip's CRC check fails
+        damaged = bytearray(raw)
+        middle = len(raw) // 2
+        damaged[middle : middle + 64] = bytes(b ^ 0xFF for b in damaged[middle : middle + 64])
+        path.write_bytes(bytes(damaged))
+    elif kind == "missing key":
+        _rewrite(good, path, val_labels=None)
+    elif kind == "wrong image shape":
+        _rewrite(good, path, train_images=arrays["train_images"][:, :27])
+    elif kind == "grayscale for RGB":
+        _rewrite(good, path, train_images=arrays["train_images"][..., 0])
+    elif kind == "wrong image dtype":
+        _rewrite(good, path, test_images=arrays["test_images"].astype(np.float32))
+    elif kind == "fractional labels":
+        _rewrite(good, path, val_labels=arrays["val_labels"].astype(np.float32) + 0.5)
+    elif kind == "label above range":
+        labels = arrays["train_labels"].copy()
+        labels[0] = 5
+        _rewrite(good, path, train_labels=labels)
+    elif kind == "negative label":
+        _rewrite(good, path, val_labels=arrays["val_labels"].astype(np.int64) - 1)
+    elif kind == "two labels per image":
+        _rewrite(good, path, val_labels=np.hstack([arrays["val_labels"]] * 2))
+    elif kind == "split size":
+        _rewrite(good, path, test_images=arrays["test_images"][:300], test_labels=arrays["test_labels"][:300])
+    elif kind == "members not arrays":  # a zip with the right names but no .npy inside
+        with zipfile.ZipFile(path, "w") as archive:
+            for key in arrays:
+                archive.writestr(f"{key}.npy", b"not an array")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "phrases"),
+    [
+        ("truncated", ["cannot be read as a MedMNIST .npz file", "truncated", "download it again"]),
+        ("corrupt", ["is damaged", "cannot be read", "download it again"]),
+        ("missing key", ["lacks the arrays val_labels", "Download the official file"]),
+        ("wrong image shape", ["train_images has shape (1080, 27, 28, 3), expected (N, 28, 28, 3)"]),
+        ("grayscale for RGB", ["train_images has shape (1080, 28, 28), expected (N, 28, 28, 3)"]),
+        ("wrong image dtype", ["test_images has dtype float32, expected uint8 pixels"]),
+        ("fractional labels", ["val_labels has dtype float32, expected integer class indices"]),
+        ("label above range", ["train_labels holds values from 0 to 5, outside the 5 classes 0..4"]),
+        ("negative label", ["val_labels holds values from -1 to 3, outside the 5 classes 0..4"]),
+        ("two labels per image", ["val_labels has shape (120, 2), expected one class index per image"]),
+        ("split size", ["the test split has 300 images, but medmnist.INFO says retinamnist has 400"]),
+        ("members not arrays", ["is damaged: train_images, train_labels", "are not numpy arrays"]),
+        ("folder", ["is not a regular file", "--data-root"]),
+    ],
+)
+def test_damaged_or_malformed_data_file_is_refused(
+    kind: str, phrases: list[str], earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    _write_bad_file(kind, earlier_build["data"] / "retinamnist.npz", tmp_path / "retinamnist.npz")
+    before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
+    result = CliRunner().invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", str(tmp_path),
+               "--allow-unofficial-data", "--epochs", "1", *dir_args(earlier_build)]
+    )
+    assert result.exit_code == 1
+    assert_clean_failure(result, *phrases)
+    assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+
+
+@pytest.mark.parametrize("which", ["--docs-dir", "--site-dir"])
+def test_output_dir_below_a_regular_file_is_refused(
+    which: str, earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a regular file")
+    args = dict(zip(dir_args(earlier_build)[::2], dir_args(earlier_build)[1::2], strict=True))
+    args[which] = str(blocker / "out")
+    before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
+    result = CliRunner().invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
+               "--allow-unofficial-data", "--epochs", "1", *[part for item in args.items() for part in item]]
+    )
+    assert_clean_failure(result, f"{blocker} is a file, not a folder", "Choose another output folder")
+    assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+    assert blocker.read_text() == "a regular file"
+
+
+def _render_edited_results(
+    earlier_build: dict[str, Path], tmp_path: Path, edit: Callable[[dict[str, Any]], None]
+) -> tuple[Any, dict[Path, str], dict[Path, str]]:
+    """Render a copy of the earlier build after edit(results); (result, digests before, after)."""
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    results_file = docs / "data" / "results.json"
+    results = json.loads(results_file.read_text())
+    edit(results)
+    results_file.write_text(json.dumps(results))
+    before = {folder: tree_digest(folder) for folder in (docs, site)}
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    return result, before, {folder: tree_digest(folder) for folder in (docs, site)}
+
+
+@pytest.mark.parametrize("version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None])
+def test_render_refuses_results_of_another_schema_version(
+    version: object, earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    def set_version(results: dict[str, Any]) -> None:
+        if version is None:
+            del results["schema_version"]
+        else:
+            results["schema_version"] = version
+
+    result, before, after = _render_edited_results(earlier_build, tmp_path, set_version)
+    assert result.exit_code == 1
+    assert_clean_failure(result, f"results schema version {version}", f"renders version {SCHEMA_VERSION}",
+                         "reportgen build")
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda results: results["test"].pop("report"), "KeyError: 'report'"),
+        (lambda results: results.update(history="not a list"), "TypeError"),
+        (lambda results: results["dataset"].update(class_names=["only one"]), "IndexError"),
+    ],
+    ids=["field missing", "wrong type", "fewer classes than predictions"],
+)
+def test_render_refuses_results_of_the_same_version_but_another_layout(
+    edit: Callable[[dict[str, Any]], None], problem: str, earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    result, before, after = _render_edited_results(earlier_build, tmp_path, edit)
+    assert result.exit_code == 1
+    assert_clean_failure(result, "does not have the layout this reportgen", problem, "reportgen build")
+    assert after == before

@@ -1,0 +1,95 @@
+"""SIGINT and SIGTERM stop a build cleanly: earlier output stays as it was, or the new one is whole.
+
+Until the build commits (just before it swaps its staged output into place), a signal raises
+`Interrupted` at the next Python line, so staging folders are removed by their `finally` blocks
+and nothing is published. From the commit on, a signal is only recorded: the swap is finished and
+the caller reports the signal afterwards, so docs and site are never left half swapped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+RETRY_SECONDS = 0.1  # how soon a signal that arrived during an import is delivered again
+
+
+class Interrupted(BaseException):
+    """A signal stopped the build. A BaseException like KeyboardInterrupt, so that no
+    `except Exception` on the way (medmnist's download, MkDocs) can swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class SignalGuard:
+    """What SIGINT and SIGTERM do while a build runs: raise before the commit, record after it."""
+
+    def __init__(self) -> None:
+        self.committed = False
+        self.received_after_commit: list[int] = []
+
+    def commit(self) -> None:
+        """From now on the build must finish: signals are recorded, not raised."""
+        self.committed = True
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.committed:
+            self.received_after_commit.append(signum)
+        elif _inside_import(frame):
+            # An exception raised in an import that C++ code started (torch's own imports) aborts
+            # the process with a C++ stack dump, so the signal is sent again once imports are done.
+            retry = threading.Timer(RETRY_SECONDS, os.kill, (os.getpid(), signum))
+            retry.daemon = True
+            retry.start()
+        else:
+            raise Interrupted(signum)
+
+
+def _inside_import(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[SignalGuard]:
+    """A SignalGuard for SIGINT and SIGTERM in the block; the earlier handlers come back after.
+
+    Python delivers signals to the main thread only; elsewhere the guard is inert.
+    """
+    guard = SignalGuard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    previous = {signum: signal.signal(signum, guard.handle) for signum in HANDLED_SIGNALS}
+    try:
+        yield guard
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Hold SIGINT back in the block.
+
+    Processes started in it keep it blocked for life, so Ctrl-C in a terminal reaches only this
+    process, which stops them itself (and no worker prints a traceback).
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no process groups
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

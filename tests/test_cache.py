@@ -1,0 +1,128 @@
+"""The run cache: its key covers config, data and code; a damaged entry is retrained, never shown."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import reportgen
+from reportgen import cache
+from reportgen.cli import main
+from reportgen.config import BuildConfig
+from tests.conftest import dir_args
+
+
+def _reportgen_imports(module: str) -> set[str]:
+    """File names of the reportgen modules that module imports, directly or not."""
+    package_dir = Path(reportgen.__file__).parent
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((package_dir / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reportgen."):
+                pending.append(node.module.split(".")[1] + ".py")
+            elif isinstance(node, ast.ImportFrom) and node.module == "reportgen":
+                pending.extend(f"{alias.name}.py" for alias in node.names)
+    return seen
+
+
+def test_code_version_covers_every_module_training_runs() -> None:
+    # errors.py holds message text only; config.py's training fields are in the key as values.
+    not_digested = {"errors.py", "config.py"}
+    assert _reportgen_imports("runner.py") - not_digested <= set(cache.TRAINING_SOURCES)
+
+
+def _another_value(value: object) -> object:
+    """A value of the same type that differs (valid or not: the key only has to tell them apart)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "-other"
+    if value is None:
+        return "something"
+    raise AssertionError(f"no other value for {value!r}")
+
+
+def test_cache_key_changes_with_every_training_field_the_data_and_the_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fields = BuildConfig().training_fields()
+    key = cache.cache_key(fields, "a" * 32, "cpu")
+    for name, value in fields.items():
+        other = _another_value(value)
+        assert other != value
+        assert cache.cache_key({**fields, name: other}, "a" * 32, "cpu") != key, name
+    assert cache.cache_key(fields, "b" * 32, "cpu") != key
+    assert cache.cache_key(fields, "a" * 32, "cuda") != key
+    monkeypatch.setattr(cache, "code_version", lambda: "0.1.0+othercode")
+    assert cache.cache_key(fields, "a" * 32, "cpu") != key
+
+
+@pytest.fixture(scope="module")
+def cached_build(earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A fresh 1-epoch build whose cache holds exactly one entry."""
+    base = tmp_path_factory.mktemp("cached")
+    dirs = {name: base / name for name in ("docs", "site", "cache")}
+    args = ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
+            "--allow-unofficial-data", "--epochs", "1", "--no-site", "--quiet"]
+    result = CliRunner().invoke(main, [*args, *dir_args(dirs)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
+    return {"dirs": dirs, "args": args, "results": results}
+
+
+def _damage(kind: str, run_dir: Path) -> None:
+    if kind == "run.json edited":  # still valid JSON, only a number changed
+        record = json.loads((run_dir / "run.json").read_text())
+        record["test"]["accuracy"] = 0.123456
+        (run_dir / "run.json").write_text(json.dumps(record, indent=2))
+    elif kind == "arrays.npz flipped byte":
+        data = bytearray((run_dir / "arrays.npz").read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (run_dir / "arrays.npz").write_bytes(bytes(data))
+    elif kind == "arrays.npz missing":
+        (run_dir / "arrays.npz").unlink()
+    elif kind == "manifest garbage":
+        (run_dir / cache.MANIFEST).write_text("{not json")
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["run.json edited", "arrays.npz flipped byte", "arrays.npz missing", "manifest garbage"],
+)
+def test_damaged_cache_entry_is_retrained_not_used(
+    kind: str, cached_build: dict[str, Any], tmp_path: Path
+) -> None:
+    dirs = {name: tmp_path / name for name in ("docs", "site", "cache")}
+    shutil.copytree(cached_build["dirs"]["cache"], dirs["cache"])
+    key = cached_build["results"]["cache"]["key"]
+    run_dir = dirs["cache"] / "runs" / key
+    assert cache.load_run(dirs["cache"], key) is not None  # the copy is sound before the damage
+    _damage(kind, run_dir)
+
+    result = CliRunner().invoke(main, [*cached_build["args"], *dir_args(dirs)])
+
+    assert result.exit_code == 0, result.output
+    results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
+    assert results["cache"] == {"key": key, "reused": False}
+    assert results["timings"]["train"] > 0
+    assert results["test"] == cached_build["results"]["test"]  # retrained: same seed, same numbers
+    assert results["test"]["accuracy"] != 0.123456
+    rebuilt = cache.load_run(dirs["cache"], key)
+    assert rebuilt is not None and rebuilt.record["test"] == cached_build["results"]["test"]
+    assert sorted(path.name for path in (dirs["cache"] / "runs").iterdir()) == [key]  # no staging left

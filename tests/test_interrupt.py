@@ -1,0 +1,263 @@
+"""Interrupts and concurrent builds: earlier docs and site stay exactly as they were, or the new
+build is swapped in whole; the process ends promptly with one line and a non-zero status."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from filelock import FileLock
+
+import reportgen.build
+import reportgen.render
+import reportgen.site
+from reportgen.cli import main
+from reportgen.interrupt import Interrupted, stop_on_signals
+from tests.conftest import assert_clean_failure, dir_args, tree_digest
+
+
+@pytest.fixture()
+def earlier_copy(earlier_build: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """A private copy of the earlier build's docs, site and cache, for tests that try to change them."""
+    dirs = {"data": earlier_build["data"]}
+    for name in ("docs", "site", "cache"):
+        dirs[name] = tmp_path / name
+        shutil.copytree(earlier_build[name], dirs[name])
+    return dirs
+
+
+def _build_args(dirs: dict[str, Path], *extra: str) -> list[str]:
+    """The earlier build's own arguments (so its cached run is reused) plus extra."""
+    return ["build", "--dataset", "retinamnist", "--data-root", str(dirs["data"]),
+            "--allow-unofficial-data", "--epochs", "1", "--quiet", *extra, *dir_args(dirs)]
+
+
+def _outputs(dirs: dict[str, Path]) -> dict[str, str]:
+    return {name: tree_digest(dirs[name]) for name in ("docs", "site", "cache")}
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Staging or retired folders that a build failed to clean up."""
+    return sorted(path.name for path in folder.iterdir() if ".staging-" in path.name or ".old-" in path.name)
+
+
+def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., Any]:
+    """original, then the signal, as if the user pressed Ctrl-C right after that stage wrote its files."""
+
+    def stage(*args: Any, **kwargs: Any) -> Any:
+        value = original(*args, **kwargs)
+        signal.raise_signal(signum)
+        return value
+
+    return stage
+
+
+@pytest.mark.parametrize(
+    ("module", "stage", "signum"),
+    [
+        (reportgen.build, "verify_dataset_file", signal.SIGINT),
+        (reportgen.build, "_draw_or_reuse_figures", signal.SIGTERM),  # draws, or copies the earlier
+        (reportgen.render, "write_pages", signal.SIGINT),
+        (reportgen.site, "build_site", signal.SIGTERM),
+    ],
+)
+def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
+    module: Any, stage: str, signum: int, earlier_copy: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(module, stage, _raising_after(getattr(module, stage), signum))
+    before = _outputs(earlier_copy)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 128 + signum
+    assert_clean_failure(result, f"Interrupted by {signal.Signals(signum).name} before anything was published",
+                         "exactly as they were")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert _outputs(earlier_copy) == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_signal_during_the_swap_is_held_until_both_folders_are_in(
+    earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_swap = reportgen.site.swap_into
+
+    def swap_with_a_signal_arriving(*moves: tuple[Path, Path]) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        real_swap(*moves)
+
+    monkeypatch.setattr(reportgen.site, "swap_into", swap_with_a_signal_arriving)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert_clean_failure(result, "Interrupted by SIGTERM while the finished build was being swapped in",
+                         "hold this build, whole")
+    docs_results = json.loads((earlier_copy["docs"] / "data" / "results.json").read_text())
+    site_results = json.loads((earlier_copy["site"] / "data" / "results.json").read_text())
+    assert docs_results["cache"]["reused"] is True  # the earlier build trained; this one reused it
+    assert site_results == docs_results
+    assert _leftovers(tmp_path) == []
+
+
+def test_failed_swap_puts_the_earlier_output_back(
+    earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = reportgen.site.os.replace
+    site_target = earlier_copy["site"].resolve()
+
+    def replace_failing_into_site(source: Any, destination: Any) -> None:
+        if Path(destination) == site_target and ".staging-" in Path(source).name:
+            raise OSError(28, "No space left on device")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(reportgen.site.os, "replace", replace_failing_into_site)
+    before = _outputs(earlier_copy)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 1
+    assert_clean_failure(result, "Could not move the new output into place", "No space left on device",
+                         "the earlier output was restored")
+    assert _outputs(earlier_copy) == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_build_is_refused_while_another_holds_the_lock(earlier_copy: dict[str, Path], tmp_path: Path) -> None:
+    before = _outputs(earlier_copy)
+    with FileLock(tmp_path / ".site.lock"):
+        result = CliRunner().invoke(main, _build_args(earlier_copy))
+        rendered = CliRunner().invoke(main, ["render", "--docs-dir", str(earlier_copy["docs"]),
+                                             "--site-dir", str(earlier_copy["site"])])
+    for outcome in (result, rendered):
+        assert outcome.exit_code == 1
+        assert_clean_failure(outcome, f"Another reportgen build is writing {earlier_copy['site'].resolve()}",
+                             "Wait for it to finish", "--site-dir")
+    assert _outputs(earlier_copy) == before
+    after = CliRunner().invoke(main, _build_args(earlier_copy))  # the lock is free again
+    assert after.exit_code == 0, after.output
+
+
+def _start_long_training(dirs: dict[str, Path], log: Path) -> subprocess.Popen[bytes]:
+    """A real `reportgen build` process, returned once it is in its second epoch or later."""
+    args = _build_args(dirs, "--retrain")
+    args[args.index("--epochs") + 1] = "1000"
+    args.remove("--quiet")  # the progress bar shows when training is under way
+    with log.open("wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "reportgen", *args],
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.monotonic() + 180
+    while "train:" not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the build did not start training:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
+    signum: int, earlier_copy: dict[str, Path], tmp_path: Path
+) -> None:
+    before = _outputs(earlier_copy)
+    log = tmp_path / "stderr.log"
+    process = _start_long_training(earlier_copy, log)
+    try:
+        second = CliRunner().invoke(main, _build_args(earlier_copy))
+        assert_clean_failure(second, "Another reportgen build is writing")
+        sent = time.monotonic()
+        process.send_signal(signum)
+        returncode = process.wait(timeout=60)
+        seconds = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = log.read_text(errors="replace")
+    assert returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if "Error" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        f"Error: Interrupted by {signal.Signals(signum).name} before anything was published"
+    ), stderr
+    assert seconds < 30
+    assert _outputs(earlier_copy) == before  # docs, site, and no half-written cache entry
+    assert _leftovers(tmp_path) == []
+
+
+def test_signal_during_an_import_is_delivered_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raising inside an import that C++ started (torch's) aborts the process, so the guard waits."""
+    (tmp_path / "module_that_gets_a_signal.py").write_text(
+        "import signal\nsignal.raise_signal(signal.SIGTERM)\nfinished = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "module_that_gets_a_signal", raising=False)
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as stopped, stop_on_signals():
+        import module_that_gets_a_signal  # noqa: F401, PLC0415
+
+        time.sleep(10)  # the signal comes back while this sleeps
+    assert stopped.value.signum == signal.SIGTERM
+    assert sys.modules["module_that_gets_a_signal"].finished is True
+    assert time.monotonic() - started < 5
+
+
+def _process_group(pgid: int) -> list[int]:
+    """Live processes in a process group (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["Ctrl-C to the terminal's process group", "SIGTERM to the main process only"],
+)
+def test_signal_during_parallel_experiments_stops_every_worker(
+    signum: int, to_group: bool, earlier_copy: dict[str, Path], tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "long"\nepochs = 500\n')
+    args = [a for a in _build_args(earlier_copy, "--experiments", str(plan), "--jobs", "2") if a != "--quiet"]
+    before = {name: tree_digest(earlier_copy[name]) for name in ("docs", "site")}  # runs may be cached
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:  # a session of its own: Ctrl-C signals a terminal's whole group
+        process = subprocess.Popen([sys.executable, "-m", "reportgen", *args], stdout=subprocess.DEVNULL,
+                                   stderr=stderr, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "[reportgen] experiments" not in log.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
+        time.sleep(3)  # the workers start
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        returncode = process.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while _process_group(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _process_group(process.pid) == []  # no worker left training
+    finally:
+        if _process_group(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    stderr_text = log.read_text(errors="replace")
+    assert returncode == 128 + signum, stderr_text
+    assert "Traceback" not in stderr_text and "terminate called" not in stderr_text
+    assert f"Error: Interrupted by {signal.Signals(signum).name} before anything was published" in stderr_text
+    assert {name: tree_digest(earlier_copy[name]) for name in ("docs", "site")} == before
