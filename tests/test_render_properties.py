@@ -30,6 +30,9 @@ PIECES = ["<script>", "</script>", "<b>", "<", ">", "&", "&amp;", "&#60;", "|", 
 DATA_TEXT = st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join)
 # Class names as medmnist.INFO has them: no surrounding blanks, no line breaks.
 CLASS_NAME = DATA_TEXT.map(lambda text: " ".join(text.split())).filter(bool)
+# Paths and command lines: every line holds something. A fenced code block drops blank edge lines,
+# so a text that is only line breaks (hypothesis found "\n") has no same-shape plain twin to compare.
+PATH_TEXT = DATA_TEXT.filter(lambda text: all(line.strip() for line in text.split("\n")))
 
 
 @functools.cache
@@ -105,7 +108,7 @@ def _with_data_text(text: str) -> dict[str, Any]:
 
 
 @EXAMPLES
-@given(DATA_TEXT)
+@given(PATH_TEXT)
 def test_paths_and_command_lines_render_as_text(text: str) -> None:
     pages = _site_pages(_with_data_text(text))
     # As many lines: code blocks get one line-number anchor (<a>) per line.
