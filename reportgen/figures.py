@@ -294,8 +294,3 @@ def figure_jobs(
     if sample_images is not None and sample_counts is not None:
         jobs["samples"] = partial(plot_sample_grid, sample_images, sample_counts, names, path["samples"])
     return jobs
-
-
-def draw_all(*args: Any, **kwargs: Any) -> dict[str, Path]:
-    """Draw every figure at once; takes figure_jobs' arguments and returns key -> path."""
-    return {key: draw() for key, draw in figure_jobs(*args, **kwargs).items()}
