@@ -8,6 +8,7 @@ Reading a run needs numpy only, not torch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -44,8 +45,10 @@ class TrainedRun:
     sample_counts: np.ndarray  # (K,) how many of the S slots per class hold an image
 
 
+@functools.cache
 def code_version() -> str:
-    """reportgen's version plus a digest of the training code."""
+    """reportgen's version plus a digest of the training code, read once per process (so editing
+    the sources during a long build cannot change keys half way through it)."""
     package_dir = Path(reportgen.__file__).parent
     digest = hashlib.sha256()
     for name in TRAINING_SOURCES:

@@ -171,7 +171,23 @@ def _summary(outcome: Any) -> str:
     )
 
 
-@click.group()
+class _ArgvRecordingGroup(click.Group):
+    """Keeps the arguments it was invoked with, so a build records its own command line (also
+    when called in-process, where sys.argv belongs to the caller)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        invoked_with = list(args)
+        context = super().make_context(info_name, args, parent, **extra)
+        context.meta["reportgen.argv"] = invoked_with
+        return context
+
+
+def _invoked_command() -> str:
+    return "reportgen " + shlex.join(click.get_current_context().meta.get("reportgen.argv", sys.argv[1:]))
+
+
+@click.group(cls=_ArgvRecordingGroup)
 @click.version_option(package_name="reportgen")
 def main() -> None:
     """Train the study's CNN on a MedMNIST dataset and publish the results as a static site."""
@@ -247,7 +263,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         build_site=not no_site,
         **options,
     )
-    command = "reportgen " + shlex.join(sys.argv[1:])
+    command = _invoked_command()
     outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
 
     def work(progress: Any) -> Any:

@@ -146,11 +146,19 @@ def check_output_dirs(*targets: Path) -> None:
         _check_writable_parent(target)
 
 
+def _folder_mode() -> int:
+    """The mode a plain mkdir would give a folder under the current umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
 @contextmanager
 def staging_dir_for(target: Path) -> Iterator[Path]:
     """A fresh empty folder beside target, removed on exit (swap_into moves it away on success)."""
     _check_writable_parent(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.resolve().parent))
+    staging.chmod(_folder_mode())  # mkdtemp makes it owner-only; the published folder must be readable
     try:
         yield staging
     finally:

@@ -29,6 +29,18 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[BuildConfig]:
     return configs
 
 
+def test_build_records_the_command_it_was_invoked_with(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    commands: list[str] = []
+
+    def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
+        commands.append(command)
+        raise ReportgenError("stopped after parsing")
+
+    monkeypatch.setattr(reportgen.build, "build", fake_build)
+    runner.invoke(main, ["build", "--dataset", "retinamnist", "--data-root", "my data", "--epochs", "3"])
+    assert commands == ["reportgen build --dataset retinamnist --data-root 'my data' --epochs 3"]
+
+
 def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:
     help_text = runner.invoke(main, ["build", "--help"], terminal_width=200).output
     skipped = {"build_site": "--no-site", "retrain": "--retrain"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -84,3 +86,16 @@ def test_pages_workflow_builds_with_reportgen_and_deploys_with_the_official_acti
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
     assert [step["uses"].split("@")[0] for step in deploy["steps"]] == ["actions/deploy-pages"]
+
+
+def test_published_folders_get_the_umask_mode_not_mkdtemps_owner_only(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    old_umask = os.umask(0o022)
+    try:
+        with site.staging_dir_for(target) as staging:
+            (staging / "index.html").write_text("<p>hello</p>")
+            site.swap_into((staging, target))
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755  # a web server running as another user can read it
+    assert (target / "index.html").read_text() == "<p>hello</p>"
