@@ -55,7 +55,9 @@ def reference_epochs(flag: str, root: Path, config: BuildConfig, device: torch.d
     return epochs * len(dataset) / (time.perf_counter() - started)
 
 
-def reportgen_epochs(flag: str, root: Path, config: BuildConfig, device: torch.device, epochs: int) -> float:
+def reportgen_epochs(
+    flag: str, root: Path, config: BuildConfig, device: torch.device, epochs: int, precision: str = "fp32"
+) -> float:
     """Images per second of reportgen's loop: preloaded uint8 tensors, per-batch normalisation."""
     from reportgen.train import prepare_model  # noqa: PLC0415
 
@@ -64,7 +66,7 @@ def reportgen_epochs(flag: str, root: Path, config: BuildConfig, device: torch.d
     model = prepare_model(StudyCNN(dataset.train.images.shape[-1], len(dataset.class_names)), device)
     optimizer = make_optimizer(model, config)
     images, labels = to_device_tensors(dataset.train, device)
-    recipe = StepRecipe(config.batch_size, "shuffle", False, 0.0, nn.CrossEntropyLoss())
+    recipe = StepRecipe(config.batch_size, "shuffle", False, 0.0, nn.CrossEntropyLoss(), precision)
     started = time.perf_counter()
     for _ in range(epochs):
         train_one_epoch(model, optimizer, None, images, labels, recipe, generator)
@@ -96,13 +98,17 @@ def main() -> None:
     config = BuildConfig(dataset=args.dataset, device=args.device)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} torch threads"
     print(f"device: {name}; dataset: {args.dataset}; epochs: {args.epochs}; batch {config.batch_size}")
-    reportgen_epochs(args.dataset, root, config, device, 1)  # warm-up both before timing
+    reportgen_epochs(args.dataset, root, config, device, 1)  # warm-up every pipeline before timing
+    reportgen_epochs(args.dataset, root, config, device, 1, "bf16")
     reference_epochs(args.dataset, root, config, device, 1)
     reference = reference_epochs(args.dataset, root, config, device, args.epochs)
     ours = reportgen_epochs(args.dataset, root, config, device, args.epochs)
+    ours_bf16 = reportgen_epochs(args.dataset, root, config, device, args.epochs, "bf16")
     print(f"reference (medmnist Dataset + ToTensor/Normalize + DataLoader): {reference:9.0f} images/s")
-    print(f"reportgen (preloaded tensors, per-batch normalisation):        {ours:9.0f} images/s")
-    print(f"speed-up: {ours / reference:.2f}x")
+    print(f"reportgen --precision fp32 (preloaded, channels-last):          {ours:9.0f} images/s"
+          f"  {ours / reference:.2f}x")
+    print(f"reportgen --precision bf16 (the same, bfloat16 autocast):        {ours_bf16:9.0f} images/s"
+          f"  {ours_bf16 / reference:.2f}x")
     if args.results is not None:
         timings = json.loads(args.results.read_text())["timings"]
         print("stage breakdown of", args.results)

@@ -34,6 +34,7 @@ NON_TRAINING_FIELDS = frozenset(
 
 CHOICES = {
     "device": ("auto", "cpu", "cuda", "mps"),
+    "precision": ("fp32", "bf16"),
     "model": ("study_cnn", "wide_cnn"),
     "optimizer": ("sgd", "adamw"),
     "schedule": ("constant", "cosine", "onecycle"),
@@ -56,6 +57,7 @@ class BuildConfig:
     momentum: float = 0.0  # SGD momentum; the study used none
     seed: int = 0  # seeds Python, NumPy and torch, and the shuffling order
     device: str = "auto"  # auto | cpu | cuda | mps; auto picks cuda, then mps, then cpu
+    precision: str = "fp32"  # fp32 (the study) | bf16: convolutions and dense layers in bfloat16 (autocast)
     # the study's next steps; every default below reproduces the study
     model: str = "study_cnn"  # study_cnn | wide_cnn (VGG-style, padded, global average pooling)
     width: int = 32  # wide_cnn: channels of its first block (doubled per block)

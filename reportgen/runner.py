@@ -48,14 +48,16 @@ def run_training(
 
     started = time.perf_counter()
     device = torch.device(trained.device)
-    val_probabilities = predict_proba(trained.model, to_device_tensors(dataset.val, device)[0], config.tta)
+    val_probabilities = predict_proba(
+        trained.model, to_device_tensors(dataset.val, device)[0], config.tta, config.precision
+    )
     offsets = np.zeros(len(dataset.class_names))
     if config.threshold_tuning:
         offsets = tune_offsets(dataset.val.labels, val_probabilities)  # validation labels only
         val_probabilities = apply_offsets(val_probabilities, offsets)
     # The test split is touched once, after every choice has been made on validation.
     test_images, _ = to_device_tensors(dataset.test, device)
-    probabilities = predict_proba(trained.model, test_images, config.tta)
+    probabilities = predict_proba(trained.model, test_images, config.tta, config.precision)
     if config.threshold_tuning:
         probabilities = apply_offsets(probabilities, offsets)
     test = summarize_test(dataset.test.labels, probabilities, dataset.class_names)

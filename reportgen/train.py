@@ -98,18 +98,29 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0).sub_(0.5).div_(0.5)
 
 
-def predict_proba(model: nn.Module, images: torch.Tensor, tta: bool = False) -> np.ndarray:
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The forward pass's precision: fp32 (autocast off) or bfloat16 mixed precision.
+
+    Under bf16, autocast runs convolutions and matrix products in bfloat16 and keeps batch-norm
+    statistics, the loss and the weights in float32.
+    """
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def predict_proba(
+    model: nn.Module, images: torch.Tensor, tta: bool = False, precision: str = "fp32"
+) -> np.ndarray:
     """Softmax probabilities (N, K) for uint8 images (N, C, H, W), model in eval mode.
 
     With tta, the mean of the probabilities over the 8 flips/rotations of each image.
     """
     model.eval()
     outputs = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(images.device, precision):
         for start in range(0, images.shape[0], EVAL_BATCH_SIZE):
             batch = normalize(images[start : start + EVAL_BATCH_SIZE])
             views = dihedral_views(batch) if tta else [batch]
-            probabilities = torch.stack([torch.softmax(model(view), dim=1) for view in views]).mean(0)
+            probabilities = torch.stack([torch.softmax(model(view).float(), dim=1) for view in views]).mean(0)
             outputs.append(probabilities.cpu())
     return torch.cat(outputs).numpy().astype(np.float64)
 
@@ -174,6 +185,7 @@ class StepRecipe:
     augment: bool
     grad_clip: float
     loss_function: nn.Module
+    precision: str = "fp32"
 
 
 def train_one_epoch(
@@ -195,7 +207,8 @@ def train_one_epoch(
         inputs = normalize(images[batch])
         if recipe.augment:
             inputs = augment_batch(inputs, generator)
-        logits = model(inputs)
+        with autocast(images.device, recipe.precision):
+            logits = model(inputs).float()
         loss = recipe.loss_function(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -260,6 +273,7 @@ def train_model(
         loss_function=nn.CrossEntropyLoss(
             weight=None if weights is None else weights.to(device), label_smoothing=config.label_smoothing
         ),
+        precision=config.precision,
     )
     history: list[EpochStats] = []
     best_score, best_epoch, best_state = -math.inf, 0, None
@@ -270,7 +284,7 @@ def train_model(
         )
         if not math.isfinite(train_loss):
             raise _diverged(epoch, f"the training loss became {train_loss}", config.lr)
-        val_probabilities = predict_proba(model, val_images)
+        val_probabilities = predict_proba(model, val_images, precision=config.precision)
         if not np.isfinite(val_probabilities).all():  # the epoch's last step can break the weights
             raise _diverged(epoch, "the model's outputs on the val split became NaN", config.lr)
         stats = EpochStats(

@@ -143,3 +143,29 @@ def test_every_switch_trains_to_valid_probabilities(retina: LoadedDataset, overr
     assert run.test_probabilities.shape == (400, 5)
     np.testing.assert_allclose(run.test_probabilities.sum(axis=1), 1, atol=1e-5)
     assert 0 <= run.record["test"]["balanced_accuracy"] <= 1
+
+
+def test_bf16_precision_runs_the_convolutions_in_bfloat16_and_keeps_fp32_weights(retina: LoadedDataset) -> None:
+    conv_dtypes: list[tuple[bool, torch.dtype]] = []  # (training, output dtype) of every convolution
+    original_forward = torch.nn.Conv2d.forward
+
+    def recording_forward(self: torch.nn.Conv2d, images: torch.Tensor) -> torch.Tensor:
+        output = original_forward(self, images)
+        conv_dtypes.append((self.training, output.dtype))
+        return output
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.nn.Conv2d, "forward", recording_forward)
+        half = run_training(retina, quick(precision="bf16"))
+        bf16_calls = list(conv_dtypes)
+        conv_dtypes.clear()
+        full = run_training(retina, quick())
+    # Training and evaluation convolve in bfloat16 (the Model page's shape probe may stay fp32).
+    assert {dtype for training, dtype in bf16_calls if training} == {torch.bfloat16}
+    assert (False, torch.bfloat16) in bf16_calls
+    assert {dtype for _, dtype in conv_dtypes} == {torch.float32}
+    assert half.test_probabilities.dtype == np.float64 and np.isfinite(half.test_probabilities).all()
+    np.testing.assert_allclose(half.test_probabilities.sum(axis=1), 1.0, atol=1e-6)
+    # Same seed, same batches: bfloat16 moves the numbers a little, not the result.
+    assert not np.array_equal(half.test_probabilities, full.test_probabilities)
+    assert np.abs(half.test_probabilities - full.test_probabilities).max() < 0.2
