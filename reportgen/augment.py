@@ -13,7 +13,9 @@ import torch
 import torch.nn.functional as F
 
 
-def _uniform(n: int, low: float, high: float, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+def _uniform(
+    n: int, low: float, high: float, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
     return (torch.rand(n, generator=generator) * (high - low) + low).to(device)
 
 
@@ -31,7 +33,11 @@ def random_dihedral(images: torch.Tensor, generator: torch.Generator) -> torch.T
 
 
 def random_affine(
-    images: torch.Tensor, generator: torch.Generator, degrees: float = 15.0, scale: float = 0.1, shift: float = 0.08
+    images: torch.Tensor,
+    generator: torch.Generator,
+    degrees: float = 15.0,
+    scale: float = 0.1,
+    shift: float = 0.08,
 ) -> torch.Tensor:
     """Small rotation (±degrees), zoom (1 ± scale) and shift (± shift of the width), border-padded."""
     n, device = images.shape[0], images.device
@@ -45,7 +51,11 @@ def random_affine(
 
 
 def random_colour_jitter(
-    images: torch.Tensor, generator: torch.Generator, brightness: float = 0.1, contrast: float = 0.15, saturation: float = 0.15
+    images: torch.Tensor,
+    generator: torch.Generator,
+    brightness: float = 0.1,
+    contrast: float = 0.15,
+    saturation: float = 0.15,
 ) -> torch.Tensor:
     """Brightness shift, contrast and saturation scaling, per image; values stay in [-1, 1]."""
     n, device = images.shape[0], images.device
@@ -55,14 +65,18 @@ def random_colour_jitter(
     out = (images - mean) * gain + mean + shift
     if images.shape[1] == 3:
         grey = out.mean(dim=1, keepdim=True)
-        colourfulness = _uniform(n, 1 - saturation, 1 + saturation, generator, device)[:, None, None, None]
+        colourfulness = _uniform(n, 1 - saturation, 1 + saturation, generator, device)[
+            :, None, None, None
+        ]
         out = grey + (out - grey) * colourfulness
     return out.clamp_(-1, 1)
 
 
 def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The training augmentation: dihedral, then small affine, then colour jitter."""
-    return random_colour_jitter(random_affine(random_dihedral(images, generator), generator), generator)
+    return random_colour_jitter(
+        random_affine(random_dihedral(images, generator), generator), generator
+    )
 
 
 def dihedral_views(images: torch.Tensor) -> list[torch.Tensor]:

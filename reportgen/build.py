@@ -91,7 +91,9 @@ def _dataset_loader(config: BuildConfig, clock: _StageClock) -> Callable[[], Loa
             loaded.append(
                 clock.run(
                     "load",
-                    lambda: load_dataset(config.dataset, config.data_root, config.allow_unofficial_data),
+                    lambda: load_dataset(
+                        config.dataset, config.data_root, config.allow_unofficial_data
+                    ),
                 )
             )
         return loaded[0]
@@ -100,9 +102,12 @@ def _dataset_loader(config: BuildConfig, clock: _StageClock) -> Callable[[], Loa
 
 
 def _train(
-    config: BuildConfig, progress: Progress, clock: _StageClock, dataset: Callable[[], LoadedDataset]
+    config: BuildConfig,
+    progress: Progress,
+    clock: _StageClock,
+    dataset: Callable[[], LoadedDataset],
 ) -> cache.TrainedRun:
-    from reportgen.runner import run_training  # noqa: PLC0415  (imports torch)
+    from reportgen.runner import run_training
 
     run = run_training(dataset(), config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]
@@ -167,14 +172,23 @@ def publish(
         clock.run(
             "figures",
             lambda: _draw_or_reuse_figures(
-                results_data, run, experiments_data, docs_stage, keep_figures_from or config.docs_dir, progress
+                results_data,
+                run,
+                experiments_data,
+                docs_stage,
+                keep_figures_from or config.docs_dir,
+                progress,
             ),
         )
         n_pages = len(render.PAGES) + len(render.DOWNLOADS)
         clock.run(
             "render",
             lambda: render.write_pages(
-                dict(progress.track("pages", render.iter_pages(results_data, experiments_data), n_pages)),
+                dict(
+                    progress.track(
+                        "pages", render.iter_pages(results_data, experiments_data), n_pages
+                    )
+                ),
                 docs_stage,
             ),
         )
@@ -186,7 +200,12 @@ def publish(
             return BuildOutcome(results_data, config.docs_dir, None)
         with site.staging_dir_for(config.site_dir) as site_stage:
             options = site.site_options(results_data, config.site_url, config.repo_url)
-            clock.run("site", lambda: site.build_site(docs_stage, site_stage, site.default_mkdocs_config(), options))
+            clock.run(
+                "site",
+                lambda: site.build_site(
+                    docs_stage, site_stage, site.default_mkdocs_config(), options
+                ),
+            )
             results_data["timings"] = clock.timings
             for folder in (docs_stage, site_stage):
                 results.write_results(results_data, folder)
@@ -235,7 +254,14 @@ def _build_locked(
             lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run),
         )
     results_data = results.assemble_results(
-        config, command, run, data_file, md5, official, {"key": key, "reused": reused}, clock.timings
+        config,
+        command,
+        run,
+        data_file,
+        md5,
+        official,
+        {"key": key, "reused": reused},
+        clock.timings,
     )
     return publish(results_data, run, config, clock, progress, experiments_data)
 
@@ -274,7 +300,7 @@ def _rerender_locked(
     site_url: str | None,
     repo_url: str | None,
 ) -> BuildOutcome:
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     results_data = results.read_results(docs_dir)
     n_classes = len(results_data["dataset"]["class_names"])
@@ -298,4 +324,6 @@ def _rerender_locked(
     for stage in ("load", "train", "evaluate"):
         clock.timings[stage] = earlier_timings.get(stage, 0.0)
     experiments_data = results.read_experiments(docs_dir)
-    return publish(results_data, run, config, clock, progress, experiments_data, keep_figures_from=docs_dir)
+    return publish(
+        results_data, run, config, clock, progress, experiments_data, keep_figures_from=docs_dir
+    )

@@ -29,8 +29,17 @@ RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
 # Sources whose change alters what training produces; their text is part of every cache key.
 # (tests/test_cache.py checks that this covers every module runner.py reaches.)
 TRAINING_SOURCES = (
-    "runner.py", "data.py", "catalog.py", "model.py", "train.py", "augment.py", "thresholds.py",
-    "metrics.py", "confidence.py", "evaluate.py", "cache.py",
+    "runner.py",
+    "data.py",
+    "catalog.py",
+    "model.py",
+    "train.py",
+    "augment.py",
+    "thresholds.py",
+    "metrics.py",
+    "confidence.py",
+    "evaluate.py",
+    "cache.py",
 )
 
 

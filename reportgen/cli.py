@@ -21,7 +21,7 @@ MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 
 def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from reportgen.data import check_flag  # noqa: PLC0415
+    from reportgen.data import check_flag
 
     try:
         check_flag(value)
@@ -59,9 +59,9 @@ def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @contextmanager
 def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
     """Progress callbacks; open bars are closed on the way out, so a message starts a line."""
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from tqdm.auto import tqdm
 
-    from reportgen.build import Progress  # noqa: PLC0415
+    from reportgen.build import Progress
 
     bar: dict[str, Any] = {}
 
@@ -80,9 +80,13 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
 
     def on_epoch(stats: Any) -> None:
         if "epochs" not in bar:
-            bar["epochs"] = tqdm(total=epochs, desc="train", unit="epoch", disable=quiet, file=sys.stderr)
+            bar["epochs"] = tqdm(
+                total=epochs, desc="train", unit="epoch", disable=quiet, file=sys.stderr
+            )
         bar["epochs"].set_postfix(
-            loss=f"{stats.train_loss:.3f}", val_acc=f"{stats.val_accuracy:.3f}", val_auc=f"{stats.val_auc:.3f}"
+            loss=f"{stats.train_loss:.3f}",
+            val_acc=f"{stats.val_accuracy:.3f}",
+            val_auc=f"{stats.val_auc:.3f}",
         )
         bar["epochs"].update(1)
 
@@ -91,7 +95,11 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
 
     try:
         yield Progress(
-            on_stage=on_stage, on_epoch=on_epoch, on_run=on_run, track=track, quiet=quiet,
+            on_stage=on_stage,
+            on_epoch=on_epoch,
+            on_run=on_run,
+            track=track,
+            quiet=quiet,
             on_commit=on_commit,
         )
     finally:
@@ -125,7 +133,7 @@ def _run(
     summary: Callable[[Any], str],
 ) -> None:
     """Run a build under the signal guard; failures and interrupts end in one line, no traceback."""
-    from reportgen.interrupt import Interrupted, stop_on_signals  # noqa: PLC0415
+    from reportgen.interrupt import Interrupted, stop_on_signals
 
     with stop_on_signals() as guard, _progress(quiet, epochs, guard.commit) as progress:
         try:
@@ -152,7 +160,11 @@ def _summary_table(results: dict[str, Any]) -> str:
     lines += [f"{stage:<20}{seconds:>9.2f}" for stage, seconds in timings.items()]
     lines += [f"{'total':<20}{sum(timings.values()):>9.2f}", ""]
     lines.append(f"{'test metric':<20}{'value':>9}   {int(100 * intervals['level'])}% interval")
-    for label, key in (("accuracy", "accuracy"), ("AUC", "auc"), ("balanced accuracy", "balanced_accuracy")):
+    for label, key in (
+        ("accuracy", "accuracy"),
+        ("AUC", "auc"),
+        ("balanced accuracy", "balanced_accuracy"),
+    ):
         lines.append(f"{label:<20}{test[key]:>9.3f}   {interval(key)}")
     lines.append(f"{'calibration (ECE)':<20}{test['calibration']['ece']:>9.3f}")
     return "\n".join(lines)
@@ -175,8 +187,13 @@ class _ArgvRecordingGroup(click.Group):
     """Keeps the arguments it was invoked with, so a build records its own command line (also
     when called in-process, where sys.argv belongs to the caller)."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         invoked_with = list(args)
         context = super().make_context(info_name, args, parent, **extra)
         context.meta["reportgen.argv"] = invoked_with
@@ -184,7 +201,9 @@ class _ArgvRecordingGroup(click.Group):
 
 
 def _invoked_command() -> str:
-    return "reportgen " + shlex.join(click.get_current_context().meta.get("reportgen.argv", sys.argv[1:]))
+    return "reportgen " + shlex.join(
+        click.get_current_context().meta.get("reportgen.argv", sys.argv[1:])
+    )
 
 
 @click.group(cls=_ArgvRecordingGroup)
@@ -194,71 +213,233 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--dataset", default=DEFAULT_DATASET, show_default=True, callback=_check_dataset,
-              help="MedMNIST 2D flag (multi-class, binary-class or ordinal-regression task).")
-@click.option("--data-root", type=click.Path(path_type=Path), default=None,
-              help="Folder holding <dataset>.npz. Default: $MEDMNIST_ROOT, else ~/.medmnist.")
-@click.option("--allow-unofficial-data", is_flag=True,
-              help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="Training epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True, help="Images per SGD step.")
-@click.option("--lr", type=float, default=0.01, show_default=True, callback=_check_learning_rate,
-              help="SGD learning rate (> 0).")
-@click.option("--momentum", type=float, default=0.0, show_default=True, callback=_check_momentum,
-              help="SGD momentum in [0, 1); the study used 0.")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
-              help=f"Seed for Python, NumPy, torch and shuffling (0 to {MAX_SEED}).")
-@click.option("--device", type=click.Choice(CHOICES["device"]), default="auto", show_default=True,
-              help="Where to train; auto picks cuda, then mps, then cpu.")
-@click.option("--precision", type=click.Choice(CHOICES["precision"]), default="fp32", show_default=True,
-              help="fp32 as the study; bf16 runs convolutions and dense layers in bfloat16 (autocast): "
-                   "faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, last digits differ.")
-@click.option("--model", type=click.Choice(CHOICES["model"]), default="study_cnn", show_default=True,
-              help="The study's CNN, or a wider VGG-style CNN with global average pooling.")
-@click.option("--width", type=click.IntRange(min=1), default=32, show_default=True,
-              help="wide_cnn: channels of its first block.")
-@click.option("--optimizer", type=click.Choice(CHOICES["optimizer"]), default="sgd", show_default=True,
-              help="Optimiser.")
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Weight decay.")
-@click.option("--schedule", type=click.Choice(CHOICES["schedule"]), default="constant", show_default=True,
-              help="Learning-rate schedule, stepped per batch.")
-@click.option("--grad-clip", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Clip the gradient norm to this value; 0 = off.")
-@click.option("--label-smoothing", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0,
-              show_default=True, help="Cross-entropy label smoothing.")
-@click.option("--loss-weighting", type=click.Choice(CHOICES["loss_weighting"]), default="none", show_default=True,
-              help="Class weights in the loss.")
-@click.option("--effective-number-beta", type=click.FloatRange(min=0, max=1, max_open=True), default=0.999,
-              show_default=True, help="Beta of effective-number class weights.")
-@click.option("--sampler", type=click.Choice(CHOICES["sampler"]), default="shuffle", show_default=True,
-              help="shuffle, or balanced: oversample minority classes.")
-@click.option("--augment/--no-augment", default=False, show_default=True,
-              help="Flips, 90-degree rotations, small affine and colour jitter on training batches.")
-@click.option("--select-epoch", type=click.Choice(CHOICES["select_epoch"]), default="last", show_default=True,
-              help="Which epoch's weights to keep.")
-@click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Early stopping: epochs without a better selection metric; 0 = off.")
-@click.option("--threshold-tuning/--no-threshold-tuning", default=False, show_default=True,
-              help="Tune per-class decision offsets on validation for balanced accuracy.")
-@click.option("--tta/--no-tta", default=False, show_default=True,
-              help="Test-time augmentation over the 8 flips/rotations.")
-@click.option("--experiments", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.")
-@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Experiment runs trained at once in worker processes; 0 = one per CPU core.")
-@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
-              help="Folder for the rendered Markdown pages, figures and data files.")
-@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
-              help="Folder for the built static site.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".reportgen"), show_default=True,
-              help="Folder for cached trained runs.")
-@click.option("--no-site", is_flag=True, help="Stop after the Markdown pages; do not run MkDocs. Default: off.")
-@click.option("--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off.")
-@click.option("--site-url", callback=_check_url, default=None,
-              help="Public address of the site (canonical links, sitemap, instant loading). Default: none.")
-@click.option("--repo-url", callback=_check_url, default=None,
-              help="Repository the site's header links to. Default: no link.")
-@click.option("--quiet", is_flag=True, help="No progress output (for CI logs), only the final summary. Default: off.")
+@click.option(
+    "--dataset",
+    default=DEFAULT_DATASET,
+    show_default=True,
+    callback=_check_dataset,
+    help="MedMNIST 2D flag (multi-class, binary-class or ordinal-regression task).",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder holding <dataset>.npz. Default: $MEDMNIST_ROOT, else ~/.medmnist.",
+)
+@click.option(
+    "--allow-unofficial-data",
+    is_flag=True,
+    help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="Training epochs."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Images per SGD step.",
+)
+@click.option(
+    "--lr",
+    type=float,
+    default=0.01,
+    show_default=True,
+    callback=_check_learning_rate,
+    help="SGD learning rate (> 0).",
+)
+@click.option(
+    "--momentum",
+    type=float,
+    default=0.0,
+    show_default=True,
+    callback=_check_momentum,
+    help="SGD momentum in [0, 1); the study used 0.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=0,
+    show_default=True,
+    help=f"Seed for Python, NumPy, torch and shuffling (0 to {MAX_SEED}).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(CHOICES["device"]),
+    default="auto",
+    show_default=True,
+    help="Where to train; auto picks cuda, then mps, then cpu.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(CHOICES["precision"]),
+    default="fp32",
+    show_default=True,
+    help="fp32 as the study; bf16 runs convolutions and dense layers in bfloat16 (autocast): "
+    "faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, last digits differ.",
+)
+@click.option(
+    "--model",
+    type=click.Choice(CHOICES["model"]),
+    default="study_cnn",
+    show_default=True,
+    help="The study's CNN, or a wider VGG-style CNN with global average pooling.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="wide_cnn: channels of its first block.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(CHOICES["optimizer"]),
+    default="sgd",
+    show_default=True,
+    help="Optimiser.",
+)
+@click.option(
+    "--weight-decay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Weight decay.",
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(CHOICES["schedule"]),
+    default="constant",
+    show_default=True,
+    help="Learning-rate schedule, stepped per batch.",
+)
+@click.option(
+    "--grad-clip",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Clip the gradient norm to this value; 0 = off.",
+)
+@click.option(
+    "--label-smoothing",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Cross-entropy label smoothing.",
+)
+@click.option(
+    "--loss-weighting",
+    type=click.Choice(CHOICES["loss_weighting"]),
+    default="none",
+    show_default=True,
+    help="Class weights in the loss.",
+)
+@click.option(
+    "--effective-number-beta",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.999,
+    show_default=True,
+    help="Beta of effective-number class weights.",
+)
+@click.option(
+    "--sampler",
+    type=click.Choice(CHOICES["sampler"]),
+    default="shuffle",
+    show_default=True,
+    help="shuffle, or balanced: oversample minority classes.",
+)
+@click.option(
+    "--augment/--no-augment",
+    default=False,
+    show_default=True,
+    help="Flips, 90-degree rotations, small affine and colour jitter on training batches.",
+)
+@click.option(
+    "--select-epoch",
+    type=click.Choice(CHOICES["select_epoch"]),
+    default="last",
+    show_default=True,
+    help="Which epoch's weights to keep.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Early stopping: epochs without a better selection metric; 0 = off.",
+)
+@click.option(
+    "--threshold-tuning/--no-threshold-tuning",
+    default=False,
+    show_default=True,
+    help="Tune per-class decision offsets on validation for balanced accuracy.",
+)
+@click.option(
+    "--tta/--no-tta",
+    default=False,
+    show_default=True,
+    help="Test-time augmentation over the 8 flips/rotations.",
+)
+@click.option(
+    "--experiments",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Experiment runs trained at once in worker processes; 0 = one per CPU core.",
+)
+@click.option(
+    "--docs-dir",
+    type=click.Path(path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="Folder for the rendered Markdown pages, figures and data files.",
+)
+@click.option(
+    "--site-dir",
+    type=click.Path(path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder for the built static site.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".reportgen"),
+    show_default=True,
+    help="Folder for cached trained runs.",
+)
+@click.option(
+    "--no-site",
+    is_flag=True,
+    help="Stop after the Markdown pages; do not run MkDocs. Default: off.",
+)
+@click.option(
+    "--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off."
+)
+@click.option(
+    "--site-url",
+    callback=_check_url,
+    default=None,
+    help="Public address of the site (canonical links, sitemap, instant loading). Default: none.",
+)
+@click.option(
+    "--repo-url",
+    callback=_check_url,
+    default=None,
+    help="Repository the site's header links to. Default: no link.",
+)
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No progress output (for CI logs), only the final summary. Default: off.",
+)
 def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
     """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
     config = BuildConfig(
@@ -270,7 +451,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
 
     def work(progress: Any) -> Any:
-        from reportgen.build import build as run_build  # noqa: PLC0415  (imported under the guard)
+        from reportgen.build import build as run_build
 
         return run_build(config, command, progress)
 
@@ -281,23 +462,47 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 
 
 @main.command()
-@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
-              help="Folder of an earlier build, holding data/results.json.")
-@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
-              help="Folder for the built static site.")
+@click.option(
+    "--docs-dir",
+    type=click.Path(path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="Folder of an earlier build, holding data/results.json.",
+)
+@click.option(
+    "--site-dir",
+    type=click.Path(path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder for the built static site.",
+)
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
-@click.option("--site-url", callback=_check_url, default=None,
-              help="Public address of the site. Default: the earlier build's.")
-@click.option("--repo-url", callback=_check_url, default=None,
-              help="Repository the site's header links to. Default: the earlier build's.")
+@click.option(
+    "--site-url",
+    callback=_check_url,
+    default=None,
+    help="Public address of the site. Default: the earlier build's.",
+)
+@click.option(
+    "--repo-url",
+    callback=_check_url,
+    default=None,
+    help="Repository the site's header links to. Default: the earlier build's.",
+)
 @click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
-def render(docs_dir: Path, site_dir: Path, no_site: bool, site_url: str | None, repo_url: str | None,
-           quiet: bool) -> None:
+def render(
+    docs_dir: Path,
+    site_dir: Path,
+    no_site: bool,
+    site_url: str | None,
+    repo_url: str | None,
+    quiet: bool,
+) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
     outputs = [docs_dir, *([] if no_site else [site_dir])]
 
     def work(progress: Any) -> Any:
-        from reportgen.build import rerender  # noqa: PLC0415  (imported under the guard)
+        from reportgen.build import rerender
 
         return rerender(docs_dir, site_dir, not no_site, progress, site_url, repo_url)
 
@@ -305,14 +510,23 @@ def render(docs_dir: Path, site_dir: Path, no_site: bool, site_url: str | None, 
 
 
 @main.command()
-@click.option("--docs-dir", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
-              help="Folder of an earlier build (`reportgen build` or `render`) to preview.")
-@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True,
-              help="HOST:PORT to serve on; 127.0.0.1 keeps the preview on this machine.")
+@click.option(
+    "--docs-dir",
+    type=click.Path(path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="Folder of an earlier build (`reportgen build` or `render`) to preview.",
+)
+@click.option(
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    help="HOST:PORT to serve on; 127.0.0.1 keeps the preview on this machine.",
+)
 def serve(docs_dir: Path, dev_addr: str) -> None:
     """Preview the site at --dev-addr, rebuilding it when a page in --docs-dir changes (Ctrl-C stops)."""
-    from reportgen import site  # noqa: PLC0415
-    from reportgen.results import read_results  # noqa: PLC0415
+    from reportgen import site
+    from reportgen.results import read_results
 
     try:
         results_data = read_results(docs_dir)

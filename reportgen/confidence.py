@@ -65,7 +65,9 @@ def weighted_auc(positive: np.ndarray, scores: np.ndarray, counts: np.ndarray) -
     return _ratio(wins, pairs)
 
 
-def resampled_metrics(labels: np.ndarray, probabilities: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+def resampled_metrics(
+    labels: np.ndarray, probabilities: np.ndarray, counts: np.ndarray
+) -> dict[str, np.ndarray]:
     """Accuracy, mean AUC and balanced accuracy (B,) and per-class recall (B, K) of each resample.
 
     Definitions as in reportgen.metrics (MedMNIST's): AUC is the mean one-vs-rest AUC over the
@@ -88,7 +90,9 @@ def resampled_metrics(labels: np.ndarray, probabilities: np.ndarray, counts: np.
     }
 
 
-def percentile_interval(values: np.ndarray, level: float = INTERVAL_LEVEL) -> tuple[float | None, float | None]:
+def percentile_interval(
+    values: np.ndarray, level: float = INTERVAL_LEVEL
+) -> tuple[float | None, float | None]:
     """(low, high) percentiles of the non-NaN values around the central `level` share; None if none."""
     finite = values[~np.isnan(values)]
     if finite.size == 0:
@@ -117,7 +121,9 @@ def bootstrap_intervals(
     """
     everything = np.ones((1, labels.shape[0]), dtype=np.int64)
     estimates = resampled_metrics(labels, probabilities, everything)
-    resampled = resampled_metrics(labels, probabilities, resample_counts(labels.shape[0], n_resamples, seed))
+    resampled = resampled_metrics(
+        labels, probabilities, resample_counts(labels.shape[0], n_resamples, seed)
+    )
     return {
         "method": "percentile bootstrap over test images",
         "resamples": n_resamples,
@@ -128,13 +134,19 @@ def bootstrap_intervals(
             for name in ("accuracy", "auc", "balanced_accuracy")
         },
         "per_class_recall": [
-            _interval(float(estimates["per_class_recall"][0, k]), resampled["per_class_recall"][:, k], level)
+            _interval(
+                float(estimates["per_class_recall"][0, k]),
+                resampled["per_class_recall"][:, k],
+                level,
+            )
             for k in range(probabilities.shape[1])
         ],
     }
 
 
-def reliability_bins(labels: np.ndarray, probabilities: np.ndarray, n_bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+def reliability_bins(
+    labels: np.ndarray, probabilities: np.ndarray, n_bins: int = CALIBRATION_BINS
+) -> dict[str, Any]:
     """Top-label calibration: confidence (the predicted class's probability) against accuracy.
 
     Bins split [0, 1] into n_bins equal intervals (low, high], the first including 0. Each bin

@@ -100,12 +100,12 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             f"Cannot create the data folder {data_root} ({error.strerror}). "
             "Choose a writable --data-root."
         ) from None
-    import medmnist  # noqa: PLC0415  (imports torch; only needed to download or load)
+    import medmnist
 
     dataset_class = getattr(medmnist, info["python_class"])
     try:
         dataset_class(split="test", root=str(data_root), download=True)
-    except Exception as error:  # medmnist wraps every download failure in a bare RuntimeError
+    except Exception as error:  # noqa: BLE001  medmnist wraps every download failure in a bare RuntimeError
         partial = data_root / f"{flag}.npz"
         if partial.exists() and file_md5(partial) != info["MD5"]:
             partial.unlink()
@@ -196,7 +196,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_splits(flag: str, info: dict[str, Any], path: Path) -> dict[str, Split]:
-    import medmnist  # noqa: PLC0415
+    import medmnist
 
     # Checked with our own reads first: medmnist's loader leaves its file open when a read fails.
     arrays = _read_npz(path)

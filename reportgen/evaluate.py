@@ -34,7 +34,9 @@ def summarize_test(
     }
 
 
-def findings(test: dict[str, Any], class_names: list[str], prevalence: list[float]) -> list[dict[str, Any]]:
+def findings(
+    test: dict[str, Any], class_names: list[str], prevalence: list[float]
+) -> list[dict[str, Any]]:
     """Per class, how well it is found and what it is most often mistaken for.
 
     prevalence: share of each class in the training split. Sorted worst recall first.

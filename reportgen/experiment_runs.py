@@ -16,7 +16,13 @@ from typing import Any
 from reportgen import cache
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset
-from reportgen.experiments import REFERENCES, ExperimentPlan, recommend, run_metrics, summarize_variant
+from reportgen.experiments import (
+    REFERENCES,
+    ExperimentPlan,
+    recommend,
+    run_metrics,
+    summarize_variant,
+)
 from reportgen.interrupt import sigint_blocked
 
 
@@ -54,15 +60,15 @@ def resolve_jobs(jobs: int, device: str, n_runs: int) -> int:
 
 
 def _set_worker_threads(threads: int) -> None:
-    import torch  # noqa: PLC0415
+    import torch
 
     torch.set_num_threads(threads)
 
 
 def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str) -> str:
     """Worker: load the data, train one run and cache it; returns the key."""
-    from reportgen.data import load_dataset  # noqa: PLC0415
-    from reportgen.runner import run_training  # noqa: PLC0415
+    from reportgen.data import load_dataset
+    from reportgen.runner import run_training
 
     dataset = load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
     cache.save_run(run_training(dataset, config), cache_dir, key)
@@ -77,15 +83,19 @@ def _train_missing(
 ) -> None:
     jobs = resolve_jobs(base.jobs, base.device, len(missing))
     if jobs == 1:
-        from reportgen.runner import run_training  # noqa: PLC0415  (imports torch)
+        from reportgen.runner import run_training
 
         for planned in missing:
             on_run(planned.variant, planned.seed)
-            cache.save_run(run_training(load_dataset(), planned.config), base.cache_dir, planned.key)
+            cache.save_run(
+                run_training(load_dataset(), planned.config), base.cache_dir, planned.key
+            )
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_threads, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_set_worker_threads, initargs=(threads,)
+    ) as pool:
         try:
             with sigint_blocked():  # the workers start in submit()
                 futures = {
@@ -108,7 +118,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         terminate_workers()
         return
     # No public way before Python 3.14.
-    for process in list((pool._processes or {}).values()):  # noqa: SLF001
+    for process in list((pool._processes or {}).values()):
         process.terminate()
 
 
@@ -124,7 +134,12 @@ def run_plan(
     load_dataset is called only when a run is not cached (and should load at most once).
     """
     planned = [
-        PlannedRun(variant.name, seed, config, cache.cache_key(config.training_fields(), data_md5, config.device))
+        PlannedRun(
+            variant.name,
+            seed,
+            config,
+            cache.cache_key(config.training_fields(), data_md5, config.device),
+        )
         for variant in plan.variants
         for seed in plan.seeds
         for config in [plan.config_for(base, variant, seed)]
@@ -139,7 +154,9 @@ def run_plan(
         for p in (p for p in planned if p.variant == variant.name):
             run = cached.get(p.key) or cache.load_run(base.cache_dir, p.key)
             if run is None:
-                raise RuntimeError(f"run {p.key} of {p.variant} was trained but cannot be read back")
+                raise RuntimeError(
+                    f"run {p.key} of {p.variant} was trained but cannot be read back"
+                )
             runs.append(run_entry(p.seed, p.key, run, reused=cached.get(p.key) is not None))
         variants.append(summarize_variant(variant, runs))
     return {

@@ -32,18 +32,32 @@ VARIANT_KEYS = {"name", "description", "steps"}
 # Published DermaMNIST / RetinaMNIST test results at 28x28, quoted with their sources.
 REFERENCES = {
     "dermamnist": [
-        {"model": "ResNet-18 (28)", "accuracy": 0.735, "auc": 0.917, "resolution": "28×28",
-         "source": "MedMNIST v2, Yang et al., Scientific Data 2023, Table 3",
-         "like_for_like": "yes: same split and resolution, trained from scratch"},
-        {"model": "VGG16, ImageNet-pretrained, mean of 3 seeds", "accuracy": 0.766, "auc": 0.927,
-         "resolution": "28×28 (upscaled input)",
-         "source": "MedMNIST+, Doerrich et al., Scientific Reports 2025",
-         "like_for_like": "no: pretrained on ImageNet, far larger model"},
+        {
+            "model": "ResNet-18 (28)",
+            "accuracy": 0.735,
+            "auc": 0.917,
+            "resolution": "28×28",
+            "source": "MedMNIST v2, Yang et al., Scientific Data 2023, Table 3",
+            "like_for_like": "yes: same split and resolution, trained from scratch",
+        },
+        {
+            "model": "VGG16, ImageNet-pretrained, mean of 3 seeds",
+            "accuracy": 0.766,
+            "auc": 0.927,
+            "resolution": "28×28 (upscaled input)",
+            "source": "MedMNIST+, Doerrich et al., Scientific Reports 2025",
+            "like_for_like": "no: pretrained on ImageNet, far larger model",
+        },
     ],
     "retinamnist": [
-        {"model": "ResNet-18 (28)", "accuracy": 0.524, "auc": 0.717, "resolution": "28×28",
-         "source": "MedMNIST v2, Yang et al., Scientific Data 2023, Table 3",
-         "like_for_like": "yes: same split and resolution, trained from scratch"},
+        {
+            "model": "ResNet-18 (28)",
+            "accuracy": 0.524,
+            "auc": 0.717,
+            "resolution": "28×28",
+            "source": "MedMNIST v2, Yang et al., Scientific Data 2023, Table 3",
+            "like_for_like": "yes: same split and resolution, trained from scratch",
+        },
     ],
 }
 
@@ -83,36 +97,59 @@ def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:
     positive = {"epochs", "batch_size", "lr", "width"}
     non_negative = {"weight_decay", "grad_clip", "patience", "label_smoothing"}
     if field.name in positive and value <= 0 or field.name in non_negative and value < 0:
-        raise ReportgenError(f"{where}: {field.name} = {value!r} must be {'> 0' if field.name in positive else '>= 0'}.")
-    if field.name in {"momentum", "label_smoothing", "effective_number_beta"} and not 0 <= value < 1:
+        raise ReportgenError(
+            f"{where}: {field.name} = {value!r} must be {'> 0' if field.name in positive else '>= 0'}."
+        )
+    if (
+        field.name in {"momentum", "label_smoothing", "effective_number_beta"}
+        and not 0 <= value < 1
+    ):
         raise ReportgenError(f"{where}: {field.name} = {value!r} must be in [0, 1).")
 
 
 def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
     """A checked plan from parsed TOML; errors name the variant, the key and the allowed values."""
-    fields = {field.name: field for field in dataclasses.fields(BuildConfig) if field.name not in FIXED_FIELDS}
+    fields = {
+        field.name: field
+        for field in dataclasses.fields(BuildConfig)
+        if field.name not in FIXED_FIELDS
+    }
     unknown = set(data) - FILE_KEYS
     if unknown:
-        raise ReportgenError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; allowed: seeds, variants.")
+        raise ReportgenError(
+            f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; allowed: seeds, variants."
+        )
     seeds = data.get("seeds", [0, 1, 2])
-    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
-        raise ReportgenError(f"{source}: seeds = {seeds!r} must be a non-empty list of integers, e.g. [0, 1, 2].")
+    if not (
+        isinstance(seeds, list)
+        and seeds
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
+        raise ReportgenError(
+            f"{source}: seeds = {seeds!r} must be a non-empty list of integers, e.g. [0, 1, 2]."
+        )
     raw_variants = data.get("variants")
     if not isinstance(raw_variants, list) or not raw_variants:
-        raise ReportgenError(f"{source}: no [[variants]] declared. Add at least the baseline: [[variants]] name = \"baseline\".")
+        raise ReportgenError(
+            f'{source}: no [[variants]] declared. Add at least the baseline: [[variants]] name = "baseline".'
+        )
     variants, names = [], set()
     for position, raw in enumerate(raw_variants, start=1):
         name = raw.get("name") if isinstance(raw, dict) else None
         where = f"{source}, variant {position}" + (f" ({name!r})" if name else "")
         if not isinstance(name, str) or not name.strip():
-            raise ReportgenError(f"{where}: every variant needs a name = \"...\".")
+            raise ReportgenError(f'{where}: every variant needs a name = "...".')
         if name in names:
             raise ReportgenError(f"{where}: the name {name!r} is used twice; names must be unique.")
         names.add(name)
         overrides = {key: value for key, value in raw.items() if key not in VARIANT_KEYS}
         for key, value in overrides.items():
             if key not in fields:
-                hint = "it is fixed for all variants" if key in FIXED_FIELDS else f"allowed: {', '.join(sorted(fields))}"
+                hint = (
+                    "it is fixed for all variants"
+                    if key in FIXED_FIELDS
+                    else f"allowed: {', '.join(sorted(fields))}"
+                )
                 raise ReportgenError(f"{where}: unknown key {key!r} ({hint}).")
             _check_value(where, fields[key], value)
         if position == 1 and overrides:
@@ -123,7 +160,9 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
         steps = raw.get("steps", [])
         known_steps = [key for key, _ in NEXT_STEPS]
         if not isinstance(steps, list) or any(step not in known_steps for step in steps):
-            raise ReportgenError(f"{where}: steps = {steps!r} must list some of: {', '.join(known_steps)}.")
+            raise ReportgenError(
+                f"{where}: steps = {steps!r} must list some of: {', '.join(known_steps)}."
+            )
         variants.append(
             Variant(
                 name=name,
@@ -139,11 +178,15 @@ def load_plan(path: Path) -> ExperimentPlan:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ReportgenError(f"Experiments file {path} does not exist. Pass the path of a TOML file such as experiments.toml.") from None
+        raise ReportgenError(
+            f"Experiments file {path} does not exist. Pass the path of a TOML file such as experiments.toml."
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ReportgenError(f"Experiments file {path} cannot be read ({error}).") from None
     except tomllib.TOMLDecodeError as error:
-        raise ReportgenError(f"Experiments file {path} is not valid TOML: {error}. Fix the line it names.") from None
+        raise ReportgenError(
+            f"Experiments file {path} is not valid TOML: {error}. Fix the line it names."
+        ) from None
     return parse_plan(data, str(path))
 
 
@@ -160,7 +203,9 @@ def _mean_sd(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]
     for name in (*SUMMARY_METRICS, "per_class_recall"):
         values = np.asarray([row[name] for row in rows], dtype=float)
         mean[name] = values.mean(axis=0).tolist()
-        sd[name] = (values.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros_like(values[0])).tolist()
+        sd[name] = (
+            values.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros_like(values[0])
+        ).tolist()
     return mean, sd
 
 
@@ -183,6 +228,7 @@ def summarize_variant(variant: Variant, runs: list[dict[str, Any]]) -> dict[str,
 
 def recommend(variants: list[dict[str, Any]]) -> str:
     """The variant with the best mean validation balanced accuracy (ties: validation AUC)."""
+
     def score(entry: dict[str, Any]) -> tuple[float, float]:
         val = entry["val_mean"]
         return (val[SELECTION_METRIC], -math.inf if math.isnan(val["auc"]) else val["auc"])

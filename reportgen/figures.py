@@ -13,12 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from reportgen import metrics  # noqa: E402
-from reportgen.experiments import variant_slug  # noqa: E402
+from reportgen import metrics
+from reportgen.experiments import variant_slug
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
@@ -42,7 +42,9 @@ def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], 
     width = 0.8 / len(counts)
     for offset, (split, split_counts) in enumerate(counts.items()):
         shares = 100 * np.asarray(split_counts) / max(sum(split_counts), 1)
-        ax.bar(positions + offset * width, shares, width, label=split, color=SPLIT_COLOURS.get(split))
+        ax.bar(
+            positions + offset * width, shares, width, label=split, color=SPLIT_COLOURS.get(split)
+        )
     ax.set_xticks(positions + width * (len(counts) - 1) / 2)
     ax.set_xticklabels([_short(name) for name in class_names], rotation=30, ha="right")
     ax.set_ylabel("share of split (%)")
@@ -73,7 +75,9 @@ def plot_sample_grid(
                     ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
                 else:
                     ax.imshow(image)
-        axes[k, 0].set_ylabel(_short(class_names[k], 22), rotation=0, ha="right", va="center", fontsize=8)
+        axes[k, 0].set_ylabel(
+            _short(class_names[k], 22), rotation=0, ha="right", va="center", fontsize=8
+        )
     fig.suptitle("Training images per class (seeded sample)")
     return _save(fig, path)
 
@@ -102,7 +106,10 @@ def plot_metric_curves(history: list[dict[str, float]], path: Path) -> Path:
     """Accuracy and AUC per epoch, train and val, side by side."""
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    panels = ((axes[0], "accuracy", "accuracy", "Accuracy"), (axes[1], "auc", "AUC (mean one-vs-rest)", "AUC"))
+    panels = (
+        (axes[0], "accuracy", "accuracy", "Accuracy"),
+        (axes[1], "auc", "AUC (mean one-vs-rest)", "AUC"),
+    )
     for ax, metric, label, name in panels:
         ax.plot(epochs, [row[f"train_{metric}"] for row in history], marker="o", label="train")
         ax.plot(epochs, [row[f"val_{metric}"] for row in history], marker="o", label="val")
@@ -127,19 +134,34 @@ def plot_confusion_matrix(
     threshold = (1 if normalized else values.max()) / 2
     for (i, j), value in np.ndenumerate(values):
         text = f"{value:.2f}" if normalized else f"{int(value)}"
-        ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                color="white" if value > threshold else "black")
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if value > threshold else "black",
+        )
     labels = [_short(name, 18) for name in class_names]
     ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title("Confusion matrix (row-normalized: recall on the diagonal)" if normalized else "Confusion matrix (counts)")
+    ax.set_title(
+        "Confusion matrix (row-normalized: recall on the diagonal)"
+        if normalized
+        else "Confusion matrix (counts)"
+    )
     return _save(fig, path)
 
 
 def plot_roc_curves(
-    labels: np.ndarray, probabilities: np.ndarray, class_names: list[str], per_class_auc: list[float], path: Path
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: list[str],
+    per_class_auc: list[float],
+    path: Path,
 ) -> Path:
     """One-vs-rest ROC curve of every class present in labels."""
     fig, ax = plt.subplots(figsize=(6.8, 6))
@@ -162,19 +184,32 @@ def plot_recall_by_variant(
 ) -> Path:
     """Heat map of mean test recall: one row per variant, one column per class."""
     values = np.asarray(mean_recall, dtype=float)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(class_names) + 3), 0.45 * len(variant_names) + 2))
+    fig, ax = plt.subplots(
+        figsize=(max(6.0, 1.1 * len(class_names) + 3), 0.45 * len(variant_names) + 2)
+    )
     image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mean test recall")
     for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                color="black" if value > 0.6 else "white")
-    ax.set_xticks(range(len(class_names)), [_short(name, 18) for name in class_names], rotation=35, ha="right")
+        ax.text(
+            j,
+            i,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="black" if value > 0.6 else "white",
+        )
+    ax.set_xticks(
+        range(len(class_names)), [_short(name, 18) for name in class_names], rotation=35, ha="right"
+    )
     ax.set_yticks(range(len(variant_names)), variant_names)
     ax.set_title("Per-class recall on test, mean over seeds")
     return _save(fig, path)
 
 
-def draw_experiments(experiments: dict[str, Any], class_names: list[str], figures_dir: Path) -> dict[str, Path]:
+def draw_experiments(
+    experiments: dict[str, Any], class_names: list[str], figures_dir: Path
+) -> dict[str, Path]:
     """The recall heat map, and each variant's loss curves and confusion matrix (first seed)."""
     variants = experiments["variants"]
     drawn = {
@@ -187,10 +222,14 @@ def draw_experiments(experiments: dict[str, Any], class_names: list[str], figure
     }
     for variant in variants:
         slug, first = variant_slug(variant["name"]), variant["runs"][0]
-        drawn[f"{slug}_loss"] = plot_loss_curves(first["history"], figures_dir / "experiments" / f"{slug}_loss.png")
+        drawn[f"{slug}_loss"] = plot_loss_curves(
+            first["history"], figures_dir / "experiments" / f"{slug}_loss.png"
+        )
         drawn[f"{slug}_confusion"] = plot_confusion_matrix(
-            first["confusion_matrix_normalized"], class_names,
-            figures_dir / "experiments" / f"{slug}_confusion.png", normalized=True,
+            first["confusion_matrix_normalized"],
+            class_names,
+            figures_dir / "experiments" / f"{slug}_confusion.png",
+            normalized=True,
         )
     return drawn
 
@@ -211,10 +250,21 @@ def inputs_digest(
         "classes": results["dataset"]["class_names"],
         "counts": results["dataset"]["counts"],
         "history": results["history"],
-        "confusion": [test["confusion_matrix"], test["confusion_matrix_normalized"], test["per_class_auc"]],
+        "confusion": [
+            test["confusion_matrix"],
+            test["confusion_matrix_normalized"],
+            test["per_class_auc"],
+        ],
         "calibration": test.get("calibration"),
-        "experiments": None if experiments is None else [
-            [v["name"], v["mean"]["per_class_recall"], v["runs"][0]["history"], v["runs"][0]["confusion_matrix_normalized"]]
+        "experiments": None
+        if experiments is None
+        else [
+            [
+                v["name"],
+                v["mean"]["per_class_recall"],
+                v["runs"][0]["history"],
+                v["runs"][0]["confusion_matrix_normalized"],
+            ]
             for v in experiments["variants"]
         ],
     }
@@ -234,10 +284,21 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(6.2, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    top.bar([(row["low"] + row["high"]) / 2 for row in filled], [row["accuracy"] for row in filled],
-            width=width * 0.9, color="#3f51b5", alpha=0.8, label="accuracy in bin")
-    top.plot([row["confidence"] for row in filled], [row["accuracy"] for row in filled], "o",
-             color="#ff9800", label="mean confidence → accuracy")
+    top.bar(
+        [(row["low"] + row["high"]) / 2 for row in filled],
+        [row["accuracy"] for row in filled],
+        width=width * 0.9,
+        color="#3f51b5",
+        alpha=0.8,
+        label="accuracy in bin",
+    )
+    top.plot(
+        [row["confidence"] for row in filled],
+        [row["accuracy"] for row in filled],
+        "o",
+        color="#ff9800",
+        label="mean confidence → accuracy",
+    )
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
@@ -278,19 +339,37 @@ def figure_jobs(
     test = results["test"]
     path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
     jobs: dict[str, Callable[[], Path]] = {
-        "prevalence": partial(plot_class_prevalence, results["dataset"]["counts"], names, path["prevalence"]),
+        "prevalence": partial(
+            plot_class_prevalence, results["dataset"]["counts"], names, path["prevalence"]
+        ),
         "loss": partial(plot_loss_curves, results["history"], path["loss"]),
         "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
         "confusion_counts": partial(
-            plot_confusion_matrix, test["confusion_matrix"], names, path["confusion_counts"], normalized=False
+            plot_confusion_matrix,
+            test["confusion_matrix"],
+            names,
+            path["confusion_counts"],
+            normalized=False,
         ),
         "confusion_normalized": partial(
-            plot_confusion_matrix, test["confusion_matrix_normalized"], names, path["confusion_normalized"],
+            plot_confusion_matrix,
+            test["confusion_matrix_normalized"],
+            names,
+            path["confusion_normalized"],
             normalized=True,
         ),
-        "roc": partial(plot_roc_curves, test_labels, test_probabilities, names, test["per_class_auc"], path["roc"]),
+        "roc": partial(
+            plot_roc_curves,
+            test_labels,
+            test_probabilities,
+            names,
+            test["per_class_auc"],
+            path["roc"],
+        ),
         "reliability": partial(plot_reliability_diagram, test["calibration"], path["reliability"]),
     }
     if sample_images is not None and sample_counts is not None:
-        jobs["samples"] = partial(plot_sample_grid, sample_images, sample_counts, names, path["samples"])
+        jobs["samples"] = partial(
+            plot_sample_grid, sample_images, sample_counts, names, path["samples"]
+        )
     return jobs

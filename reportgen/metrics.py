@@ -102,7 +102,9 @@ def classification_report_rows(
     return {"classes": classes, "averages": averages}
 
 
-def roc_points(labels: np.ndarray, probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def roc_points(
+    labels: np.ndarray, probabilities: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(false positive rates, true positive rates) of class k against the rest."""
     fpr, tpr, _ = roc_curve(labels == k, probabilities[:, k])
     return fpr, tpr

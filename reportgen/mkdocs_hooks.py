@@ -26,6 +26,11 @@ def on_files(files: Files, config: Any) -> Files:
         if file.src_uri.startswith(DOWNLOADS_DIR) and file.is_documentation_page():
             files.remove(file)
             files.append(
-                _DownloadFile(file.src_uri, config["docs_dir"], config["site_dir"], config["use_directory_urls"])
+                _DownloadFile(
+                    file.src_uri,
+                    config["docs_dir"],
+                    config["site_dir"],
+                    config["use_directory_urls"],
+                )
             )
     return files

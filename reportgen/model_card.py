@@ -31,7 +31,9 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
     dataset, test = results["dataset"], results["test"]
     intervals = test["intervals"]
     dataset_entry: dict[str, Any] = {
-        "name": dataset["name"] if dataset["official"] else f"unofficial {dataset['file_name']} (not {dataset['name']})",
+        "name": dataset["name"]
+        if dataset["official"]
+        else f"unofficial {dataset['file_name']} (not {dataset['name']})",
         "type": dataset["flag"],
         "split": "test",
         "args": {"file_md5": dataset["md5"], "official_medmnist_file": dataset["official"]},
@@ -43,27 +45,46 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
             "value": round(test[key], 4),
             "args": {
                 "ci_level": intervals["level"],
-                "ci_low": None if intervals[key]["low"] is None else round(intervals[key]["low"], 4),
-                "ci_high": None if intervals[key]["high"] is None else round(intervals[key]["high"], 4),
+                "ci_low": None
+                if intervals[key]["low"] is None
+                else round(intervals[key]["low"], 4),
+                "ci_high": None
+                if intervals[key]["high"] is None
+                else round(intervals[key]["high"], 4),
                 "bootstrap_resamples": intervals["resamples"],
             },
         }
         for key, hf_type, name in HF_METRICS
     ]
-    metrics.append({"type": "ece", "name": "Expected calibration error", "value": round(test["calibration"]["ece"], 4)})
+    metrics.append(
+        {
+            "type": "ece",
+            "name": "Expected calibration error",
+            "value": round(test["calibration"]["ece"], 4),
+        }
+    )
     return {
         # The weights are trained on the dataset, so its licence (and any non-commercial term) binds them.
         "license": hf_license(dataset["license"]),
         "library_name": "pytorch",
         "pipeline_tag": "image-classification",
-        "tags": ["medmnist", dataset["flag"], "image-classification", "research-only", "not-for-clinical-use"],
+        "tags": [
+            "medmnist",
+            dataset["flag"],
+            "image-classification",
+            "research-only",
+            "not-for-clinical-use",
+        ],
         "metrics": [hf_type for _, hf_type, _ in HF_METRICS],
         "model-index": [
             {
                 "name": model_name(results),
                 "results": [
                     {
-                        "task": {"type": "image-classification", "name": f"{dataset['task']} image classification"},
+                        "task": {
+                            "type": "image-classification",
+                            "name": f"{dataset['task']} image classification",
+                        },
                         "dataset": dataset_entry,
                         "metrics": metrics,
                     }

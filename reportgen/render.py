@@ -98,7 +98,11 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         finalize=escape_markdown,
     )
     environment.filters.update(
-        num=fmt_number, pct=fmt_percent, count=fmt_count, code=fmt_code, interval=fmt_interval,
+        num=fmt_number,
+        pct=fmt_percent,
+        count=fmt_count,
+        code=fmt_code,
+        interval=fmt_interval,
         md=escape_markdown,
         safe_code_block=fmt_code_block,
     )
@@ -136,14 +140,23 @@ def _study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
                 "study_prevalence": prevalence / 100,
             }
         )
-    return {"accuracy": study.STUDY_TEST["accuracy"], "auc": study.STUDY_TEST["auc"], "classes": rows}
+    return {
+        "accuracy": study.STUDY_TEST["accuracy"],
+        "auc": study.STUDY_TEST["auc"],
+        "classes": rows,
+    }
 
 
-def _next_steps(results: dict[str, Any], class_findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _next_steps(
+    results: dict[str, Any], class_findings: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The study's proposed steps, each with the numbers from this run that motivate it."""
     counts = results["dataset"]["counts"]["train"]
     names = results["dataset"]["class_names"]
-    largest, smallest = max(range(len(counts)), key=counts.__getitem__), min(range(len(counts)), key=counts.__getitem__)
+    largest, smallest = (
+        max(range(len(counts)), key=counts.__getitem__),
+        min(range(len(counts)), key=counts.__getitem__),
+    )
     zero_recall = [row["name"] for row in class_findings if row["recall"] == 0]
     rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
     history = results["history"]
@@ -175,7 +188,9 @@ def _focus_class(dataset: dict[str, Any]) -> int:
     return min(range(len(counts)), key=counts.__getitem__)
 
 
-def _experiments_view(experiments: dict[str, Any] | None, dataset: dict[str, Any]) -> dict[str, Any] | None:
+def _experiments_view(
+    experiments: dict[str, Any] | None, dataset: dict[str, Any]
+) -> dict[str, Any] | None:
     """Rows of the experiments table with the best value per column marked, plus deltas vs baseline."""
     if experiments is None:
         return None
@@ -184,7 +199,11 @@ def _experiments_view(experiments: dict[str, Any] | None, dataset: dict[str, Any
     baseline = variants[0]
 
     def value(variant: dict[str, Any], column: str) -> float:
-        return variant["mean"]["per_class_recall"][focus] if column == "focus_recall" else variant["mean"][column]
+        return (
+            variant["mean"]["per_class_recall"][focus]
+            if column == "focus_recall"
+            else variant["mean"][column]
+        )
 
     columns = [*EXPERIMENT_COLUMNS, "focus_recall"]
     best = {column: max(value(variant, column) for variant in variants) for column in columns}
@@ -192,8 +211,16 @@ def _experiments_view(experiments: dict[str, Any] | None, dataset: dict[str, Any
     for variant in variants:
         cells = {}
         for column in columns:
-            sd = variant["sd"]["per_class_recall"][focus] if column == "focus_recall" else variant["sd"][column]
-            cells[column] = {"mean": value(variant, column), "sd": sd, "best": value(variant, column) >= best[column] - 1e-12}
+            sd = (
+                variant["sd"]["per_class_recall"][focus]
+                if column == "focus_recall"
+                else variant["sd"][column]
+            )
+            cells[column] = {
+                "mean": value(variant, column),
+                "sd": sd,
+                "best": value(variant, column) >= best[column] - 1e-12,
+            }
         rows.append(
             {
                 "name": variant["name"],
@@ -203,13 +230,16 @@ def _experiments_view(experiments: dict[str, Any] | None, dataset: dict[str, Any
                 "steps": variant["steps"],
                 "cells": cells,
                 "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
-                "delta_balanced_accuracy": variant["mean"]["balanced_accuracy"] - baseline["mean"]["balanced_accuracy"],
-                "delta_focus_recall": value(variant, "focus_recall") - value(baseline, "focus_recall"),
+                "delta_balanced_accuracy": variant["mean"]["balanced_accuracy"]
+                - baseline["mean"]["balanced_accuracy"],
+                "delta_focus_recall": value(variant, "focus_recall")
+                - value(baseline, "focus_recall"),
                 "recommended": variant["name"] == experiments["recommended"],
                 "per_class_mean_recall": variant["mean"]["per_class_recall"],
                 "per_class_sd_recall": variant["sd"]["per_class_recall"],
                 "first_run": variant["runs"][0],
-                "train_seconds": sum(run["train_seconds"] for run in variant["runs"]) / len(variant["runs"]),
+                "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
+                / len(variant["runs"]),
             }
         )
     return {
@@ -220,11 +250,15 @@ def _experiments_view(experiments: dict[str, Any] | None, dataset: dict[str, Any
         "rows": rows,
         "baseline": rows[0],
         "references": experiments["references"],
-        "by_step": {key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS},
+        "by_step": {
+            key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS
+        },
     }
 
 
-def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = None) -> dict[str, Any]:
+def page_context(
+    results: dict[str, Any], experiments: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Plain data for every template: the results plus values derived from them."""
     dataset = results["dataset"]
     train_counts = dataset["counts"]["train"]
@@ -258,7 +292,9 @@ def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = N
             "name": dataset["class_names"][majority],
             "accuracy": test_counts[majority] / max(sum(test_counts), 1),
         },
-        "data_label": dataset["name"] if dataset["official"] else f"the unofficial file {dataset['file_name']}",
+        "data_label": dataset["name"]
+        if dataset["official"]
+        else f"the unofficial file {dataset['file_name']}",
         "dermamnist_caveats": dataset["flag"] == study.STUDY_DATASET,
         "model_card": {
             "name": model_card.model_name(results),
@@ -275,7 +311,9 @@ def page_context(results: dict[str, Any], experiments: dict[str, Any] | None = N
 
 
 def iter_pages(
-    results: dict[str, Any], experiments: dict[str, Any] | None = None, templates_dir: Path = TEMPLATES_DIR
+    results: dict[str, Any],
+    experiments: dict[str, Any] | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
 ) -> Iterator[tuple[str, str]]:
     """(file name relative to docs, Markdown text) of every page and Markdown download, rendered
     one at a time as the caller asks for them."""
@@ -286,7 +324,9 @@ def iter_pages(
 
 
 def render_pages(
-    results: dict[str, Any], experiments: dict[str, Any] | None = None, templates_dir: Path = TEMPLATES_DIR
+    results: dict[str, Any],
+    experiments: dict[str, Any] | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
 ) -> dict[str, str]:
     """File name (relative to docs) -> Markdown text for every page and Markdown download."""
     return dict(iter_pages(results, experiments, templates_dir))

@@ -25,10 +25,21 @@ RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"
 PER_CLASS_FILE = Path("data") / "per_class.csv"
-REQUIRED_KEYS = ("config", "environment", "dataset", "collection", "model", "history", "test", "timings")
+REQUIRED_KEYS = (
+    "config",
+    "environment",
+    "dataset",
+    "collection",
+    "model",
+    "history",
+    "test",
+    "timings",
+)
 
 
-def dataset_summary(config: BuildConfig, file: Path, md5: str, official: bool, counts: dict[str, list[int]]) -> dict[str, Any]:
+def dataset_summary(
+    config: BuildConfig, file: Path, md5: str, official: bool, counts: dict[str, list[int]]
+) -> dict[str, Any]:
     info = medmnist_info()[config.dataset]
     return {
         "flag": config.dataset,
@@ -78,7 +89,7 @@ def assemble_results(
     return {
         "schema_version": SCHEMA_VERSION,
         "reportgen_version": reportgen.__version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
         "rebuild_command": rebuild_command(config),
         "config": config.to_dict(),
@@ -128,15 +139,21 @@ def read_experiments(docs_dir: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ReportgenError(f"{path} is not valid JSON ({error}). Rebuild with `reportgen build --experiments FILE`.") from None
+        raise ReportgenError(
+            f"{path} is not valid JSON ({error}). Rebuild with `reportgen build --experiments FILE`."
+        ) from None
 
 
 def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: Path) -> Path:
     """One row per test image: index, label, prediction, prob_0 … prob_{K-1}."""
-    import pandas as pd  # noqa: PLC0415  (only when writing the table)
+    import pandas as pd
 
     table = pd.DataFrame(
-        {"index": np.arange(labels.shape[0]), "label": labels, "prediction": probabilities.argmax(axis=1)}
+        {
+            "index": np.arange(labels.shape[0]),
+            "label": labels,
+            "prediction": probabilities.argmax(axis=1),
+        }
     )
     for k in range(probabilities.shape[1]):
         table[f"prob_{k}"] = probabilities[:, k]
@@ -150,7 +167,9 @@ def per_class_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per class: split counts, test precision/recall/F1/AUC and the recall interval."""
     dataset, test = results["dataset"], results["test"]
     rows = []
-    for row, recall_interval in zip(test["report"]["classes"], test["intervals"]["per_class_recall"], strict=True):
+    for row, recall_interval in zip(
+        test["report"]["classes"], test["intervals"]["per_class_recall"], strict=True
+    ):
         k = row["index"]
         rows.append(
             {
@@ -170,7 +189,7 @@ def per_class_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_per_class(results: dict[str, Any], docs_dir: Path) -> Path:
     """per_class.csv: the Results page's per-class table, with the recall intervals."""
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
 
     path = docs_dir / PER_CLASS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +208,9 @@ def read_results(docs_dir: Path) -> dict[str, Any]:
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ReportgenError(f"{path} is not valid JSON ({error}). Rebuild it with `reportgen build`.") from None
+        raise ReportgenError(
+            f"{path} is not valid JSON ({error}). Rebuild it with `reportgen build`."
+        ) from None
     if not isinstance(results, dict) or results.get("schema_version") != SCHEMA_VERSION:
         found = results.get("schema_version") if isinstance(results, dict) else None
         raise ReportgenError(
@@ -199,13 +220,15 @@ def read_results(docs_dir: Path) -> dict[str, Any]:
         )
     missing = [key for key in REQUIRED_KEYS if key not in results]
     if missing:
-        raise ReportgenError(f"{path} lacks {', '.join(missing)}. Rebuild it with `reportgen build`.")
+        raise ReportgenError(
+            f"{path} lacks {', '.join(missing)}. Rebuild it with `reportgen build`."
+        )
     return results
 
 
 def read_predictions(docs_dir: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """(labels (N,), probabilities (N, K)) from predictions.csv."""
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
 
     path = docs_dir / PREDICTIONS_FILE
     try:

@@ -15,7 +15,7 @@ from reportgen.config import BuildConfig
 from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.evaluate import summarize_test
 from reportgen.model import count_parameters, describe_layers
-from reportgen.thresholds import apply_offsets, tune_offsets
+from reportgen.thresholds import apply_offsets, cross_fitted_probabilities, tune_offsets
 from reportgen.train import EpochStats, predict_proba, to_device_tensors, train_model
 
 SAMPLES_PER_CLASS = 8
@@ -39,7 +39,9 @@ def sample_training_images(
 
 
 def run_training(
-    dataset: LoadedDataset, config: BuildConfig, on_epoch: Callable[[EpochStats], None] | None = None
+    dataset: LoadedDataset,
+    config: BuildConfig,
+    on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainedRun:
     """Train on train (val for monitoring), then score test once."""
     started = time.perf_counter()
@@ -54,7 +56,10 @@ def run_training(
     offsets = np.zeros(len(dataset.class_names))
     if config.threshold_tuning:
         offsets = tune_offsets(dataset.val.labels, val_probabilities)  # validation labels only
-        val_probabilities = apply_offsets(val_probabilities, offsets)
+        # The val row that compares variants must not score offsets on the images that tuned them.
+        val_probabilities = cross_fitted_probabilities(
+            dataset.val.labels, val_probabilities, config.seed
+        )
     # The test split is touched once, after every choice has been made on validation.
     test_images, _ = to_device_tensors(dataset.test, device)
     probabilities = predict_proba(trained.model, test_images, config.tta, config.precision)
@@ -84,7 +89,8 @@ def run_training(
             "total_parameters": count_parameters(model),
         },
         "counts": {
-            name: class_counts(dataset.split(name).labels, len(dataset.class_names)) for name in SPLITS
+            name: class_counts(dataset.split(name).labels, len(dataset.class_names))
+            for name in SPLITS
         },
         "environment": {
             "python": platform.python_version(),

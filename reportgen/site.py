@@ -62,7 +62,9 @@ def footer_text(results: dict[str, Any], built: datetime.datetime) -> str:
     )
 
 
-def site_options(results: dict[str, Any], site_url: str | None, repo_url: str | None) -> SiteOptions:
+def site_options(
+    results: dict[str, Any], site_url: str | None, repo_url: str | None
+) -> SiteOptions:
     """Options for a site built now from results."""
     built = datetime.datetime.now(datetime.UTC)
     return SiteOptions(site_url=site_url, repo_url=repo_url, footer=footer_text(results, built))
@@ -76,11 +78,13 @@ def _check_config_file(config_file: Path) -> None:
         )
 
 
-def build_site(docs_dir: Path, site_dir: Path, config_file: Path, options: SiteOptions = SiteOptions()) -> Path:
+def build_site(
+    docs_dir: Path, site_dir: Path, config_file: Path, options: SiteOptions = SiteOptions()
+) -> Path:
     """Run a strict MkDocs build of docs_dir into site_dir: any warning fails it."""
-    from mkdocs.commands.build import build  # noqa: PLC0415  (heavy; only when a site is built)
-    from mkdocs.config import load_config  # noqa: PLC0415
-    from mkdocs.exceptions import Abort, ConfigurationError  # noqa: PLC0415
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, ConfigurationError
 
     _check_config_file(config_file)
     mkdocs_logger = logging.getLogger("mkdocs")
@@ -107,12 +111,17 @@ def build_site(docs_dir: Path, site_dir: Path, config_file: Path, options: SiteO
 
 def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOptions) -> None:
     """`mkdocs serve` of docs_dir at dev_addr, rebuilding when a page changes (until Ctrl-C)."""
-    from mkdocs.commands.serve import serve  # noqa: PLC0415
-    from mkdocs.exceptions import Abort, ConfigurationError  # noqa: PLC0415
+    from mkdocs.commands.serve import serve
+    from mkdocs.exceptions import Abort, ConfigurationError
 
     _check_config_file(config_file)
     try:
-        serve(config_file=str(config_file), docs_dir=str(docs_dir.resolve()), dev_addr=dev_addr, **options.overrides())
+        serve(
+            config_file=str(config_file),
+            docs_dir=str(docs_dir.resolve()),
+            dev_addr=dev_addr,
+            **options.overrides(),
+        )
     except (Abort, ConfigurationError) as error:
         raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
     except OSError as error:
@@ -129,7 +138,9 @@ def _check_writable_parent(target: Path) -> None:
             f"Cannot write {target}: {blocker} is a file, not a folder. Choose another output folder."
         )
     if target.exists() and not target.is_dir():
-        raise ReportgenError(f"Cannot write {target}: it is a file, not a folder. Choose another path.")
+        raise ReportgenError(
+            f"Cannot write {target}: it is a file, not a folder. Choose another path."
+        )
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -137,7 +148,9 @@ def _check_writable_parent(target: Path) -> None:
             f"Cannot create {parent} ({error.strerror}). Choose a writable output folder."
         ) from None
     if not os.access(parent, os.W_OK):
-        raise ReportgenError(f"Cannot write to {parent}: permission denied. Choose a writable folder.")
+        raise ReportgenError(
+            f"Cannot write to {parent}: permission denied. Choose a writable folder."
+        )
 
 
 def check_output_dirs(*targets: Path) -> None:
@@ -158,7 +171,9 @@ def staging_dir_for(target: Path) -> Iterator[Path]:
     """A fresh empty folder beside target, removed on exit (swap_into moves it away on success)."""
     _check_writable_parent(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.resolve().parent))
-    staging.chmod(_folder_mode())  # mkdtemp makes it owner-only; the published folder must be readable
+    staging.chmod(
+        _folder_mode()
+    )  # mkdtemp makes it owner-only; the published folder must be readable
     try:
         yield staging
     finally:
@@ -208,7 +223,7 @@ def output_lock(*targets: Path) -> Iterator[None]:
     The lock is `.<name>.lock` in the target's parent; the operating system releases it when the
     process ends, however it ends.
     """
-    from filelock import FileLock, Timeout  # noqa: PLC0415
+    from filelock import FileLock, Timeout
 
     with ExitStack() as held:
         for target in sorted({target.resolve() for target in targets}):

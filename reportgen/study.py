@@ -24,25 +24,59 @@ STUDY_TEST = {
 }
 
 WHY_CNN = [
-    ("Spatial locality", "Convolutions look at neighbouring pixels, where lesion texture and borders live."),
+    (
+        "Spatial locality",
+        "Convolutions look at neighbouring pixels, where lesion texture and borders live.",
+    ),
     ("Translation invariance", "A pattern is recognised wherever it sits in the image."),
-    ("Parameter efficiency", "Shared filters need far fewer weights than dense layers on raw pixels."),
+    (
+        "Parameter efficiency",
+        "Shared filters need far fewer weights than dense layers on raw pixels.",
+    ),
 ]
 
 WHY_NOT = [
-    ("Fully connected networks", "Flatten the image and lose spatial information; need many more parameters."),
+    (
+        "Fully connected networks",
+        "Flatten the image and lose spatial information; need many more parameters.",
+    ),
     ("RNNs / LSTMs", "Made for sequences, not for 2D images."),
     ("Transformers", "Overkill for 28×28 images; need much data and compute."),
 ]
 
 # (area, choice, benefit, cost)
 DECISIONS = [
-    ("Architecture", "4 conv layers with ReLU and BatchNorm", "Gradient flow, stability, quick to train", "Manual tuning, less general"),
-    ("Architecture", "MaxPooling after some layers", "Smaller feature maps, less compute", "Lost spatial detail"),
-    ("Architecture", "FC 64×4×4 → 128 → 128 → classes", "Capacity fits the data", "Hard-coded spatial size, no global pooling"),
-    ("Training", "SGD, learning rate 0.01", "Simple, well understood", "Slower convergence than Adam"),
+    (
+        "Architecture",
+        "4 conv layers with ReLU and BatchNorm",
+        "Gradient flow, stability, quick to train",
+        "Manual tuning, less general",
+    ),
+    (
+        "Architecture",
+        "MaxPooling after some layers",
+        "Smaller feature maps, less compute",
+        "Lost spatial detail",
+    ),
+    (
+        "Architecture",
+        "FC 64×4×4 → 128 → 128 → classes",
+        "Capacity fits the data",
+        "Hard-coded spatial size, no global pooling",
+    ),
+    (
+        "Training",
+        "SGD, learning rate 0.01",
+        "Simple, well understood",
+        "Slower convergence than Adam",
+    ),
     ("Training", "10 epochs", "A reasonable default", "Maybe too few to converge"),
-    ("Training", "Batch size 100", "Memory-efficient, fast", "Less of the gradient noise that helps generalization"),
+    (
+        "Training",
+        "Batch size 100",
+        "Memory-efficient, fast",
+        "Less of the gradient noise that helps generalization",
+    ),
 ]
 
 NEXT_STEPS = [

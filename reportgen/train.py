@@ -66,7 +66,9 @@ def resolve_device(name: str) -> torch.device:
             "Use --device cpu (or auto)."
         )
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ReportgenError("--device mps was asked for, but MPS is not available. Use --device cpu.")
+        raise ReportgenError(
+            "--device mps was asked for, but MPS is not available. Use --device cpu."
+        )
     return torch.device(name)
 
 
@@ -120,7 +122,9 @@ def predict_proba(
         for start in range(0, images.shape[0], EVAL_BATCH_SIZE):
             batch = normalize(images[start : start + EVAL_BATCH_SIZE])
             views = dihedral_views(batch) if tta else [batch]
-            probabilities = torch.stack([torch.softmax(model(view).float(), dim=1) for view in views]).mean(0)
+            probabilities = torch.stack(
+                [torch.softmax(model(view).float(), dim=1) for view in views]
+            ).mean(0)
             outputs.append(probabilities.cpu())
     return torch.cat(outputs).numpy().astype(np.float64)
 
@@ -167,7 +171,9 @@ def make_schedule(
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total_steps
+        )
     return None
 
 
@@ -271,7 +277,8 @@ def train_model(
         augment=config.augment,
         grad_clip=config.grad_clip,
         loss_function=nn.CrossEntropyLoss(
-            weight=None if weights is None else weights.to(device), label_smoothing=config.label_smoothing
+            weight=None if weights is None else weights.to(device),
+            label_smoothing=config.label_smoothing,
         ),
         precision=config.precision,
     )

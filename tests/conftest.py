@@ -27,7 +27,9 @@ RETINAMNIST_COUNTS = {
 }
 
 
-def synthetic_split(counts: list[int], seed: int, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_split(
+    counts: list[int], seed: int, channels: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """Images whose colour and stripe pattern depend on the class, plus noise; labels (N, 1)."""
     rng = np.random.default_rng(seed)
     n_classes = len(counts)
@@ -39,14 +41,18 @@ def synthetic_split(counts: list[int], seed: int, channels: int = 3) -> tuple[np
         members = np.flatnonzero(labels == k)
         angle = np.pi * k / n_classes
         stripes = np.sin((np.cos(angle) * xx + np.sin(angle) * yy) * (0.5 + 0.1 * k))
-        colour = 60 + 150 * np.array([(k * 37 % 7) / 6, (k * 53 % 7) / 6, (k * 11 % 7) / 6])[:channels]
+        colour = (
+            60 + 150 * np.array([(k * 37 % 7) / 6, (k * 53 % 7) / 6, (k * 11 % 7) / 6])[:channels]
+        )
         base = colour[None, None, :] + 40 * stripes[..., None]
         noise = rng.normal(0, 45, size=(members.size, 28, 28, channels))
         images[members] = np.clip(base[None] + noise, 0, 255).astype(np.uint8)
     return images, labels.reshape(-1, 1).astype(np.uint8)
 
 
-def write_synthetic_npz(path: Path, counts: dict[str, list[int]], channels: int = 3, seed: int = 0) -> Path:
+def write_synthetic_npz(
+    path: Path, counts: dict[str, list[int]], channels: int = 3, seed: int = 0
+) -> Path:
     """A file with the keys, dtypes and shapes of a MedMNIST 28x28 release."""
     arrays = {}
     for offset, (split, split_counts) in enumerate(counts.items()):
@@ -86,7 +92,14 @@ def out_dirs(tmp_path: Path) -> dict[str, Path]:
 
 
 def dir_args(dirs: dict[str, Path]) -> list[str]:
-    return ["--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"]), "--cache-dir", str(dirs["cache"])]
+    return [
+        "--docs-dir",
+        str(dirs["docs"]),
+        "--site-dir",
+        str(dirs["site"]),
+        "--cache-dir",
+        str(dirs["cache"]),
+    ]
 
 
 def tree_digest(folder: Path) -> str:
@@ -100,16 +113,33 @@ def tree_digest(folder: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def earlier_build(synthetic_retina_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def earlier_build(
+    synthetic_retina_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """A finished 1-epoch build on a synthetic RetinaMNIST-shaped file, to be left untouched."""
     from reportgen.cli import main
 
     base = tmp_path_factory.mktemp("earlier")
     data_root = synthetic_retina_root
-    dirs = {"docs": base / "docs", "site": base / "site", "cache": base / "cache", "data": data_root}
+    dirs = {
+        "docs": base / "docs",
+        "site": base / "site",
+        "cache": base / "cache",
+        "data": data_root,
+    }
     result = CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(data_root),
-               "--allow-unofficial-data", "--epochs", "1", *dir_args(dirs)]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(data_root),
+            "--allow-unofficial-data",
+            "--epochs",
+            "1",
+            *dir_args(dirs),
+        ],
     )
     assert result.exit_code == 0, result.output
     return dirs
@@ -123,7 +153,9 @@ def assert_clean_failure(result: object, *phrases: str) -> None:
         assert phrase in output, output
 
 
-def make_results(flag: str = "dermamnist", class_names: list[str] | None = None, official: bool = False) -> dict:
+def make_results(
+    flag: str = "dermamnist", class_names: list[str] | None = None, official: bool = False
+) -> dict:
     """A complete, fixed results.json payload built without torch, for rendering tests."""
     from reportgen.catalog import class_names_of, collection_summary, medmnist_info
     from reportgen.config import BuildConfig
@@ -132,15 +164,28 @@ def make_results(flag: str = "dermamnist", class_names: list[str] | None = None,
 
     info = medmnist_info()[flag]
     names = class_names or class_names_of(info)
-    counts = {split: [max(3, n // 10) for n in DERMAMNIST_COUNTS[split]][: len(names)] for split in DERMAMNIST_COUNTS}
+    counts = {
+        split: [max(3, n // 10) for n in DERMAMNIST_COUNTS[split]][: len(names)]
+        for split in DERMAMNIST_COUNTS
+    }
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(len(names)), counts["test"])
     logits = rng.normal(size=(labels.size, len(names))) + 2.0 * np.eye(len(names))[labels]
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    config = BuildConfig(dataset=flag, data_root=Path("/data"), allow_unofficial_data=not official, epochs=3)
+    config = BuildConfig(
+        dataset=flag, data_root=Path("/data"), allow_unofficial_data=not official, epochs=3
+    )
     history = [
-        {"epoch": e, "train_loss": 1.5 / e, "train_accuracy": 0.5 + e / 20, "train_auc": 0.7 + e / 40,
-         "val_loss": 1.6 / e, "val_accuracy": 0.45 + e / 20, "val_auc": 0.68 + e / 40, "seconds": 1.25}
+        {
+            "epoch": e,
+            "train_loss": 1.5 / e,
+            "train_accuracy": 0.5 + e / 20,
+            "train_auc": 0.7 + e / 40,
+            "val_loss": 1.6 / e,
+            "val_accuracy": 0.45 + e / 20,
+            "val_auc": 0.68 + e / 40,
+            "seconds": 1.25,
+        }
         for e in (1, 2, 3)
     ]
     return {
@@ -150,21 +195,52 @@ def make_results(flag: str = "dermamnist", class_names: list[str] | None = None,
         "command": f"reportgen build --dataset {flag}",
         "rebuild_command": rebuild_command(config),
         "config": config.to_dict(),
-        "environment": {"python": "3.11.7", "torch": "2.14.1", "medmnist": "3.0.2", "numpy": "2.4.6",
-                        "device": "cpu", "torch_threads": 2, "platform": "Linux"},
+        "environment": {
+            "python": "3.11.7",
+            "torch": "2.14.1",
+            "medmnist": "3.0.2",
+            "numpy": "2.4.6",
+            "device": "cpu",
+            "torch_threads": 2,
+            "platform": "Linux",
+        },
         "dataset": {
-            "flag": flag, "name": info["python_class"], "file": f"/data/{flag}.npz",
-            "file_name": f"{flag}.npz", "md5": info["MD5"] if official else "0" * 32,
-            "official": official, "official_md5": info["MD5"], "url": info["url"],
-            "description": info["description"], "license": info["license"], "task": info["task"],
-            "n_channels": info["n_channels"], "class_names": names, "counts": counts,
+            "flag": flag,
+            "name": info["python_class"],
+            "file": f"/data/{flag}.npz",
+            "file_name": f"{flag}.npz",
+            "md5": info["MD5"] if official else "0" * 32,
+            "official": official,
+            "official_md5": info["MD5"],
+            "url": info["url"],
+            "description": info["description"],
+            "license": info["license"],
+            "task": info["task"],
+            "n_channels": info["n_channels"],
+            "class_names": names,
+            "counts": counts,
         },
         "collection": collection_summary(),
-        "model": {"name": "StudyCNN", "input_shape": [3, 28, 28], "total_parameters": 903,
-                  "layers": [{"name": "classifier.5", "operation": "Linear(in_features=128, out_features=7, bias=True)",
-                              "output_shape": [7], "parameters": 903}]},
+        "model": {
+            "name": "StudyCNN",
+            "input_shape": [3, 28, 28],
+            "total_parameters": 903,
+            "layers": [
+                {
+                    "name": "classifier.5",
+                    "operation": "Linear(in_features=128, out_features=7, bias=True)",
+                    "output_shape": [7],
+                    "parameters": 903,
+                }
+            ],
+        },
         "history": history,
-        "selection": {"selected_epoch": 3, "epochs_run": 3, "stopped_early": False, "class_offsets": [0.0] * len(names)},
+        "selection": {
+            "selected_epoch": 3,
+            "epochs_run": 3,
+            "stopped_early": False,
+            "class_offsets": [0.0] * len(names),
+        },
         "val": summarize_test(labels, probabilities, names),
         "test": summarize_test(labels, probabilities, names),
         "timings": {"load": 0.5, "train": 10.0, "evaluate": 0.25, "figures": 1.0},

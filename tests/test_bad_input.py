@@ -20,12 +20,27 @@ from reportgen.results import SCHEMA_VERSION
 from tests.conftest import assert_clean_failure, dir_args, tree_digest
 
 
-def test_md5_mismatch_without_flag_is_refused_and_earlier_site_kept(earlier_build: dict[str, Path]) -> None:
+def test_md5_mismatch_without_flag_is_refused_and_earlier_site_kept(
+    earlier_build: dict[str, Path],
+) -> None:
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = subprocess.run(
-        [sys.executable, "-m", "reportgen", "build", "--dataset", "retinamnist",
-         "--data-root", str(earlier_build["data"]), "--epochs", "1", *dir_args(earlier_build)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "reportgen",
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(earlier_build["data"]),
+            "--epochs",
+            "1",
+            *dir_args(earlier_build),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
@@ -47,7 +62,9 @@ def test_absent_data_offline_says_where_to_get_it(
     result = CliRunner().invoke(
         main, ["build", "--data-root", str(tmp_path / "empty"), *dir_args(earlier_build)]
     )
-    assert_clean_failure(result, "dermamnist.npz", "could not be downloaded", "zenodo.org", "--data-root")
+    assert_clean_failure(
+        result, "dermamnist.npz", "could not be downloaded", "zenodo.org", "--data-root"
+    )
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
 
 
@@ -73,8 +90,16 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
     (tmp_path / "retinamnist.npz").write_text("not a zip archive")
     before = tree_digest(earlier_build["site"])
     result = CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(tmp_path),
-               "--allow-unofficial-data", *dir_args(earlier_build)]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(tmp_path),
+            "--allow-unofficial-data",
+            *dir_args(earlier_build),
+        ],
     )
     assert_clean_failure(result, "cannot be read as a MedMNIST .npz file")
     assert tree_digest(earlier_build["site"]) == before
@@ -89,9 +114,21 @@ def test_render_without_results_says_build_first(tmp_path: Path, runner: CliRunn
 def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path]) -> None:
     before = tree_digest(earlier_build["site"])
     result = CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
-               "--allow-unofficial-data", "--epochs", "1", "--device", "cuda", "--retrain",
-               *dir_args(earlier_build)]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(earlier_build["data"]),
+            "--allow-unofficial-data",
+            "--epochs",
+            "1",
+            "--device",
+            "cuda",
+            "--retrain",
+            *dir_args(earlier_build),
+        ],
     )
     assert_clean_failure(result, "no CUDA GPU", "--device cpu")
     assert tree_digest(earlier_build["site"]) == before
@@ -142,7 +179,12 @@ def _write_bad_file(kind: str, good: Path, path: Path) -> None:
     elif kind == "two labels per image":
         _rewrite(good, path, val_labels=np.hstack([arrays["val_labels"]] * 2))
     elif kind == "split size":
-        _rewrite(good, path, test_images=arrays["test_images"][:300], test_labels=arrays["test_labels"][:300])
+        _rewrite(
+            good,
+            path,
+            test_images=arrays["test_images"][:300],
+            test_labels=arrays["test_labels"][:300],
+        )
     elif kind == "members not arrays":  # a zip with the right names but no .npy inside
         with zipfile.ZipFile(path, "w") as archive:
             for key in arrays:
@@ -159,14 +201,26 @@ def _write_bad_file(kind: str, good: Path, path: Path) -> None:
         ("truncated", ["cannot be read as a MedMNIST .npz file", "truncated", "download it again"]),
         ("corrupt", ["is damaged", "cannot be read", "download it again"]),
         ("missing key", ["lacks the arrays val_labels", "Download the official file"]),
-        ("wrong image shape", ["train_images has shape (1080, 27, 28, 3), expected (N, 28, 28, 3)"]),
+        (
+            "wrong image shape",
+            ["train_images has shape (1080, 27, 28, 3), expected (N, 28, 28, 3)"],
+        ),
         ("grayscale for RGB", ["train_images has shape (1080, 28, 28), expected (N, 28, 28, 3)"]),
         ("wrong image dtype", ["test_images has dtype float32, expected uint8 pixels"]),
         ("fractional labels", ["val_labels has dtype float32, expected integer class indices"]),
-        ("label above range", ["train_labels holds values from 0 to 5, outside the 5 classes 0..4"]),
+        (
+            "label above range",
+            ["train_labels holds values from 0 to 5, outside the 5 classes 0..4"],
+        ),
         ("negative label", ["val_labels holds values from -1 to 3, outside the 5 classes 0..4"]),
-        ("two labels per image", ["val_labels has shape (120, 2), expected one class index per image"]),
-        ("split size", ["the test split has 300 images, but medmnist.INFO says retinamnist has 400"]),
+        (
+            "two labels per image",
+            ["val_labels has shape (120, 2), expected one class index per image"],
+        ),
+        (
+            "split size",
+            ["the test split has 300 images, but medmnist.INFO says retinamnist has 400"],
+        ),
         ("members not arrays", ["is damaged: train_images, train_labels", "are not numpy arrays"]),
         ("folder", ["is not a regular file", "--data-root"]),
     ],
@@ -177,8 +231,18 @@ def test_damaged_or_malformed_data_file_is_refused(
     _write_bad_file(kind, earlier_build["data"] / "retinamnist.npz", tmp_path / "retinamnist.npz")
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(tmp_path),
-               "--allow-unofficial-data", "--epochs", "1", *dir_args(earlier_build)]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(tmp_path),
+            "--allow-unofficial-data",
+            "--epochs",
+            "1",
+            *dir_args(earlier_build),
+        ],
     )
     assert result.exit_code == 1
     assert_clean_failure(result, *phrases)
@@ -195,10 +259,22 @@ def test_output_dir_below_a_regular_file_is_refused(
     args[which] = str(blocker / "out")
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
-               "--allow-unofficial-data", "--epochs", "1", *[part for item in args.items() for part in item]]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(earlier_build["data"]),
+            "--allow-unofficial-data",
+            "--epochs",
+            "1",
+            *[part for item in args.items() for part in item],
+        ],
     )
-    assert_clean_failure(result, f"{blocker} is a file, not a folder", "Choose another output folder")
+    assert_clean_failure(
+        result, f"{blocker} is a file, not a folder", "Choose another output folder"
+    )
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
     assert blocker.read_text() == "a regular file"
 
@@ -219,7 +295,9 @@ def _render_edited_results(
     return result, before, {folder: tree_digest(folder) for folder in (docs, site)}
 
 
-@pytest.mark.parametrize("version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None])
+@pytest.mark.parametrize(
+    "version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None]
+)
 def test_render_refuses_results_of_another_schema_version(
     version: object, earlier_build: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -231,8 +309,12 @@ def test_render_refuses_results_of_another_schema_version(
 
     result, before, after = _render_edited_results(earlier_build, tmp_path, set_version)
     assert result.exit_code == 1
-    assert_clean_failure(result, f"results schema version {version}", f"renders version {SCHEMA_VERSION}",
-                         "reportgen build")
+    assert_clean_failure(
+        result,
+        f"results schema version {version}",
+        f"renders version {SCHEMA_VERSION}",
+        "reportgen build",
+    )
     assert after == before
 
 
@@ -246,9 +328,14 @@ def test_render_refuses_results_of_another_schema_version(
     ids=["field missing", "wrong type", "fewer classes than predictions"],
 )
 def test_render_refuses_results_of_the_same_version_but_another_layout(
-    edit: Callable[[dict[str, Any]], None], problem: str, earlier_build: dict[str, Path], tmp_path: Path
+    edit: Callable[[dict[str, Any]], None],
+    problem: str,
+    earlier_build: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     result, before, after = _render_edited_results(earlier_build, tmp_path, edit)
     assert result.exit_code == 1
-    assert_clean_failure(result, "does not have the layout this reportgen", problem, "reportgen build")
+    assert_clean_failure(
+        result, "does not have the layout this reportgen", problem, "reportgen build"
+    )
     assert after == before

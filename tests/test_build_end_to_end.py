@@ -29,14 +29,27 @@ PAGE_NAMES = list(PAGES)
 
 
 @pytest.fixture(scope="module")
-def derma_build(synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def derma_build(
+    synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """One 2-epoch build of the synthetic file, shared by the tests of this module."""
     base = tmp_path_factory.mktemp("derma-build")
     dirs = {name: base / name for name in ("docs", "site", "cache")}
     args = [
-        "build", "--data-root", str(synthetic_derma_root), "--allow-unofficial-data",
-        "--epochs", "2", "--momentum", "0.9",
-        "--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"]), "--cache-dir", str(dirs["cache"]),
+        "build",
+        "--data-root",
+        str(synthetic_derma_root),
+        "--allow-unofficial-data",
+        "--epochs",
+        "2",
+        "--momentum",
+        "0.9",
+        "--docs-dir",
+        str(dirs["docs"]),
+        "--site-dir",
+        str(dirs["site"]),
+        "--cache-dir",
+        str(dirs["cache"]),
     ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -64,9 +77,23 @@ def test_results_json_is_complete(derma_build: dict[str, Any]) -> None:
     assert results["dataset"]["counts"] == DERMAMNIST_COUNTS
     assert [row["epoch"] for row in results["history"]] == [1, 2]
     for row in results["history"]:
-        assert set(row) >= {"train_loss", "train_accuracy", "train_auc", "val_loss", "val_accuracy", "val_auc"}
+        assert set(row) >= {
+            "train_loss",
+            "train_accuracy",
+            "train_auc",
+            "val_loss",
+            "val_accuracy",
+            "val_auc",
+        }
     test = results["test"]
-    assert set(test) >= {"accuracy", "auc", "balanced_accuracy", "macro_f1", "confusion_matrix", "report"}
+    assert set(test) >= {
+        "accuracy",
+        "auc",
+        "balanced_accuracy",
+        "macro_f1",
+        "confusion_matrix",
+        "report",
+    }
     assert set(results["timings"]) == {"load", "train", "evaluate", "figures", "render", "site"}
     assert all(seconds >= 0 for seconds in results["timings"].values())
     # The synthetic classes are learnable: two epochs must beat the majority-class baseline.
@@ -105,7 +132,9 @@ def test_index_shows_the_study_beside_this_run(derma_build: dict[str, Any]) -> N
     assert "## The study vs this run" in index
     accuracy = derma_build["results"]["test"]["accuracy"]
     assert re.search(rf"\| Accuracy \| {STUDY_TEST['accuracy']:.2f} \| {accuracy:.3f} \|", index)
-    melanoma = r"\| melanoma \| 0\.38 / \d\.\d\d \| 0\.04 / \d\.\d\d \| 0\.07 / \d\.\d\d \| 223 / 223 \|"
+    melanoma = (
+        r"\| melanoma \| 0\.38 / \d\.\d\d \| 0\.04 / \d\.\d\d \| 0\.07 / \d\.\d\d \| 223 / 223 \|"
+    )
     assert re.search(melanoma, index), index
 
 
@@ -143,18 +172,26 @@ def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]
     assert results["test"] == derma_build["results"]["test"]  # same seed, same numbers
 
 
-def test_results_json_intervals_and_calibration_follow_from_the_predictions(derma_build: dict[str, Any]) -> None:
+def test_results_json_intervals_and_calibration_follow_from_the_predictions(
+    derma_build: dict[str, Any],
+) -> None:
     docs = derma_build["dirs"]["docs"]
     table = pd.read_csv(docs / "data" / "predictions.csv")
     labels = table["label"].to_numpy()
     probabilities = table[[f"prob_{k}" for k in range(7)]].to_numpy()
     test = derma_build["results"]["test"]
-    recomputed = confidence.bootstrap_intervals(labels, probabilities)  # the same seed and resamples
+    recomputed = confidence.bootstrap_intervals(
+        labels, probabilities
+    )  # the same seed and resamples
     for key in ("accuracy", "balanced_accuracy", "auc"):
         assert test["intervals"][key]["low"] == pytest.approx(recomputed[key]["low"], abs=1e-3), key
-        assert test["intervals"][key]["high"] == pytest.approx(recomputed[key]["high"], abs=1e-3), key
+        assert test["intervals"][key]["high"] == pytest.approx(recomputed[key]["high"], abs=1e-3), (
+            key
+        )
         assert test["intervals"][key]["low"] <= test[key] <= test["intervals"][key]["high"], key
-    assert test["calibration"]["ece"] == pytest.approx(confidence.reliability_bins(labels, probabilities)["ece"], abs=1e-4)
+    assert test["calibration"]["ece"] == pytest.approx(
+        confidence.reliability_bins(labels, probabilities)["ece"], abs=1e-4
+    )
     assert sum(row["count"] for row in test["calibration"]["bins"]) == 2005
 
 
@@ -168,7 +205,9 @@ def test_per_class_csv_and_model_card_are_published(derma_build: dict[str, Any])
     classes = results["test"]["report"]["classes"]
     np.testing.assert_allclose(table["recall"], [row["recall"] for row in classes], atol=1e-6)
     np.testing.assert_allclose(
-        table["recall_low"], [row["low"] for row in results["test"]["intervals"]["per_class_recall"]], atol=1e-6
+        table["recall_low"],
+        [row["low"] for row in results["test"]["intervals"]["per_class_recall"]],
+        atol=1e-6,
     )
     for folder in (docs, site):
         card = (folder / "data" / "model_card.md").read_text()
@@ -202,19 +241,34 @@ def _free_port() -> int:
 def test_serve_previews_the_built_pages(derma_build: dict[str, Any], tmp_path: Path) -> None:
     port = _free_port()
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "reportgen", "serve", "--docs-dir", str(derma_build["dirs"]["docs"]),
-               "--dev-addr", f"127.0.0.1:{port}"]
-    with log.open("w") as log_file, subprocess.Popen(command, cwd=REPO_ROOT, stdout=log_file, stderr=log_file) as server:
+    command = [
+        sys.executable,
+        "-m",
+        "reportgen",
+        "serve",
+        "--docs-dir",
+        str(derma_build["dirs"]["docs"]),
+        "--dev-addr",
+        f"127.0.0.1:{port}",
+    ]
+    with (
+        log.open("w") as log_file,
+        subprocess.Popen(command, cwd=REPO_ROOT, stdout=log_file, stderr=log_file) as server,
+    ):
         try:
             deadline = time.monotonic() + 90
             while True:
                 assert server.poll() is None, log.read_text()
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/model-card/", timeout=5) as response:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/model-card/", timeout=5
+                    ) as response:
                         page = response.read().decode()
                     break
                 except (urllib.error.URLError, ConnectionError):
-                    assert time.monotonic() < deadline, f"reportgen serve did not answer within 90 s:\n{log.read_text()}"
+                    assert time.monotonic() < deadline, (
+                        f"reportgen serve did not answer within 90 s:\n{log.read_text()}"
+                    )
                     time.sleep(0.5)
             assert "Model card" in page and "Built " in page
         finally:

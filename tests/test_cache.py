@@ -30,7 +30,11 @@ def _reportgen_imports(module: str) -> set[str]:
         seen.add(name)
         tree = ast.parse((package_dir / name).read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reportgen."):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("reportgen.")
+            ):
                 pending.append(node.module.split(".")[1] + ".py")
             elif isinstance(node, ast.ImportFrom) and node.module == "reportgen":
                 pending.extend(f"{alias.name}.py" for alias in node.names)
@@ -72,12 +76,24 @@ def test_cache_key_changes_with_every_training_field_the_data_and_the_code(
 
 
 @pytest.fixture(scope="module")
-def cached_build(earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def cached_build(
+    earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """A fresh 1-epoch build whose cache holds exactly one entry."""
     base = tmp_path_factory.mktemp("cached")
     dirs = {name: base / name for name in ("docs", "site", "cache")}
-    args = ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
-            "--allow-unofficial-data", "--epochs", "1", "--no-site", "--quiet"]
+    args = [
+        "build",
+        "--dataset",
+        "retinamnist",
+        "--data-root",
+        str(earlier_build["data"]),
+        "--allow-unofficial-data",
+        "--epochs",
+        "1",
+        "--no-site",
+        "--quiet",
+    ]
     result = CliRunner().invoke(main, [*args, *dir_args(dirs)])
     assert result.exit_code == 0, result.output
     results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
@@ -125,4 +141,6 @@ def test_damaged_cache_entry_is_retrained_not_used(
     assert results["test"]["accuracy"] != 0.123456
     rebuilt = cache.load_run(dirs["cache"], key)
     assert rebuilt is not None and rebuilt.record["test"] == cached_build["results"]["test"]
-    assert sorted(path.name for path in (dirs["cache"] / "runs").iterdir()) == [key]  # no staging left
+    assert sorted(path.name for path in (dirs["cache"] / "runs").iterdir()) == [
+        key
+    ]  # no staging left

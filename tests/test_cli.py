@@ -29,7 +29,9 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[BuildConfig]:
     return configs
 
 
-def test_build_records_the_command_it_was_invoked_with(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_records_the_command_it_was_invoked_with(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     commands: list[str] = []
 
     def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
@@ -37,7 +39,9 @@ def test_build_records_the_command_it_was_invoked_with(runner: CliRunner, monkey
         raise ReportgenError("stopped after parsing")
 
     monkeypatch.setattr(reportgen.build, "build", fake_build)
-    runner.invoke(main, ["build", "--dataset", "retinamnist", "--data-root", "my data", "--epochs", "3"])
+    runner.invoke(
+        main, ["build", "--dataset", "retinamnist", "--data-root", "my data", "--epochs", "3"]
+    )
     assert commands == ["reportgen build --dataset retinamnist --data-root 'my data' --epochs 3"]
 
 
@@ -48,12 +52,30 @@ def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:
         assert skipped.get(name, "--" + name.replace("_", "-")) in help_text, name
 
 
-def test_rebuild_command_reproduces_the_config(runner: CliRunner, captured: list[BuildConfig], tmp_path: Path) -> None:
+def test_rebuild_command_reproduces_the_config(
+    runner: CliRunner, captured: list[BuildConfig], tmp_path: Path
+) -> None:
     config = BuildConfig(
-        dataset="retinamnist", data_root=tmp_path / "data dir", epochs=7, lr=0.003, momentum=0.9,
-        model="wide_cnn", width=16, optimizer="adamw", schedule="onecycle", loss_weighting="effective_number",
-        sampler="balanced", augment=True, select_epoch="val_auc", patience=2, threshold_tuning=True, tta=True,
-        docs_dir=tmp_path / "docs", site_dir=tmp_path / "site", cache_dir=tmp_path / "cache", build_site=False,
+        dataset="retinamnist",
+        data_root=tmp_path / "data dir",
+        epochs=7,
+        lr=0.003,
+        momentum=0.9,
+        model="wide_cnn",
+        width=16,
+        optimizer="adamw",
+        schedule="onecycle",
+        loss_weighting="effective_number",
+        sampler="balanced",
+        augment=True,
+        select_epoch="val_auc",
+        patience=2,
+        threshold_tuning=True,
+        tta=True,
+        docs_dir=tmp_path / "docs",
+        site_dir=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+        build_site=False,
     )
     argv = shlex.split(rebuild_command(config).replace("\\\n", " "))
     assert argv[:2] == ["reportgen", "build"]

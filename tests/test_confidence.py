@@ -45,7 +45,9 @@ def test_weighted_auc_counts_ties_as_half() -> None:
 
 def test_resampled_metrics_by_hand() -> None:
     labels = np.array([0, 0, 1, 1])
-    probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55], [0.2, 0.8]])  # predicts 0, 1, 1, 1
+    probabilities = np.array(
+        [[0.9, 0.1], [0.4, 0.6], [0.45, 0.55], [0.2, 0.8]]
+    )  # predicts 0, 1, 1, 1
     counts = np.array([[1, 1, 1, 1], [2, 0, 0, 2], [0, 0, 2, 2]])
     result = confidence.resampled_metrics(labels, probabilities, counts)
     np.testing.assert_allclose(result["accuracy"], [0.75, 1.0, 1.0])
@@ -62,15 +64,25 @@ def test_resampled_metrics_by_hand() -> None:
 def test_resampled_metrics_equal_scikit_learn_on_the_resampled_arrays() -> None:
     labels, probabilities = random_predictions(300, 5, seed=7)
     drawn = np.random.default_rng(1).integers(0, 300, size=(6, 300))
-    result = confidence.resampled_metrics(labels, probabilities, confidence.counts_from_indices(drawn, 300))
+    result = confidence.resampled_metrics(
+        labels, probabilities, confidence.counts_from_indices(drawn, 300)
+    )
     for b, rows in enumerate(drawn):
         sample_labels, sample_probabilities = labels[rows], probabilities[rows]
         predictions = sample_probabilities.argmax(axis=1)
-        assert result["accuracy"][b] == pytest.approx(metrics.accuracy(sample_labels, sample_probabilities))
-        assert result["auc"][b] == pytest.approx(metrics.mean_auc(sample_labels, sample_probabilities))
-        assert result["balanced_accuracy"][b] == pytest.approx(balanced_accuracy_score(sample_labels, predictions))
+        assert result["accuracy"][b] == pytest.approx(
+            metrics.accuracy(sample_labels, sample_probabilities)
+        )
         assert result["auc"][b] == pytest.approx(
-            np.mean([roc_auc_score(sample_labels == k, sample_probabilities[:, k]) for k in range(5)])
+            metrics.mean_auc(sample_labels, sample_probabilities)
+        )
+        assert result["balanced_accuracy"][b] == pytest.approx(
+            balanced_accuracy_score(sample_labels, predictions)
+        )
+        assert result["auc"][b] == pytest.approx(
+            np.mean(
+                [roc_auc_score(sample_labels == k, sample_probabilities[:, k]) for k in range(5)]
+            )
         )
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
-from reportgen.experiments import load_plan, parse_plan, recommend, summarize_variant, Variant
+from reportgen.experiments import Variant, load_plan, parse_plan, recommend, summarize_variant
 from tests.conftest import REPO_ROOT, dir_args
 
 
@@ -19,31 +19,65 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
     assert plan.seeds == [0, 1, 2]
     assert plan.variants[0].name == "baseline" and plan.variants[0].overrides == {}
     switches = {key for variant in plan.variants for key in variant.overrides}
-    assert switches >= {"loss_weighting", "sampler", "augment", "threshold_tuning", "lr", "grad_clip",
-                        "momentum", "schedule", "optimizer", "label_smoothing", "select_epoch",
-                        "patience", "model", "tta"}
+    assert switches >= {
+        "loss_weighting",
+        "sampler",
+        "augment",
+        "threshold_tuning",
+        "lr",
+        "grad_clip",
+        "momentum",
+        "schedule",
+        "optimizer",
+        "label_smoothing",
+        "select_epoch",
+        "patience",
+        "model",
+        "tta",
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "phrase"),
     [
-        ('seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlerning_rate = 0.1\n',
-         "unknown key 'lerning_rate'"),
-        ('[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nsampler = "smote"\n',
-         "sampler = 'smote' is not one of shuffle, balanced"),
-        ('[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nepochs = 0\n', "epochs = 0 must be > 0"),
-        ('[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlr = "fast"\n', "lr = 'fast' must be of type float"),
-        ('[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\naugment = 1\n', "augment = 1 must be of type bool"),
-        ('[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nseed = 3\n', "it is fixed for all variants"),
+        (
+            'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlerning_rate = 0.1\n',
+            "unknown key 'lerning_rate'",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nsampler = "smote"\n',
+            "sampler = 'smote' is not one of shuffle, balanced",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nepochs = 0\n',
+            "epochs = 0 must be > 0",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlr = "fast"\n',
+            "lr = 'fast' must be of type float",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\naugment = 1\n',
+            "augment = 1 must be of type bool",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nseed = 3\n',
+            "it is fixed for all variants",
+        ),
         ('[[variants]]\nname = "baseline"\nlr = 0.1\n', "first variant is the study's baseline"),
         ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', "used twice"),
         ('seeds = []\n[[variants]]\nname = "a"\n', "non-empty list of integers"),
         ('colour = "red"\n[[variants]]\nname = "a"\n', "unknown top-level key(s) colour"),
-        ('[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nsteps = ["magic"]\n', "steps = ['magic']"),
+        (
+            '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nsteps = ["magic"]\n',
+            "steps = ['magic']",
+        ),
         ("[[variants]\nname = 1\n", "is not valid TOML"),
     ],
 )
-def test_malformed_experiments_files_name_the_problem(tmp_path: Path, text: str, phrase: str) -> None:
+def test_malformed_experiments_files_name_the_problem(
+    tmp_path: Path, text: str, phrase: str
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ReportgenError) as raised:
@@ -51,17 +85,28 @@ def test_malformed_experiments_files_name_the_problem(tmp_path: Path, text: str,
     assert phrase in str(raised.value)
 
 
-def test_bad_experiments_file_fails_the_build_before_training(tmp_path: Path, runner: CliRunner) -> None:
+def test_bad_experiments_file_fails_the_build_before_training(
+    tmp_path: Path, runner: CliRunner
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nbatchsize = 5\n')
-    result = runner.invoke(main, ["build", "--experiments", str(path), "--data-root", str(tmp_path)])
+    result = runner.invoke(
+        main, ["build", "--experiments", str(path), "--data-root", str(tmp_path)]
+    )
     assert result.exit_code == 1
     assert "unknown key 'batchsize'" in result.output and "Traceback" not in result.output
 
 
 def fake_run(seed: int, test_ba: float, val_ba: float) -> dict:
     def row(ba: float) -> dict:
-        return {"accuracy": ba, "auc": 0.8, "balanced_accuracy": ba, "macro_f1": ba, "per_class_recall": [ba, 1 - ba]}
+        return {
+            "accuracy": ba,
+            "auc": 0.8,
+            "balanced_accuracy": ba,
+            "macro_f1": ba,
+            "per_class_recall": [ba, 1 - ba],
+        }
+
     return {"seed": seed, "test": row(test_ba), "val": row(val_ba)}
 
 
@@ -81,8 +126,17 @@ def test_recommendation_uses_validation_not_test() -> None:
 
 def test_parse_plan_keeps_overrides_and_steps() -> None:
     plan = parse_plan(
-        {"seeds": [4], "variants": [{"name": "baseline"},
-                                    {"name": "w", "steps": ["class_weighted_loss"], "loss_weighting": "effective_number"}]},
+        {
+            "seeds": [4],
+            "variants": [
+                {"name": "baseline"},
+                {
+                    "name": "w",
+                    "steps": ["class_weighted_loss"],
+                    "loss_weighting": "effective_number",
+                },
+            ],
+        },
         "inline",
     )
     assert plan.variants[1].overrides == {"loss_weighting": "effective_number"}
@@ -94,13 +148,24 @@ def test_build_with_experiments_writes_json_page_and_links(
 ) -> None:
     plan = tmp_path / "small.toml"
     plan.write_text(
-        'seeds = [0, 1]\n'
+        "seeds = [0, 1]\n"
         '[[variants]]\nname = "baseline"\n'
         '[[variants]]\nname = "weighted"\nsteps = ["class_weighted_loss"]\nloss_weighting = "inverse_frequency"\n'
         '[[variants]]\nname = "tuned"\nsteps = ["thresholds"]\nthreshold_tuning = true\n'
     )
-    args = ["build", "--dataset", "retinamnist", "--data-root", str(synthetic_retina_root),
-            "--allow-unofficial-data", "--epochs", "1", "--experiments", str(plan), *dir_args(out_dirs)]
+    args = [
+        "build",
+        "--dataset",
+        "retinamnist",
+        "--data-root",
+        str(synthetic_retina_root),
+        "--allow-unofficial-data",
+        "--epochs",
+        "1",
+        "--experiments",
+        str(plan),
+        *dir_args(out_dirs),
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
@@ -118,7 +183,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert "| [weighted](#weighted)" in page and "★" in page
     assert "ResNet-18 (28)" in page
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
-    assert "[weighted](experiments.md#weighted)" in steps and "[tuned](experiments.md#tuned)" in steps
+    assert (
+        "[weighted](experiments.md#weighted)" in steps and "[tuned](experiments.md#tuned)" in steps
+    )
     assert (out_dirs["site"] / "experiments" / "index.html").is_file()
     assert (out_dirs["docs"] / "figures" / "experiments" / "recall_by_variant.png").is_file()
 
@@ -128,7 +195,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert all(run["reused"] for variant in again["variants"] for run in variant["runs"])
 
 
-def test_jobs_auto_uses_every_core_on_cpu_and_never_more_workers_than_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_auto_uses_every_core_on_cpu_and_never_more_workers_than_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from reportgen.experiment_runs import resolve_jobs
 
     monkeypatch.setattr("os.cpu_count", lambda: 8)

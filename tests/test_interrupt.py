@@ -38,8 +38,19 @@ def earlier_copy(earlier_build: dict[str, Path], tmp_path: Path) -> dict[str, Pa
 
 def _build_args(dirs: dict[str, Path], *extra: str) -> list[str]:
     """The earlier build's own arguments (so its cached run is reused) plus extra."""
-    return ["build", "--dataset", "retinamnist", "--data-root", str(dirs["data"]),
-            "--allow-unofficial-data", "--epochs", "1", "--quiet", *extra, *dir_args(dirs)]
+    return [
+        "build",
+        "--dataset",
+        "retinamnist",
+        "--data-root",
+        str(dirs["data"]),
+        "--allow-unofficial-data",
+        "--epochs",
+        "1",
+        "--quiet",
+        *extra,
+        *dir_args(dirs),
+    ]
 
 
 def _outputs(dirs: dict[str, Path]) -> dict[str, str]:
@@ -48,7 +59,9 @@ def _outputs(dirs: dict[str, Path]) -> dict[str, str]:
 
 def _leftovers(folder: Path) -> list[str]:
     """Staging or retired folders that a build failed to clean up."""
-    return sorted(path.name for path in folder.iterdir() if ".staging-" in path.name or ".old-" in path.name)
+    return sorted(
+        path.name for path in folder.iterdir() if ".staging-" in path.name or ".old-" in path.name
+    )
 
 
 def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., Any]:
@@ -72,15 +85,22 @@ def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., A
     ],
 )
 def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
-    module: Any, stage: str, signum: int, earlier_copy: dict[str, Path], tmp_path: Path,
+    module: Any,
+    stage: str,
+    signum: int,
+    earlier_copy: dict[str, Path],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(module, stage, _raising_after(getattr(module, stage), signum))
     before = _outputs(earlier_copy)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 128 + signum
-    assert_clean_failure(result, f"Interrupted by {signal.Signals(signum).name} before anything was published",
-                         "exactly as they were")
+    assert_clean_failure(
+        result,
+        f"Interrupted by {signal.Signals(signum).name} before anything was published",
+        "exactly as they were",
+    )
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert _outputs(earlier_copy) == before
     assert _leftovers(tmp_path) == []
@@ -98,8 +118,11 @@ def test_signal_during_the_swap_is_held_until_both_folders_are_in(
     monkeypatch.setattr(reportgen.site, "swap_into", swap_with_a_signal_arriving)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 128 + signal.SIGTERM
-    assert_clean_failure(result, "Interrupted by SIGTERM while the finished build was being swapped in",
-                         "hold this build, whole")
+    assert_clean_failure(
+        result,
+        "Interrupted by SIGTERM while the finished build was being swapped in",
+        "hold this build, whole",
+    )
     docs_results = json.loads((earlier_copy["docs"] / "data" / "results.json").read_text())
     site_results = json.loads((earlier_copy["site"] / "data" / "results.json").read_text())
     assert docs_results["cache"]["reused"] is True  # the earlier build trained; this one reused it
@@ -122,22 +145,40 @@ def test_failed_swap_puts_the_earlier_output_back(
     before = _outputs(earlier_copy)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 1
-    assert_clean_failure(result, "Could not move the new output into place", "No space left on device",
-                         "the earlier output was restored")
+    assert_clean_failure(
+        result,
+        "Could not move the new output into place",
+        "No space left on device",
+        "the earlier output was restored",
+    )
     assert _outputs(earlier_copy) == before
     assert _leftovers(tmp_path) == []
 
 
-def test_build_is_refused_while_another_holds_the_lock(earlier_copy: dict[str, Path], tmp_path: Path) -> None:
+def test_build_is_refused_while_another_holds_the_lock(
+    earlier_copy: dict[str, Path], tmp_path: Path
+) -> None:
     before = _outputs(earlier_copy)
     with FileLock(tmp_path / ".site.lock"):
         result = CliRunner().invoke(main, _build_args(earlier_copy))
-        rendered = CliRunner().invoke(main, ["render", "--docs-dir", str(earlier_copy["docs"]),
-                                             "--site-dir", str(earlier_copy["site"])])
+        rendered = CliRunner().invoke(
+            main,
+            [
+                "render",
+                "--docs-dir",
+                str(earlier_copy["docs"]),
+                "--site-dir",
+                str(earlier_copy["site"]),
+            ],
+        )
     for outcome in (result, rendered):
         assert outcome.exit_code == 1
-        assert_clean_failure(outcome, f"Another reportgen build is writing {earlier_copy['site'].resolve()}",
-                             "Wait for it to finish", "--site-dir")
+        assert_clean_failure(
+            outcome,
+            f"Another reportgen build is writing {earlier_copy['site'].resolve()}",
+            "Wait for it to finish",
+            "--site-dir",
+        )
     assert _outputs(earlier_copy) == before
     after = CliRunner().invoke(main, _build_args(earlier_copy))  # the lock is free again
     assert after.exit_code == 0, after.output
@@ -149,8 +190,9 @@ def _start_long_training(dirs: dict[str, Path], log: Path) -> subprocess.Popen[b
     args[args.index("--epochs") + 1] = "1000"
     args.remove("--quiet")  # the progress bar shows when training is under way
     with log.open("wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "reportgen", *args],
-                                   stdout=subprocess.DEVNULL, stderr=stderr)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reportgen", *args], stdout=subprocess.DEVNULL, stderr=stderr
+        )
     deadline = time.monotonic() + 180
     while "train:" not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -190,7 +232,9 @@ def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
     assert _leftovers(tmp_path) == []
 
 
-def test_signal_during_an_import_is_delivered_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signal_during_an_import_is_delivered_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Raising inside an import that C++ started (torch's) aborts the process, so the guard waits."""
     (tmp_path / "module_that_gets_a_signal.py").write_text(
         "import signal\nsignal.raise_signal(signal.SIGTERM)\nfinished = True\n"
@@ -199,7 +243,7 @@ def test_signal_during_an_import_is_delivered_after_it(tmp_path: Path, monkeypat
     monkeypatch.delitem(sys.modules, "module_that_gets_a_signal", raising=False)
     started = time.monotonic()
     with pytest.raises(Interrupted) as stopped, stop_on_signals():
-        import module_that_gets_a_signal  # noqa: F401, PLC0415
+        import module_that_gets_a_signal  # noqa: F401
 
         time.sleep(10)  # the signal comes back while this sleeps
     assert stopped.value.signum == signal.SIGTERM
@@ -230,17 +274,31 @@ def test_signal_during_parallel_experiments_stops_every_worker(
     signum: int, to_group: bool, earlier_copy: dict[str, Path], tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.toml"
-    plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "long"\nepochs = 500\n')
-    args = [a for a in _build_args(earlier_copy, "--experiments", str(plan), "--jobs", "2") if a != "--quiet"]
-    before = {name: tree_digest(earlier_copy[name]) for name in ("docs", "site")}  # runs may be cached
+    plan.write_text(
+        'seeds = [0, 1]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "long"\nepochs = 500\n'
+    )
+    args = [
+        a
+        for a in _build_args(earlier_copy, "--experiments", str(plan), "--jobs", "2")
+        if a != "--quiet"
+    ]
+    before = {
+        name: tree_digest(earlier_copy[name]) for name in ("docs", "site")
+    }  # runs may be cached
     log = tmp_path / "stderr.log"
     with log.open("wb") as stderr:  # a session of its own: Ctrl-C signals a terminal's whole group
-        process = subprocess.Popen([sys.executable, "-m", "reportgen", *args], stdout=subprocess.DEVNULL,
-                                   stderr=stderr, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reportgen", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         while "[reportgen] experiments" not in log.read_text(errors="replace"):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text(
+                errors="replace"
+            )
             time.sleep(0.2)
         time.sleep(3)  # the workers start
         if to_group:
@@ -259,5 +317,8 @@ def test_signal_during_parallel_experiments_stops_every_worker(
     stderr_text = log.read_text(errors="replace")
     assert returncode == 128 + signum, stderr_text
     assert "Traceback" not in stderr_text and "terminate called" not in stderr_text
-    assert f"Error: Interrupted by {signal.Signals(signum).name} before anything was published" in stderr_text
+    assert (
+        f"Error: Interrupted by {signal.Signals(signum).name} before anything was published"
+        in stderr_text
+    )
     assert {name: tree_digest(earlier_copy[name]) for name in ("docs", "site")} == before

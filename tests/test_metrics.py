@@ -20,11 +20,17 @@ def random_predictions(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return labels, probabilities
 
 
-@pytest.mark.parametrize(("k", "task"), [(7, "multi-class"), (5, "ordinal-regression"), (2, "binary-class")])
+@pytest.mark.parametrize(
+    ("k", "task"), [(7, "multi-class"), (5, "ordinal-regression"), (2, "binary-class")]
+)
 def test_accuracy_and_auc_equal_medmnist_evaluator(k: int, task: str) -> None:
     labels, probabilities = random_predictions(500, k, seed=k)
-    assert metrics.accuracy(labels, probabilities) == pytest.approx(getACC(labels, probabilities, task))
-    assert metrics.mean_auc(labels, probabilities) == pytest.approx(getAUC(labels, probabilities, task))
+    assert metrics.accuracy(labels, probabilities) == pytest.approx(
+        getACC(labels, probabilities, task)
+    )
+    assert metrics.mean_auc(labels, probabilities) == pytest.approx(
+        getAUC(labels, probabilities, task)
+    )
 
 
 def test_summary_equals_scikit_learn() -> None:
@@ -32,7 +38,9 @@ def test_summary_equals_scikit_learn() -> None:
     names = [f"class {k}" for k in range(7)]
     summary = summarize_test(labels, probabilities, names)
     predictions = probabilities.argmax(axis=1)
-    assert summary["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(labels, predictions))
+    assert summary["balanced_accuracy"] == pytest.approx(
+        balanced_accuracy_score(labels, predictions)
+    )
     assert summary["macro_f1"] == pytest.approx(f1_score(labels, predictions, average="macro"))
     expected = classification_report(labels, predictions, output_dict=True, zero_division=0)
     for row in summary["report"]["classes"]:
@@ -53,7 +61,9 @@ def test_confusion_matrix_rows_sum_to_class_support() -> None:
     assert [row["support"] for row in summary["report"]["classes"]] == matrix.sum(axis=1).tolist()
     normalized = np.asarray(summary["confusion_matrix_normalized"])
     np.testing.assert_allclose(normalized.sum(axis=1), 1)
-    np.testing.assert_allclose(np.diag(normalized), [row["recall"] for row in summary["report"]["classes"]])
+    np.testing.assert_allclose(
+        np.diag(normalized), [row["recall"] for row in summary["report"]["classes"]]
+    )
 
 
 def test_majority_class_predictor_has_chance_balanced_accuracy() -> None:

@@ -20,8 +20,14 @@ def dense(n_in: int, n_out: int) -> int:
 def test_parameter_count_matches_the_study(channels: int, classes: int) -> None:
     batch_norms = 2 * (16 + 16 + 64 + 64)
     expected = (
-        conv(channels, 16) + conv(16, 16) + conv(16, 64) + conv(64, 64) + batch_norms
-        + dense(64 * 4 * 4, 128) + dense(128, 128) + dense(128, classes)
+        conv(channels, 16)
+        + conv(16, 16)
+        + conv(16, 64)
+        + conv(64, 64)
+        + batch_norms
+        + dense(64 * 4 * 4, 128)
+        + dense(128, 128)
+        + dense(128, classes)
     )
     assert count_parameters(StudyCNN(channels, classes)) == expected
 

@@ -32,10 +32,18 @@ INVALID = {
     "--epochs": st.integers(max_value=0),
     "--batch-size": st.integers(max_value=0),
     "--lr": st.floats(max_value=0) | st.sampled_from([math.nan, math.inf]),
-    "--momentum": st.floats(min_value=1) | st.floats(max_value=0, exclude_max=True) | st.just(math.nan),
+    "--momentum": st.floats(min_value=1)
+    | st.floats(max_value=0, exclude_max=True)
+    | st.just(math.nan),
     "--seed": st.integers(max_value=-1) | st.integers(min_value=MAX_SEED + 1),
 }
-FIELD = {"--epochs": "epochs", "--batch-size": "batch_size", "--lr": "lr", "--momentum": "momentum", "--seed": "seed"}
+FIELD = {
+    "--epochs": "epochs",
+    "--batch-size": "batch_size",
+    "--lr": "lr",
+    "--momentum": "momentum",
+    "--seed": "seed",
+}
 
 
 class BuildStub:
@@ -65,7 +73,9 @@ def _invoke(options: dict[str, object]) -> Any:
 
 @EXAMPLES
 @given(st.fixed_dictionaries(VALID))
-def test_valid_options_reach_the_config_unchanged(stub: BuildStub, options: dict[str, object]) -> None:
+def test_valid_options_reach_the_config_unchanged(
+    stub: BuildStub, options: dict[str, object]
+) -> None:
     result = _invoke(options)
     assert result.exit_code == 0, result.output
     config = stub.configs[-1]
@@ -74,7 +84,9 @@ def test_valid_options_reach_the_config_unchanged(stub: BuildStub, options: dict
 
 
 @EXAMPLES
-@given(st.sampled_from(sorted(INVALID)).flatmap(lambda name: st.tuples(st.just(name), INVALID[name])))
+@given(
+    st.sampled_from(sorted(INVALID)).flatmap(lambda name: st.tuples(st.just(name), INVALID[name]))
+)
 def test_invalid_options_are_rejected_by_name_before_any_work(
     stub: BuildStub, bad: tuple[str, object]
 ) -> None:

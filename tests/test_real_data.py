@@ -17,8 +17,17 @@ RETINA = SHARED_DATA / "retinamnist.npz"
 @pytest.mark.skipif(not RETINA.is_file(), reason="../shared/data/retinamnist.npz is not present")
 def test_retinamnist_build_reaches_auc_070(out_dirs: dict[str, Path], runner: CliRunner) -> None:
     result = runner.invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(SHARED_DATA), "--epochs", "10",
-               *dir_args(out_dirs)]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(SHARED_DATA),
+            "--epochs",
+            "10",
+            *dir_args(out_dirs),
+        ],
     )
     assert result.exit_code == 0, result.output
     results = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())

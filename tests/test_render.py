@@ -26,7 +26,15 @@ def test_pages_match_snapshots(page: str) -> None:
 
 
 def test_html_and_markdown_in_class_names_render_as_text() -> None:
-    names = ["<script>alert(1)</script>", "a | b", "*bold*", "# heading", "under_score", "ok", "[link](x)"]
+    names = [
+        "<script>alert(1)</script>",
+        "a | b",
+        "*bold*",
+        "# heading",
+        "under_score",
+        "ok",
+        "[link](x)",
+    ]
     pages = render_pages(make_results(class_names=names))
     results_page = pages["results.md"]
     assert "<script>" not in results_page
@@ -48,7 +56,11 @@ def test_other_datasets_never_name_dermamnist_and_official_files_carry_no_warnin
         assert "DermaMNIST" not in body and "dermamnist" not in body, name
         assert "HAM10000" not in body, name
         assert "RetinaMNIST" in text, name
-        notice = '!!! info "Data: RetinaMNIST"' if name in PAGES else "> **Data:** every number in this card comes from RetinaMNIST"
+        notice = (
+            '!!! info "Data: RetinaMNIST"'
+            if name in PAGES
+            else "> **Data:** every number in this card comes from RetinaMNIST"
+        )
         assert "Unofficial" not in text and notice in text, name
     assert "The study vs this run" not in pages["index.md"]
 
@@ -67,7 +79,9 @@ def test_every_page_says_research_only_and_dermamnist_pages_say_why_scores_are_o
 def test_imbalance_note_computes_the_majority_class_baseline() -> None:
     results = make_results()
     test_counts = results["dataset"]["counts"]["test"]
-    baseline = max(test_counts) / sum(test_counts)  # the synthetic majority class is the same in every split
+    baseline = max(test_counts) / sum(
+        test_counts
+    )  # the synthetic majority class is the same in every split
     page = render_pages(results)["results.md"]
     assert f"would score an accuracy of {baseline:.3f}" in page
     assert f"| Always predict *melanocytic nevi* (baseline accuracy) | {baseline:.3f} | |" in page
@@ -83,10 +97,16 @@ def test_results_page_shows_every_interval() -> None:
     results = make_results()
     intervals = results["test"]["intervals"]
     page = render_pages(results)["results.md"]
-    for key, label in (("accuracy", "Accuracy"), ("auc", "AUC (mean one-vs-rest)"), ("balanced_accuracy", "Balanced accuracy")):
+    for key, label in (
+        ("accuracy", "Accuracy"),
+        ("auc", "AUC (mean one-vs-rest)"),
+        ("balanced_accuracy", "Balanced accuracy"),
+    ):
         low, high = intervals[key]["low"], intervals[key]["high"]
         assert f"| {label} | {results['test'][key]:.3f} | {low:.3f}–{high:.3f} |" in page
-    for row, interval in zip(results["test"]["report"]["classes"], intervals["per_class_recall"], strict=True):
+    for row, interval in zip(
+        results["test"]["report"]["classes"], intervals["per_class_recall"], strict=True
+    ):
         assert f"| {row['recall']:.2f} | {interval['low']:.2f}–{interval['high']:.2f} |" in page
     assert f"**{results['test']['calibration']['ece']:.3f}**" in page
     assert "figures/reliability_diagram.png" in page
@@ -110,7 +130,9 @@ def test_model_card_metadata_is_valid_model_index_yaml() -> None:
     test = results["test"]
     assert values["accuracy"]["value"] == round(test["accuracy"], 4)
     assert values["roc_auc"]["value"] == round(test["auc"], 4)
-    assert values["balanced_accuracy"]["args"]["ci_low"] == round(test["intervals"]["balanced_accuracy"]["low"], 4)
+    assert values["balanced_accuracy"]["args"]["ci_low"] == round(
+        test["intervals"]["balanced_accuracy"]["low"], 4
+    )
     assert values["ece"]["value"] == round(test["calibration"]["ece"], 4)
 
 
@@ -126,8 +148,15 @@ def test_model_card_has_every_section_whatever_the_class_names() -> None:
     names = ["a: b", "- c", "'quoted'", "#hash", "ok", "x\ny", "{z}"]
     card = render_pages(make_results(class_names=names))["data/model_card.md"]
     assert front_matter(card)["model-index"][0]["name"] == "reportgen-studycnn-dermamnist"
-    for section in ("## Intended use", "## Out-of-scope use", "## Training data", "## Evaluation",
-                    "## Limitations", "## Ethical considerations", "## Citation"):
+    for section in (
+        "## Intended use",
+        "## Out-of-scope use",
+        "## Training data",
+        "## Evaluation",
+        "## Limitations",
+        "## Ethical considerations",
+        "## Citation",
+    ):
         assert section in card
 
 

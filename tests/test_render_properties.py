@@ -24,9 +24,47 @@ from tests.conftest import make_results
 EXAMPLES = settings(max_examples=30, deadline=None)
 
 # Pieces that mean something to Markdown, HTML or the templates, plus ordinary text.
-PIECES = ["<script>", "</script>", "<b>", "<", ">", "&", "&amp;", "&#60;", "|", "*", "**", "#", "_",
-          "`", "``", "[", "](", ")", "!", "{", "}", "\\", "~", "-", "+", "1.", ":", "\"", "'", "$",
-          " ", "  ", "\n", "a", "Zz", "é", "σ", "2", "!!! note"]
+PIECES = [
+    "<script>",
+    "</script>",
+    "<b>",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "&#60;",
+    "|",
+    "*",
+    "**",
+    "#",
+    "_",
+    "`",
+    "``",
+    "[",
+    "](",
+    ")",
+    "!",
+    "{",
+    "}",
+    "\\",
+    "~",
+    "-",
+    "+",
+    "1.",
+    ":",
+    '"',
+    "'",
+    "$",
+    " ",
+    "  ",
+    "\n",
+    "a",
+    "Zz",
+    "é",
+    "σ",
+    "2",
+    "!!! note",
+]
 DATA_TEXT = st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join)
 # Class names as medmnist.INFO has them: no surrounding blanks, no line breaks.
 CLASS_NAME = DATA_TEXT.map(lambda text: " ".join(text.split())).filter(bool)
@@ -39,7 +77,11 @@ PATH_TEXT = DATA_TEXT.filter(lambda text: all(line.strip() for line in text.spli
 def _markdown() -> markdown.Markdown:
     entries = yaml.safe_load((PROJECT_ROOT / "mkdocs.yml").read_text())["markdown_extensions"]
     names = [entry if isinstance(entry, str) else next(iter(entry)) for entry in entries]
-    configs = {next(iter(entry)): next(iter(entry.values())) for entry in entries if isinstance(entry, dict)}
+    configs = {
+        next(iter(entry)): next(iter(entry.values()))
+        for entry in entries
+        if isinstance(entry, dict)
+    }
     return markdown.Markdown(extensions=names, extension_configs=configs)
 
 
@@ -52,7 +94,9 @@ class _Page(HTMLParser):
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "span":  # Pygments wraps the tokens of a code block in spans: they follow its text
+        if (
+            tag != "span"
+        ):  # Pygments wraps the tokens of a code block in spans: they follow its text
             self.tags.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
@@ -69,7 +113,9 @@ class _Page(HTMLParser):
 
 def _site_pages(results: dict[str, Any]) -> dict[str, _Page]:
     converter = _markdown()
-    return {name: _Page(converter.reset().convert(text)) for name, text in render_pages(results).items()}
+    return {
+        name: _Page(converter.reset().convert(text)) for name, text in render_pages(results).items()
+    }
 
 
 def _shown(text: str) -> str:

@@ -16,24 +16,50 @@ from tests.conftest import dir_args
 
 
 def _args(earlier_build: dict[str, Path], seed: int, dirs: dict[str, Path]) -> list[str]:
-    return ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
-            "--allow-unofficial-data", "--epochs", "1", "--device", "cpu", "--seed", str(seed),
-            "--no-site", "--quiet", *dir_args(dirs)]
+    return [
+        "build",
+        "--dataset",
+        "retinamnist",
+        "--data-root",
+        str(earlier_build["data"]),
+        "--allow-unofficial-data",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--seed",
+        str(seed),
+        "--no-site",
+        "--quiet",
+        *dir_args(dirs),
+    ]
 
 
 def _outputs(dirs: dict[str, Path]) -> dict[str, Any]:
     results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
     predictions = (dirs["docs"] / "data" / "predictions.csv").read_bytes()
-    history = [{key: value for key, value in row.items() if key != "seconds"} for row in results["history"]]
-    return {"test": results["test"], "history": history, "predictions": predictions,
-            "reused": results["cache"]["reused"]}
+    history = [
+        {key: value for key, value in row.items() if key != "seconds"} for row in results["history"]
+    ]
+    return {
+        "test": results["test"],
+        "history": history,
+        "predictions": predictions,
+        "reused": results["cache"]["reused"],
+    }
 
 
 @pytest.fixture(scope="module")
-def builds(earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def builds(
+    earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """Seed 0 in this process, seed 0 in a fresh process, seed 1; each with its own empty cache."""
     outputs = {}
-    for name, seed, in_process in (("first", 0, True), ("second", 0, False), ("other seed", 1, True)):
+    for name, seed, in_process in (
+        ("first", 0, True),
+        ("second", 0, False),
+        ("other seed", 1, True),
+    ):
         base = tmp_path_factory.mktemp(name.replace(" ", "-"))
         dirs = {folder: base / folder for folder in ("docs", "site", "cache")}
         args = _args(earlier_build, seed, dirs)
@@ -41,8 +67,12 @@ def builds(earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFact
             result = CliRunner().invoke(main, args)
             assert result.exit_code == 0, result.output
         else:
-            process = subprocess.run([sys.executable, "-m", "reportgen", *args],
-                                     capture_output=True, text=True, check=False)
+            process = subprocess.run(
+                [sys.executable, "-m", "reportgen", *args],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             assert process.returncode == 0, process.stderr
         outputs[name] = _outputs(dirs)
     return outputs

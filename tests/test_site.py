@@ -34,7 +34,9 @@ def test_nav_lists_every_page_once() -> None:
 
 def test_site_options_become_mkdocs_overrides() -> None:
     options = site.SiteOptions(
-        site_url="https://lab.example.org/study/", repo_url="https://git.example.org/lab/reportgen/", footer="x"
+        site_url="https://lab.example.org/study/",
+        repo_url="https://git.example.org/lab/reportgen/",
+        footer="x",
     )
     assert options.overrides() == {
         "site_url": "https://lab.example.org/study/",
@@ -50,7 +52,9 @@ def test_footer_names_date_version_and_data_and_escapes_html() -> None:
     results = make_results(official=True)
     built = datetime.datetime(2026, 3, 4, 5, 6, tzinfo=datetime.UTC)
     footer = site.footer_text(results, built)
-    assert footer.startswith(f"Built 2026-03-04 05:06 UTC with reportgen {reportgen.__version__} from DermaMNIST.")
+    assert footer.startswith(
+        f"Built 2026-03-04 05:06 UTC with reportgen {reportgen.__version__} from DermaMNIST."
+    )
     assert "not a diagnostic device" in footer
     results["dataset"]["name"] = "<b>x</b>"
     results["dataset"]["official"] = False
@@ -68,7 +72,9 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
         f"hooks:\n  - {REPO_ROOT / 'reportgen' / 'mkdocs_hooks.py'}\n"
     )
     site.build_site(docs, tmp_path / "site", config)
-    assert (tmp_path / "site" / "data" / "model_card.md").read_text() == "---\nlicense: mit\n---\n# Card\n"
+    assert (
+        tmp_path / "site" / "data" / "model_card.md"
+    ).read_text() == "---\nlicense: mit\n---\n# Card\n"
     assert not (tmp_path / "site" / "data" / "model_card").exists()
     assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
 
@@ -81,7 +87,11 @@ def test_pages_workflow_builds_with_reportgen_and_deploys_with_the_official_acti
     assert "actions/upload-pages-artifact" in uses and "actions/configure-pages" in uses
     (build_run,) = [step["run"] for step in build_steps if "reportgen build" in step.get("run", "")]
     assert "--site-url" in build_run and "--repo-url" in build_run and "--quiet" in build_run
-    upload = next(step for step in build_steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
+    upload = next(
+        step
+        for step in build_steps
+        if step.get("uses", "").startswith("actions/upload-pages-artifact")
+    )
     assert upload["with"]["path"] == "site"
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
@@ -97,5 +107,7 @@ def test_published_folders_get_the_umask_mode_not_mkdtemps_owner_only(tmp_path: 
             site.swap_into((staging, target))
     finally:
         os.umask(old_umask)
-    assert stat.S_IMODE(target.stat().st_mode) == 0o755  # a web server running as another user can read it
+    assert (
+        stat.S_IMODE(target.stat().st_mode) == 0o755
+    )  # a web server running as another user can read it
     assert (target / "index.html").read_text() == "<p>hello</p>"

@@ -27,8 +27,13 @@ from tests.conftest import dir_args
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium tries to reach Google's services.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 REPO_URL = "https://git.example.org/lab/reportgen"
 
@@ -49,7 +54,9 @@ def page_url(base: str, page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def served_site(synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def served_site(
+    synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("browser-site")
     dirs = {name: base / name for name in ("docs", "site", "cache")}
     handler = functools.partial(_QuietHandler, directory=str(dirs["site"]))
@@ -60,8 +67,20 @@ def served_site(synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFac
     try:
         result = CliRunner().invoke(
             main,
-            ["build", "--data-root", str(synthetic_derma_root), "--allow-unofficial-data", "--epochs", "1",
-             "--site-url", url, "--repo-url", REPO_URL, "--quiet", *dir_args(dirs)],
+            [
+                "build",
+                "--data-root",
+                str(synthetic_derma_root),
+                "--allow-unofficial-data",
+                "--epochs",
+                "1",
+                "--site-url",
+                url,
+                "--repo-url",
+                REPO_URL,
+                "--quiet",
+                *dir_args(dirs),
+            ],
         )
         assert result.exit_code == 0, result.output
         yield {"url": url, "dirs": dirs}
@@ -96,9 +115,14 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     tab = context.new_page()
     tab.console_errors = []
-    tab.on("console", lambda message: message.type == "error" and tab.console_errors.append(message.text))
+    tab.on(
+        "console",
+        lambda message: message.type == "error" and tab.console_errors.append(message.text),
+    )
     tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
-    tab.on("requestfailed", lambda request: tab.console_errors.append(f"request failed: {request.url}"))
+    tab.on(
+        "requestfailed", lambda request: tab.console_errors.append(f"request failed: {request.url}")
+    )
     yield tab
     context.close()
 
@@ -131,14 +155,20 @@ def test_every_nav_page_loads_with_its_images_and_no_console_errors(
         page.wait_for_load_state("networkidle")
         assert broken_images(page) == [], link
         images_seen.update(page.eval_on_selector_all("img", "images => images.map(i => i.src)"))
-        assert page.locator(".admonition.danger").first.inner_text().startswith("Research and education only")
+        assert (
+            page.locator(".admonition.danger")
+            .first.inner_text()
+            .startswith("Research and education only")
+        )
         name = link.removeprefix(url).strip("/") or "index"
         page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
     assert {src.rsplit("/", 1)[-1] for src in images_seen} >= set(FIGURE_FILES.values())
     assert page.console_errors == []
 
 
-def test_results_page_figures_have_captions_tabs_and_zoom(served_site: dict[str, Any], page: Any) -> None:
+def test_results_page_figures_have_captions_tabs_and_zoom(
+    served_site: dict[str, Any], page: Any
+) -> None:
     page.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
     captions = page.locator("figure figcaption").all_inner_texts()
     assert any("Reliability diagram" in caption for caption in captions)
@@ -154,7 +184,9 @@ def test_results_page_figures_have_captions_tabs_and_zoom(served_site: dict[str,
     assert page.console_errors == []
 
 
-def test_search_finds_accuracy(served_site: dict[str, Any], page: Any, screenshot_dir: Path) -> None:
+def test_search_finds_accuracy(
+    served_site: dict[str, Any], page: Any, screenshot_dir: Path
+) -> None:
     page.goto(served_site["url"], wait_until="networkidle")
     search = page.locator("input.md-search__input")
     search.click()
@@ -167,7 +199,9 @@ def test_search_finds_accuracy(served_site: dict[str, Any], page: Any, screensho
     assert page.console_errors == []
 
 
-def test_dark_mode_toggle_switches_the_palette(served_site: dict[str, Any], page: Any, screenshot_dir: Path) -> None:
+def test_dark_mode_toggle_switches_the_palette(
+    served_site: dict[str, Any], page: Any, screenshot_dir: Path
+) -> None:
     page.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
 
     def palette() -> tuple[str, str]:
@@ -188,7 +222,9 @@ def test_dark_mode_toggle_switches_the_palette(served_site: dict[str, Any], page
 def test_instant_navigation_keeps_the_page_alive(served_site: dict[str, Any], page: Any) -> None:
     page.goto(served_site["url"], wait_until="networkidle")
     page.evaluate("() => { window.stillTheSameDocument = true; }")
-    page.locator("nav.md-nav--primary a.md-nav__link[href$='model-card/']").first.dispatch_event("click")
+    page.locator("nav.md-nav--primary a.md-nav__link[href$='model-card/']").first.dispatch_event(
+        "click"
+    )
     page.wait_for_url("**/model-card/")
     page.locator("h1", has_text="Model card").wait_for()
     assert page.evaluate("() => window.stillTheSameDocument === true")  # no full reload

@@ -15,8 +15,19 @@ from tests.conftest import assert_clean_failure, dir_args, tree_digest
 
 def _build(earlier_build: dict[str, Path], *extra: str) -> object:
     return CliRunner().invoke(
-        main, ["build", "--dataset", "retinamnist", "--data-root", str(earlier_build["data"]),
-               "--allow-unofficial-data", "--epochs", "2", *extra, *dir_args(earlier_build)]
+        main,
+        [
+            "build",
+            "--dataset",
+            "retinamnist",
+            "--data-root",
+            str(earlier_build["data"]),
+            "--allow-unofficial-data",
+            "--epochs",
+            "2",
+            *extra,
+            *dir_args(earlier_build),
+        ],
     )
 
 
@@ -24,7 +35,9 @@ def test_huge_learning_rate_diverges_and_publishes_nothing(earlier_build: dict[s
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site", "cache")}
     result = _build(earlier_build, "--lr", "1e6")
     assert result.exit_code == 1
-    assert_clean_failure(result, "Training diverged in epoch 1", "--lr 1e+06 is too high", "--lr 100000")
+    assert_clean_failure(
+        result, "Training diverged in epoch 1", "--lr 1e+06 is too high", "--lr 100000"
+    )
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site", "cache")} == before
 
 
@@ -47,6 +60,7 @@ def test_weights_broken_by_the_last_step_are_caught(
     monkeypatch.setattr(reportgen.train, "train_one_epoch", epoch_that_breaks_weights_in_epoch_2)
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = _build(earlier_build, "--retrain")
-    assert_clean_failure(result, "Training diverged in epoch 2", "outputs on the val split became NaN",
-                         "--lr 0.001")
+    assert_clean_failure(
+        result, "Training diverged in epoch 2", "outputs on the val split became NaN", "--lr 0.001"
+    )
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before

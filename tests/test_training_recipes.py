@@ -14,8 +14,14 @@ from reportgen.augment import augment_batch, dihedral_views
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset, Split, load_dataset
 from reportgen.runner import run_training
-from reportgen.thresholds import apply_offsets, tune_offsets
-from reportgen.train import class_weights, epoch_order, predict_proba, to_device_tensors, train_model
+from reportgen.thresholds import apply_offsets, cross_fitted_probabilities, tune_offsets
+from reportgen.train import (
+    class_weights,
+    epoch_order,
+    predict_proba,
+    to_device_tensors,
+    train_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +30,9 @@ def retina(synthetic_retina_root: Path) -> LoadedDataset:
 
 
 def quick(**overrides: object) -> BuildConfig:
-    return dataclasses.replace(BuildConfig(dataset="retinamnist", epochs=1, device="cpu"), **overrides)
+    return dataclasses.replace(
+        BuildConfig(dataset="retinamnist", epochs=1, device="cpu"), **overrides
+    )
 
 
 def test_inverse_frequency_and_effective_number_weights() -> None:
@@ -39,7 +47,9 @@ def test_inverse_frequency_and_effective_number_weights() -> None:
     assert class_weights(counts, "none", 0.999) is None
 
 
-def test_class_weights_reach_the_loss(retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_class_weights_reach_the_loss(
+    retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[torch.Tensor | None] = []
     original = torch.nn.CrossEntropyLoss
 
@@ -97,7 +107,9 @@ def test_tta_averages_probabilities_over_views(retina: LoadedDataset) -> None:
 def test_threshold_tuning_raises_validation_balanced_accuracy() -> None:
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1, 2], [300, 60, 40])
-    logits = rng.normal(size=(400, 3)) + 1.2 * np.eye(3)[labels] + np.array([1.5, 0, 0])  # biased to 0
+    logits = (
+        rng.normal(size=(400, 3)) + 1.2 * np.eye(3)[labels] + np.array([1.5, 0, 0])
+    )  # biased to 0
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     offsets = tune_offsets(labels, probabilities)
     before = metrics.balanced_accuracy(labels, probabilities.argmax(axis=1))
@@ -106,13 +118,30 @@ def test_threshold_tuning_raises_validation_balanced_accuracy() -> None:
     assert offsets[0] < offsets[1] and offsets[0] < offsets[2]
 
 
+def test_cross_fitted_validation_score_does_not_reward_offsets_fit_to_noise() -> None:
+    # Probabilities that carry no information about the labels: no offsets can truly help.
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1, 2, 3, 4], [50, 15, 20, 10, 5])
+    probabilities = rng.dirichlet(np.ones(5), size=labels.size)
+    in_sample = apply_offsets(probabilities, tune_offsets(labels, probabilities))
+    crossed = cross_fitted_probabilities(labels, probabilities, seed=0)
+    in_sample_score = metrics.balanced_accuracy(labels, in_sample.argmax(axis=1))
+    crossed_score = metrics.balanced_accuracy(labels, crossed.argmax(axis=1))
+    assert in_sample_score > crossed_score + 0.05  # tuned and graded on the same images: flattering
+    assert crossed_score < 0.25  # chance is 0.2
+    np.testing.assert_allclose(crossed.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(crossed, cross_fitted_probabilities(labels, probabilities, seed=0))
+
+
 def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None:
     config = quick(threshold_tuning=True, lr=0.002)  # undertrained, so biased to the big class
     original = run_training(retina, config)
     permuted = np.random.default_rng(0).permutation(retina.test.labels)
     scrambled = dataclasses.replace(retina, test=Split(images=retina.test.images, labels=permuted))
     again = run_training(scrambled, config)
-    assert original.record["selection"]["class_offsets"] == again.record["selection"]["class_offsets"]
+    assert (
+        original.record["selection"]["class_offsets"] == again.record["selection"]["class_offsets"]
+    )
     assert any(offset != 0 for offset in original.record["selection"]["class_offsets"])
     np.testing.assert_allclose(original.test_probabilities, again.test_probabilities)
 
@@ -138,15 +167,21 @@ def test_early_stopping_restores_the_best_epochs_weights(retina: LoadedDataset) 
         {"sampler": "balanced", "augment": True},
     ],
 )
-def test_every_switch_trains_to_valid_probabilities(retina: LoadedDataset, overrides: dict[str, object]) -> None:
+def test_every_switch_trains_to_valid_probabilities(
+    retina: LoadedDataset, overrides: dict[str, object]
+) -> None:
     run = run_training(retina, quick(**overrides))
     assert run.test_probabilities.shape == (400, 5)
     np.testing.assert_allclose(run.test_probabilities.sum(axis=1), 1, atol=1e-5)
     assert 0 <= run.record["test"]["balanced_accuracy"] <= 1
 
 
-def test_bf16_precision_runs_the_convolutions_in_bfloat16_and_keeps_fp32_weights(retina: LoadedDataset) -> None:
-    conv_dtypes: list[tuple[bool, torch.dtype]] = []  # (training, output dtype) of every convolution
+def test_bf16_precision_runs_the_convolutions_in_bfloat16_and_keeps_fp32_weights(
+    retina: LoadedDataset,
+) -> None:
+    conv_dtypes: list[
+        tuple[bool, torch.dtype]
+    ] = []  # (training, output dtype) of every convolution
     original_forward = torch.nn.Conv2d.forward
 
     def recording_forward(self: torch.nn.Conv2d, images: torch.Tensor) -> torch.Tensor:
@@ -164,7 +199,9 @@ def test_bf16_precision_runs_the_convolutions_in_bfloat16_and_keeps_fp32_weights
     assert {dtype for training, dtype in bf16_calls if training} == {torch.bfloat16}
     assert (False, torch.bfloat16) in bf16_calls
     assert {dtype for _, dtype in conv_dtypes} == {torch.float32}
-    assert half.test_probabilities.dtype == np.float64 and np.isfinite(half.test_probabilities).all()
+    assert (
+        half.test_probabilities.dtype == np.float64 and np.isfinite(half.test_probabilities).all()
+    )
     np.testing.assert_allclose(half.test_probabilities.sum(axis=1), 1.0, atol=1e-6)
     # Same seed, same batches: bfloat16 moves the numbers a little, not the result.
     assert not np.array_equal(half.test_probabilities, full.test_probabilities)
