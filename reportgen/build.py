@@ -48,7 +48,8 @@ class Progress:
 
     on_stage: Callable[[str], None] = lambda stage: None
     on_epoch: Callable[[Any], None] | None = None
-    on_run: Callable[[str, int], None] = lambda variant, seed: None  # an experiment run starts
+    # An experiment run has finished training: (variant, seed, runs to train in all).
+    on_run: Callable[[str, int, int], None] = lambda variant, seed, total: None
     # track(label, items, total) yields items while showing how far along they are.
     track: Callable[[str, Iterable[Any], int], Iterable[Any]] = _untracked
     quiet: bool = False  # also silence what libraries print (the download's progress bar)

@@ -72,10 +72,12 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
         if not quiet:
             click.echo(f"[reportgen] {stage}", err=True)
 
-    def on_run(variant: str, seed: int) -> None:
+    def on_run(variant: str, seed: int, total: int) -> None:
         if "runs" not in bar:
-            bar["runs"] = tqdm(desc="experiment runs", unit="run", disable=quiet, file=sys.stderr)
-        bar["runs"].set_postfix(variant=variant, seed=seed)
+            bar["runs"] = tqdm(
+                total=total, desc="experiment runs", unit="run", disable=quiet, file=sys.stderr
+            )
+        bar["runs"].set_postfix(finished=f"{variant} seed {seed}")
         bar["runs"].update(1)
 
     def on_epoch(stats: Any) -> None:

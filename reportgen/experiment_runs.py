@@ -79,17 +79,17 @@ def _train_missing(
     base: BuildConfig,
     missing: list[PlannedRun],
     load_dataset: Callable[[], LoadedDataset],
-    on_run: Callable[[str, int], None],
+    on_run: Callable[[str, int, int], None],
 ) -> None:
     jobs = resolve_jobs(base.jobs, base.device, len(missing))
     if jobs == 1:
         from reportgen.runner import run_training
 
         for planned in missing:
-            on_run(planned.variant, planned.seed)
             cache.save_run(
                 run_training(load_dataset(), planned.config), base.cache_dir, planned.key
             )
+            on_run(planned.variant, planned.seed, len(missing))
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
@@ -104,7 +104,7 @@ def _train_missing(
                 }
             for future in as_completed(futures):
                 future.result()
-                on_run(futures[future].variant, futures[future].seed)
+                on_run(futures[future].variant, futures[future].seed, len(missing))
         except BaseException:
             _stop_workers(pool)  # before shutdown(), which forgets the worker processes
             pool.shutdown(wait=False, cancel_futures=True)
@@ -127,7 +127,7 @@ def run_plan(
     plan: ExperimentPlan,
     data_md5: str,
     load_dataset: Callable[[], LoadedDataset],
-    on_run: Callable[[str, int], None] = lambda name, seed: None,
+    on_run: Callable[[str, int, int], None] = lambda name, seed, total: None,
 ) -> dict[str, Any]:
     """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
 

@@ -168,6 +168,7 @@ def test_build_with_experiments_writes_json_page_and_links(
     ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
+    assert "experiment runs: 100%" in result.output and "5/5" in result.output  # baseline seed 0 reused
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
     assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
