@@ -81,6 +81,8 @@ def _train_missing(
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None],
 ) -> None:
+    if not missing:
+        return  # everything cached: not even torch is imported
     jobs = resolve_jobs(base.jobs, base.device, len(missing))
     if jobs == 1:
         from reportgen.runner import run_training

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,6 +196,18 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert rerun.exit_code == 0, rerun.output
     again = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert all(run["reused"] for variant in again["variants"] for run in variant["runs"])
+
+    # A fully cached build, in a fresh process, never imports torch (that is what keeps it fast).
+    probe = (
+        "import sys; from reportgen.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "print('torch imported:', 'torch' in sys.modules)"
+    )
+    cached = subprocess.run(
+        [sys.executable, "-c", probe, *args, "--quiet"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )
+    assert "torch imported: False" in cached.stdout, cached.stdout + cached.stderr
 
 
 def test_jobs_auto_uses_every_core_on_cpu_and_never_more_workers_than_runs(
