@@ -249,6 +249,7 @@ def _experiments_view(
         "focus_class": dataset["class_names"][focus],
         "rows": rows,
         "baseline": rows[0],
+        "recommended_row": next(row for row in rows if row["recommended"]),
         "references": experiments["references"],
         "by_step": {
             key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS

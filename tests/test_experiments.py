@@ -185,6 +185,10 @@ def test_build_with_experiments_writes_json_page_and_links(
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
     assert "ResNet-18 (28)" in page
+    home = (out_dirs["docs"] / "index.md").read_text()
+    chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
+    assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home
+    assert f"balanced accuracy {chosen['mean']['balanced_accuracy']:.3f}" in home
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
     assert (
         "[weighted](experiments.md#weighted)" in steps and "[tuned](experiments.md#tuned)" in steps
