@@ -394,7 +394,8 @@ def main() -> None:
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Experiment runs trained at once in worker processes; 0 = one per CPU core.",
+    help="Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
+    "(so one at a time on small machines), two on a GPU.",
 )
 @click.option(
     "--docs-dir",

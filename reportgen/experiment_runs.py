@@ -52,10 +52,17 @@ def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[
     }
 
 
-def resolve_jobs(jobs: int, device: str, n_runs: int) -> int:
-    """jobs = 0 means auto: one worker per CPU core on the CPU, two runs at a time on a GPU."""
+# On the CPU a run keeps about this many threads busy; more cores pay as more workers. On 2 cores,
+# two 1-thread workers were slower than one 2-thread run at a time (benchmarks/RESULTS.md).
+CPU_THREADS_PER_WORKER = 4
+
+
+def resolve_jobs(jobs: int, device_type: str, n_runs: int) -> int:
+    """jobs = 0 means auto: on the CPU one worker per 4 cores (one at a time below 8 cores), two
+    runs at a time on a GPU; never more workers than runs."""
     if jobs == 0:
-        jobs = 2 if device in {"cuda", "mps"} else (os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        jobs = 2 if device_type in {"cuda", "mps"} else max(1, cores // CPU_THREADS_PER_WORKER)
     return max(1, min(jobs, n_runs))
 
 
@@ -83,7 +90,9 @@ def _train_missing(
 ) -> None:
     if not missing:
         return  # everything cached: not even torch is imported
-    jobs = resolve_jobs(base.jobs, base.device, len(missing))
+    from reportgen.train import resolve_device
+
+    jobs = resolve_jobs(base.jobs, resolve_device(base.device).type, len(missing))
     if jobs == 1:
         from reportgen.runner import run_training
 

@@ -145,8 +145,9 @@ def test_parse_plan_keeps_overrides_and_steps() -> None:
     assert plan.variants[1].steps == ("class_weighted_loss",)
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-at-a-time", "parallel-workers"])
 def test_build_with_experiments_writes_json_page_and_links(
-    synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
+    synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path, jobs: str
 ) -> None:
     plan = tmp_path / "small.toml"
     plan.write_text(
@@ -166,6 +167,8 @@ def test_build_with_experiments_writes_json_page_and_links(
         "1",
         "--experiments",
         str(plan),
+        "--jobs",
+        jobs,
         *dir_args(out_dirs),
     ]
     result = runner.invoke(main, args)
@@ -214,14 +217,16 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert "torch imported: False" in cached.stdout, cached.stdout + cached.stderr
 
 
-def test_jobs_auto_uses_every_core_on_cpu_and_never_more_workers_than_runs(
+def test_jobs_auto_gives_each_cpu_worker_four_cores_and_never_more_workers_than_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from reportgen.experiment_runs import resolve_jobs
 
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert resolve_jobs(0, "cpu", 40) == 8
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert resolve_jobs(0, "cpu", 40) == 4
     assert resolve_jobs(0, "cpu", 3) == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert resolve_jobs(0, "cpu", 40) == 1  # measured: parallel workers were slower on 2 cores
     assert resolve_jobs(0, "cuda", 40) == 2
     assert resolve_jobs(1, "cpu", 40) == 1
-    assert resolve_jobs(4, "auto", 2) == 2
+    assert resolve_jobs(4, "cpu", 2) == 2
