@@ -18,7 +18,7 @@ import jinja2
 
 import reportgen
 from reportgen import cache, figures, render, results, site
-from reportgen.config import BuildConfig
+from reportgen.config import BuildConfig, OutputSettings
 from reportgen.data import (
     LoadedDataset,
     check_flag,
@@ -158,14 +158,14 @@ def _draw_or_reuse_figures(
 def publish(
     results_data: dict[str, Any],
     run: cache.TrainedRun,
-    config: BuildConfig,
+    outputs: OutputSettings,
     clock: _StageClock,
     progress: Progress = Progress(),
     experiments_data: dict[str, Any] | None = None,
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place."""
-    with site.staging_dir_for(config.docs_dir) as docs_stage:
+    with site.staging_dir_for(outputs.docs_dir) as docs_stage:
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
         results.write_per_class(results_data, docs_stage)
         if experiments_data is not None:
@@ -177,7 +177,7 @@ def publish(
                 run,
                 experiments_data,
                 docs_stage,
-                keep_figures_from or config.docs_dir,
+                keep_figures_from or outputs.docs_dir,
                 progress,
             ),
         )
@@ -195,12 +195,12 @@ def publish(
         )
         results_data["timings"] = clock.timings
         results.write_results(results_data, docs_stage)
-        if not config.build_site:
+        if not outputs.build_site:
             progress.on_commit()
-            site.swap_into((docs_stage, config.docs_dir))
-            return BuildOutcome(results_data, config.docs_dir, None)
-        with site.staging_dir_for(config.site_dir) as site_stage:
-            options = site.site_options(results_data, config.site_url, config.repo_url)
+            site.swap_into((docs_stage, outputs.docs_dir))
+            return BuildOutcome(results_data, outputs.docs_dir, None)
+        with site.staging_dir_for(outputs.site_dir) as site_stage:
+            options = site.site_options(results_data, outputs.site_url, outputs.repo_url)
             clock.run(
                 "site",
                 lambda: site.build_site(
@@ -211,8 +211,8 @@ def publish(
             for folder in (docs_stage, site_stage):
                 results.write_results(results_data, folder)
             progress.on_commit()
-            site.swap_into((docs_stage, config.docs_dir), (site_stage, config.site_dir))
-    return BuildOutcome(results_data, config.docs_dir, config.site_dir)
+            site.swap_into((docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir))
+    return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
 
 
 def _outputs(config: BuildConfig) -> list[Path]:
@@ -264,7 +264,7 @@ def _build_locked(
         {"key": key, "reused": reused},
         clock.timings,
     )
-    return publish(results_data, run, config, clock, progress, experiments_data)
+    return publish(results_data, run, config.outputs(), clock, progress, experiments_data)
 
 
 def rerender(
@@ -319,12 +319,12 @@ def _rerender_locked(
         "repo_url": repo_url if repo_url is not None else earlier.get("repo_url"),
     }
     earlier.update(urls)
-    config = BuildConfig(docs_dir=docs_dir, site_dir=site_dir, build_site=build_site, **urls)
+    outputs = OutputSettings(docs_dir, site_dir, build_site, urls["site_url"], urls["repo_url"])
     clock = _StageClock(progress)
     earlier_timings = results_data["timings"]
     for stage in ("load", "train", "evaluate"):
         clock.timings[stage] = earlier_timings.get(stage, 0.0)
     experiments_data = results.read_experiments(docs_dir)
     return publish(
-        results_data, run, config, clock, progress, experiments_data, keep_figures_from=docs_dir
+        results_data, run, outputs, clock, progress, experiments_data, keep_figures_from=docs_dir
     )

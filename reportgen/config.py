@@ -45,6 +45,17 @@ CHOICES = {
 
 
 @dataclass(frozen=True)
+class OutputSettings:
+    """Where a build publishes and how: all that publishing pages and site needs."""
+
+    docs_dir: Path = Path("docs")
+    site_dir: Path = Path("site")
+    build_site: bool = True
+    site_url: str | None = None
+    repo_url: str | None = None
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     # data
     dataset: str = DEFAULT_DATASET  # MedMNIST 2D flag, e.g. dermamnist
@@ -88,6 +99,11 @@ class BuildConfig:
     retrain: bool = False  # ignore a cached run and train again
     experiments: Path | None = None  # TOML file of variants to run for several seeds; None = none
     jobs: int = 0  # experiment runs trained at once in worker processes; 0 = auto (CPU cores)
+
+    def outputs(self) -> OutputSettings:
+        return OutputSettings(
+            self.docs_dir, self.site_dir, self.build_site, self.site_url, self.repo_url
+        )
 
     def training_fields(self) -> dict[str, object]:
         """The fields that change what training produces (the cache key's part of the config)."""

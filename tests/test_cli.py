@@ -82,3 +82,13 @@ def test_rebuild_command_reproduces_the_config(
     result = runner.invoke(main, argv[1:])
     assert result.exit_code == 1 and "stopped after parsing" in result.output
     assert captured == [config]
+
+
+def test_output_settings_carry_the_configs_output_fields_and_defaults() -> None:
+    from reportgen.config import OutputSettings
+
+    config = BuildConfig(
+        docs_dir=Path("d"), site_dir=Path("s"), build_site=False, site_url="https://x.org/"
+    )
+    assert config.outputs() == OutputSettings(Path("d"), Path("s"), False, "https://x.org/", None)
+    assert BuildConfig().outputs() == OutputSettings()  # one set of defaults, not two
