@@ -164,3 +164,15 @@ def test_dermamnist_dataset_page_names_its_origin_and_split() -> None:
     page = render_pages(make_results())["dataset.md"]
     assert "HAM10000" in page and "10,015" in page and "7:1:2" in page
     assert "12 2D and 6 3D" in page
+
+
+def test_training_page_names_the_precision_and_reads_older_results_without_it() -> None:
+    results = make_results()
+    assert "| Precision | float32 |" in render_pages(results)["training.md"]
+    results["config"]["precision"] = "bf16"
+    assert (
+        "| Precision | bfloat16 mixed precision (autocast) |"
+        in render_pages(results)["training.md"]
+    )
+    del results["config"]["precision"]  # a results.json written before the option existed
+    assert "| Precision | float32 |" in render_pages(results)["training.md"]
