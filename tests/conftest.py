@@ -91,6 +91,21 @@ def out_dirs(tmp_path: Path) -> dict[str, Path]:
     return {name: tmp_path / name for name in ("docs", "site", "cache")}
 
 
+def synthetic_build_args(
+    data_root: Path | str, *options: str, dataset: str = "retinamnist"
+) -> list[str]:
+    """`reportgen build` arguments for a synthetic (so unofficial) file in data_root, then options."""
+    return [
+        "build",
+        "--dataset",
+        dataset,
+        "--data-root",
+        str(data_root),
+        "--allow-unofficial-data",
+        *options,
+    ]
+
+
 def dir_args(dirs: dict[str, Path]) -> list[str]:
     return [
         "--docs-dir",

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.results import SCHEMA_VERSION
-from tests.conftest import assert_clean_failure, dir_args, tree_digest
+from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
 
 def test_md5_mismatch_without_flag_is_refused_and_earlier_site_kept(
@@ -91,15 +91,7 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
     before = tree_digest(earlier_build["site"])
     result = CliRunner().invoke(
         main,
-        [
-            "build",
-            "--dataset",
-            "retinamnist",
-            "--data-root",
-            str(tmp_path),
-            "--allow-unofficial-data",
-            *dir_args(earlier_build),
-        ],
+        synthetic_build_args(str(tmp_path), *dir_args(earlier_build)),
     )
     assert_clean_failure(result, "cannot be read as a MedMNIST .npz file")
     assert tree_digest(earlier_build["site"]) == before
@@ -115,20 +107,15 @@ def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path])
     before = tree_digest(earlier_build["site"])
     result = CliRunner().invoke(
         main,
-        [
-            "build",
-            "--dataset",
-            "retinamnist",
-            "--data-root",
+        synthetic_build_args(
             str(earlier_build["data"]),
-            "--allow-unofficial-data",
             "--epochs",
             "1",
             "--device",
             "cuda",
             "--retrain",
             *dir_args(earlier_build),
-        ],
+        ),
     )
     assert_clean_failure(result, "no CUDA GPU", "--device cpu")
     assert tree_digest(earlier_build["site"]) == before
@@ -232,17 +219,7 @@ def test_damaged_or_malformed_data_file_is_refused(
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = CliRunner().invoke(
         main,
-        [
-            "build",
-            "--dataset",
-            "retinamnist",
-            "--data-root",
-            str(tmp_path),
-            "--allow-unofficial-data",
-            "--epochs",
-            "1",
-            *dir_args(earlier_build),
-        ],
+        synthetic_build_args(str(tmp_path), "--epochs", "1", *dir_args(earlier_build)),
     )
     assert result.exit_code == 1
     assert_clean_failure(result, *phrases)
@@ -260,17 +237,12 @@ def test_output_dir_below_a_regular_file_is_refused(
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = CliRunner().invoke(
         main,
-        [
-            "build",
-            "--dataset",
-            "retinamnist",
-            "--data-root",
-            str(earlier_build["data"]),
-            "--allow-unofficial-data",
+        synthetic_build_args(
+            earlier_build["data"],
             "--epochs",
             "1",
             *[part for item in args.items() for part in item],
-        ],
+        ),
     )
     assert_clean_failure(
         result, f"{blocker} is a file, not a folder", "Choose another output folder"

@@ -15,7 +15,7 @@ import reportgen
 from reportgen import cache
 from reportgen.cli import main
 from reportgen.config import BuildConfig
-from tests.conftest import dir_args
+from tests.conftest import dir_args, synthetic_build_args
 
 
 def _reportgen_imports(module: str) -> set[str]:
@@ -82,18 +82,7 @@ def cached_build(
     """A fresh 1-epoch build whose cache holds exactly one entry."""
     base = tmp_path_factory.mktemp("cached")
     dirs = {name: base / name for name in ("docs", "site", "cache")}
-    args = [
-        "build",
-        "--dataset",
-        "retinamnist",
-        "--data-root",
-        str(earlier_build["data"]),
-        "--allow-unofficial-data",
-        "--epochs",
-        "1",
-        "--no-site",
-        "--quiet",
-    ]
+    args = synthetic_build_args(str(earlier_build["data"]), "--epochs", "1", "--no-site", "--quiet")
     result = CliRunner().invoke(main, [*args, *dir_args(dirs)])
     assert result.exit_code == 0, result.output
     results = json.loads((dirs["docs"] / "data" / "results.json").read_text())

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.experiments import Variant, load_plan, parse_plan, recommend, summarize_variant
-from tests.conftest import REPO_ROOT, dir_args
+from tests.conftest import REPO_ROOT, dir_args, synthetic_build_args
 
 
 def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() -> None:
@@ -147,7 +147,11 @@ def test_parse_plan_keeps_overrides_and_steps() -> None:
 
 @pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-at-a-time", "parallel-workers"])
 def test_build_with_experiments_writes_json_page_and_links(
-    synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path, jobs: str
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    runner: CliRunner,
+    tmp_path: Path,
+    jobs: str,
 ) -> None:
     plan = tmp_path / "small.toml"
     plan.write_text(
@@ -156,13 +160,8 @@ def test_build_with_experiments_writes_json_page_and_links(
         '[[variants]]\nname = "weighted"\nsteps = ["class_weighted_loss"]\nloss_weighting = "inverse_frequency"\n'
         '[[variants]]\nname = "tuned"\nsteps = ["thresholds"]\nthreshold_tuning = true\n'
     )
-    args = [
-        "build",
-        "--dataset",
-        "retinamnist",
-        "--data-root",
+    args = synthetic_build_args(
         str(synthetic_retina_root),
-        "--allow-unofficial-data",
         "--epochs",
         "1",
         "--experiments",
@@ -170,10 +169,12 @@ def test_build_with_experiments_writes_json_page_and_links(
         "--jobs",
         jobs,
         *dir_args(out_dirs),
-    ]
+    )
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "experiment runs: 100%" in result.output and "5/5" in result.output  # baseline seed 0 reused
+    assert (
+        "experiment runs: 100%" in result.output and "5/5" in result.output
+    )  # baseline seed 0 reused
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
     assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
@@ -212,7 +213,10 @@ def test_build_with_experiments_writes_json_page_and_links(
     )
     cached = subprocess.run(
         [sys.executable, "-c", probe, *args, "--quiet"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "torch imported: False" in cached.stdout, cached.stdout + cached.stderr
 

@@ -23,7 +23,7 @@ import reportgen.render
 import reportgen.site
 from reportgen.cli import main
 from reportgen.interrupt import Interrupted, stop_on_signals
-from tests.conftest import assert_clean_failure, dir_args, tree_digest
+from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
 
 @pytest.fixture()
@@ -38,19 +38,9 @@ def earlier_copy(earlier_build: dict[str, Path], tmp_path: Path) -> dict[str, Pa
 
 def _build_args(dirs: dict[str, Path], *extra: str) -> list[str]:
     """The earlier build's own arguments (so its cached run is reused) plus extra."""
-    return [
-        "build",
-        "--dataset",
-        "retinamnist",
-        "--data-root",
-        str(dirs["data"]),
-        "--allow-unofficial-data",
-        "--epochs",
-        "1",
-        "--quiet",
-        *extra,
-        *dir_args(dirs),
-    ]
+    return synthetic_build_args(
+        str(dirs["data"]), "--epochs", "1", "--quiet", *extra, *dir_args(dirs)
+    )
 
 
 def _outputs(dirs: dict[str, Path]) -> dict[str, str]:

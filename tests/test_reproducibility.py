@@ -12,17 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from tests.conftest import dir_args
+from tests.conftest import dir_args, synthetic_build_args
 
 
 def _args(earlier_build: dict[str, Path], seed: int, dirs: dict[str, Path]) -> list[str]:
-    return [
-        "build",
-        "--dataset",
-        "retinamnist",
-        "--data-root",
+    return synthetic_build_args(
         str(earlier_build["data"]),
-        "--allow-unofficial-data",
         "--epochs",
         "1",
         "--device",
@@ -32,7 +27,7 @@ def _args(earlier_build: dict[str, Path], seed: int, dirs: dict[str, Path]) -> l
         "--no-site",
         "--quiet",
         *dir_args(dirs),
-    ]
+    )
 
 
 def _outputs(dirs: dict[str, Path]) -> dict[str, Any]:

@@ -10,24 +10,15 @@ from click.testing import CliRunner
 
 import reportgen.train
 from reportgen.cli import main
-from tests.conftest import assert_clean_failure, dir_args, tree_digest
+from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
 
 def _build(earlier_build: dict[str, Path], *extra: str) -> object:
     return CliRunner().invoke(
         main,
-        [
-            "build",
-            "--dataset",
-            "retinamnist",
-            "--data-root",
-            str(earlier_build["data"]),
-            "--allow-unofficial-data",
-            "--epochs",
-            "2",
-            *extra,
-            *dir_args(earlier_build),
-        ],
+        synthetic_build_args(
+            str(earlier_build["data"]), "--epochs", "2", *extra, *dir_args(earlier_build)
+        ),
     )
 
 

@@ -130,7 +130,9 @@ def test_cross_fitted_validation_score_does_not_reward_offsets_fit_to_noise() ->
     assert in_sample_score > crossed_score + 0.05  # tuned and graded on the same images: flattering
     assert crossed_score < 0.25  # chance is 0.2
     np.testing.assert_allclose(crossed.sum(axis=1), 1.0)
-    np.testing.assert_array_equal(crossed, cross_fitted_probabilities(labels, probabilities, seed=0))
+    np.testing.assert_array_equal(
+        crossed, cross_fitted_probabilities(labels, probabilities, seed=0)
+    )
 
 
 def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None:
