@@ -384,6 +384,13 @@ def main() -> None:
     help="Test-time augmentation over the 8 flips/rotations.",
 )
 @click.option(
+    "--ensemble",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Train this many networks (seeds seed, seed+1000, ...) and average their probabilities.",
+)
+@click.option(
     "--experiments",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
@@ -461,7 +468,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     def summary(outcome: Any) -> str:
         return _summary_table(outcome.results) + "\n" + _summary(outcome)
 
-    _run(work, quiet, config.epochs, outputs, summary)
+    _run(work, quiet, config.epochs * config.ensemble, outputs, summary)
 
 
 @main.command()

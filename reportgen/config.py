@@ -87,6 +87,7 @@ class BuildConfig:
     patience: int = 0  # stop after this many epochs without a better selection metric; 0 = off
     threshold_tuning: bool = False  # per-class logit offsets tuned on val for balanced accuracy
     tta: bool = False  # test-time augmentation: average over the 8 flips/rotations
+    ensemble: int = 1  # networks trained with seeds seed, seed+1000, ...; probabilities averaged
     # output
     docs_dir: Path = Path("docs")  # rendered Markdown pages, figures and data files
     site_dir: Path = Path("site")  # the built static site

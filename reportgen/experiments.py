@@ -110,7 +110,7 @@ def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:
         raise ReportgenError(
             f"{where}: {field.name} = {value!r} is not one of {', '.join(CHOICES[field.name])}."
         )
-    positive = {"epochs", "batch_size", "lr", "width"}
+    positive = {"epochs", "batch_size", "lr", "width", "ensemble"}
     non_negative = {"weight_decay", "grad_clip", "patience", "label_smoothing"}
     if field.name in positive and value <= 0 or field.name in non_negative and value < 0:
         raise ReportgenError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from collections.abc import Callable
@@ -19,6 +20,12 @@ from reportgen.thresholds import apply_offsets, cross_fitted_probabilities, tune
 from reportgen.train import EpochStats, predict_proba, to_device_tensors, train_model
 
 SAMPLES_PER_CLASS = 8
+ENSEMBLE_SEED_STRIDE = 1000  # member i trains with seed + 1000 i: apart from the seeds of a plan
+
+
+def member_seeds(config: BuildConfig) -> list[int]:
+    """The seed of each network of the run; the first is the run's own seed."""
+    return [config.seed + ENSEMBLE_SEED_STRIDE * member for member in range(config.ensemble)]
 
 
 def sample_training_images(
@@ -43,16 +50,27 @@ def run_training(
     config: BuildConfig,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainedRun:
-    """Train on train (val for monitoring), then score test once."""
+    """Train on train (val for monitoring), then score test once.
+
+    With config.ensemble > 1, several networks train with their own seeds and every probability
+    below is their mean; history and the model description are the first network's.
+    """
     started = time.perf_counter()
-    trained = train_model(dataset, config, on_epoch=on_epoch)
+    members = [
+        train_model(dataset, dataclasses.replace(config, seed=seed), on_epoch=on_epoch)
+        for seed in member_seeds(config)
+    ]
+    trained = members[0]
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     device = torch.device(trained.device)
-    val_probabilities = predict_proba(
-        trained.model, to_device_tensors(dataset.val, device)[0], config.tta, config.precision
-    )
+
+    def ensemble_proba(images: torch.Tensor) -> np.ndarray:
+        outputs = [predict_proba(m.model, images, config.tta, config.precision) for m in members]
+        return outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0)
+
+    val_probabilities = ensemble_proba(to_device_tensors(dataset.val, device)[0])
     offsets = np.zeros(len(dataset.class_names))
     if config.threshold_tuning:
         offsets = tune_offsets(dataset.val.labels, val_probabilities)  # validation labels only
@@ -62,7 +80,7 @@ def run_training(
         )
     # The test split is touched once, after every choice has been made on validation.
     test_images, _ = to_device_tensors(dataset.test, device)
-    probabilities = predict_proba(trained.model, test_images, config.tta, config.precision)
+    probabilities = ensemble_proba(test_images)
     if config.threshold_tuning:
         probabilities = apply_offsets(probabilities, offsets)
     test = summarize_test(dataset.test.labels, probabilities, dataset.class_names)
@@ -78,6 +96,8 @@ def run_training(
             "selected_epoch": trained.selected_epoch,
             "epochs_run": len(trained.history),
             "stopped_early": trained.stopped_early,
+            "ensemble_seeds": member_seeds(config),
+            "ensemble_selected_epochs": [member.selected_epoch for member in members],
             "class_offsets": offsets.tolist(),
         },
         "val": val,

@@ -55,6 +55,10 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
             "epochs = 0 must be > 0",
         ),
         (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nensemble = 0\n',
+            "ensemble = 0 must be > 0",
+        ),
+        (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlr = "fast"\n',
             "lr = 'fast' must be of type float",
         ),

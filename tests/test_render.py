@@ -176,3 +176,12 @@ def test_training_page_names_the_precision_and_reads_older_results_without_it() 
     )
     del results["config"]["precision"]  # a results.json written before the option existed
     assert "| Precision | float32 |" in render_pages(results)["training.md"]
+
+
+def test_training_page_describes_an_ensemble_only_when_there_is_one() -> None:
+    results = make_results()
+    assert "| Ensemble |" not in render_pages(results)["training.md"]
+    results["config"]["ensemble"] = 3
+    results["selection"]["ensemble_seeds"] = [4, 1004, 2004]
+    page = render_pages(results)["training.md"]
+    assert "| Ensemble | 3 networks trained alike with seeds 4, 1004, 2004;" in page

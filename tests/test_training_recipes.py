@@ -178,6 +178,23 @@ def test_every_switch_trains_to_valid_probabilities(
     assert 0 <= run.record["test"]["balanced_accuracy"] <= 1
 
 
+def test_an_ensemble_averages_networks_trained_with_their_own_seeds(retina: LoadedDataset) -> None:
+    pair = run_training(retina, quick(seed=3, ensemble=2))
+    first = run_training(retina, quick(seed=3))
+    second = run_training(retina, quick(seed=1003))
+    np.testing.assert_allclose(
+        pair.test_probabilities,
+        (first.test_probabilities + second.test_probabilities) / 2,
+        atol=1e-12,
+    )
+    assert not np.allclose(first.test_probabilities, second.test_probabilities)
+    assert pair.record["selection"]["ensemble_seeds"] == [3, 1003]
+    def without_timing(history: list[dict[str, float]]) -> list[dict[str, float]]:
+        return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in history]
+
+    assert without_timing(pair.record["history"]) == without_timing(first.record["history"])
+
+
 def test_bf16_precision_runs_the_convolutions_in_bfloat16_and_keeps_fp32_weights(
     retina: LoadedDataset,
 ) -> None:
