@@ -202,10 +202,27 @@ class _ArgvRecordingGroup(click.Group):
         return context
 
 
+def shell_command(argv: list[str], width: int = 80) -> str:
+    """`reportgen ARGV` quoted for a shell; past width, one option (with its value) per line."""
+    one_line = "reportgen " + shlex.join(argv)
+    if len(one_line) <= width:
+        return one_line
+    lines: list[str] = []
+    for token in argv:
+        if (
+            lines
+            and not token.startswith("-")
+            and lines[-1].startswith("-")
+            and " " not in lines[-1]
+        ):
+            lines[-1] += " " + shlex.quote(token)  # an option's value stays beside it
+        else:
+            lines.append(shlex.quote(token))
+    return " \\\n    ".join(["reportgen " + lines[0], *lines[1:]])
+
+
 def _invoked_command() -> str:
-    return "reportgen " + shlex.join(
-        click.get_current_context().meta.get("reportgen.argv", sys.argv[1:])
-    )
+    return shell_command(click.get_current_context().meta.get("reportgen.argv", sys.argv[1:]))
 
 
 @click.group(cls=_ArgvRecordingGroup)

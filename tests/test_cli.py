@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import reportgen.build
-from reportgen.cli import main
+from reportgen.cli import main, shell_command
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
 from reportgen.results import rebuild_command
@@ -43,6 +43,24 @@ def test_build_records_the_command_it_was_invoked_with(
         main, ["build", "--dataset", "retinamnist", "--data-root", "my data", "--epochs", "3"]
     )
     assert commands == ["reportgen build --dataset retinamnist --data-root 'my data' --epochs 3"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["build", "--epochs", "3"],
+        ["build", "--dataset", "retinamnist", "--data-root", "a folder/with spaces", "--experiments",
+         "experiments.toml", "--quiet", "--docs-dir", "/tmp/out/docs", "--lr", "-0.5", "--tta"],
+    ],
+)  # fmt: skip
+def test_recorded_command_wraps_long_lines_and_parses_back_to_the_same_arguments(
+    argv: list[str],
+) -> None:
+    command = shell_command(argv)
+    assert all(len(line) <= 80 for line in command.splitlines())
+    assert shlex.split(command.replace("\\\n", " ")) == ["reportgen", *argv]
+    if len(argv) > 3:
+        assert "\n    --data-root 'a folder/with spaces' \\\n" in command
 
 
 def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:
