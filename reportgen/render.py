@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -333,8 +334,19 @@ def render_pages(
     return dict(iter_pages(results, experiments, templates_dir))
 
 
-def write_pages(pages: dict[str, str], docs_dir: Path) -> list[Path]:
+STATIC_FILES = ("stylesheets/reportgen.css",)  # copied from templates/ as they are (mkdocs.yml)
+
+
+def write_pages(
+    pages: dict[str, str], docs_dir: Path, templates_dir: Path = TEMPLATES_DIR
+) -> list[Path]:
+    """The rendered pages, and the static files the site links to, written under docs_dir."""
     written = []
+    for name in STATIC_FILES:
+        path = docs_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(templates_dir / name, path)
+        written.append(path)
     for name, text in pages.items():
         path = docs_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,11 @@ def test_every_page_and_figure_exists(derma_build: dict[str, Any]) -> None:
         png = docs / "figures" / file
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", file
         assert (site / "figures" / file).is_file()
+    # The site's own stylesheet is published and linked from every page.
+    css = (REPO_ROOT / "templates" / "stylesheets" / "reportgen.css").read_text()
+    assert (docs / "stylesheets" / "reportgen.css").read_text() == css
+    assert (site / "stylesheets" / "reportgen.css").read_text() == css
+    assert 'href="stylesheets/reportgen.css"' in (site / "index.html").read_text()
 
 
 def test_results_json_is_complete(derma_build: dict[str, Any]) -> None:
