@@ -68,9 +68,7 @@ class BuildConfig:
     momentum: float = 0.0  # SGD momentum; the study used none
     seed: int = 0  # seeds Python, NumPy and torch, and the shuffling order
     device: str = "auto"  # auto | cpu | cuda | mps; auto picks cuda, then mps, then cpu
-    precision: str = (
-        "fp32"  # fp32 (the study) | bf16: convolutions and dense layers in bfloat16 (autocast)
-    )
+    precision: str = "fp32"  # fp32 (the study) | bf16: convolutions, dense layers in bfloat16
     # the study's next steps; every default below reproduces the study
     model: str = "study_cnn"  # study_cnn | wide_cnn (VGG-style, padded, global average pooling)
     width: int = 32  # wide_cnn: channels of its first block (doubled per block)
@@ -93,9 +91,7 @@ class BuildConfig:
     site_dir: Path = Path("site")  # the built static site
     cache_dir: Path = Path(".reportgen")  # cached trained runs, keyed by config + data + code
     build_site: bool = True  # False: stop after writing the Markdown pages
-    site_url: str | None = (
-        None  # public address of the site (canonical links, sitemap, instant loading)
-    )
+    site_url: str | None = None  # public address of the site (canonical links, sitemap, ...)
     repo_url: str | None = None  # repository the site's header links to; None: no link
     retrain: bool = False  # ignore a cached run and train again
     experiments: Path | None = None  # TOML file of variants to run for several seeds; None = none

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 MAX_OFFSET = 5.0  # bound on |b_k| in log-probability units, against extreme shifts on tiny classes
-CANDIDATES = (
-    64  # thresholds tried per class and round: quantiles of the margins where a flip happens
-)
+# Thresholds tried per class and round: quantiles of the margins where a prediction flips.
+CANDIDATES = 64
 
 
 def _log_scores(probabilities: np.ndarray) -> np.ndarray:
