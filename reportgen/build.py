@@ -108,7 +108,7 @@ def _train(
     clock: _StageClock,
     dataset: Callable[[], LoadedDataset],
 ) -> cache.TrainedRun:
-    from reportgen.runner import run_training
+    from reportgen.runner import run_training  # imports torch
 
     run = run_training(dataset(), config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]

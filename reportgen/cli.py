@@ -478,7 +478,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
 
     def work(progress: Any) -> Any:
-        from reportgen.build import build as run_build
+        from reportgen.build import build as run_build  # imported under the guard
 
         return run_build(config, command, progress)
 
@@ -529,7 +529,7 @@ def render(
     outputs = [docs_dir, *([] if no_site else [site_dir])]
 
     def work(progress: Any) -> Any:
-        from reportgen.build import rerender
+        from reportgen.build import rerender  # imported under the guard
 
         return rerender(docs_dir, site_dir, not no_site, progress, site_url, repo_url)
 

@@ -100,7 +100,7 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             f"Cannot create the data folder {data_root} ({error.strerror}). "
             "Choose a writable --data-root."
         ) from None
-    import medmnist
+    import medmnist  # imports torch; only needed to download or load
 
     dataset_class = getattr(medmnist, info["python_class"])
     try:
@@ -196,7 +196,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_splits(flag: str, info: dict[str, Any], path: Path) -> dict[str, Split]:
-    import medmnist
+    import medmnist  # imports torch; only needed to download or load
 
     # Checked with our own reads first: medmnist's loader leaves its file open when a read fails.
     arrays = _read_npz(path)

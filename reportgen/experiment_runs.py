@@ -75,7 +75,7 @@ def _set_worker_threads(threads: int) -> None:
 def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str) -> str:
     """Worker: load the data, train one run and cache it; returns the key."""
     from reportgen.data import load_dataset
-    from reportgen.runner import run_training
+    from reportgen.runner import run_training  # imports torch
 
     dataset = load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
     cache.save_run(run_training(dataset, config), cache_dir, key)
@@ -94,7 +94,7 @@ def _train_missing(
 
     jobs = resolve_jobs(base.jobs, resolve_device(base.device).type, len(missing))
     if jobs == 1:
-        from reportgen.runner import run_training
+        from reportgen.runner import run_training  # imports torch
 
         for planned in missing:
             cache.save_run(

@@ -146,7 +146,7 @@ def read_experiments(docs_dir: Path) -> dict[str, Any] | None:
 
 def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: Path) -> Path:
     """One row per test image: index, label, prediction, prob_0 … prob_{K-1}."""
-    import pandas as pd
+    import pandas as pd  # only when writing the table
 
     table = pd.DataFrame(
         {
@@ -189,7 +189,7 @@ def per_class_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_per_class(results: dict[str, Any], docs_dir: Path) -> Path:
     """per_class.csv: the Results page's per-class table, with the recall intervals."""
-    import pandas as pd
+    import pandas as pd  # only when writing the table
 
     path = docs_dir / PER_CLASS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,7 +228,7 @@ def read_results(docs_dir: Path) -> dict[str, Any]:
 
 def read_predictions(docs_dir: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """(labels (N,), probabilities (N, K)) from predictions.csv."""
-    import pandas as pd
+    import pandas as pd  # only when reading the table
 
     path = docs_dir / PREDICTIONS_FILE
     try:

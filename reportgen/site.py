@@ -82,7 +82,7 @@ def build_site(
     docs_dir: Path, site_dir: Path, config_file: Path, options: SiteOptions = SiteOptions()
 ) -> Path:
     """Run a strict MkDocs build of docs_dir into site_dir: any warning fails it."""
-    from mkdocs.commands.build import build
+    from mkdocs.commands.build import build  # heavy; only when a site is built
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, ConfigurationError
 
