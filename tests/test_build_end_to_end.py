@@ -23,7 +23,7 @@ from reportgen.cli import main
 from reportgen.figures import FIGURE_FILES
 from reportgen.render import PAGES
 from reportgen.study import STUDY_TEST
-from tests.conftest import DERMAMNIST_COUNTS, REPO_ROOT
+from tests.conftest import DERMAMNIST_COUNTS, REPO_ROOT, dir_args, synthetic_build_args
 
 PAGE_NAMES = list(PAGES)
 
@@ -35,22 +35,15 @@ def derma_build(
     """One 2-epoch build of the synthetic file, shared by the tests of this module."""
     base = tmp_path_factory.mktemp("derma-build")
     dirs = {name: base / name for name in ("docs", "site", "cache")}
-    args = [
-        "build",
-        "--data-root",
-        str(synthetic_derma_root),
-        "--allow-unofficial-data",
+    args = synthetic_build_args(
+        synthetic_derma_root,
         "--epochs",
         "2",
         "--momentum",
         "0.9",
-        "--docs-dir",
-        str(dirs["docs"]),
-        "--site-dir",
-        str(dirs["site"]),
-        "--cache-dir",
-        str(dirs["cache"]),
-    ]
+        *dir_args(dirs),
+        dataset="dermamnist",
+    )
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     results = json.loads((dirs["docs"] / "data" / "results.json").read_text())

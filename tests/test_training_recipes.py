@@ -189,6 +189,7 @@ def test_an_ensemble_averages_networks_trained_with_their_own_seeds(retina: Load
     )
     assert not np.allclose(first.test_probabilities, second.test_probabilities)
     assert pair.record["selection"]["ensemble_seeds"] == [3, 1003]
+
     def without_timing(history: list[dict[str, float]]) -> list[dict[str, float]]:
         return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in history]
 
