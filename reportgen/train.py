@@ -83,8 +83,8 @@ def seed_everything(seed: int) -> torch.Generator:
 def to_device_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """(images as (N, C, H, W) uint8, labels as (N,) int64) on the device.
 
-    The images keep the file's (N, H, W, C) memory layout: a channels-last tensor, which the
-    channels-last model convolves faster than the default layout (benchmarks/RESULTS.md).
+    The images keep the file's (N, H, W, C) memory layout: a channels-last tensor, fed to the
+    channels-last model without a copy (its speed against NCHW: benchmarks/RESULTS.md).
     """
     images = torch.from_numpy(np.ascontiguousarray(split.images)).permute(0, 3, 1, 2)
     return images.to(device), torch.from_numpy(split.labels).to(device)
