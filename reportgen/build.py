@@ -215,16 +215,13 @@ def publish(
     return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
 
 
-def _outputs(config: BuildConfig) -> list[Path]:
-    return [config.docs_dir, *([config.site_dir] if config.build_site else [])]
-
-
 def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
     """Train (or reuse the cached run) and publish pages and site for config."""
     check_flag(config.dataset)
-    site.check_output_dirs(*_outputs(config))
+    folders = config.outputs().folders()
+    site.check_output_dirs(*folders)
     plan = load_plan(config.experiments) if config.experiments is not None else None
-    with site.output_lock(*_outputs(config)):
+    with site.output_lock(*folders):
         return _build_locked(config, command, plan, progress)
 
 
@@ -239,7 +236,7 @@ def _build_locked(
         return (path, *verify_dataset_file(config.dataset, path, config.allow_unofficial_data))
 
     data_file, md5, official = clock.run("load", locate)
-    key = cache.cache_key(config.training_fields(), md5, config.device)
+    key = cache.run_key(config, md5)
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
     dataset = _dataset_loader(config, clock)
@@ -279,9 +276,9 @@ def rerender(
 
     site_url and repo_url default to the earlier build's.
     """
-    outputs = [docs_dir, *([site_dir] if build_site else [])]
-    site.check_output_dirs(*outputs)
-    with site.output_lock(*outputs):
+    folders = OutputSettings(docs_dir, site_dir, build_site).folders()
+    site.check_output_dirs(*folders)
+    with site.output_lock(*folders):
         try:
             return _rerender_locked(docs_dir, site_dir, build_site, progress, site_url, repo_url)
         except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:

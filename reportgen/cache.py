@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import reportgen
+from reportgen.config import BuildConfig
 
 CACHE_FORMAT = 2
 MANIFEST = "manifest.json"
@@ -63,6 +64,12 @@ def code_version() -> str:
     for name in TRAINING_SOURCES:
         digest.update((package_dir / name).read_bytes())
     return f"{reportgen.__version__}+{digest.hexdigest()[:12]}"
+
+
+def run_key(config: BuildConfig, data_md5: str) -> str:
+    """The cache key of the run a config trains on a data file: the main build's run and an
+    experiment run with the same settings share it (so the baseline is trained once)."""
+    return cache_key(config.training_fields(), data_md5, config.device)
 
 
 def cache_key(training_fields: dict[str, object], data_md5: str, device: str) -> str:

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit
 
 import click
 
-from reportgen.config import CHOICES, DEFAULT_DATASET, BuildConfig, default_data_root
+from reportgen.config import (
+    CHOICES,
+    DEFAULT_DATASET,
+    BuildConfig,
+    OutputSettings,
+    default_data_root,
+)
 from reportgen.errors import ReportgenError
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
@@ -475,7 +481,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         **options,
     )
     command = _invoked_command()
-    outputs = [config.docs_dir, *([config.site_dir] if config.build_site else [])]
+    outputs = config.outputs().folders()
 
     def work(progress: Any) -> Any:
         from reportgen.build import build as run_build  # imported under the guard
@@ -526,7 +532,7 @@ def render(
     quiet: bool,
 ) -> None:
     """Rebuild pages, figures and site from an existing results.json, without training."""
-    outputs = [docs_dir, *([] if no_site else [site_dir])]
+    outputs = OutputSettings(docs_dir, site_dir, build_site=not no_site).folders()
 
     def work(progress: Any) -> Any:
         from reportgen.build import rerender  # imported under the guard

@@ -54,6 +54,10 @@ class OutputSettings:
     site_url: str | None = None
     repo_url: str | None = None
 
+    def folders(self) -> list[Path]:
+        """The folders a build replaces: docs, and site unless only the pages are made."""
+        return [self.docs_dir, *([self.site_dir] if self.build_site else [])]
+
 
 @dataclass(frozen=True)
 class BuildConfig:

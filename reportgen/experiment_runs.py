@@ -145,12 +145,7 @@ def run_plan(
     load_dataset is called only when a run is not cached (and should load at most once).
     """
     planned = [
-        PlannedRun(
-            variant.name,
-            seed,
-            config,
-            cache.cache_key(config.training_fields(), data_md5, config.device),
-        )
+        PlannedRun(variant.name, seed, config, cache.run_key(config, data_md5))
         for variant in plan.variants
         for seed in plan.seeds
         for config in [plan.config_for(base, variant, seed)]

@@ -110,3 +110,5 @@ def test_output_settings_carry_the_configs_output_fields_and_defaults() -> None:
     )
     assert config.outputs() == OutputSettings(Path("d"), Path("s"), False, "https://x.org/", None)
     assert BuildConfig().outputs() == OutputSettings()  # one set of defaults, not two
+    assert config.outputs().folders() == [Path("d")]  # no site: only docs is replaced
+    assert BuildConfig().outputs().folders() == [Path("docs"), Path("site")]
