@@ -134,10 +134,6 @@ def _draw_or_reuse_figures(
     if earlier_digest.is_file() and earlier_digest.read_text() == digest:
         shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
     else:
-        if experiments_data is not None:
-            figures.draw_experiments(
-                experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
-            )
         jobs = figures.figure_jobs(
             results_data,
             run.test_labels,
@@ -146,6 +142,10 @@ def _draw_or_reuse_figures(
             run.sample_counts if have_samples else None,
             docs_stage / "figures",
         )
+        if experiments_data is not None:
+            jobs |= figures.experiment_figure_jobs(
+                experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
+            )
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
         earlier_samples = earlier_docs / "figures" / figures.FIGURE_FILES["samples"]

@@ -207,13 +207,15 @@ def plot_recall_by_variant(
     return _save(fig, path)
 
 
-def draw_experiments(
+def experiment_figure_jobs(
     experiments: dict[str, Any], class_names: list[str], figures_dir: Path
-) -> dict[str, Path]:
-    """The recall heat map, and each variant's loss curves and confusion matrix (first seed)."""
+) -> dict[str, Callable[[], Path]]:
+    """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
+    curves and confusion matrix (first seed)."""
     variants = experiments["variants"]
-    drawn = {
-        "recall_by_variant": plot_recall_by_variant(
+    jobs: dict[str, Callable[[], Path]] = {
+        "experiments/recall_by_variant": partial(
+            plot_recall_by_variant,
             [variant["name"] for variant in variants],
             [variant["mean"]["per_class_recall"] for variant in variants],
             class_names,
@@ -222,16 +224,17 @@ def draw_experiments(
     }
     for variant in variants:
         slug, first = variant_slug(variant["name"]), variant["runs"][0]
-        drawn[f"{slug}_loss"] = plot_loss_curves(
-            first["history"], figures_dir / "experiments" / f"{slug}_loss.png"
+        jobs[f"experiments/{slug}_loss"] = partial(
+            plot_loss_curves, first["history"], figures_dir / "experiments" / f"{slug}_loss.png"
         )
-        drawn[f"{slug}_confusion"] = plot_confusion_matrix(
+        jobs[f"experiments/{slug}_confusion"] = partial(
+            plot_confusion_matrix,
             first["confusion_matrix_normalized"],
             class_names,
             figures_dir / "experiments" / f"{slug}_confusion.png",
             normalized=True,
         )
-    return drawn
+    return jobs
 
 
 DIGEST_FILE = "figures.sha256"  # under data/: the digest of the inputs the figures were drawn from

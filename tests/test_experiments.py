@@ -179,6 +179,8 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert (
         "experiment runs: 100%" in result.output and "5/5" in result.output
     )  # baseline seed 0 reused
+    # One progress bar for every figure: the build's 8 and the Experiments page's 1 + 2 per variant.
+    assert "figures: 100%" in result.output and "15/15" in result.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
     assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
