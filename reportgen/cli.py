@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import shlex
 import signal
 import sys
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import click
 
 from reportgen.config import (
+    BOUNDS,
     CHOICES,
     DEFAULT_DATASET,
     BuildConfig,
@@ -22,8 +23,6 @@ from reportgen.config import (
     default_data_root,
 )
 from reportgen.errors import ReportgenError
-
-MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 
 def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -36,19 +35,84 @@ def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     return value
 
 
-def _check_momentum(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
-    if not 0 <= value < 1:
-        raise click.BadParameter(f"{value} is outside [0, 1). Use 0 for plain SGD or e.g. 0.9.")
-    return value
+# Help text of each training option; type, default, choices and range come from BuildConfig,
+# CHOICES and BOUNDS, so the CLI and experiments files accept exactly the same values.
+TRAINING_OPTIONS = {
+    "epochs": "Training epochs.",
+    "batch_size": "Images per SGD step.",
+    "lr": "Learning rate.",
+    "momentum": "SGD momentum; the study used 0.",
+    "seed": "Seed for Python, NumPy, torch and shuffling.",
+    "device": "Where to train; auto picks cuda, then mps, then cpu.",
+    "precision": "fp32 as the study; bf16 runs convolutions and dense layers in bfloat16 "
+    "(autocast): faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, last digits differ.",
+    "model": "The study's CNN, or a wider VGG-style CNN with global average pooling.",
+    "width": "wide_cnn: channels of its first block.",
+    "optimizer": "Optimiser.",
+    "weight_decay": "Weight decay.",
+    "schedule": "Learning-rate schedule, stepped per batch.",
+    "grad_clip": "Clip the gradient norm to this value; 0 = off.",
+    "label_smoothing": "Cross-entropy label smoothing.",
+    "loss_weighting": "Class weights in the loss.",
+    "effective_number_beta": "Beta of effective-number class weights.",
+    "sampler": "shuffle, or balanced: oversample minority classes.",
+    "augment": "Flips, 90-degree rotations, small affine and colour jitter on training batches.",
+    "select_epoch": "Which epoch's weights to keep.",
+    "patience": "Early stopping: epochs without a better selection metric; 0 = off.",
+    "threshold_tuning": "Tune per-class decision offsets on validation for balanced accuracy.",
+    "tta": "Test-time augmentation over the 8 flips/rotations.",
+    "ensemble": "Train this many networks (seeds seed, seed+1000, ...) and average their "
+    "probabilities.",
+}
+# What to suggest when a value is out of range, beyond the range itself.
+RANGE_HINTS = {
+    "lr": " Use e.g. 0.01, the study's learning rate.",
+    "momentum": " Use 0 for plain SGD or e.g. 0.9.",
+}
+CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(BuildConfig)}
 
 
-def _check_learning_rate(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
-    # Comparisons with nan are all false, so click.FloatRange lets nan (and inf) through.
-    if not (math.isfinite(value) and value > 0):
+def _check_range(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # A callback, not click.FloatRange: comparisons with nan are all false, so ranges let nan through.
+    bounds = BOUNDS[param.name or ""]
+    if not bounds.admits(value):
         raise click.BadParameter(
-            f"{value} is not a finite number above 0. Use e.g. 0.01, the study's learning rate."
+            f"{value} is not allowed: it must be {bounds.text()}.{RANGE_HINTS.get(param.name, '')}"
         )
     return value
+
+
+def _config_option(name: str, help_text: str) -> Callable[[Any], Any]:
+    """The click option of a BuildConfig field: --NAME (or --NAME/--no-NAME for a switch)."""
+    field = CONFIG_FIELDS[name]
+    flag = "--" + name.replace("_", "-")
+    if field.type == "bool":
+        return click.option(
+            f"{flag}/--no-{flag[2:]}", default=field.default, show_default=True, help=help_text
+        )
+    if name in CHOICES:
+        return click.option(
+            flag,
+            type=click.Choice(CHOICES[name]),
+            default=field.default,
+            show_default=True,
+            help=help_text,
+        )
+    return click.option(
+        flag,
+        type={"int": int, "float": float}[str(field.type)],
+        default=field.default,
+        show_default=True,
+        callback=_check_range if name in BOUNDS else None,
+        help=f"{help_text} Allowed: {BOUNDS[name].text()}." if name in BOUNDS else help_text,
+    )
+
+
+def _training_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every training option, in TRAINING_OPTIONS's order in --help."""
+    for name, help_text in reversed(TRAINING_OPTIONS.items()):
+        command = _config_option(name, help_text)(command)
+    return command
 
 
 def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -256,175 +320,16 @@ def main() -> None:
     is_flag=True,
     help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.",
 )
-@click.option(
-    "--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="Training epochs."
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Images per SGD step.",
-)
-@click.option(
-    "--lr",
-    type=float,
-    default=0.01,
-    show_default=True,
-    callback=_check_learning_rate,
-    help="SGD learning rate (> 0).",
-)
-@click.option(
-    "--momentum",
-    type=float,
-    default=0.0,
-    show_default=True,
-    callback=_check_momentum,
-    help="SGD momentum in [0, 1); the study used 0.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(0, MAX_SEED),
-    default=0,
-    show_default=True,
-    help=f"Seed for Python, NumPy, torch and shuffling (0 to {MAX_SEED}).",
-)
-@click.option(
-    "--device",
-    type=click.Choice(CHOICES["device"]),
-    default="auto",
-    show_default=True,
-    help="Where to train; auto picks cuda, then mps, then cpu.",
-)
-@click.option(
-    "--precision",
-    type=click.Choice(CHOICES["precision"]),
-    default="fp32",
-    show_default=True,
-    help="fp32 as the study; bf16 runs convolutions and dense layers in bfloat16 (autocast): "
-    "faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, last digits differ.",
-)
-@click.option(
-    "--model",
-    type=click.Choice(CHOICES["model"]),
-    default="study_cnn",
-    show_default=True,
-    help="The study's CNN, or a wider VGG-style CNN with global average pooling.",
-)
-@click.option(
-    "--width",
-    type=click.IntRange(min=1),
-    default=32,
-    show_default=True,
-    help="wide_cnn: channels of its first block.",
-)
-@click.option(
-    "--optimizer",
-    type=click.Choice(CHOICES["optimizer"]),
-    default="sgd",
-    show_default=True,
-    help="Optimiser.",
-)
-@click.option(
-    "--weight-decay",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Weight decay.",
-)
-@click.option(
-    "--schedule",
-    type=click.Choice(CHOICES["schedule"]),
-    default="constant",
-    show_default=True,
-    help="Learning-rate schedule, stepped per batch.",
-)
-@click.option(
-    "--grad-clip",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Clip the gradient norm to this value; 0 = off.",
-)
-@click.option(
-    "--label-smoothing",
-    type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.0,
-    show_default=True,
-    help="Cross-entropy label smoothing.",
-)
-@click.option(
-    "--loss-weighting",
-    type=click.Choice(CHOICES["loss_weighting"]),
-    default="none",
-    show_default=True,
-    help="Class weights in the loss.",
-)
-@click.option(
-    "--effective-number-beta",
-    type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.999,
-    show_default=True,
-    help="Beta of effective-number class weights.",
-)
-@click.option(
-    "--sampler",
-    type=click.Choice(CHOICES["sampler"]),
-    default="shuffle",
-    show_default=True,
-    help="shuffle, or balanced: oversample minority classes.",
-)
-@click.option(
-    "--augment/--no-augment",
-    default=False,
-    show_default=True,
-    help="Flips, 90-degree rotations, small affine and colour jitter on training batches.",
-)
-@click.option(
-    "--select-epoch",
-    type=click.Choice(CHOICES["select_epoch"]),
-    default="last",
-    show_default=True,
-    help="Which epoch's weights to keep.",
-)
-@click.option(
-    "--patience",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Early stopping: epochs without a better selection metric; 0 = off.",
-)
-@click.option(
-    "--threshold-tuning/--no-threshold-tuning",
-    default=False,
-    show_default=True,
-    help="Tune per-class decision offsets on validation for balanced accuracy.",
-)
-@click.option(
-    "--tta/--no-tta",
-    default=False,
-    show_default=True,
-    help="Test-time augmentation over the 8 flips/rotations.",
-)
-@click.option(
-    "--ensemble",
-    type=click.IntRange(1, 20),
-    default=1,
-    show_default=True,
-    help="Train this many networks (seeds seed, seed+1000, ...) and average their probabilities.",
-)
+@_training_options
 @click.option(
     "--experiments",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
+@_config_option(
+    "jobs",
+    "Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
     "(so one at a time on small machines), two on a GPU.",
 )
 @click.option(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,59 @@ CHOICES = {
     "loss_weighting": ("none", "inverse_frequency", "effective_number"),
     "sampler": ("shuffle", "balanced"),
     "select_epoch": ("last", "val_auc", "val_balanced_accuracy"),
+}
+
+
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
+
+
+def _number(value: float) -> str:
+    """1 for 1.0, 4294967295 for 2**32 - 1, 0.5 for 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The allowed range of a numeric field; one table serves the CLI and experiments files."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False  # low itself is not allowed
+    high_open: bool = False  # high itself is not allowed
+
+    def text(self) -> str:
+        """The range in words: '> 0', '>= 1', 'in [0, 1)', 'from 1 to 20'."""
+        low, high = _number(self.low), _number(self.high)
+        if math.isinf(self.high):
+            return f"{'>' if self.low_open else '>='} {low}"
+        if not (self.low_open or self.high_open) and float(self.low).is_integer():
+            return f"from {low} to {high}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{low}, {high}{right}"
+
+    def admits(self, value: float) -> bool:
+        """Whether value is a finite number in range (NaN and infinities never are)."""
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+
+BOUNDS = {
+    "epochs": Bounds(1),
+    "batch_size": Bounds(1),
+    "lr": Bounds(0, low_open=True),
+    "momentum": Bounds(0, 1, high_open=True),
+    "seed": Bounds(0, MAX_SEED),
+    "width": Bounds(1),
+    "weight_decay": Bounds(0),
+    "grad_clip": Bounds(0),
+    "label_smoothing": Bounds(0, 1, high_open=True),
+    "effective_number_beta": Bounds(0, 1, high_open=True),
+    "patience": Bounds(0),
+    "ensemble": Bounds(1, 20),
+    "jobs": Bounds(0),
 }
 
 

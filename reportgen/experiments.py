@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.config import CHOICES, NON_TRAINING_FIELDS, BuildConfig
+from reportgen.config import BOUNDS, CHOICES, NON_TRAINING_FIELDS, BuildConfig
 from reportgen.errors import ReportgenError
 from reportgen.study import NEXT_STEPS
 
@@ -110,17 +110,10 @@ def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:
         raise ReportgenError(
             f"{where}: {field.name} = {value!r} is not one of {', '.join(CHOICES[field.name])}."
         )
-    positive = {"epochs", "batch_size", "lr", "width", "ensemble"}
-    non_negative = {"weight_decay", "grad_clip", "patience", "label_smoothing"}
-    if field.name in positive and value <= 0 or field.name in non_negative and value < 0:
+    if field.name in BOUNDS and not BOUNDS[field.name].admits(value):
         raise ReportgenError(
-            f"{where}: {field.name} = {value!r} must be {'> 0' if field.name in positive else '>= 0'}."
+            f"{where}: {field.name} = {value!r} must be {BOUNDS[field.name].text()}."
         )
-    if (
-        field.name in {"momentum", "label_smoothing", "effective_number_beta"}
-        and not 0 <= value < 1
-    ):
-        raise ReportgenError(f"{where}: {field.name} = {value!r} must be in [0, 1).")
 
 
 def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:

@@ -77,7 +77,9 @@ def test_absent_data_offline_says_where_to_get_it(
         (["--epochs", "0"], "--epochs"),
         (["--batch-size", "0"], "--batch-size"),
         (["--lr", "0"], "--lr"),
-        (["--momentum", "1"], "outside [0, 1)"),
+        (["--momentum", "1"], "must be in [0, 1)"),
+        (["--lr", "nan"], "must be > 0"),
+        (["--ensemble", "21"], "must be from 1 to 20"),
     ],
 )
 def test_bad_options_are_rejected(runner: CliRunner, args: list[str], phrase: str) -> None:

@@ -52,11 +52,23 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nepochs = 0\n',
-            "epochs = 0 must be > 0",
+            "epochs = 0 must be >= 1",
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nensemble = 0\n',
-            "ensemble = 0 must be > 0",
+            "ensemble = 0 must be from 1 to 20",
+        ),
+        (  # the CLI's --ensemble range: one table of bounds serves both
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nensemble = 21\n',
+            "ensemble = 21 must be from 1 to 20",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlr = nan\n',
+            "lr = nan must be > 0",
+        ),
+        (
+            '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nmomentum = 1.0\n',
+            "momentum = 1.0 must be in [0, 1)",
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlr = "fast"\n',

@@ -16,7 +16,10 @@ from hypothesis import strategies as st
 
 import reportgen.build
 from reportgen.build import BuildOutcome
-from reportgen.cli import MAX_SEED, main
+from reportgen.cli import CONFIG_FIELDS, main
+from reportgen.config import BOUNDS, MAX_SEED, Bounds
+from reportgen.errors import ReportgenError
+from reportgen.experiments import FIXED_FIELDS, parse_plan
 from tests.conftest import make_results
 
 EXAMPLES = settings(max_examples=40, deadline=None)
@@ -97,3 +100,42 @@ def test_invalid_options_are_rejected_by_name_before_any_work(
     assert f"Invalid value for '{name}'" in result.output
     assert "Traceback" not in result.output
     assert len(stub.configs) == calls
+
+
+def _edge_values(bounds: Bounds, integer: bool) -> tuple[list[float], list[float]]:
+    """(values just inside the range, values just outside it) for a field's bounds."""
+    step = 1 if integer else 1e-3
+    inside = [bounds.low + step if bounds.low_open else bounds.low]
+    outside = [bounds.low if bounds.low_open else bounds.low - step]
+    if math.isfinite(bounds.high):
+        inside.append(bounds.high - step if bounds.high_open else bounds.high)
+        outside.append(bounds.high if bounds.high_open else bounds.high + step)
+    if not integer:
+        outside.append(math.nan)
+    return inside, outside
+
+
+def _plan_problem(name: str, value: float) -> str | None:
+    variant = {"name": "x", name: value}
+    try:
+        parse_plan({"variants": [{"name": "baseline"}, variant]}, "test.toml")
+    except ReportgenError as error:
+        return str(error)
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(set(BOUNDS) - FIXED_FIELDS))
+def test_cli_and_experiments_files_accept_the_same_range(stub: BuildStub, name: str) -> None:
+    """One table of bounds: a value the CLI takes, a TOML variant takes, and the reverse."""
+    integer = str(CONFIG_FIELDS[name].type) == "int"
+    inside, outside = _edge_values(BOUNDS[name], integer)
+    flag = "--" + name.replace("_", "-")
+    for value in inside:
+        value = int(value) if integer else value
+        assert _invoke({flag: value}).exit_code == 0, (flag, value)
+        assert _plan_problem(name, value) is None, (name, value)
+    for value in outside:
+        value = int(value) if integer else value
+        result = _invoke({flag: value})
+        assert result.exit_code == 2 and BOUNDS[name].text() in result.output, (flag, value)
+        assert f"must be {BOUNDS[name].text()}" in (_plan_problem(name, value) or ""), (name, value)
