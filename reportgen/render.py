@@ -148,16 +148,23 @@ def _study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _largest_class(counts: list[int]) -> int:
+    """Index of the class with the most images (the first, on a tie)."""
+    return counts.index(max(counts))
+
+
+def _smallest_class(counts: list[int]) -> int:
+    """Index of the class with the fewest images (the first, on a tie)."""
+    return counts.index(min(counts))
+
+
 def _next_steps(
     results: dict[str, Any], class_findings: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The study's proposed steps, each with the numbers from this run that motivate it."""
     counts = results["dataset"]["counts"]["train"]
     names = results["dataset"]["class_names"]
-    largest, smallest = (
-        max(range(len(counts)), key=counts.__getitem__),
-        min(range(len(counts)), key=counts.__getitem__),
-    )
+    largest, smallest = _largest_class(counts), _smallest_class(counts)
     zero_recall = [row["name"] for row in class_findings if row["recall"] == 0]
     rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
     history = results["history"]
@@ -185,8 +192,7 @@ def _focus_class(dataset: dict[str, Any]) -> int:
     names = dataset["class_names"]
     if "melanoma" in names:
         return names.index("melanoma")
-    counts = dataset["counts"]["train"]
-    return min(range(len(counts)), key=counts.__getitem__)
+    return _smallest_class(dataset["counts"]["train"])
 
 
 def _experiments_view(
@@ -266,7 +272,7 @@ def page_context(
     train_counts = dataset["counts"]["train"]
     prevalence = [count / max(sum(train_counts), 1) for count in train_counts]
     class_findings = findings(results["test"], dataset["class_names"], prevalence)
-    majority = max(range(len(train_counts)), key=train_counts.__getitem__)
+    majority = _largest_class(train_counts)
     split_totals = {split: sum(values) for split, values in dataset["counts"].items()}
     total_images = sum(split_totals.values())
     collection = results["collection"]
