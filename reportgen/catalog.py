@@ -52,9 +52,11 @@ def supported_flags() -> list[str]:
 
 
 def class_names_of(info: dict[str, Any]) -> list[str]:
-    """INFO's label texts in class order; bare numbers (RetinaMNIST's grades) become 'class 3'."""
+    """INFO's label texts in class order. Bare numbers become 'grade 3' where the task is ordinal
+    (RetinaMNIST's diabetic-retinopathy grades), else 'class 3'."""
     labels = [info["label"][str(k)] for k in range(len(info["label"]))]
-    return [f"class {label}" if label.isdigit() else label for label in labels]
+    prefix = "grade" if info.get("task") == "ordinal-regression" else "class"
+    return [f"{prefix} {label}" if label.isdigit() else label for label in labels]
 
 
 def collection_summary() -> list[dict[str, str]]:
