@@ -46,10 +46,14 @@ def timed_build(dataset: str, data_root: Path, plan: Path, jobs: int, work: Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="retinamnist")
     parser.add_argument("--data-root", type=Path, required=True)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers to compare")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers to compare"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)

@@ -1,0 +1,217 @@
+"""Which training ideas move RetinaMNIST at all? A screen that never reads the test split.
+
+The experiments build chooses on 120 validation images, too few to tell ideas apart. This screen
+trains on 80 % of the training split (864 images) and scores on the other 20 % plus validation
+(336 images), three seeds per idea, so that ideas can be tried without touching test. It reuses
+the package's wide CNN, augmentation and normalisation; mixup and the ordinal (earth mover's
+distance) loss exist only here, to see whether they are worth adding to the package.
+
+    python benchmarks/explore_retinamnist.py --data-root ../shared/data
+    python benchmarks/explore_retinamnist.py --data-root ../shared/data --only base ensemble-5
+
+Prints one Markdown row per idea: mean accuracy, AUC and balanced accuracy over the seeds, their
+standard deviation, and seconds per run (2 torch threads unless --threads says otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from reportgen import metrics
+from reportgen.augment import augment_batch, dihedral_views, random_dihedral
+from reportgen.model import build_model
+from reportgen.train import normalize
+
+HOLDOUT_SIZE = 216  # 20 % of RetinaMNIST's 1,080 training images
+SPLIT_SEED = 123  # which training images are held out; fixed so every idea sees the same split
+SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class Idea:
+    """One training recipe for the wide CNN (AdamW with a one-cycle schedule throughout)."""
+
+    width: int = 32
+    epochs: int = 15
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    augment: str = "none"  # none | dihedral | full (the package's augment_batch)
+    mixup_alpha: float = 0.0  # 0 = off
+    loss: str = "cross_entropy"  # cross_entropy | ordinal_emd (cross-entropy + squared EMD)
+    ensemble: int = 1
+    tta: bool = False
+
+
+BASE = Idea()
+IDEAS = {
+    "base": BASE,
+    "augment-full-30": replace(BASE, augment="full", epochs=30),
+    "augment-dihedral-30": replace(BASE, augment="dihedral", epochs=30),
+    "mixup-30": replace(BASE, augment="dihedral", epochs=30, mixup_alpha=0.4),
+    "ordinal-emd": replace(BASE, loss="ordinal_emd"),
+    "width-64": replace(BASE, width=64),
+    "width-16": replace(BASE, width=16),
+    "epochs-8": replace(BASE, epochs=8),
+    "lr-0.001-20": replace(BASE, lr=1e-3, epochs=20),
+    "weight-decay-0.05": replace(BASE, weight_decay=0.05),
+    "tta": replace(BASE, tta=True),
+    "ensemble-5": replace(BASE, ensemble=5),
+}
+
+
+@dataclass(frozen=True)
+class ScreenData:
+    fit_images: torch.Tensor  # (N, C, H, W) uint8
+    fit_labels: torch.Tensor  # (N,) int64
+    score_images: torch.Tensor
+    score_labels: np.ndarray
+
+
+def load_screen_data(data_root: Path) -> ScreenData:
+    """Training split minus a fixed holdout to fit on; that holdout plus validation to score on."""
+    with np.load(data_root / "retinamnist.npz") as npz:  # test_* keys are never read
+        images, labels = npz["train_images"], npz["train_labels"].ravel()
+        val_images, val_labels = npz["val_images"], npz["val_labels"].ravel()
+    order = np.random.default_rng(SPLIT_SEED).permutation(labels.size)
+    held_out, fit = order[:HOLDOUT_SIZE], order[HOLDOUT_SIZE:]
+
+    def nchw(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2)
+
+    return ScreenData(
+        fit_images=nchw(images[fit]),
+        fit_labels=torch.from_numpy(labels[fit]).long(),
+        score_images=nchw(np.concatenate([images[held_out], val_images])),
+        score_labels=np.concatenate([labels[held_out], val_labels]),
+    )
+
+
+def soft_loss(kind: str, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against soft targets (N, K); ordinal_emd adds the squared earth mover's
+    distance between the predicted and the target cumulative distributions (Hou et al., 2016)."""
+    log_probabilities = F.log_softmax(logits, dim=1)
+    loss = -(targets * log_probabilities).sum(1).mean()
+    if kind == "ordinal_emd":
+        gap = log_probabilities.exp().cumsum(1) - targets.cumsum(1)
+        loss = loss + (gap**2).sum(1).mean()
+    return loss
+
+
+def train_network(data: ScreenData, idea: Idea, seed: int, batch_size: int = 100) -> nn.Module:
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    n_classes = int(data.fit_labels.max()) + 1
+    model = build_model("wide_cnn", data.fit_images.shape[1], n_classes, idea.width)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=idea.lr, weight_decay=idea.weight_decay)
+    steps = -(-data.fit_labels.shape[0] // batch_size) * idea.epochs
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=idea.lr, total_steps=steps)
+    for _ in range(idea.epochs):
+        model.train()
+        order = torch.randperm(data.fit_labels.shape[0], generator=generator)
+        for start in range(0, order.shape[0], batch_size):
+            batch = order[start : start + batch_size]
+            inputs = normalize(data.fit_images[batch])
+            if idea.augment == "full":
+                inputs = augment_batch(inputs, generator)
+            elif idea.augment == "dihedral":
+                inputs = random_dihedral(inputs, generator)
+            targets = F.one_hot(data.fit_labels[batch], n_classes).float()
+            if idea.mixup_alpha > 0:
+                mix = torch.distributions.Beta(idea.mixup_alpha, idea.mixup_alpha).sample()
+                partner = torch.randperm(batch.shape[0], generator=generator)
+                inputs = mix * inputs + (1 - mix) * inputs[partner]
+                targets = mix * targets + (1 - mix) * targets[partner]
+            loss = soft_loss(idea.loss, model(inputs), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return model.eval()
+
+
+def mean_probabilities(models: list[nn.Module], images: torch.Tensor, tta: bool) -> np.ndarray:
+    batch = normalize(images)
+    with torch.inference_mode():
+        per_model = [
+            torch.stack(
+                [torch.softmax(m(view), 1) for view in (dihedral_views(batch) if tta else [batch])]
+            ).mean(0)
+            for m in models
+        ]
+    return torch.stack(per_model).mean(0).numpy().astype(np.float64)
+
+
+def scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    return {
+        "accuracy": metrics.accuracy(labels, probabilities),
+        "auc": metrics.mean_auc(labels, probabilities),
+        "balanced_accuracy": metrics.balanced_accuracy(labels, probabilities.argmax(1)),
+    }
+
+
+def screen(data: ScreenData, idea: Idea) -> tuple[list[dict[str, float]], float]:
+    """Scores per seed, and mean seconds per run (all networks of an ensemble)."""
+    started, runs = time.perf_counter(), []
+    for seed in SEEDS:
+        models = [train_network(data, idea, seed + 1000 * m) for m in range(idea.ensemble)]
+        runs.append(
+            scores(data.score_labels, mean_probabilities(models, data.score_images, idea.tta))
+        )
+    return runs, (time.perf_counter() - started) / len(SEEDS)
+
+
+def pooled_pixel_features(images: torch.Tensor) -> np.ndarray:
+    """4x4-pooled pixels (7x7x3) and per-channel mean and sd: a linear model's view of an image."""
+    pixels = images.permute(0, 2, 3, 1).numpy().astype(np.float32) / 255
+    pooled = pixels.reshape(len(pixels), 7, 4, 7, 4, -1).mean((2, 4)).reshape(len(pixels), -1)
+    return np.concatenate([pooled, pixels.mean((1, 2)), pixels.std((1, 2))], axis=1)
+
+
+def logistic_regression_row(data: ScreenData) -> dict[str, float]:
+    """A floor: regularised logistic regression on pooled pixels (deterministic: one run)."""
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=3000))
+    model.fit(pooled_pixel_features(data.fit_images), data.fit_labels.numpy())
+    probabilities = model.predict_proba(pooled_pixel_features(data.score_images))
+    return scores(data.score_labels, probabilities)
+
+
+def row(name: str, runs: list[dict[str, float]], seconds: float | None) -> str:
+    cells = [
+        f"{np.mean([r[key] for r in runs]):.3f} ± {np.std([r[key] for r in runs], ddof=1):.3f}"
+        if len(runs) > 1
+        else f"{runs[0][key]:.3f}"
+        for key in ("accuracy", "auc", "balanced_accuracy")
+    ]
+    timing = "–" if seconds is None else f"{seconds:.0f}"
+    return f"| {name} | {' | '.join(cells)} | {timing} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", type=Path, required=True, help="Folder of retinamnist.npz.")
+    parser.add_argument("--only", nargs="*", choices=sorted(IDEAS), help="Screen only these.")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2).")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_screen_data(args.data_root)
+    print("| idea | accuracy | AUC | balanced acc. | s/run |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(row("logistic regression on pooled pixels", [logistic_regression_row(data)], None))
+    for name in args.only or IDEAS:
+        runs, seconds = screen(data, IDEAS[name])
+        print(row(name, runs, seconds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
