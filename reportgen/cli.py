@@ -126,6 +126,20 @@ def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
+def _folder_option(flag: str, default: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        flag,
+        type=click.Path(path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help=help_text,
+    )
+
+
+def _url_option(flag: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(flag, callback=_check_url, default=None, help=help_text)
+
+
 @contextmanager
 def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
     """Progress callbacks; open bars are closed on the way out, so a message starts a line."""
@@ -332,27 +346,11 @@ def main() -> None:
     "Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
     "(so one at a time on small machines), two on a GPU.",
 )
-@click.option(
-    "--docs-dir",
-    type=click.Path(path_type=Path),
-    default=Path("docs"),
-    show_default=True,
-    help="Folder for the rendered Markdown pages, figures and data files.",
+@_folder_option(
+    "--docs-dir", "docs", "Folder for the rendered Markdown pages, figures and data files."
 )
-@click.option(
-    "--site-dir",
-    type=click.Path(path_type=Path),
-    default=Path("site"),
-    show_default=True,
-    help="Folder for the built static site.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".reportgen"),
-    show_default=True,
-    help="Folder for cached trained runs.",
-)
+@_folder_option("--site-dir", "site", "Folder for the built static site.")
+@_folder_option("--cache-dir", ".reportgen", "Folder for cached trained runs.")
 @click.option(
     "--no-site",
     is_flag=True,
@@ -361,18 +359,11 @@ def main() -> None:
 @click.option(
     "--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off."
 )
-@click.option(
+@_url_option(
     "--site-url",
-    callback=_check_url,
-    default=None,
-    help="Public address of the site (canonical links, sitemap, instant loading). Default: none.",
+    "Public address of the site (canonical links, sitemap, instant loading). Default: none.",
 )
-@click.option(
-    "--repo-url",
-    callback=_check_url,
-    default=None,
-    help="Repository the site's header links to. Default: no link.",
-)
+@_url_option("--repo-url", "Repository the site's header links to. Default: no link.")
 @click.option(
     "--quiet",
     is_flag=True,
@@ -400,33 +391,11 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 
 
 @main.command()
-@click.option(
-    "--docs-dir",
-    type=click.Path(path_type=Path),
-    default=Path("docs"),
-    show_default=True,
-    help="Folder of an earlier build, holding data/results.json.",
-)
-@click.option(
-    "--site-dir",
-    type=click.Path(path_type=Path),
-    default=Path("site"),
-    show_default=True,
-    help="Folder for the built static site.",
-)
+@_folder_option("--docs-dir", "docs", "Folder of an earlier build, holding data/results.json.")
+@_folder_option("--site-dir", "site", "Folder for the built static site.")
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
-@click.option(
-    "--site-url",
-    callback=_check_url,
-    default=None,
-    help="Public address of the site. Default: the earlier build's.",
-)
-@click.option(
-    "--repo-url",
-    callback=_check_url,
-    default=None,
-    help="Repository the site's header links to. Default: the earlier build's.",
-)
+@_url_option("--site-url", "Public address of the site. Default: the earlier build's.")
+@_url_option("--repo-url", "Repository the site's header links to. Default: the earlier build's.")
 @click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
 def render(
     docs_dir: Path,
@@ -448,12 +417,8 @@ def render(
 
 
 @main.command()
-@click.option(
-    "--docs-dir",
-    type=click.Path(path_type=Path),
-    default=Path("docs"),
-    show_default=True,
-    help="Folder of an earlier build (`reportgen build` or `render`) to preview.",
+@_folder_option(
+    "--docs-dir", "docs", "Folder of an earlier build (`reportgen build` or `render`) to preview."
 )
 @click.option(
     "--dev-addr",
