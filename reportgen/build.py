@@ -109,7 +109,11 @@ def _train(
     dataset: Callable[[], LoadedDataset],
 ) -> cache.TrainedRun:
     from reportgen.runner import run_training  # imports torch
+    from reportgen.train import precision_note, resolve_device
 
+    note = precision_note(resolve_device(config.device), config.precision)
+    if note is not None:
+        progress.on_stage(note)
     run = run_training(dataset(), config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]
     clock.timings["evaluate"] = run.record["seconds"]["evaluate"]

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -70,6 +71,34 @@ def resolve_device(name: str) -> torch.device:
             "--device mps was asked for, but MPS is not available. Use --device cpu."
         )
     return torch.device(name)
+
+
+NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo's names
+CPUINFO_FILE = Path("/proc/cpuinfo")
+
+
+def cpu_has_native_bf16(cpuinfo: str) -> bool:
+    """Whether a /proc/cpuinfo text lists bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
+    return not NATIVE_BF16_FLAGS.isdisjoint(cpuinfo.split())
+
+
+def precision_note(device: torch.device, precision: str, cpuinfo: Path | None = None) -> str | None:
+    """A warning when bf16 is asked for on a CPU without bfloat16 instructions; None otherwise.
+
+    Where cpuinfo cannot be read (not Linux), nothing is known and nothing is said.
+    """
+    if precision != "bf16" or device.type != "cpu":
+        return None
+    try:
+        text = (cpuinfo or CPUINFO_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if cpu_has_native_bf16(text):
+        return None
+    return (
+        "note: this CPU lists no bfloat16 instructions (AVX512-BF16 or AMX), so --precision bf16 "
+        "is emulated here and may well be slower than fp32; benchmarks/bench_train.py measures both."
+    )
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -8,20 +8,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+import reportgen.train
 from reportgen import metrics
 from reportgen.augment import augment_batch, dihedral_views
+from reportgen.cli import main
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset, Split, load_dataset
 from reportgen.runner import run_training
 from reportgen.thresholds import apply_offsets, cross_fitted_probabilities, tune_offsets
 from reportgen.train import (
     class_weights,
+    cpu_has_native_bf16,
     epoch_order,
+    precision_note,
     predict_proba,
     to_device_tensors,
     train_model,
 )
+from tests.conftest import dir_args, synthetic_build_args
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +232,45 @@ def test_bf16_precision_runs_the_convolutions_in_bfloat16_and_keeps_fp32_weights
     # Same seed, same batches: bfloat16 moves the numbers a little, not the result.
     assert not np.array_equal(half.test_probabilities, full.test_probabilities)
     assert np.abs(half.test_probabilities - full.test_probabilities).max() < 0.2
+
+
+AVX512_ONLY = "flags\t\t: fpu sse2 avx2 avx512f avx512bw avx512vl\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [(AVX512_ONLY, False), (AVX512_ONLY.rstrip() + " avx512_bf16\n", True), ("amx_bf16", True)],
+)
+def test_cpu_bf16_support_is_read_from_the_cpuinfo_flags(flags: str, native: bool) -> None:
+    assert cpu_has_native_bf16(flags) is native
+
+
+def test_bf16_is_flagged_only_on_a_cpu_without_bfloat16_instructions(tmp_path: Path) -> None:
+    plain, capable = tmp_path / "plain", tmp_path / "capable"
+    plain.write_text(AVX512_ONLY)
+    capable.write_text(AVX512_ONLY.rstrip() + " amx_bf16\n")
+    cpu = torch.device("cpu")
+    note = precision_note(cpu, "bf16", plain)
+    assert note is not None and "slower than fp32" in note and "bench_train.py" in note
+    assert precision_note(cpu, "bf16", capable) is None
+    assert precision_note(cpu, "fp32", plain) is None
+    assert precision_note(torch.device("cuda"), "bf16", plain) is None  # GPUs: not this check
+    assert precision_note(cpu, "bf16", tmp_path / "absent") is None  # not Linux: nothing known
+
+
+def test_the_bf16_note_reaches_the_terminal_before_training(
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(AVX512_ONLY)
+    monkeypatch.setattr(reportgen.train, "CPUINFO_FILE", cpuinfo)
+    args = synthetic_build_args(
+        synthetic_retina_root, "--epochs", "1", "--precision", "bf16", "--device", "cpu",
+        "--no-site", *dir_args(out_dirs),
+    )  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "[reportgen] note: this CPU lists no bfloat16 instructions" in result.output
