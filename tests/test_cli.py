@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,14 @@ def test_output_settings_carry_the_configs_output_fields_and_defaults() -> None:
     assert BuildConfig().outputs() == OutputSettings()  # one set of defaults, not two
     assert config.outputs().folders() == [Path("d")]  # no site: only docs is replaced
     assert BuildConfig().outputs().folders() == [Path("docs"), Path("site")]
+
+
+def test_every_config_field_has_a_build_option() -> None:
+    """The option table and BuildConfig cannot drift: a field without an option would silently
+    keep its default on every command line."""
+    build_command = main.commands["build"]
+    parameter_names = {param.name for param in build_command.params}
+    config_fields = {field.name for field in dataclasses.fields(BuildConfig)}
+    # no_site is build_site inverted; data_root's default is computed at run time.
+    assert config_fields - parameter_names == {"build_site"}
+    assert "no_site" in parameter_names
