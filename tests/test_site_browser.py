@@ -109,6 +109,15 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def _record_failed_request(tab: Any, request: Any) -> None:
+    """Log a request that failed, except one the browser cancelled itself: the next goto aborts
+    what the last page still had in flight (its favicon, say). A missing file is not such a
+    case: it answers 404, which Chromium reports as a console error."""
+    reason = request.failure or ""
+    if reason != "net::ERR_ABORTED":
+        tab.console_errors.append(f"request failed ({reason}): {request.url}")
+
+
 @pytest.fixture()
 def page(browser: Any) -> Iterator[Any]:
     """A fresh tab (fresh storage, so the light palette) that records console errors."""
@@ -120,9 +129,7 @@ def page(browser: Any) -> Iterator[Any]:
         lambda message: message.type == "error" and tab.console_errors.append(message.text),
     )
     tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
-    tab.on(
-        "requestfailed", lambda request: tab.console_errors.append(f"request failed: {request.url}")
-    )
+    tab.on("requestfailed", lambda request: _record_failed_request(tab, request))
     yield tab
     context.close()
 
