@@ -185,3 +185,10 @@ def test_training_page_describes_an_ensemble_only_when_there_is_one() -> None:
     results["selection"]["ensemble_seeds"] = [4, 1004, 2004]
     page = render_pages(results)["training.md"]
     assert "| Ensemble | 3 networks trained alike with seeds 4, 1004, 2004;" in page
+
+
+def test_only_the_study_dataset_claims_a_reproduction_in_its_title() -> None:
+    derma = render_pages(make_results())["index.md"]
+    retina = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
+    assert derma.splitlines()[0] == "# DermaMNIST: the study's CNN, reproduced"
+    assert retina.splitlines()[0] == "# RetinaMNIST: the study's CNN, applied to a new dataset"
