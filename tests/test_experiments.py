@@ -206,6 +206,7 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
+    assert "| Macro F1 | Grade " in page  # the rarest grade heads its recall column
     assert "ResNet-18 (28)" in page
     home = (out_dirs["docs"] / "index.md").read_text()
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
