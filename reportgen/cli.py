@@ -73,7 +73,8 @@ CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(BuildConfig)}
 
 
 def _check_range(_ctx: click.Context, param: click.Parameter, value: float) -> float:
-    # A callback, not click.FloatRange: comparisons with nan are all false, so ranges let nan through.
+    # A callback, not click.FloatRange: comparisons with nan are all false, so a range lets nan
+    # (and, unbounded above, inf) through.
     bounds = BOUNDS[param.name or ""]
     if not bounds.admits(value):
         raise click.BadParameter(
