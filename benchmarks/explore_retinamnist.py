@@ -29,9 +29,9 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from reportgen import metrics
-from reportgen.augment import augment_batch, dihedral_views, random_dihedral
+from reportgen.augment import augment_batch, random_dihedral
 from reportgen.model import build_model
-from reportgen.train import normalize
+from reportgen.train import normalize, predict_proba
 
 HOLDOUT_SIZE = 216  # 20 % of RetinaMNIST's 1,080 training images
 SPLIT_SEED = 123  # which training images are held out; fixed so every idea sees the same split
@@ -141,15 +141,8 @@ def train_network(data: ScreenData, idea: Idea, seed: int, batch_size: int = 100
 
 
 def mean_probabilities(models: list[nn.Module], images: torch.Tensor, tta: bool) -> np.ndarray:
-    batch = normalize(images)
-    with torch.inference_mode():
-        per_model = [
-            torch.stack(
-                [torch.softmax(m(view), 1) for view in (dihedral_views(batch) if tta else [batch])]
-            ).mean(0)
-            for m in models
-        ]
-    return torch.stack(per_model).mean(0).numpy().astype(np.float64)
+    """The networks' mean probabilities, each from the package's own predict_proba (with TTA)."""
+    return np.mean([predict_proba(model, images, tta) for model in models], axis=0)
 
 
 def scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
