@@ -175,7 +175,7 @@ def make_results(
     from reportgen.catalog import class_names_of, collection_summary, medmnist_info
     from reportgen.config import BuildConfig
     from reportgen.evaluate import summarize_test
-    from reportgen.results import SCHEMA_VERSION, rebuild_command
+    from reportgen.results import SCHEMA_VERSION, dataset_summary, rebuild_command
 
     info = medmnist_info()[flag]
     names = class_names or class_names_of(info)
@@ -219,22 +219,15 @@ def make_results(
             "torch_threads": 2,
             "platform": "Linux",
         },
-        "dataset": {
-            "flag": flag,
-            "name": info["python_class"],
-            "file": f"/data/{flag}.npz",
-            "file_name": f"{flag}.npz",
-            "md5": info["MD5"] if official else "0" * 32,
-            "official": official,
-            "official_md5": info["MD5"],
-            "url": info["url"],
-            "description": info["description"],
-            "license": info["license"],
-            "task": info["task"],
-            "n_channels": info["n_channels"],
-            "class_names": names,
-            "counts": counts,
-        },
+        # The builder's own dataset block, with the fixture's class names when it was given some.
+        "dataset": dataset_summary(
+            config,
+            Path(f"/data/{flag}.npz"),
+            info["MD5"] if official else "0" * 32,
+            official,
+            counts,
+        )
+        | {"class_names": names},
         "collection": collection_summary(),
         "model": {
             "name": "StudyCNN",
