@@ -102,18 +102,30 @@ def _dataset_loader(config: BuildConfig, clock: _StageClock) -> Callable[[], Loa
     return load
 
 
+def _said_once(say: Callable[[str], None]) -> Callable[[str], None]:
+    """say, but each distinct message only the first time (one build, one warning)."""
+    said: set[str] = set()
+
+    def say_once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            say(message)
+
+    return say_once
+
+
 def _train(
     config: BuildConfig,
     progress: Progress,
     clock: _StageClock,
     dataset: Callable[[], LoadedDataset],
+    on_note: Callable[[str], None],
 ) -> cache.TrainedRun:
     from reportgen.runner import run_training  # imports torch
-    from reportgen.train import precision_note, resolve_device
+    from reportgen.train import precision_notes
 
-    note = precision_note(resolve_device(config.device), config.precision)
-    if note is not None:
-        progress.on_stage(note)
+    for note in precision_notes([config]):
+        on_note(note)
     run = run_training(dataset(), config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]
     clock.timings["evaluate"] = run.record["seconds"]["evaluate"]
@@ -244,8 +256,9 @@ def _build_locked(
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
     dataset = _dataset_loader(config, clock)
+    on_note = _said_once(progress.on_stage)
     if run is None:
-        run = _train(config, progress, clock, dataset)
+        run = _train(config, progress, clock, dataset, on_note)
         cache.save_run(run, config.cache_dir, key)
     else:
         clock.timings.update(train=0.0, evaluate=0.0)
@@ -253,7 +266,7 @@ def _build_locked(
     if plan is not None:
         experiments_data = clock.run(
             "experiments",
-            lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run),
+            lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run, on_note=on_note),
         )
     results_data = results.assemble_results(
         config,

@@ -87,11 +87,14 @@ def _train_missing(
     missing: list[PlannedRun],
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None],
+    on_note: Callable[[str], None],
 ) -> None:
     if not missing:
         return  # everything cached: not even torch is imported
-    from reportgen.train import resolve_device
+    from reportgen.train import precision_notes, resolve_device
 
+    for note in precision_notes([planned.config for planned in missing]):
+        on_note(note)
     jobs = resolve_jobs(base.jobs, resolve_device(base.device).type, len(missing))
     if jobs == 1:
         from reportgen.runner import run_training  # imports torch
@@ -139,10 +142,12 @@ def run_plan(
     data_md5: str,
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None] = lambda name, seed, total: None,
+    on_note: Callable[[str], None] = lambda note: None,
 ) -> dict[str, Any]:
     """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
 
-    load_dataset is called only when a run is not cached (and should load at most once).
+    load_dataset is called only when a run is not cached (and should load at most once). on_note
+    receives warnings about the runs about to train (bf16 on a CPU without bfloat16 instructions).
     """
     planned = [
         PlannedRun(variant.name, seed, config, cache.run_key(config, data_md5))
@@ -152,7 +157,7 @@ def run_plan(
     ]
     cached = {} if base.retrain else {p.key: cache.load_run(base.cache_dir, p.key) for p in planned}
     missing = [p for p in planned if cached.get(p.key) is None]
-    _train_missing(base, list({p.key: p for p in missing}.values()), load_dataset, on_run)
+    _train_missing(base, list({p.key: p for p in missing}.values()), load_dataset, on_run, on_note)
 
     variants = []
     for variant in plan.variants:

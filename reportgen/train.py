@@ -10,7 +10,7 @@ import copy
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -99,6 +99,13 @@ def precision_note(device: torch.device, precision: str, cpuinfo: Path | None = 
         "note: this CPU lists no bfloat16 instructions (AVX512-BF16 or AMX), so --precision bf16 "
         "is emulated here and may well be slower than fp32; benchmarks/bench_train.py measures both."
     )
+
+
+def precision_notes(configs: Iterable[BuildConfig]) -> list[str]:
+    """The distinct precision notes for configs about to train, in first-seen order."""
+    settings = dict.fromkeys((config.device, config.precision) for config in configs)
+    notes = (precision_note(resolve_device(device), precision) for device, precision in settings)
+    return list(dict.fromkeys(note for note in notes if note is not None))
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -274,3 +274,31 @@ def test_the_bf16_note_reaches_the_terminal_before_training(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "[reportgen] note: this CPU lists no bfloat16 instructions" in result.output
+
+
+@pytest.mark.parametrize("main_precision", ["fp32", "bf16"])
+def test_a_bf16_experiment_variant_is_warned_about_once_whatever_the_main_run_uses(
+    main_precision: str,
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(AVX512_ONLY)
+    monkeypatch.setattr(reportgen.train, "CPUINFO_FILE", cpuinfo)
+    plan = tmp_path / "experiments.toml"
+    plan.write_text(
+        'seeds = [0, 1]\n[[variants]]\nname = "baseline"\n'
+        '[[variants]]\nname = "half"\nprecision = "bf16"\n'
+    )
+    args = synthetic_build_args(
+        synthetic_retina_root, "--epochs", "1", "--device", "cpu", "--jobs", "1",
+        "--precision", main_precision, "--experiments", str(plan), "--no-site", *dir_args(out_dirs),
+    )  # fmt: skip
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert first.output.count("note: this CPU lists no bfloat16 instructions") == 1
+    again = CliRunner().invoke(main, args)  # every run cached: nothing trains, nothing to warn
+    assert again.exit_code == 0, again.output
+    assert "bfloat16" not in again.output
