@@ -3,8 +3,10 @@
 The experiments build chooses on 120 validation images, too few to tell ideas apart. This screen
 trains on 80 % of the training split (864 images) and scores on the other 20 % plus validation
 (336 images), three seeds per idea, so that ideas can be tried without touching test. It reuses
-the package's wide CNN, augmentation and normalisation; mixup and the ordinal (earth mover's
-distance) loss exist only here, to see whether they are worth adding to the package.
+the package's wide CNN, augmentation and normalisation; mixup, the ordinal losses (earth mover's
+distance, regression on the grade), input upsampling and weight averaging exist only here, to see
+whether they are worth adding to the package. Linear and tree models on hand-made image features
+give the floor a CNN has to beat.
 
     python benchmarks/explore_retinamnist.py --data-root ../shared/data
     python benchmarks/explore_retinamnist.py --data-root ../shared/data --only base ensemble-5
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -36,6 +39,7 @@ from reportgen.train import normalize, predict_proba
 HOLDOUT_SIZE = 216  # 20 % of RetinaMNIST's 1,080 training images
 SPLIT_SEED = 123  # which training images are held out; fixed so every idea sees the same split
 SEEDS = (0, 1, 2)
+GRADE_TEMPERATURE = 0.5  # grade_regression: class score = -(predicted grade - class)^2 / this
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,11 @@ class Idea:
     weight_decay: float = 1e-4
     augment: str = "none"  # none | dihedral | full (the package's augment_batch)
     mixup_alpha: float = 0.0  # 0 = off
-    loss: str = "cross_entropy"  # cross_entropy | ordinal_emd (cross-entropy + squared EMD)
+    loss: str = "cross_entropy"  # cross_entropy | ordinal_emd | grade_regression (see soft_loss)
     ensemble: int = 1
     tta: bool = False
+    input_scale: int = 1  # bilinear upsampling of the 28x28 input before the network (1 = off)
+    ema_decay: float = 0.0  # score an exponential moving average of the weights (0 = off)
 
 
 BASE = Idea()
@@ -67,6 +73,9 @@ IDEAS = {
     "weight-decay-0.05": replace(BASE, weight_decay=0.05),
     "tta": replace(BASE, tta=True),
     "ensemble-5": replace(BASE, ensemble=5),
+    "grade-regression": replace(BASE, loss="grade_regression"),
+    "ema-30-dihedral": replace(BASE, augment="dihedral", epochs=30, ema_decay=0.98),
+    "upsample-2x": replace(BASE, input_scale=2),
 }
 
 
@@ -108,11 +117,57 @@ def soft_loss(kind: str, logits: torch.Tensor, targets: torch.Tensor) -> torch.T
     return loss
 
 
+class ScreenNetwork(nn.Module):
+    """The wide CNN, optionally fed an upsampled image, and optionally regressing the grade.
+
+    A regressing network has one output, the grade; forward() turns it into class scores
+    -(grade - k)^2 / GRADE_TEMPERATURE, so predict_proba's softmax ranks the classes near it first.
+    """
+
+    def __init__(self, idea: Idea, in_channels: int, n_classes: int) -> None:
+        super().__init__()
+        self.regresses = idea.loss == "grade_regression"
+        self.input_scale = idea.input_scale
+        self.register_buffer("grades", torch.arange(n_classes, dtype=torch.float32))
+        outputs = 1 if self.regresses else n_classes
+        self.network = build_model("wide_cnn", in_channels, outputs, idea.width)
+
+    def raw_outputs(self, images: torch.Tensor) -> torch.Tensor:
+        if self.input_scale > 1:
+            images = F.interpolate(images, scale_factor=self.input_scale, mode="bilinear")
+        return self.network(images)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        outputs = self.raw_outputs(images)
+        return -((outputs - self.grades) ** 2) / GRADE_TEMPERATURE if self.regresses else outputs
+
+
+def idea_loss(
+    idea: Idea, model: ScreenNetwork, inputs: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """grade_regression: smooth L1 between the predicted and the target (expected) grade."""
+    if idea.loss == "grade_regression":
+        grades = model.raw_outputs(inputs).squeeze(1)
+        return F.smooth_l1_loss(grades, targets @ model.grades)
+    return soft_loss(idea.loss, model(inputs), targets)
+
+
+def averaged_weights(averaged: nn.Module, images: torch.Tensor, batch_size: int) -> nn.Module:
+    """The weight average's network, its batch-norm statistics recomputed on the fit images."""
+    batches = [normalize(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    torch.optim.swa_utils.update_bn(batches, averaged)
+    return averaged.module
+
+
 def train_network(data: ScreenData, idea: Idea, seed: int, batch_size: int = 100) -> nn.Module:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     n_classes = int(data.fit_labels.max()) + 1
-    model = build_model("wide_cnn", data.fit_images.shape[1], n_classes, idea.width)
+    model = ScreenNetwork(idea, data.fit_images.shape[1], n_classes)
+    averaged = None
+    if idea.ema_decay > 0:
+        ema = torch.optim.swa_utils.get_ema_multi_avg_fn(idea.ema_decay)
+        averaged = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=ema)
     optimizer = torch.optim.AdamW(model.parameters(), lr=idea.lr, weight_decay=idea.weight_decay)
     steps = -(-data.fit_labels.shape[0] // batch_size) * idea.epochs
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=idea.lr, total_steps=steps)
@@ -132,11 +187,15 @@ def train_network(data: ScreenData, idea: Idea, seed: int, batch_size: int = 100
                 partner = torch.randperm(batch.shape[0], generator=generator)
                 inputs = mix * inputs + (1 - mix) * inputs[partner]
                 targets = mix * targets + (1 - mix) * targets[partner]
-            loss = soft_loss(idea.loss, model(inputs), targets)
+            loss = idea_loss(idea, model, inputs, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
+    if averaged is not None:
+        model = averaged_weights(averaged, data.fit_images, batch_size)
     return model.eval()
 
 
@@ -171,12 +230,59 @@ def pooled_pixel_features(images: torch.Tensor) -> np.ndarray:
     return np.concatenate([pooled, pixels.mean((1, 2)), pixels.std((1, 2))], axis=1)
 
 
-def logistic_regression_row(data: ScreenData) -> dict[str, float]:
-    """A floor: regularised logistic regression on pooled pixels (deterministic: one run)."""
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=3000))
-    model.fit(pooled_pixel_features(data.fit_images), data.fit_labels.numpy())
-    probabilities = model.predict_proba(pooled_pixel_features(data.score_images))
-    return scores(data.score_labels, probabilities)
+def image_features(images: torch.Tensor) -> np.ndarray:
+    """pooled_pixel_features plus 16-bin colour histograms, mean colour in rings around the
+    centre (fundus images are round) and edge strength: what a tree model can split on."""
+    pixels = images.permute(0, 2, 3, 1).numpy().astype(np.float32) / 255
+    _, height, width, channels = pixels.shape
+    histograms = [
+        np.stack([np.histogram(image[..., c], bins=16, range=(0, 1))[0] for image in pixels])
+        for c in range(channels)
+    ]
+    rows, columns = np.mgrid[:height, :width]
+    radius = np.hypot(rows - (height - 1) / 2, columns - (width - 1) / 2).astype(int) // 2
+    rings = [pixels[:, radius == r].mean(1) for r in range(radius.max() + 1)]
+    gradient_rows, gradient_columns = np.gradient(pixels.mean(-1), axis=(1, 2))
+    edges = np.hypot(gradient_rows, gradient_columns)
+    return np.concatenate(
+        [
+            pooled_pixel_features(images),
+            np.concatenate(histograms, 1) / (height * width),
+            np.concatenate(rings, 1),
+            np.stack([edges.mean((1, 2)), edges.std((1, 2)), (edges > 0.05).mean((1, 2))], 1),
+        ],
+        axis=1,
+    )
+
+
+FLOORS = {  # deterministic: one run each
+    "logistic regression on pooled pixels": (
+        pooled_pixel_features,
+        lambda: make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=3000)),
+    ),
+    "gradient boosting on image features": (
+        image_features,
+        lambda: HistGradientBoostingClassifier(
+            max_iter=200,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            random_state=0,
+        ),
+    ),
+    "random forest on image features": (
+        image_features,
+        lambda: RandomForestClassifier(500, min_samples_leaf=3, random_state=0),
+    ),
+}
+
+
+def floor_row(data: ScreenData, name: str) -> dict[str, float]:
+    """A model without a CNN, to show what the CNN rows add."""
+    features, make_model = FLOORS[name]
+    model = make_model()
+    model.fit(features(data.fit_images), data.fit_labels.numpy())
+    return scores(data.score_labels, model.predict_proba(features(data.score_images)))
 
 
 def row(name: str, runs: list[dict[str, float]], seconds: float | None) -> str:
@@ -200,7 +306,8 @@ def main() -> None:
     data = load_screen_data(args.data_root)
     print("| idea | accuracy | AUC | balanced acc. | s/run |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    print(row("logistic regression on pooled pixels", [logistic_regression_row(data)], None))
+    for name in FLOORS:
+        print(row(name, [floor_row(data, name)], None), flush=True)
     for name in args.only or IDEAS:
         runs, seconds = screen(data, IDEAS[name])
         print(row(name, runs, seconds), flush=True)

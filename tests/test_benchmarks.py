@@ -39,9 +39,53 @@ def test_screen_scores_on_a_train_holdout_plus_val_from_a_file_without_test(
     assert data.fit_images.shape == (1080 - explore.HOLDOUT_SIZE, 3, 28, 28)
     assert data.score_labels.shape == (explore.HOLDOUT_SIZE + 120,)
     assert np.array_equal(data.score_labels[-120:], arrays["val_labels"].ravel())
-    runs, _seconds = explore.screen(data, replace(explore.BASE, width=4, epochs=1, mixup_alpha=0.4))
-    assert len(runs) == len(explore.SEEDS)
-    assert all(0 <= run["accuracy"] <= 1 and 0 <= run["auc"] <= 1 for run in runs)
+    tiny = replace(explore.BASE, width=4, epochs=1)
+    for idea in (
+        replace(tiny, mixup_alpha=0.4),
+        replace(tiny, loss="grade_regression", input_scale=2, ema_decay=0.9),
+    ):
+        runs, _seconds = explore.screen(data, idea)
+        assert len(runs) == len(explore.SEEDS)
+        assert all(0 <= run["accuracy"] <= 1 and 0 <= run["auc"] <= 1 for run in runs)
+    features = explore.image_features(data.score_images)
+    assert features.shape[0] == data.score_labels.shape[0] and np.isfinite(features).all()
+
+
+class _FixedOutput(torch.nn.Module):
+    def __init__(self, output: torch.Tensor) -> None:
+        super().__init__()
+        self.output = output
+
+    def forward(self, _images: torch.Tensor) -> torch.Tensor:
+        return self.output
+
+
+def test_a_regressed_grade_scores_the_nearest_class_highest() -> None:
+    explore = _load_script("explore_retinamnist")
+    network = explore.ScreenNetwork(replace(explore.BASE, loss="grade_regression"), 3, 5)
+    predicted = torch.tensor([[0.2], [2.4], [3.9], [7.0]])
+    network.network = _FixedOutput(predicted)  # stands in for the CNN's one output, the grade
+    scores = network(torch.zeros(4, 3, 28, 28))
+    assert scores.shape == (4, 5)
+    assert scores.argmax(1).tolist() == [0, 2, 4, 4]
+    # classes are ranked by distance from the predicted grade: 2.4 is nearer 3 than 1
+    assert scores[1, 3] > scores[1, 1] > scores[1, 0]
+
+
+def test_weight_averaging_returns_the_average_with_batch_norm_statistics_refreshed() -> None:
+    explore = _load_script("explore_retinamnist")
+    torch.manual_seed(0)
+    model = explore.ScreenNetwork(replace(explore.BASE, width=4), 3, 5)
+    averaged = torch.optim.swa_utils.AveragedModel(model)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)  # the live model moves on; the average does not
+    images = torch.randint(0, 256, (50, 3, 28, 28), dtype=torch.uint8)
+    result = explore.averaged_weights(averaged, images, batch_size=20)
+    assert result is averaged.module
+    assert not torch.equal(next(result.parameters()), next(model.parameters()))
+    first_norm = next(m for m in result.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert first_norm.num_batches_tracked.item() == 3  # one update per batch of the fit images
+    assert not torch.allclose(first_norm.running_mean, torch.zeros_like(first_norm.running_mean))
 
 
 def test_ordinal_loss_penalises_a_far_grade_more_than_a_near_one() -> None:
