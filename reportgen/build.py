@@ -235,7 +235,13 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     """Train (or reuse the cached run) and publish pages and site for config."""
     check_flag(config.dataset)
     folders = config.outputs().folders()
-    site.check_output_dirs(*folders)
+    kept = {
+        "--data-root": config.data_root,
+        "--cache-dir": config.cache_dir,
+        **({"--experiments": config.experiments} if config.experiments is not None else {}),
+        "the working folder": Path.cwd(),
+    }
+    site.check_output_dirs(config.outputs().named_folders(), kept)
     plan = load_plan(config.experiments) if config.experiments is not None else None
     with site.output_lock(*folders):
         return _build_locked(config, command, plan, progress)
@@ -293,8 +299,9 @@ def rerender(
 
     site_url and repo_url default to the earlier build's.
     """
-    folders = OutputSettings(docs_dir, site_dir, build_site).folders()
-    site.check_output_dirs(*folders)
+    outputs = OutputSettings(docs_dir, site_dir, build_site)
+    folders = outputs.folders()
+    site.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
     with site.output_lock(*folders):
         try:
             return _rerender_locked(docs_dir, site_dir, build_site, progress, site_url, repo_url)

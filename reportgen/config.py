@@ -110,7 +110,14 @@ class OutputSettings:
 
     def folders(self) -> list[Path]:
         """The folders a build replaces: docs, and site unless only the pages are made."""
-        return [self.docs_dir, *([self.site_dir] if self.build_site else [])]
+        return list(self.named_folders().values())
+
+    def named_folders(self) -> dict[str, Path]:
+        """folders(), each under the name of the option that sets it (for error messages)."""
+        named = {"--docs-dir": self.docs_dir}
+        if self.build_site:
+            named["--site-dir"] = self.site_dir
+        return named
 
 
 @dataclass(frozen=True)

@@ -153,10 +153,53 @@ def _check_writable_parent(target: Path) -> None:
         )
 
 
-def check_output_dirs(*targets: Path) -> None:
-    """Fail before any work when an output folder cannot be created or replaced."""
-    for target in targets:
+# Every docs and every site folder a build publishes holds this file, so an existing folder that
+# lacks it is not an earlier reportgen output and must not be replaced.
+OUTPUT_MARK = Path("data") / "results.json"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _check_replaceable(option: str, target: Path) -> None:
+    """A build replaces its output folders whole: only a new, empty or earlier output folder."""
+    if target.is_dir() and any(target.iterdir()) and not (target / OUTPUT_MARK).is_file():
+        raise ReportgenError(
+            f"{option} {target} already exists and is not a reportgen output (it has no "
+            f"{OUTPUT_MARK.as_posix()}). A build replaces its output folders whole, so everything "
+            "in it would be deleted. Choose a new or empty folder, or move that one away first."
+        )
+
+
+def check_output_dirs(outputs: dict[str, Path], inputs: dict[str, Path] | None = None) -> None:
+    """Fail before any work when an output folder cannot be created or replaced safely.
+
+    outputs and inputs map option names (as the user typed them) to paths. Each output folder must
+    be writable and new, empty or an earlier reportgen output; no two may overlap; and nothing in
+    inputs (what the build reads or keeps: data, cache, experiments file, working folder) may lie
+    inside one, because replacing the folder would delete it.
+    """
+    for option, target in outputs.items():
         _check_writable_parent(target)
+        _check_replaceable(option, target)
+    resolved = {option: target.resolve() for option, target in outputs.items()}
+    options = list(resolved)
+    for first, second in ((a, b) for i, a in enumerate(options) for b in options[i + 1 :]):
+        if _inside(resolved[first], resolved[second]) or _inside(resolved[second], resolved[first]):
+            raise ReportgenError(
+                f"{first} {outputs[first]} and {second} {outputs[second]} overlap (the same "
+                "folder, or one inside the other). A build replaces each of them whole, so they "
+                "must be separate folders, e.g. --docs-dir docs --site-dir site."
+            )
+    for name, path in (inputs or {}).items():
+        for option, target in resolved.items():
+            if _inside(path.resolve(), target):
+                raise ReportgenError(
+                    f"{name} {path} lies inside {option} {outputs[option]}, which a build "
+                    f"replaces whole, so it would be deleted. Move it out, or choose another "
+                    f"{option}."
+                )
 
 
 def _folder_mode() -> int:

@@ -313,3 +313,76 @@ def test_render_refuses_results_of_the_same_version_but_another_layout(
         result, "does not have the layout this reportgen", problem, "reportgen build"
     )
     assert after == before
+
+
+def test_an_output_folder_that_is_not_a_reportgen_output_is_never_replaced(
+    synthetic_retina_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--site-dir .` in a project folder once replaced that whole folder, deleting its files."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("the user's own file")
+    monkeypatch.chdir(project)
+    args = ["--epochs", "1", "--docs-dir", str(tmp_path / "docs"), "--site-dir", "."]
+    result = CliRunner().invoke(main, synthetic_build_args(synthetic_retina_root, *args))
+    assert_clean_failure(
+        result, "--site-dir . already exists and is not a reportgen output", "data/results.json"
+    )
+    assert "[reportgen] train" not in result.output  # refused before any work
+    assert (project / "notes.txt").read_text() == "the user's own file"
+    assert not (tmp_path / "docs").exists()
+
+
+def test_an_empty_or_earlier_output_folder_is_replaced(
+    earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    docs.mkdir()  # empty: nothing to lose
+    shutil.copytree(earlier_build["site"], site)  # an earlier output: replaced as always
+    args = ["--epochs", "1", "--docs-dir", str(docs), "--site-dir", str(site)]
+    args += ["--cache-dir", str(earlier_build["cache"])]
+    result = CliRunner().invoke(main, synthetic_build_args(earlier_build["data"], *args))
+    assert result.exit_code == 0, result.output
+    assert (docs / "data" / "results.json").is_file() and (site / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("layout", "phrases"),
+    [
+        ({"--site-dir": "docs"}, ["--docs-dir", "and --site-dir", "overlap"]),
+        ({"--site-dir": "docs/site"}, ["overlap", "separate folders"]),
+        ({"--docs-dir": "site/docs"}, ["overlap"]),
+        ({"--cache-dir": "docs/cache"}, ["--cache-dir", "lies inside --docs-dir", "deleted"]),
+        ({"--cache-dir": "site/.cache"}, ["lies inside --site-dir"]),
+    ],
+)
+def test_overlapping_output_folders_are_refused_before_training(
+    layout: dict[str, str],
+    phrases: list[str],
+    earlier_build: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shutil.copytree(earlier_build["docs"], tmp_path / "docs")
+    shutil.copytree(earlier_build["site"], tmp_path / "site")
+    monkeypatch.chdir(tmp_path)
+    before = {name: tree_digest(tmp_path / name) for name in ("docs", "site")}
+    folders = {"--docs-dir": "docs", "--site-dir": "site", "--cache-dir": "cache", **layout}
+    args = ["--epochs", "1", *[part for item in folders.items() for part in item]]
+    result = CliRunner().invoke(main, synthetic_build_args(earlier_build["data"], *args))
+    assert_clean_failure(result, *phrases)
+    assert "[reportgen] train" not in result.output
+    assert {name: tree_digest(tmp_path / name) for name in ("docs", "site")} == before
+
+
+def test_render_refuses_a_site_folder_that_holds_the_working_folder(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    (site / "work").mkdir()
+    monkeypatch.chdir(site / "work")
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    assert_clean_failure(result, "the working folder", f"lies inside --site-dir {site}")
+    assert (site / "work").is_dir()
