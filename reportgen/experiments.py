@@ -100,6 +100,11 @@ def variant_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "variant"
 
 
+# Anchors the Experiments page already uses for its own sections (templates/experiments.md.j2);
+# a variant whose slug were one of these would share its anchor with a heading.
+SECTION_ANCHORS = frozenset({"published-results", "variants"})
+
+
 def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:
     expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[str(field.type)]
     if isinstance(value, bool) and expected is not bool:
@@ -142,7 +147,7 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
         raise ReportgenError(
             f'{source}: no [[variants]] declared. Add at least the baseline: [[variants]] name = "baseline".'
         )
-    variants, names = [], set()
+    variants, names, slugs = [], set(), {}
     for position, raw in enumerate(raw_variants, start=1):
         name = raw.get("name") if isinstance(raw, dict) else None
         where = f"{source}, variant {position}" + (f" ({name!r})" if name else "")
@@ -151,6 +156,14 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
         if name in names:
             raise ReportgenError(f"{where}: the name {name!r} is used twice; names must be unique.")
         names.add(name)
+        slug = variant_slug(name)
+        if slug in SECTION_ANCHORS or slug in slugs:
+            clash = f"the variant {slugs[slug]!r}" if slug in slugs else "a section of the page"
+            raise ReportgenError(
+                f"{where}: the name {name!r} gives the same page anchor and figure names "
+                f"({slug!r}) as {clash}. Rename it."
+            )
+        slugs[slug] = name
         overrides = {key: value for key, value in raw.items() if key not in VARIANT_KEYS}
         for key, value in overrides.items():
             if key not in fields:

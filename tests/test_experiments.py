@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,15 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
-from reportgen.experiments import Variant, load_plan, parse_plan, recommend, summarize_variant
+from reportgen.experiments import (
+    SECTION_ANCHORS,
+    Variant,
+    load_plan,
+    parse_plan,
+    recommend,
+    summarize_variant,
+    variant_slug,
+)
 from tests.conftest import REPO_ROOT, dir_args, synthetic_build_args
 
 
@@ -84,6 +93,17 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
         ),
         ('[[variants]]\nname = "baseline"\nlr = 0.1\n', "first variant is the study's baseline"),
         ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', "used twice"),
+        (  # one slug, so one anchor and one set of figure files for two variants
+            (
+                '[[variants]]\nname = "a"\n[[variants]]\nname = "Wide CNN (fast)"\n'
+                '[[variants]]\nname = "wide-cnn-fast"\nepochs = 2\n'
+            ),
+            "('wide-cnn-fast') as the variant 'Wide CNN (fast)'",
+        ),
+        (
+            '[[variants]]\nname = "a"\n[[variants]]\nname = "Variants"\n',
+            "('variants') as a section of the page",
+        ),
         ('seeds = []\n[[variants]]\nname = "a"\n', "non-empty list of integers"),
         ('colour = "red"\n[[variants]]\nname = "a"\n', "unknown top-level key(s) colour"),
         (
@@ -253,3 +273,11 @@ def test_jobs_auto_gives_each_cpu_worker_four_cores_and_never_more_workers_than_
     assert resolve_jobs(0, "cuda", 40) == 2
     assert resolve_jobs(1, "cpu", 40) == 1
     assert resolve_jobs(4, "cpu", 2) == 2
+
+
+def test_section_anchors_are_the_experiments_pages_own_headings() -> None:
+    """SECTION_ANCHORS must follow the template: a new heading would otherwise go unguarded."""
+    template = (REPO_ROOT / "templates" / "experiments.md.j2").read_text()
+    headings = re.findall(r"^##[ ]+([^{\n]+?)\s*(?:\{ #([\w-]+) \})?$", template, re.MULTILINE)
+    anchors = {explicit or variant_slug(title) for title, explicit in headings}
+    assert anchors == SECTION_ANCHORS
