@@ -242,6 +242,7 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
         "the working folder": Path.cwd(),
     }
     site.check_output_dirs(config.outputs().named_folders(), kept)
+    site.check_writable_folder(config.cache_dir, "--cache-dir")
     plan = load_plan(config.experiments) if config.experiments is not None else None
     with site.output_lock(*folders):
         return _build_locked(config, command, plan, progress)

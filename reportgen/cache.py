@@ -23,6 +23,7 @@ import numpy as np
 
 import reportgen
 from reportgen.config import BuildConfig
+from reportgen.errors import ReportgenError
 
 CACHE_FORMAT = 2
 MANIFEST = "manifest.json"
@@ -92,6 +93,16 @@ def _sha256(path: Path) -> str:
 
 def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     """Write the run atomically under cache_dir/runs/key and return that directory."""
+    try:
+        return _save_run(run, cache_dir, key)
+    except OSError as error:
+        raise ReportgenError(
+            f"Could not save the trained run in {cache_dir} ({error.strerror or error}). Free "
+            "some disk space or choose another --cache-dir, then build again."
+        ) from None
+
+
+def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     runs_dir = cache_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     target = runs_dir / key

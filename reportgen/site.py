@@ -130,26 +130,33 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
         ) from None
 
 
-def _check_writable_parent(target: Path) -> None:
-    parent = target.resolve().parent
-    blocker = next((p for p in [parent, *parent.parents] if p.exists()), None)
+def check_writable_folder(folder: Path, what: str, shown: Path | None = None) -> None:
+    """Create folder if needed; fail when it cannot be a writable folder. what names it in the
+    advice ("output folder", "--cache-dir"); shown is the path the user gave, if not folder."""
+    folder = folder.resolve()
+    blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
+        problem = f"{blocker} is a file, not a folder"
+        if shown is not None or blocker != folder:
+            problem = f"Cannot write {shown or folder}: {problem}"
+        raise ReportgenError(f"{problem}. Choose another {what}.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
         raise ReportgenError(
-            f"Cannot write {target}: {blocker} is a file, not a folder. Choose another output folder."
+            f"Cannot create {folder} ({error.strerror}). Choose a writable {what}."
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise ReportgenError(
+            f"Cannot write to {folder}: permission denied. Choose a writable {what}."
         )
+
+
+def _check_writable_parent(target: Path) -> None:
+    check_writable_folder(target.resolve().parent, "output folder", shown=target)
     if target.exists() and not target.is_dir():
         raise ReportgenError(
             f"Cannot write {target}: it is a file, not a folder. Choose another path."
-        )
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ReportgenError(
-            f"Cannot create {parent} ({error.strerror}). Choose a writable output folder."
-        ) from None
-    if not os.access(parent, os.W_OK):
-        raise ReportgenError(
-            f"Cannot write to {parent}: permission denied. Choose a writable folder."
         )
 
 

@@ -386,3 +386,33 @@ def test_render_refuses_a_site_folder_that_holds_the_working_folder(
     result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
     assert_clean_failure(result, "the working folder", f"lies inside --site-dir {site}")
     assert (site / "work").is_dir()
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_cache_dir_that_cannot_be_a_folder_is_refused_before_training(
+    below: str, synthetic_retina_root: Path, out_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a regular file")
+    out_dirs["cache"] = blocker / below if below else blocker
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(result, f"{blocker} is a file, not a folder", "another --cache-dir")
+    assert "[reportgen] train" not in result.output
+    assert blocker.read_text() == "a regular file"
+
+
+def test_a_run_that_cannot_be_cached_fails_cleanly_and_publishes_nothing(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(numpy, "savez", disk_full)
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(result, "Could not save the trained run", "No space left on device")
+    assert not out_dirs["docs"].exists() and not out_dirs["site"].exists()
+    assert not list((out_dirs["cache"] / "runs").iterdir())  # no half-written entry left behind
