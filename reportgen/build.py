@@ -231,6 +231,13 @@ def publish(
     return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
 
 
+def _check_project_files(build_site: bool) -> None:
+    """The templates, and mkdocs.yml for a site, checked before any work rather than after it."""
+    render.check_templates_dir()
+    if build_site:
+        site.check_config_file(site.default_mkdocs_config())
+
+
 def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
     """Train (or reuse the cached run) and publish pages and site for config."""
     check_flag(config.dataset)
@@ -243,6 +250,7 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     }
     site.check_output_dirs(config.outputs().named_folders(), kept)
     site.check_writable_folder(config.cache_dir, "--cache-dir")
+    _check_project_files(config.build_site)
     plan = load_plan(config.experiments) if config.experiments is not None else None
     with site.output_lock(*folders):
         return _build_locked(config, command, plan, progress)
@@ -303,6 +311,7 @@ def rerender(
     outputs = OutputSettings(docs_dir, site_dir, build_site)
     folders = outputs.folders()
     site.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
+    _check_project_files(build_site)
     with site.output_lock(*folders):
         try:
             return _rerender_locked(docs_dir, site_dir, build_site, progress, site_url, repo_url)

@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from reportgen import model_card, study
+from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
 from reportgen.experiments import variant_slug
 
@@ -86,6 +87,18 @@ def fmt_code(value: object) -> Markup:
 def fmt_code_block(value: object) -> Markup:
     """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
     return Markup(str(value).replace("```", "` ` `"))
+
+
+def check_templates_dir(templates_dir: Path | None = None) -> None:
+    """Fail before any work when the page templates are missing: they live in reportgen's
+    repository, beside the package, so reportgen runs from a checkout (pip install -e .)."""
+    templates_dir = templates_dir or TEMPLATES_DIR
+    if not (templates_dir / "index.md.j2").is_file():
+        raise ReportgenError(
+            f"reportgen's page templates are not in {templates_dir}. reportgen runs from its "
+            "repository: clone it and install it there with `pip install -e .` (as the README "
+            "does) rather than from a wheel."
+        )
 
 
 def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:

@@ -70,7 +70,8 @@ def site_options(
     return SiteOptions(site_url=site_url, repo_url=repo_url, footer=footer_text(results, built))
 
 
-def _check_config_file(config_file: Path) -> None:
+def check_config_file(config_file: Path) -> None:
+    """Fail when the MkDocs configuration a site build needs is missing."""
     if not config_file.is_file():
         raise ReportgenError(
             f"MkDocs configuration {config_file} is missing. Run reportgen from its project "
@@ -86,7 +87,7 @@ def build_site(
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, ConfigurationError
 
-    _check_config_file(config_file)
+    check_config_file(config_file)
     mkdocs_logger = logging.getLogger("mkdocs")
     previous_level = mkdocs_logger.level
     mkdocs_logger.setLevel(logging.WARNING)
@@ -114,7 +115,7 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
     from mkdocs.commands.serve import serve
     from mkdocs.exceptions import Abort, ConfigurationError
 
-    _check_config_file(config_file)
+    check_config_file(config_file)
     try:
         serve(
             config_file=str(config_file),

@@ -416,3 +416,27 @@ def test_a_run_that_cannot_be_cached_fails_cleanly_and_publishes_nothing(
     assert_clean_failure(result, "Could not save the trained run", "No space left on device")
     assert not out_dirs["docs"].exists() and not out_dirs["site"].exists()
     assert not list((out_dirs["cache"] / "runs").iterdir())  # no half-written entry left behind
+
+
+def test_missing_templates_or_mkdocs_config_are_reported_before_training(
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As after `pip install .` from a wheel: the package without the repository beside it."""
+    import reportgen.render
+    import reportgen.site
+
+    monkeypatch.chdir(tmp_path)  # no mkdocs.yml here either
+    monkeypatch.setattr(reportgen.site, "PROJECT_ROOT", tmp_path / "site-packages")
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(result, "MkDocs configuration", "--no-site")
+    assert "[reportgen] train" not in result.output
+
+    monkeypatch.setattr(reportgen.render, "TEMPLATES_DIR", tmp_path / "site-packages" / "t")
+    result = CliRunner().invoke(main, [*args, "--no-site"])
+    assert_clean_failure(result, "page templates are not in", "pip install -e .")
+    assert "[reportgen] train" not in result.output
+    assert not out_dirs["docs"].exists()
