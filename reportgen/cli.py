@@ -127,10 +127,16 @@ def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
+def _expand_user(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """`~` is not expanded by the shell in --opt=~/x or in quotes; expand it here."""
+    return value.expanduser() if value is not None else None
+
+
 def _folder_option(flag: str, default: str, help_text: str) -> Callable[[Any], Any]:
     return click.option(
         flag,
         type=click.Path(path_type=Path),
+        callback=_expand_user,
         default=Path(default),
         show_default=True,
         help=help_text,
@@ -307,7 +313,10 @@ def shell_command(argv: list[str], width: int = 80) -> str:
 
 
 def _invoked_command() -> str:
-    return shell_command(click.get_current_context().meta.get("reportgen.argv", sys.argv[1:]))
+    from reportgen.results import home_as_tilde
+
+    argv = click.get_current_context().meta.get("reportgen.argv", sys.argv[1:])
+    return shell_command([home_as_tilde(token) for token in argv])
 
 
 @click.group(cls=_ArgvRecordingGroup)
@@ -327,6 +336,7 @@ def main() -> None:
 @click.option(
     "--data-root",
     type=click.Path(path_type=Path),
+    callback=_expand_user,
     default=None,
     help="Folder holding <dataset>.npz. Default: $MEDMNIST_ROOT, else ~/.medmnist.",
 )
@@ -339,6 +349,7 @@ def main() -> None:
 @click.option(
     "--experiments",
     type=click.Path(path_type=Path, dir_okay=False),
+    callback=_expand_user,
     default=None,
     help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.",
 )

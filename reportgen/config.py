@@ -13,7 +13,7 @@ DEFAULT_DATASET = "dermamnist"
 
 def default_data_root() -> Path:
     """Where medmnist keeps its files: `$MEDMNIST_ROOT`, else `~/.medmnist`."""
-    return Path(os.environ.get("MEDMNIST_ROOT") or Path.home() / ".medmnist")
+    return Path(os.environ.get("MEDMNIST_ROOT") or Path.home() / ".medmnist").expanduser()
 
 
 # Fields that say where things live or how output is made, not what training produces.

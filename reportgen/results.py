@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,23 @@ REQUIRED_KEYS = (
 )
 
 
+def home_as_tilde(text: str) -> str:
+    """text with the user's home folder written `~`: the published pages should not carry the
+    user name. Matches the home path at the start, after a space or after `=` (--opt=PATH)."""
+    home = str(Path.home()).rstrip("/")
+    if not home:
+        return text
+    return re.sub(rf"(?:^|(?<=[\s=])){re.escape(home)}(?=/|\s|$)", "~", text)
+
+
+def shareable_config(config: BuildConfig) -> dict[str, object]:
+    """config.to_dict() with every path's home folder written `~` (reportgen expands it back)."""
+    return {
+        name: home_as_tilde(value) if isinstance(getattr(config, name), Path) else value
+        for name, value in config.to_dict().items()
+    }
+
+
 def dataset_summary(
     config: BuildConfig, file: Path, md5: str, official: bool, counts: dict[str, list[int]]
 ) -> dict[str, Any]:
@@ -44,7 +62,7 @@ def dataset_summary(
     return {
         "flag": config.dataset,
         "name": info["python_class"],
-        "file": str(file.resolve()),
+        "file": home_as_tilde(str(file.resolve())),
         "file_name": file.name,
         "md5": md5,
         "official": official,
@@ -62,7 +80,7 @@ def dataset_summary(
 def rebuild_command(config: BuildConfig) -> str:
     """The `reportgen build` command line that makes this exact configuration (every option)."""
     parts = ["reportgen build"]
-    for name, value in config.to_dict().items():
+    for name, value in shareable_config(config).items():
         option = "--" + name.replace("_", "-")
         if name == "retrain" or value is None:
             continue
@@ -92,7 +110,7 @@ def assemble_results(
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
         "rebuild_command": rebuild_command(config),
-        "config": config.to_dict(),
+        "config": shareable_config(config),
         "environment": record["environment"],
         "dataset": dataset_summary(config, data_file, md5, official, record["counts"]),
         "collection": collection_summary(),

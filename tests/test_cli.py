@@ -124,3 +124,51 @@ def test_every_config_field_has_a_build_option() -> None:
     # no_site is build_site inverted; data_root's default is computed at run time.
     assert config_fields - parameter_names == {"build_site"}
     assert "no_site" in parameter_names
+
+
+def test_published_paths_write_the_home_folder_as_tilde_and_still_rebuild_the_same_config(
+    runner: CliRunner,
+    captured: list[BuildConfig],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pages go public: they should not carry the user's home folder (and so their name)."""
+    from reportgen.results import dataset_summary, shareable_config
+
+    home = tmp_path / "home" / "alice"
+    monkeypatch.setenv("HOME", str(home))
+    config = BuildConfig(
+        dataset="retinamnist",
+        data_root=home / "medmnist data",
+        docs_dir=home / "docs",
+        cache_dir=tmp_path / "elsewhere",
+        experiments=home / "experiments.toml",
+    )
+    command = rebuild_command(config)
+    assert str(home) not in command and "--data-root '~/medmnist data'" in command
+    assert f"--cache-dir {tmp_path / 'elsewhere'}" in command  # only the home folder changes
+    shared = shareable_config(config)
+    assert shared["docs_dir"] == "~/docs" and shared["experiments"] == "~/experiments.toml"
+    counts = {"train": [1], "val": [1], "test": [1]}
+    summary = dataset_summary(config, home / "medmnist data" / "retinamnist.npz", "", True, counts)
+    assert summary["file"] == "~/medmnist data/retinamnist.npz"
+
+    # reportgen expands ~ itself (the shell leaves a quoted one alone), so the command still works
+    result = runner.invoke(main, shlex.split(command.replace("\\\n", " "))[1:])
+    assert result.exit_code == 1 and "stopped after parsing" in result.output
+    assert captured == [config]
+
+
+def test_the_recorded_command_writes_the_home_folder_as_tilde(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands: list[str] = []
+
+    def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
+        commands.append(command)
+        raise ReportgenError("stopped after parsing")
+
+    monkeypatch.setattr(reportgen.build, "build", fake_build)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    runner.invoke(main, ["build", "--data-root", str(tmp_path / "d"), f"--docs-dir={tmp_path}/o"])
+    assert commands == ["reportgen build --data-root '~/d' '--docs-dir=~/o'"]
