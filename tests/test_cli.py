@@ -30,16 +30,22 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[BuildConfig]:
     return configs
 
 
-def test_build_records_the_command_it_was_invoked_with(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    commands: list[str] = []
+@pytest.fixture()
+def commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replaces the build with a recorder of the command line it would publish."""
+    recorded: list[str] = []
 
     def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
-        commands.append(command)
+        recorded.append(command)
         raise ReportgenError("stopped after parsing")
 
     monkeypatch.setattr(reportgen.build, "build", fake_build)
+    return recorded
+
+
+def test_build_records_the_command_it_was_invoked_with(
+    runner: CliRunner, commands: list[str]
+) -> None:
     runner.invoke(
         main, ["build", "--dataset", "retinamnist", "--data-root", "my data", "--epochs", "3"]
     )
@@ -160,15 +166,8 @@ def test_published_paths_write_the_home_folder_as_tilde_and_still_rebuild_the_sa
 
 
 def test_the_recorded_command_writes_the_home_folder_as_tilde(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, commands: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commands: list[str] = []
-
-    def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
-        commands.append(command)
-        raise ReportgenError("stopped after parsing")
-
-    monkeypatch.setattr(reportgen.build, "build", fake_build)
     monkeypatch.setenv("HOME", str(tmp_path))
     runner.invoke(main, ["build", "--data-root", str(tmp_path / "d"), f"--docs-dir={tmp_path}/o"])
     assert commands == ["reportgen build --data-root '~/d' '--docs-dir=~/o'"]

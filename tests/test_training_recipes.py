@@ -258,15 +258,18 @@ def test_bf16_is_flagged_only_on_a_cpu_without_bfloat16_instructions(tmp_path: P
     assert precision_note(cpu, "bf16", tmp_path / "absent") is None  # not Linux: nothing known
 
 
-def test_the_bf16_note_reaches_the_terminal_before_training(
-    synthetic_retina_root: Path,
-    out_dirs: dict[str, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture()
+def cpu_without_bf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/proc/cpuinfo as a CPU without bfloat16 instructions would have it."""
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(AVX512_ONLY)
     monkeypatch.setattr(reportgen.train, "CPUINFO_FILE", cpuinfo)
+
+
+@pytest.mark.usefixtures("cpu_without_bf16")
+def test_the_bf16_note_reaches_the_terminal_before_training(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path]
+) -> None:
     args = synthetic_build_args(
         synthetic_retina_root, "--epochs", "1", "--precision", "bf16", "--device", "cpu",
         "--no-site", *dir_args(out_dirs),
@@ -276,17 +279,11 @@ def test_the_bf16_note_reaches_the_terminal_before_training(
     assert "[reportgen] note: this CPU lists no bfloat16 instructions" in result.output
 
 
+@pytest.mark.usefixtures("cpu_without_bf16")
 @pytest.mark.parametrize("main_precision", ["fp32", "bf16"])
 def test_a_bf16_experiment_variant_is_warned_about_once_whatever_the_main_run_uses(
-    main_precision: str,
-    synthetic_retina_root: Path,
-    out_dirs: dict[str, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    main_precision: str, synthetic_retina_root: Path, out_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text(AVX512_ONLY)
-    monkeypatch.setattr(reportgen.train, "CPUINFO_FILE", cpuinfo)
     plan = tmp_path / "experiments.toml"
     plan.write_text(
         'seeds = [0, 1]\n[[variants]]\nname = "baseline"\n'
