@@ -7,6 +7,7 @@ unless it is explicitly `Markup` (links and numbers the templates build themselv
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import shutil
@@ -84,6 +85,18 @@ def fmt_code(value: object) -> Markup:
     return Markup(f"{fence} {text} {fence}" if longest_run else f"`{text}`")
 
 
+def fmt_setting(value: object, toml: bool = False) -> str:
+    """A config value as a user writes it: true/false rather than Python's True/False, and with
+    toml=True strings quoted as in an experiments file. None (no value) reads "not set"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "not set"
+    if toml and isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
 def fmt_code_block(value: object) -> Markup:
     """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
     return Markup(str(value).replace("```", "` ` `"))
@@ -119,6 +132,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         interval=fmt_interval,
         md=escape_markdown,
         safe_code_block=fmt_code_block,
+        setting=fmt_setting,
     )
     return environment
 

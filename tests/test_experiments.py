@@ -228,6 +228,8 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert "| [weighted](#weighted)" in page and "★" in page
     assert "| Macro F1 | Grade " in page  # the rarest grade heads its recall column
     assert "ResNet-18 (28)" in page
+    # overrides read as the experiments file spells them, so they can be copied into one
+    assert '`loss_weighting = "inverse_frequency"`' in page and "`threshold_tuning = true`" in page
     home = (out_dirs["docs"] / "index.md").read_text()
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
     assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home

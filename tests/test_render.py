@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reportgen.render import DOWNLOADS, PAGES, escape_markdown, render_pages
+from reportgen.render import DOWNLOADS, PAGES, escape_markdown, fmt_setting, render_pages
 from tests.conftest import make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -192,3 +192,19 @@ def test_only_the_study_dataset_claims_a_reproduction_in_its_title() -> None:
     retina = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
     assert derma.splitlines()[0] == "# DermaMNIST: the study's CNN, reproduced"
     assert retina.splitlines()[0] == "# RetinaMNIST: the study's CNN, applied to a new dataset"
+
+
+@pytest.mark.parametrize(
+    ("value", "toml", "shown"),
+    [
+        (True, False, "true"),
+        (False, True, "false"),
+        (None, False, "not set"),
+        ("wide_cnn", False, "wide_cnn"),
+        ("wide_cnn", True, '"wide_cnn"'),
+        (0.003, True, "0.003"),
+        (15, True, "15"),
+    ],
+)
+def test_settings_read_as_a_user_writes_them(value: object, toml: bool, shown: str) -> None:
+    assert fmt_setting(value, toml=toml) == shown
