@@ -142,6 +142,17 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
         raise ReportgenError(
             f"{source}: seeds = {seeds!r} must be a non-empty list of integers, e.g. [0, 1, 2]."
         )
+    out_of_range = [seed for seed in seeds if not BOUNDS["seed"].admits(seed)]
+    if out_of_range:
+        raise ReportgenError(
+            f"{source}: seed {out_of_range[0]} in seeds = {seeds!r} must be "
+            f"{BOUNDS['seed'].text()}, as for --seed."
+        )
+    if len(set(seeds)) < len(seeds):
+        raise ReportgenError(
+            f"{source}: seeds = {seeds!r} repeats a seed. A repeated seed trains the same run "
+            "again, which would shrink the spread over seeds; list each seed once."
+        )
     raw_variants = data.get("variants")
     if not isinstance(raw_variants, list) or not raw_variants:
         raise ReportgenError(

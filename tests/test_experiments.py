@@ -105,6 +105,12 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
             "('variants') as a section of the page",
         ),
         ('seeds = []\n[[variants]]\nname = "a"\n', "non-empty list of integers"),
+        ('seeds = [0, 1, 0]\n[[variants]]\nname = "a"\n', "repeats a seed"),
+        (
+            'seeds = [0, -1]\n[[variants]]\nname = "a"\n',
+            "seed -1 in seeds = [0, -1] must be from 0",
+        ),
+        ('seeds = [4294967296]\n[[variants]]\nname = "a"\n', "as for --seed"),
         ('colour = "red"\n[[variants]]\nname = "a"\n', "unknown top-level key(s) colour"),
         (
             '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nsteps = ["magic"]\n',
