@@ -235,7 +235,7 @@ def _check_project_files(build_site: bool) -> None:
     """The templates, and mkdocs.yml for a site, checked before any work rather than after it."""
     render.check_templates_dir()
     if build_site:
-        site.check_config_file(site.default_mkdocs_config())
+        site.check_site_config(site.default_mkdocs_config())
 
 
 def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:

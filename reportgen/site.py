@@ -110,6 +110,48 @@ def build_site(
     return site_dir
 
 
+class _Collected(logging.Handler):
+    """Keeps the messages of the log records it receives."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def check_site_config(config_file: Path) -> None:
+    """Load and validate the MkDocs configuration before any work: a broken mkdocs.yml (a hook
+    or plugin that cannot be found, an unknown option) then fails in a second, not after training.
+    """
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, ConfigurationError
+
+    check_config_file(config_file)
+    collected = _Collected()
+    mkdocs_logger = logging.getLogger("mkdocs")
+    mkdocs_logger.addHandler(collected)
+    try:
+        with tempfile.TemporaryDirectory() as placeholder:  # docs_dir must exist to validate
+            (Path(placeholder) / "docs").mkdir()
+            load_config(
+                config_file=str(config_file),
+                docs_dir=str(Path(placeholder) / "docs"),
+                site_dir=str(Path(placeholder) / "site"),
+                strict=True,
+            )
+    except (Abort, ConfigurationError) as error:
+        problems = "; ".join(collected.messages) or str(error)
+        raise ReportgenError(
+            f"MkDocs configuration {config_file} is not valid: {problems} Paths in it, such as "
+            "hooks, are read relative to its own folder. Fix it, or pass --no-site to stop after "
+            "the Markdown pages."
+        ) from None
+    finally:
+        mkdocs_logger.removeHandler(collected)
+
+
 def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOptions) -> None:
     """`mkdocs serve` of docs_dir at dev_addr, rebuilding when a page changes (until Ctrl-C)."""
     from mkdocs.commands.serve import serve

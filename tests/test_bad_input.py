@@ -440,3 +440,27 @@ def test_missing_templates_or_mkdocs_config_are_reported_before_training(
     assert_clean_failure(result, "page templates are not in", "pip install -e .")
     assert "[reportgen] train" not in result.output
     assert not out_dirs["docs"].exists()
+
+
+def test_a_broken_mkdocs_config_is_reported_before_training(
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shipped mkdocs.yml copied to another folder: its relative hook path no longer exists."""
+    from tests.conftest import REPO_ROOT
+
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(REPO_ROOT / "mkdocs.yml", work / "mkdocs.yml")
+    monkeypatch.chdir(work)
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(
+        result, "MkDocs configuration mkdocs.yml is not valid", "Config value 'hooks'", "--no-site"
+    )
+    assert "[reportgen] train" not in result.output
+    assert not out_dirs["docs"].exists()
+    no_site = CliRunner().invoke(main, [*args, "--no-site"])  # the pages need no MkDocs config
+    assert no_site.exit_code == 0, no_site.output
