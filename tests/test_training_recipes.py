@@ -83,6 +83,33 @@ def test_balanced_sampler_evens_out_the_class_mix() -> None:
     assert torch.bincount(labels[shuffled], minlength=3).tolist() == [900, 90, 10]
 
 
+@pytest.mark.parametrize("sampler", ["shuffle", "balanced"])
+def test_the_sampler_sets_the_class_mix_of_the_batches_training_sees(
+    sampler: str, retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels that reach the loss during real training, not epoch_order on its own."""
+    targets: list[torch.Tensor] = []
+    original = torch.nn.CrossEntropyLoss
+
+    class RecordingLoss(original):  # type: ignore[misc,valid-type]
+        def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            targets.append(target.detach().clone())
+            return super().forward(logits, target)
+
+    monkeypatch.setattr(torch.nn, "CrossEntropyLoss", RecordingLoss)
+    train_model(retina, quick(sampler=sampler, epochs=2))
+    seen = torch.cat(targets)
+    assert seen.numel() == 2 * len(retina.train.labels)  # every step's batch, two epochs
+    shares = torch.bincount(seen, minlength=5).double() / seen.numel()
+    rarest = int(np.bincount(retina.train.labels, minlength=5).argmin())
+    if sampler == "balanced":
+        assert torch.all((shares - 0.2).abs() < 0.05), shares  # five classes, about a fifth each
+    else:
+        expected = np.bincount(retina.train.labels, minlength=5) / len(retina.train.labels)
+        np.testing.assert_allclose(shares.numpy(), expected, atol=1e-9)  # each image once
+        assert shares[rarest] < 0.1
+
+
 def test_augmentation_keeps_shape_and_range_and_is_seeded() -> None:
     images = torch.rand(16, 3, 28, 28) * 2 - 1
     first = augment_batch(images, torch.Generator().manual_seed(1))
@@ -154,16 +181,40 @@ def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None
     np.testing.assert_allclose(original.test_probabilities, again.test_probabilities)
 
 
-def test_early_stopping_restores_the_best_epochs_weights(retina: LoadedDataset) -> None:
-    config = quick(epochs=6, select_epoch="val_auc", patience=1, lr=0.05, momentum=0.9)
+def test_early_stopping_restores_the_best_epochs_weights(
+    retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation scores are scripted to peak at epoch 2, so the last epoch's weights differ from
+    the best one's: the test fails if the best weights are not restored. (On the synthetic set
+    the real val AUC saturates at 1.0, where any epoch's weights would pass.)"""
+    scripted = {1: 0.6, 2: 0.9, 3: 0.8, 4: 0.7, 5: 0.95}  # epoch 5 must never run
+    monkeypatch.setattr(
+        reportgen.train, "_selection_score", lambda stats, select_epoch: scripted[stats.epoch]
+    )
+    weights_after_epoch: list[dict[str, torch.Tensor]] = []
+    real_train_one_epoch = reportgen.train.train_one_epoch
+
+    def train_and_keep_weights(model: torch.nn.Module, *args: object) -> object:
+        result = real_train_one_epoch(model, *args)
+        weights_after_epoch.append(
+            {name: tensor.clone() for name, tensor in model.state_dict().items()}
+        )
+        return result
+
+    monkeypatch.setattr(reportgen.train, "train_one_epoch", train_and_keep_weights)
+    trained = train_model(retina, quick(epochs=5, select_epoch="val_auc", patience=2, lr=0.05))
+    assert trained.selected_epoch == 2 and trained.stopped_early
+    assert len(trained.history) == len(weights_after_epoch) == 4  # stopped 2 epochs after the best
+    final = trained.model.state_dict()
+    assert all(torch.equal(final[name], weights_after_epoch[1][name]) for name in final)
+    assert not all(torch.equal(final[name], weights_after_epoch[3][name]) for name in final)
+
+
+def test_epoch_selection_picks_the_best_real_validation_score(retina: LoadedDataset) -> None:
+    config = quick(epochs=4, select_epoch="val_balanced_accuracy", patience=0, lr=0.05)
     trained = train_model(retina, config)
-    aucs = [stats.val_auc for stats in trained.history]
-    assert trained.selected_epoch == int(np.argmax(aucs)) + 1
-    if trained.stopped_early:
-        assert len(trained.history) == trained.selected_epoch + 1
-    images, _ = to_device_tensors(retina.val, torch.device("cpu"))
-    restored = metrics.mean_auc(retina.val.labels, predict_proba(trained.model, images))
-    assert restored == pytest.approx(aucs[trained.selected_epoch - 1], abs=1e-9)
+    scores = [stats.val_balanced_accuracy for stats in trained.history]
+    assert len(scores) == 4 and trained.selected_epoch == int(np.argmax(scores)) + 1
 
 
 @pytest.mark.parametrize(
@@ -173,6 +224,8 @@ def test_early_stopping_restores_the_best_epochs_weights(retina: LoadedDataset) 
         {"optimizer": "adamw", "lr": 0.001, "weight_decay": 1e-4, "schedule": "onecycle"},
         {"momentum": 0.9, "schedule": "cosine", "grad_clip": 1.0, "label_smoothing": 0.1},
         {"sampler": "balanced", "augment": True},
+        {"loss_weighting": "effective_number", "effective_number_beta": 0.99},
+        {"tta": True},
     ],
 )
 def test_every_switch_trains_to_valid_probabilities(
@@ -299,3 +352,13 @@ def test_a_bf16_experiment_variant_is_warned_about_once_whatever_the_main_run_us
     again = CliRunner().invoke(main, args)  # every run cached: nothing trains, nothing to warn
     assert again.exit_code == 0, again.output
     assert "bfloat16" not in again.output
+
+
+def test_tta_changes_only_inference_averaging_over_the_eight_views(retina: LoadedDataset) -> None:
+    plain = run_training(retina, quick(seed=5))
+    with_tta = run_training(retina, quick(seed=5, tta=True))
+
+    losses = [[epoch["train_loss"] for epoch in run.record["history"]] for run in (plain, with_tta)]
+    assert losses[0] == losses[1]  # the same training, step for step
+    assert not np.allclose(plain.test_probabilities, with_tta.test_probabilities)
+    np.testing.assert_allclose(with_tta.test_probabilities.sum(axis=1), 1, atol=1e-5)
