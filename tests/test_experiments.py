@@ -289,3 +289,24 @@ def test_section_anchors_are_the_experiments_pages_own_headings() -> None:
     headings = re.findall(r"^##[ ]+([^{\n]+?)\s*(?:\{ #([\w-]+) \})?$", template, re.MULTILINE)
     anchors = {explicit or variant_slug(title) for title, explicit in headings}
     assert anchors == SECTION_ANCHORS
+
+
+def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficial_file(
+    synthetic_derma_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "tta"\ntta = true\n'
+    )
+    args = synthetic_build_args(
+        synthetic_derma_root, "--epochs", "1", "--experiments", str(plan), "--no-site",
+        *dir_args(out_dirs), dataset="dermamnist",
+    )  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    page = (out_dirs["docs"] / "experiments.md").read_text()
+    published = page.split("## Published results")[1].split("## Variants")[0]
+    assert "| ResNet-18 (28) | 0.735 | 0.917 | 28×28 |" in published
+    assert "| 0.766 | 0.927 |" in published and "pretrained on ImageNet" in published
+    reportgen_row = next(line for line in published.splitlines() if "reportgen:" in line)
+    assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
