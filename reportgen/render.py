@@ -97,6 +97,11 @@ def fmt_setting(value: object, toml: bool = False) -> str:
     return str(value)
 
 
+def fmt_counted(count: int, noun: str) -> str:
+    """ "1 seed", "3 seeds": a count with its noun, plural when it is not one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def fmt_code_block(value: object) -> Markup:
     """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
     return Markup(str(value).replace("```", "` ` `"))
@@ -133,6 +138,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         md=escape_markdown,
         safe_code_block=fmt_code_block,
         setting=fmt_setting,
+        counted=fmt_counted,
     )
     return environment
 
@@ -288,6 +294,8 @@ def _experiments_view(
         "by_step": {
             key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS
         },
+        # Variants that try ideas the study did not propose (not the baseline itself).
+        "beyond_steps": [row for row in rows[1:] if not row["steps"]],
     }
 
 

@@ -310,3 +310,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "| 0.766 | 0.927 |" in published and "pretrained on ImageNet" in published
     reportgen_row = next(line for line in published.splitlines() if "reportgen:" in line)
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
+    steps = (out_dirs["docs"] / "next-steps.md").read_text()
+    beyond = steps.split("## Beyond the study's steps")[1]  # tta is not one of the study's steps
+    assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
+    assert "(test, mean of 1 seed, versus" in steps and "trained from scratch 1 time " in page
+    assert "[baseline]" not in beyond

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reportgen.render import DOWNLOADS, PAGES, escape_markdown, fmt_setting, render_pages
+from reportgen.render import (
+    DOWNLOADS,
+    PAGES,
+    escape_markdown,
+    fmt_counted,
+    fmt_setting,
+    render_pages,
+)
 from tests.conftest import make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -208,3 +215,7 @@ def test_only_the_study_dataset_claims_a_reproduction_in_its_title() -> None:
 )
 def test_settings_read_as_a_user_writes_them(value: object, toml: bool, shown: str) -> None:
     assert fmt_setting(value, toml=toml) == shown
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    assert [fmt_counted(n, "seed") for n in (0, 1, 3)] == ["0 seeds", "1 seed", "3 seeds"]
