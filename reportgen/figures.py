@@ -227,6 +227,11 @@ def experiment_figure_jobs(
         jobs[f"experiments/{slug}_loss"] = partial(
             plot_loss_curves, first["history"], figures_dir / "experiments" / f"{slug}_loss.png"
         )
+        jobs[f"experiments/{slug}_metrics"] = partial(
+            plot_metric_curves,
+            first["history"],
+            figures_dir / "experiments" / f"{slug}_metrics.png",
+        )
         jobs[f"experiments/{slug}_confusion"] = partial(
             plot_confusion_matrix,
             first["confusion_matrix_normalized"],

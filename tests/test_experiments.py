@@ -217,8 +217,8 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert (
         "experiment runs: 100%" in result.output and "5/5" in result.output
     )  # baseline seed 0 reused
-    # One progress bar for every figure: the build's 8 and the Experiments page's 1 + 2 per variant.
-    assert "figures: 100%" in result.output and "15/15" in result.output
+    # One progress bar for every figure: the build's 8 and the Experiments page's 1 + 3 per variant.
+    assert "figures: 100%" in result.output and "18/18" in result.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
     assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
@@ -246,6 +246,13 @@ def test_build_with_experiments_writes_json_page_and_links(
     )
     assert (out_dirs["site"] / "experiments" / "index.html").is_file()
     assert (out_dirs["docs"] / "figures" / "experiments" / "recall_by_variant.png").is_file()
+    for figure in (
+        "loss",
+        "metrics",
+        "confusion",
+    ):  # the main build's curves and matrix, per variant
+        assert f"(figures/experiments/weighted_{figure}.png)" in page
+        assert (out_dirs["docs"] / "figures" / "experiments" / f"weighted_{figure}.png").is_file()
 
     rerun = runner.invoke(main, args)
     assert rerun.exit_code == 0, rerun.output
