@@ -322,3 +322,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
     assert "(test, mean of 1 seed, versus" in steps and "trained from scratch 1 time " in page
     assert "[baseline]" not in beyond
+
+
+def test_seeds_default_to_three() -> None:
+    plan = parse_plan({"variants": [{"name": "baseline"}]}, "inline")
+    assert plan.seeds == [0, 1, 2]
