@@ -26,6 +26,39 @@ from reportgen.errors import ReportgenError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+REPORTGEN_HOOK = Path(__file__).resolve().parent / "mkdocs_hooks.py"
+
+
+def hooks_for(config_file: Path) -> list[str] | None:
+    """The MkDocs hooks a build runs: reportgen's own, from the installed package, then those the
+    config file names (as absolute paths). None leaves the file's setting to MkDocs.
+
+    mkdocs.yml names reportgen's hook relative to itself (so that plain `mkdocs build` works in the
+    project), which breaks when the file is copied elsewhere to be customised.
+    """
+    import yaml
+    from mkdocs.utils import yaml_load
+
+    try:
+        with config_file.open(encoding="utf-8") as stream:
+            listed = (yaml_load(stream) or {}).get("hooks", [])
+    except (OSError, yaml.YAMLError):
+        return None  # MkDocs reports the problem when it loads the file
+    if not isinstance(listed, list) or not all(isinstance(hook, str) for hook in listed):
+        return None
+    own = [
+        str((config_file.parent / hook).resolve())
+        for hook in listed
+        if Path(hook).name != REPORTGEN_HOOK.name
+    ]
+    return [str(REPORTGEN_HOOK), *own]
+
+
+def _hook_override(config_file: Path) -> dict[str, list[str]]:
+    hooks = hooks_for(config_file)
+    return {} if hooks is None else {"hooks": hooks}
+
+
 def default_mkdocs_config() -> Path:
     """`mkdocs.yml` in the working folder, else the one shipped at reportgen's project root."""
     local = Path("mkdocs.yml")
@@ -97,6 +130,7 @@ def build_site(
             docs_dir=str(docs_dir.resolve()),
             site_dir=str(site_dir.resolve()),
             strict=True,
+            **_hook_override(config_file),
             **options.overrides(),
         )
         build(config)
@@ -140,6 +174,7 @@ def check_site_config(config_file: Path) -> None:
                 docs_dir=str(Path(placeholder) / "docs"),
                 site_dir=str(Path(placeholder) / "site"),
                 strict=True,
+                **_hook_override(config_file),
             )
     except (Abort, ConfigurationError) as error:
         problems = "; ".join(collected.messages) or str(error)
@@ -163,6 +198,7 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
             config_file=str(config_file),
             docs_dir=str(docs_dir.resolve()),
             dev_addr=dev_addr,
+            **_hook_override(config_file),
             **options.overrides(),
         )
     except (Abort, ConfigurationError) as error:

@@ -448,17 +448,19 @@ def test_a_broken_mkdocs_config_is_reported_before_training(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The shipped mkdocs.yml copied to another folder: its relative hook path no longer exists."""
+    """A customised mkdocs.yml in the working folder names a plugin that is not installed."""
     from tests.conftest import REPO_ROOT
 
     work = tmp_path / "work"
     work.mkdir()
-    shutil.copy(REPO_ROOT / "mkdocs.yml", work / "mkdocs.yml")
+    shipped = (REPO_ROOT / "mkdocs.yml").read_text()
+    assert "  - search\n" in shipped
+    (work / "mkdocs.yml").write_text(shipped.replace("  - search\n", "  - search\n  - no-such\n"))
     monkeypatch.chdir(work)
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
     assert_clean_failure(
-        result, "MkDocs configuration mkdocs.yml is not valid", "Config value 'hooks'", "--no-site"
+        result, "MkDocs configuration mkdocs.yml is not valid", "no-such", "--no-site"
     )
     assert "[reportgen] train" not in result.output
     assert not out_dirs["docs"].exists()

@@ -79,6 +79,36 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
     assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
 
 
+def test_a_copied_mkdocs_config_still_runs_reportgens_hook_and_its_own(tmp_path: Path) -> None:
+    """mkdocs.yml names reportgen's hook relative to itself; a copy elsewhere (to customise the
+    site) must still get the hook, from the package, and keep hooks of its own."""
+    docs = tmp_path / "docs"
+    (docs / "data").mkdir(parents=True)
+    (docs / "index.md").write_text("# Home\n\n[the card](data/model_card.md)\n")
+    (docs / "data" / "model_card.md").write_text("# Card\n")
+    custom = tmp_path / "custom"
+    (custom / "hooks").mkdir(parents=True)
+    (custom / "hooks" / "mark.py").write_text(
+        "from pathlib import Path\n\n"
+        "def on_post_build(config):\n"
+        "    Path(config['site_dir'], 'marked').write_text('ran')\n"
+    )
+    config = custom / "mkdocs.yml"
+    config.write_text(
+        "site_name: t\nstrict: true\nnav:\n  - Home: index.md\n"
+        "hooks:\n  - reportgen/mkdocs_hooks.py\n  - hooks/mark.py\n"  # the first: as shipped
+    )
+    assert site.hooks_for(config) == [
+        str(site.REPORTGEN_HOOK),
+        str(custom / "hooks" / "mark.py"),
+    ]
+    site.check_site_config(config)
+    site.build_site(docs, tmp_path / "site", config)
+    assert (tmp_path / "site" / "data" / "model_card.md").read_text() == "# Card\n"
+    assert not (tmp_path / "site" / "data" / "model_card").exists()
+    assert (tmp_path / "site" / "marked").read_text() == "ran"
+
+
 def test_pages_workflow_builds_with_reportgen_and_deploys_with_the_official_actions() -> None:
     workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "pages.yml").read_text())
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
