@@ -46,10 +46,12 @@ def hooks_for(config_file: Path) -> list[str] | None:
         return None  # MkDocs reports the problem when it loads the file
     if not isinstance(listed, list) or not all(isinstance(hook, str) for hook in listed):
         return None
+    resolved = [(hook, (config_file.parent / hook).resolve()) for hook in listed]
     own = [
-        str((config_file.parent / hook).resolve())
-        for hook in listed
-        if Path(hook).name != REPORTGEN_HOOK.name
+        str(path)
+        for hook, path in resolved
+        if path != REPORTGEN_HOOK
+        and not Path(hook).as_posix().endswith("reportgen/mkdocs_hooks.py")
     ]
     return [str(REPORTGEN_HOOK), *own]
 

@@ -88,7 +88,7 @@ def test_a_copied_mkdocs_config_still_runs_reportgens_hook_and_its_own(tmp_path:
     (docs / "data" / "model_card.md").write_text("# Card\n")
     custom = tmp_path / "custom"
     (custom / "hooks").mkdir(parents=True)
-    (custom / "hooks" / "mark.py").write_text(
+    (custom / "hooks" / "mkdocs_hooks.py").write_text(  # the user's own file of that name
         "from pathlib import Path\n\n"
         "def on_post_build(config):\n"
         "    Path(config['site_dir'], 'marked').write_text('ran')\n"
@@ -96,11 +96,11 @@ def test_a_copied_mkdocs_config_still_runs_reportgens_hook_and_its_own(tmp_path:
     config = custom / "mkdocs.yml"
     config.write_text(
         "site_name: t\nstrict: true\nnav:\n  - Home: index.md\n"
-        "hooks:\n  - reportgen/mkdocs_hooks.py\n  - hooks/mark.py\n"  # the first: as shipped
+        "hooks:\n  - reportgen/mkdocs_hooks.py\n  - hooks/mkdocs_hooks.py\n"  # the first: as shipped
     )
     assert site.hooks_for(config) == [
         str(site.REPORTGEN_HOOK),
-        str(custom / "hooks" / "mark.py"),
+        str(custom / "hooks" / "mkdocs_hooks.py"),
     ]
     site.check_site_config(config)
     site.build_site(docs, tmp_path / "site", config)
