@@ -211,7 +211,7 @@ def experiment_figure_jobs(
     experiments: dict[str, Any], class_names: list[str], figures_dir: Path
 ) -> dict[str, Callable[[], Path]]:
     """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
-    curves and confusion matrix (first seed)."""
+    curves, accuracy/AUC curves and confusion matrix (first seed)."""
     variants = experiments["variants"]
     jobs: dict[str, Callable[[], Path]] = {
         "experiments/recall_by_variant": partial(
