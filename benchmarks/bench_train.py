@@ -15,6 +15,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import medmnist
@@ -32,6 +33,8 @@ from reportgen.model import StudyCNN
 from reportgen.train import (
     StepRecipe,
     make_optimizer,
+    make_step,
+    prepare_model,
     seed_everything,
     to_device_tensors,
     train_one_epoch,
@@ -67,31 +70,71 @@ def reference_epochs(
     return epochs * len(dataset) / (time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class Setup:
+    """One way of running reportgen's loop, as a row of the benchmark."""
+
+    label: str
+    precision: str = "fp32"
+    cuda_graph: bool = False  # replay the step as a CUDA graph (reportgen's default on CUDA)
+    channels_last: bool = True  # reportgen's layout; False: NCHW images and model
+    compile: bool = False  # torch.compile(model), default mode; tried, not used by reportgen
+
+
 def reportgen_epochs(
-    flag: str,
-    root: Path,
-    config: BuildConfig,
-    device: torch.device,
-    epochs: int,
-    precision: str = "fp32",
+    flag: str, root: Path, config: BuildConfig, device: torch.device, epochs: int, setup: Setup
 ) -> float:
     """Images per second of reportgen's loop: preloaded uint8 tensors, per-batch normalisation."""
-    from reportgen.train import prepare_model
-
     dataset = load_dataset(flag, root, allow_unofficial=True)
     generator = seed_everything(config.seed)
-    model = prepare_model(
-        StudyCNN(dataset.train.images.shape[-1], len(dataset.class_names)), device
-    )
-    optimizer = make_optimizer(model, config)
+    model = StudyCNN(dataset.train.images.shape[-1], len(dataset.class_names))
     images, labels = to_device_tensors(dataset.train, device)
-    recipe = StepRecipe(config.batch_size, "shuffle", False, 0.0, nn.CrossEntropyLoss(), precision)
+    if setup.channels_last:
+        model = prepare_model(model, device)
+    else:
+        model, images = model.to(device), images.contiguous()
+    optimizer = make_optimizer(model, config)
+    if setup.compile:
+        model = torch.compile(model)
+    recipe = StepRecipe(
+        config.batch_size, "shuffle", False, 0.0, nn.CrossEntropyLoss(), setup.precision
+    )
+    step = make_step(model, optimizer, images, labels, recipe, generator, setup.cuda_graph)
     started = time.perf_counter()
     for _ in range(epochs):
-        train_one_epoch(model, optimizer, None, images, labels, recipe, generator)
+        train_one_epoch(model, step, None, labels, recipe, generator)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return epochs * images.shape[0] / (time.perf_counter() - started)
+
+
+def setups(device: torch.device, compile_model: bool) -> list[Setup]:
+    """reportgen's two precisions as it runs them on this device, then what was tried beside."""
+    if device.type != "cuda":
+        rows = [
+            Setup("reportgen --precision fp32 (preloaded, channels-last)"),
+            Setup("reportgen --precision bf16 (the same, bfloat16 autocast)", "bf16"),
+        ]
+    else:
+        rows = [
+            Setup(
+                "reportgen --precision fp32 (preloaded, channels-last, CUDA graph)", cuda_graph=True
+            ),
+            Setup(
+                "reportgen --precision bf16 (the same, bfloat16 autocast)", "bf16", cuda_graph=True
+            ),
+            Setup("  fp32 without the CUDA graph (eager steps)"),
+            Setup("  bf16 without the CUDA graph (eager steps)", "bf16"),
+            Setup(
+                "  fp32, CUDA graph, NCHW instead of channels-last",
+                cuda_graph=True,
+                channels_last=False,
+            ),
+            Setup("  fp32, eager, NCHW", channels_last=False),
+        ]
+    if compile_model:
+        rows.append(Setup("  fp32, eager, torch.compile(model)", compile=True))
+    return rows
 
 
 def main() -> None:
@@ -107,6 +150,9 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--compile", action="store_true", help="also time torch.compile(model) (compiles first)"
+    )
     parser.add_argument(
         "--results", type=Path, default=None, help="a results.json whose stage timings to print"
     )
@@ -131,23 +177,17 @@ def main() -> None:
     print(
         f"device: {name}; dataset: {args.dataset}; epochs: {args.epochs}; batch {config.batch_size}"
     )
-    reportgen_epochs(args.dataset, root, config, device, 1)  # warm-up every pipeline before timing
-    reportgen_epochs(args.dataset, root, config, device, 1, "bf16")
+    rows = setups(device, args.compile)
+    for setup in rows:  # warm up every pipeline (and compile) before timing
+        reportgen_epochs(args.dataset, root, config, device, 1, setup)
     reference_epochs(args.dataset, root, config, device, 1)
     reference = reference_epochs(args.dataset, root, config, device, args.epochs)
-    ours = reportgen_epochs(args.dataset, root, config, device, args.epochs)
-    ours_bf16 = reportgen_epochs(args.dataset, root, config, device, args.epochs, "bf16")
     print(
-        f"reference (medmnist Dataset + ToTensor/Normalize + DataLoader): {reference:9.0f} images/s"
+        f"{'reference (medmnist Dataset + ToTensor/Normalize + DataLoader)':<72}{reference:9.0f} images/s"
     )
-    print(
-        f"reportgen --precision fp32 (preloaded, channels-last):          {ours:9.0f} images/s"
-        f"  {ours / reference:.2f}x"
-    )
-    print(
-        f"reportgen --precision bf16 (the same, bfloat16 autocast):        {ours_bf16:9.0f} images/s"
-        f"  {ours_bf16 / reference:.2f}x"
-    )
+    for setup in rows:
+        ours = reportgen_epochs(args.dataset, root, config, device, args.epochs, setup)
+        print(f"{setup.label:<72}{ours:9.0f} images/s  {ours / reference:.2f}x")
     if args.results is not None:
         timings = json.loads(args.results.read_text())["timings"]
         print("stage breakdown of", args.results)

@@ -36,6 +36,7 @@ TRAINING_SOURCES = (
     "catalog.py",
     "model.py",
     "train.py",
+    "cuda_graph.py",
     "augment.py",
     "thresholds.py",
     "metrics.py",

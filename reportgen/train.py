@@ -1,12 +1,14 @@
 """Stage 3: train the study's CNN on preloaded tensors; functions return values, never print.
 
 Each split is held as one uint8 tensor; batches are sliced from it and normalised on the device,
-so there is no per-image Python in the loop. Test labels are never passed in here.
+so there is no per-image Python in the loop; on a GPU the step is replayed as a CUDA graph where
+the config allows (reportgen/cuda_graph.py). Test labels are never passed in here.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import random
 import time
@@ -21,6 +23,7 @@ from torch import nn
 from reportgen import metrics
 from reportgen.augment import augment_batch, dihedral_views
 from reportgen.config import BuildConfig
+from reportgen.cuda_graph import GraphedStep, StepOutputs, can_capture
 from reportgen.data import LoadedDataset, Split
 from reportgen.errors import ReportgenError
 from reportgen.model import build_model
@@ -140,9 +143,12 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
     """The forward pass's precision: fp32 (autocast off) or bfloat16 mixed precision.
 
     Under bf16, autocast runs convolutions and matrix products in bfloat16 and keeps batch-norm
-    statistics, the loss and the weights in float32.
+    statistics, the loss and the weights in float32. Its cache of cast weights is off: it cannot
+    live in a CUDA graph, and each weight is cast once per forward pass anyway.
     """
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    return torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=precision == "bf16", cache_enabled=False
+    )
 
 
 def predict_proba(
@@ -230,38 +236,65 @@ class StepRecipe:
     precision: str = "fp32"
 
 
-def train_one_epoch(
+def training_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler | None,
     images: torch.Tensor,
+    labels: torch.Tensor,
+    recipe: StepRecipe,
+    generator: torch.Generator,
+    index: torch.Tensor,
+) -> StepOutputs:
+    """One optimisation step on the images at `index`; returns (loss, targets, probabilities)."""
+    targets = labels[index]
+    inputs = normalize(images[index])
+    if recipe.augment:
+        inputs = augment_batch(inputs, generator)
+    with autocast(images.device, recipe.precision):
+        logits = model(inputs).float()
+    loss = recipe.loss_function(logits, targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if recipe.grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+    optimizer.step()
+    return loss.detach(), targets, torch.softmax(logits.detach(), dim=1)
+
+
+def make_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    recipe: StepRecipe,
+    generator: torch.Generator,
+    cuda_graph: bool = False,
+) -> Callable[[torch.Tensor], StepOutputs]:
+    """The step for a batch of indices into the preloaded images: a replayed CUDA graph when
+    cuda_graph (see reportgen.cuda_graph.can_capture), otherwise eager."""
+    step = functools.partial(training_step, model, optimizer, images, labels, recipe, generator)
+    return GraphedStep(step, recipe.batch_size) if cuda_graph else step
+
+
+def train_one_epoch(
+    model: nn.Module,
+    step: Callable[[torch.Tensor], StepOutputs],
+    schedule: torch.optim.lr_scheduler.LRScheduler | None,
     labels: torch.Tensor,
     recipe: StepRecipe,
     generator: torch.Generator,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """One pass; returns (mean batch loss, labels seen, probabilities while training)."""
     model.train()
-    order = epoch_order(labels, recipe.sampler, generator).to(images.device)
+    order = epoch_order(labels, recipe.sampler, generator).to(labels.device)
     losses, seen_labels, seen_probabilities = [], [], []
     for start in range(0, order.shape[0], recipe.batch_size):
-        batch = order[start : start + recipe.batch_size]
-        targets = labels[batch]
-        inputs = normalize(images[batch])
-        if recipe.augment:
-            inputs = augment_batch(inputs, generator)
-        with autocast(images.device, recipe.precision):
-            logits = model(inputs).float()
-        loss = recipe.loss_function(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if recipe.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-        optimizer.step()
+        loss, targets, probabilities = step(order[start : start + recipe.batch_size])
         if schedule is not None:
             schedule.step()
-        losses.append(loss.detach())
+        losses.append(loss)
         seen_labels.append(targets)
-        seen_probabilities.append(torch.softmax(logits.detach(), dim=1))
+        seen_probabilities.append(probabilities)
     mean_loss = float(torch.stack(losses).mean())
     return (
         mean_loss,
@@ -318,12 +351,15 @@ def train_model(
         ),
         precision=config.precision,
     )
+    step = make_step(
+        model, optimizer, train_images, train_labels, recipe, generator, can_capture(device, config)
+    )
     history: list[EpochStats] = []
     best_score, best_epoch, best_state = -math.inf, 0, None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         train_loss, seen_labels, seen_probabilities = train_one_epoch(
-            model, optimizer, schedule, train_images, train_labels, recipe, generator
+            model, step, schedule, train_labels, recipe, generator
         )
         if not math.isfinite(train_loss):
             raise _diverged(epoch, f"the training loss became {train_loss}", config.lr)
