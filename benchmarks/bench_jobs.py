@@ -34,10 +34,12 @@ epochs = 15
 """
 
 
-def timed_build(dataset: str, data_root: Path, plan: Path, jobs: int, work: Path) -> float:
+def timed_build(
+    dataset: str, data_root: Path, plan: Path, jobs: int, work: Path, device: str
+) -> float:
     command = [
         sys.executable, "-m", "reportgen", "build", "--dataset", dataset, "--data-root", str(data_root),
-        "--experiments", str(plan), "--jobs", str(jobs), "--no-site", "--quiet", "--device", "cpu",
+        "--experiments", str(plan), "--jobs", str(jobs), "--no-site", "--quiet", "--device", device,
         "--docs-dir", str(work / "docs"), "--cache-dir", str(work / "cache"),
     ]  # fmt: skip
     started = time.perf_counter()
@@ -51,6 +53,7 @@ def main() -> None:
     )
     parser.add_argument("--dataset", default="retinamnist")
     parser.add_argument("--data-root", type=Path, required=True)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers to compare"
     )
@@ -59,9 +62,13 @@ def main() -> None:
         root = Path(scratch)
         plan = root / "plan.toml"
         plan.write_text(PLAN)
-        serial = timed_build(args.dataset, args.data_root, plan, 1, root / "serial")
-        parallel = timed_build(args.dataset, args.data_root, plan, args.jobs, root / "parallel")
-    print(f"{os.cpu_count()} CPU cores; 6 experiment runs (3 variants x 2 seeds) + the main run")
+        serial = timed_build(args.dataset, args.data_root, plan, 1, root / "serial", args.device)
+        parallel = timed_build(
+            args.dataset, args.data_root, plan, args.jobs, root / "parallel", args.device
+        )
+    print(
+        f"{os.cpu_count()} CPU cores, --device {args.device}; 6 experiment runs (3 variants x 2 seeds) + the main run"
+    )
     print(f"--jobs 1:            {serial:7.1f} s wall")
     print(f"--jobs {args.jobs}:            {parallel:7.1f} s wall")
     print(f"parallel speed-up: {serial / parallel:.2f}x")

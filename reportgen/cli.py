@@ -356,7 +356,7 @@ def main() -> None:
 @_config_option(
     "jobs",
     "Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
-    "(so one at a time on small machines), two on a GPU.",
+    "(so one at a time on small machines), two on a GPU from 20 runs up.",
 )
 @_folder_option(
     "--docs-dir", "docs", "Folder for the rendered Markdown pages, figures and data files."

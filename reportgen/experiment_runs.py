@@ -55,14 +55,21 @@ def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[
 # On the CPU a run keeps about this many threads busy; more cores pay as more workers. On 2 cores,
 # two 1-thread workers were slower than one 2-thread run at a time (benchmarks/RESULTS.md).
 CPU_THREADS_PER_WORKER = 4
+# On a GPU a second worker pays only once its start-up (a torch import and a CUDA context, seconds)
+# is shared by many runs: on an H100, 2 workers took 0.64x as long for 6 short runs and 1.10x for
+# 45 (benchmarks/RESULTS.md).
+GPU_RUNS_PER_EXTRA_WORKER = 20
 
 
 def resolve_jobs(jobs: int, device_type: str, n_runs: int) -> int:
-    """jobs = 0 means auto: on the CPU one worker per 4 cores (one at a time below 8 cores), two
-    runs at a time on a GPU; never more workers than runs."""
+    """jobs = 0 means auto: on the CPU one worker per 4 cores (one at a time below 8 cores); on a
+    GPU two workers from 20 runs up, else one; never more workers than runs."""
     if jobs == 0:
         cores = os.cpu_count() or 1
-        jobs = 2 if device_type in {"cuda", "mps"} else max(1, cores // CPU_THREADS_PER_WORKER)
+        if device_type in {"cuda", "mps"}:
+            jobs = 2 if n_runs >= GPU_RUNS_PER_EXTRA_WORKER else 1
+        else:
+            jobs = max(1, cores // CPU_THREADS_PER_WORKER)
     return max(1, min(jobs, n_runs))
 
 

@@ -286,6 +286,7 @@ def test_jobs_auto_gives_each_cpu_worker_four_cores_and_never_more_workers_than_
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert resolve_jobs(0, "cpu", 40) == 1  # measured: parallel workers were slower on 2 cores
     assert resolve_jobs(0, "cuda", 40) == 2
+    assert resolve_jobs(0, "cuda", 6) == 1  # measured on an H100: a second worker's start-up
     assert resolve_jobs(1, "cpu", 40) == 1
     assert resolve_jobs(4, "cpu", 2) == 2
 
