@@ -39,6 +39,7 @@ TRAINING_SOURCES = (
     "cuda_graph.py",
     "augment.py",
     "thresholds.py",
+    "crossfit.py",
     "metrics.py",
     "confidence.py",
     "evaluate.py",

@@ -13,10 +13,11 @@ import torch
 from reportgen.cache import TrainedRun
 from reportgen.catalog import medmnist_version
 from reportgen.config import BuildConfig
+from reportgen.crossfit import cross_fitted_probabilities
 from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.evaluate import summarize_test
 from reportgen.model import count_parameters, describe_layers
-from reportgen.thresholds import apply_offsets, cross_fitted_probabilities, tune_offsets
+from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import EpochStats, predict_proba, to_device_tensors, train_model
 
 SAMPLES_PER_CLASS = 8
@@ -70,13 +71,18 @@ def run_training(
         outputs = [predict_proba(m.model, images, config.tta, config.precision) for m in members]
         return outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0)
 
-    val_probabilities = ensemble_proba(to_device_tensors(dataset.val, device)[0])
+    val_labels = dataset.val.labels
+    member_epochs = [member.val_probabilities for member in members]
+    # Each network's val predictions at its kept epoch: what its final weights predict.
+    kept = [epochs[m.selected_epoch - 1] for epochs, m in zip(member_epochs, members, strict=True)]
+    val_probabilities = kept[0] if len(kept) == 1 else np.mean(kept, axis=0)
     offsets = np.zeros(len(dataset.class_names))
     if config.threshold_tuning:
-        offsets = tune_offsets(dataset.val.labels, val_probabilities)  # validation labels only
-        # The val row that compares variants must not score offsets on the images that tuned them.
+        offsets = tune_offsets(val_labels, val_probabilities)  # validation labels only
+    if config.threshold_tuning or config.select_epoch != "last":
+        # The val row that compares variants must not score choices on the images that made them.
         val_probabilities = cross_fitted_probabilities(
-            dataset.val.labels, val_probabilities, config.seed
+            val_labels, member_epochs, config.select_epoch, config.threshold_tuning, config.seed
         )
     # The test split is touched once, after every choice has been made on validation.
     test_images, _ = to_device_tensors(dataset.test, device)
@@ -84,7 +90,7 @@ def run_training(
     if config.threshold_tuning:
         probabilities = apply_offsets(probabilities, offsets)
     test = summarize_test(dataset.test.labels, probabilities, dataset.class_names)
-    val = summarize_test(dataset.val.labels, val_probabilities, dataset.class_names)
+    val = summarize_test(val_labels, val_probabilities, dataset.class_names)
     evaluate_seconds = time.perf_counter() - started
 
     channels = dataset.train.images.shape[-1]

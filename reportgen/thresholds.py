@@ -2,7 +2,7 @@
 
 Prediction becomes argmax_k(log p_k + b_k). Offsets b are found by exact coordinate ascent to
 maximise balanced accuracy on the validation split; they are then applied unchanged to the test
-split. Shapes: labels (N,), probabilities (N, K), offsets (K,).
+split (reportgen/crossfit.py scores them honestly on val). Shapes: labels (N,), probabilities (N, K), offsets (K,).
 """
 
 from __future__ import annotations
@@ -68,25 +68,3 @@ def tune_offsets(
         if not improved:
             break
     return offsets
-
-
-def cross_fitted_probabilities(
-    val_labels: np.ndarray, val_probabilities: np.ndarray, seed: int, folds: int = 2
-) -> np.ndarray:
-    """Validation probabilities with offsets each image did not help tune: an honest val score.
-
-    Offsets tuned on all of val and scored on val measure how well they fit val, not how they
-    generalise. Here val is split into stratified folds; each fold gets the offsets tuned on the
-    others. Use the result to compare variants; use tune_offsets on all of val for test.
-    """
-    rng = np.random.default_rng(seed)
-    fold_of = np.empty(val_labels.shape[0], dtype=np.int64)
-    for k in np.unique(val_labels):
-        members = np.flatnonzero(val_labels == k)
-        fold_of[rng.permutation(members)] = np.arange(members.size) % folds
-    adjusted = np.empty_like(val_probabilities)
-    for fold in range(folds):
-        held_out = fold_of == fold
-        offsets = tune_offsets(val_labels[~held_out], val_probabilities[~held_out])
-        adjusted[held_out] = apply_offsets(val_probabilities[held_out], offsets)
-    return adjusted

@@ -54,6 +54,7 @@ class TrainedModel:
     device: str
     selected_epoch: int  # 1-based epoch whose weights the model holds
     stopped_early: bool  # patience ran out before the last epoch
+    val_probabilities: np.ndarray  # (epochs run, N_val, K): val predictions after each epoch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -361,6 +362,7 @@ def train_model(
         model, optimizer, train_images, train_labels, recipe, generator, can_capture(device, config)
     )
     history: list[EpochStats] = []
+    val_by_epoch: list[np.ndarray] = []
     best_score, best_epoch, best_state = -math.inf, 0, None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -369,7 +371,8 @@ def train_model(
         )
         if not math.isfinite(train_loss):
             raise _diverged(epoch, f"the training loss became {train_loss}", config.lr)
-        val_probabilities = predict_proba(model, val_images, precision=config.precision)
+        # With TTA, as the run will predict: the epoch is chosen for the predictions it gives.
+        val_probabilities = predict_proba(model, val_images, config.tta, config.precision)
         if not np.isfinite(val_probabilities).all():  # the epoch's last step can break the weights
             raise _diverged(epoch, "the model's outputs on the val split became NaN", config.lr)
         stats = EpochStats(
@@ -386,6 +389,7 @@ def train_model(
             seconds=time.perf_counter() - started,
         )
         history.append(stats)
+        val_by_epoch.append(val_probabilities)
         if on_epoch is not None:
             on_epoch(stats)
         score = _selection_score(stats, config.select_epoch)
@@ -403,4 +407,5 @@ def train_model(
         device=str(device),
         selected_epoch=best_epoch,
         stopped_early=len(history) < config.epochs,
+        val_probabilities=np.stack(val_by_epoch),
     )

@@ -10,14 +10,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+import reportgen.runner
 import reportgen.train
 from reportgen import metrics
 from reportgen.augment import augment_batch, dihedral_views
 from reportgen.cli import main
 from reportgen.config import BuildConfig
+from reportgen.crossfit import best_epoch, cross_fitted_probabilities
 from reportgen.data import LoadedDataset, Split, load_dataset
 from reportgen.runner import run_training
-from reportgen.thresholds import apply_offsets, cross_fitted_probabilities, tune_offsets
+from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import (
     class_weights,
     cpu_has_native_bf16,
@@ -157,15 +159,41 @@ def test_cross_fitted_validation_score_does_not_reward_offsets_fit_to_noise() ->
     labels = np.repeat([0, 1, 2, 3, 4], [50, 15, 20, 10, 5])
     probabilities = rng.dirichlet(np.ones(5), size=labels.size)
     in_sample = apply_offsets(probabilities, tune_offsets(labels, probabilities))
-    crossed = cross_fitted_probabilities(labels, probabilities, seed=0)
+    crossed = cross_fitted_probabilities(labels, [probabilities[None]], "last", True, seed=0)
     in_sample_score = metrics.balanced_accuracy(labels, in_sample.argmax(axis=1))
     crossed_score = metrics.balanced_accuracy(labels, crossed.argmax(axis=1))
     assert in_sample_score > crossed_score + 0.05  # tuned and graded on the same images: flattering
     assert crossed_score < 0.25  # chance is 0.2
     np.testing.assert_allclose(crossed.sum(axis=1), 1.0)
     np.testing.assert_array_equal(
-        crossed, cross_fitted_probabilities(labels, probabilities, seed=0)
+        crossed, cross_fitted_probabilities(labels, [probabilities[None]], "last", True, seed=0)
     )
+
+
+def test_cross_fitted_validation_score_does_not_reward_an_epoch_picked_from_noise() -> None:
+    """20 epochs whose predictions carry no information: the best of them on all of val looks
+    better than chance; scored on the fold that did not pick it, it does not (30 draws)."""
+    rng = np.random.default_rng(2)
+    labels = np.repeat([0, 1, 2, 3, 4], [50, 15, 20, 10, 5])
+    in_sample, crossed = [], []
+    for draw in range(30):
+        epochs = rng.dirichlet(np.ones(5), size=(20, labels.size))
+        picked = epochs[best_epoch(labels, epochs, "val_balanced_accuracy")]
+        in_sample.append(metrics.balanced_accuracy(labels, picked.argmax(axis=1)))
+        fitted = cross_fitted_probabilities(labels, [epochs], "val_balanced_accuracy", False, draw)
+        crossed.append(metrics.balanced_accuracy(labels, fitted.argmax(axis=1)))
+    assert np.mean(in_sample) > 0.27  # chance is 0.2: picked and graded on the same images
+    assert abs(np.mean(crossed) - 0.2) < 0.03
+    assert best_epoch(labels, epochs, "last") == 19
+
+
+def test_cross_fitting_keeps_each_networks_epochs_apart() -> None:
+    """Two networks whose best epochs differ: each fold averages each network's own best epoch."""
+    labels = np.array([0, 1] * 10)
+    right, wrong = np.eye(2)[labels] * 0.8 + 0.1, np.eye(2)[1 - labels] * 0.8 + 0.1
+    first, second = np.stack([right, wrong]), np.stack([wrong, right])  # (epochs, N, K)
+    crossed = cross_fitted_probabilities(labels, [first, second], "val_auc", False, seed=0)
+    np.testing.assert_allclose(crossed, right)  # epoch 1 of the first, epoch 2 of the second
 
 
 def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None:
@@ -215,6 +243,47 @@ def test_epoch_selection_picks_the_best_real_validation_score(retina: LoadedData
     trained = train_model(retina, config)
     scores = [stats.val_balanced_accuracy for stats in trained.history]
     assert len(scores) == 4 and trained.selected_epoch == int(np.argmax(scores)) + 1
+    # The per-epoch val predictions kept for cross-fitting: the kept weights predict the selected
+    # one, and crossfit's choice on all of val is train_model's.
+    assert trained.val_probabilities.shape == (4, retina.val.labels.size, 5)
+    val_images, _ = to_device_tensors(retina.val, torch.device("cpu"))
+    np.testing.assert_allclose(
+        predict_proba(trained.model, val_images),
+        trained.val_probabilities[trained.selected_epoch - 1],
+    )
+    chosen = best_epoch(retina.val.labels, trained.val_probabilities, config.select_epoch)
+    assert chosen == trained.selected_epoch - 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "cross_fitted"),
+    [
+        ({}, False),
+        ({"threshold_tuning": True}, True),
+        ({"select_epoch": "val_auc", "epochs": 3}, True),
+        ({"select_epoch": "val_balanced_accuracy", "epochs": 3, "ensemble": 2}, True),
+    ],
+)
+def test_the_val_row_is_cross_fitted_wherever_val_made_a_choice(
+    retina: LoadedDataset,
+    monkeypatch: pytest.MonkeyPatch,
+    overrides: dict[str, object],
+    cross_fitted: bool,
+) -> None:
+    real = reportgen.runner.cross_fitted_probabilities
+    returned: list[np.ndarray] = []
+
+    def spy(labels: np.ndarray, member_epochs: list[np.ndarray], *args: object) -> np.ndarray:
+        returned.append(real(labels, member_epochs, *args))
+        assert len(member_epochs) == overrides.get("ensemble", 1)
+        return returned[-1]
+
+    monkeypatch.setattr(reportgen.runner, "cross_fitted_probabilities", spy)
+    run = run_training(retina, quick(lr=0.05, **overrides))
+    assert len(returned) == int(cross_fitted)
+    if cross_fitted:
+        expected = metrics.balanced_accuracy(retina.val.labels, returned[0].argmax(axis=1))
+        assert run.record["val"]["balanced_accuracy"] == expected
 
 
 @pytest.mark.parametrize(
