@@ -1,4 +1,5 @@
-"""The RetinaMNIST screen runs, and never needs the test split."""
+"""The benchmark scripts run: the RetinaMNIST screen never needs the test split; bench_train
+times the reference and each of its rows."""
 
 from __future__ import annotations
 
@@ -101,3 +102,19 @@ def test_ordinal_loss_penalises_a_far_grade_more_than_a_near_one() -> None:
         explore.soft_loss("cross_entropy", far, target),
         explore.soft_loss("cross_entropy", near, target),
     )
+
+
+def test_bench_train_times_the_reference_and_each_cpu_setup(synthetic_retina_root: Path) -> None:
+    bench = _load_script("bench_train")
+    config = bench.BuildConfig(dataset="retinamnist", device="cpu")
+    cpu = torch.device("cpu")
+    rows = bench.setups(cpu, compile_model=False)
+    assert [row.precision for row in rows] == ["fp32", "bf16"]
+    assert not any(row.cuda_graph for row in rows)  # CPU rows must run without CUDA
+    gpu_rows = bench.setups(torch.device("cuda"), compile_model=True)
+    assert gpu_rows[0].cuda_graph and gpu_rows[-1].compile  # reportgen's own row comes first
+    reference = bench.reference_epochs("retinamnist", synthetic_retina_root, config, cpu, 1)
+    nchw = bench.Setup("nchw", channels_last=False)
+    for setup in (rows[0], nchw):
+        speed = bench.reportgen_epochs("retinamnist", synthetic_retina_root, config, cpu, 1, setup)
+        assert speed > 0 and reference > 0
