@@ -8,6 +8,11 @@ same buffers, so the weights follow the same path as eager steps.
 Only steps whose work is the same every time can be captured: a constant learning rate (the
 optimiser's rate is baked into the graph), SGD (AdamW would need `capturable=True`), and no
 augmentation (it draws random numbers on the CPU and picks images with a data-dependent mask).
+Only the study's CNN is captured: the wide CNN's dropout under a graph has not been tested.
+
+A graph holds the addresses of the parameters, gradients and optimiser state it recorded, so it
+is valid only while they keep their storage: train_model never replaces them, and restores the
+best epoch's weights (load_state_dict copies in place) only after its last replay.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ def can_capture(device: torch.device, config: BuildConfig) -> bool:
     """Whether this config's training step can run as a CUDA graph on this device."""
     return (
         device.type == "cuda"
+        and config.model == "study_cnn"
         and config.schedule == "constant"
         and config.optimizer == "sgd"
         and not config.augment
