@@ -56,8 +56,8 @@ def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[
 # two 1-thread workers were slower than one 2-thread run at a time (benchmarks/RESULTS.md).
 CPU_THREADS_PER_WORKER = 4
 # On a GPU a second worker pays only once its start-up (a torch import and a CUDA context, seconds)
-# is shared by many runs: on an H100, 2 workers took 0.64x as long for 6 short runs and 1.10x for
-# 45 (benchmarks/RESULTS.md).
+# is shared by many runs: on an H100, 2 workers were slower for 6 short runs (33.2 s against 21.4 s)
+# and a little faster for 45 (61.8 s against 68.3 s; benchmarks/RESULTS.md).
 GPU_RUNS_PER_EXTRA_WORKER = 20
 
 
