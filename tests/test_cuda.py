@@ -23,6 +23,7 @@ from reportgen.train import (
     make_optimizer,
     make_step,
     prepare_model,
+    resolve_device,
     seed_everything,
     to_device_tensors,
     train_model,
@@ -127,3 +128,15 @@ def test_a_seed_trains_the_same_wide_cnn_twice(retina: LoadedDataset) -> None:
     for name, tensor in first.model.state_dict().items():
         assert torch.equal(tensor, second.model.state_dict()[name]), name
     assert [s.val_auc for s in first.history] == [s.val_auc for s in second.history]
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"),
+    [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_auto_device_picks_cuda_then_mps_then_cpu(
+    monkeypatch: pytest.MonkeyPatch, cuda: bool, mps: bool, expected: str
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device("auto").type == expected
