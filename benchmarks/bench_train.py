@@ -114,6 +114,8 @@ def setups(device: torch.device, compile_model: bool) -> list[Setup]:
         rows = [
             Setup("reportgen --precision fp32 (preloaded, channels-last)"),
             Setup("reportgen --precision bf16 (the same, bfloat16 autocast)", "bf16"),
+            Setup("  fp32, NCHW instead of channels-last", channels_last=False),
+            Setup("  bf16, NCHW instead of channels-last", "bf16", channels_last=False),
         ]
     else:
         rows = [
