@@ -1,4 +1,5 @@
-"""Honest validation scores: each choice a run makes on val is scored on images that did not make it.
+"""Honest validation scores: each choice a run makes on val is scored on images that did not
+make it.
 
 A run may choose two things on the validation split: the epoch whose weights each network keeps
 (select_epoch) and per-class decision offsets (threshold_tuning). Scored on the images that made

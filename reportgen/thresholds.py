@@ -2,7 +2,8 @@
 
 Prediction becomes argmax_k(log p_k + b_k). Offsets b are found by exact coordinate ascent to
 maximise balanced accuracy on the validation split; they are then applied unchanged to the test
-split (reportgen/crossfit.py scores them honestly on val). Shapes: labels (N,), probabilities (N, K), offsets (K,).
+split (reportgen/crossfit.py scores them honestly on val).
+Shapes: labels (N,), probabilities (N, K), offsets (K,).
 """
 
 from __future__ import annotations
