@@ -102,6 +102,13 @@ def fmt_counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def fmt_device(environment: dict[str, object]) -> str:
+    """ "cuda (NVIDIA H100 80GB HBM3)": the device type, with the hardware's name where recorded
+    (results written before reportgen recorded it have only the type)."""
+    name = environment.get("device_name")
+    return f"{environment['device']} ({name})" if name else str(environment["device"])
+
+
 def fmt_code_block(value: object) -> Markup:
     """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
     return Markup(str(value).replace("```", "` ` `"))
@@ -139,6 +146,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         safe_code_block=fmt_code_block,
         setting=fmt_setting,
         counted=fmt_counted,
+        device=fmt_device,
     )
     return environment
 

@@ -6,6 +6,7 @@ import dataclasses
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,6 +45,26 @@ def sample_training_images(
         grid[k, : chosen.size] = images[np.sort(chosen)]
         filled[k] = chosen.size
     return grid, filled
+
+
+CPUINFO_FILE = Path("/proc/cpuinfo")
+
+
+def describe_device(device: torch.device, cpuinfo: Path = CPUINFO_FILE) -> str:
+    """The hardware a run trained on, by name: the GPU's, or the CPU's model from /proc/cpuinfo."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return platform.processor() or "unknown CPU"
 
 
 def run_training(
@@ -124,6 +145,7 @@ def run_training(
             "medmnist": medmnist_version(),
             "numpy": np.__version__,
             "device": trained.device,
+            "device_name": describe_device(device),
             "torch_threads": torch.get_num_threads(),
             "platform": platform.platform(),
         },

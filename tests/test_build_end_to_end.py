@@ -70,7 +70,11 @@ def test_every_page_and_figure_exists(derma_build: dict[str, Any]) -> None:
 def test_results_json_is_complete(derma_build: dict[str, Any]) -> None:
     results = derma_build["results"]
     assert results["config"]["epochs"] == 2 and results["config"]["dataset"] == "dermamnist"
-    assert set(results["environment"]) >= {"python", "torch", "medmnist", "device"}
+    assert set(results["environment"]) >= {"python", "torch", "medmnist", "device", "device_name"}
+    # The hardware's name reaches the Training page beside the device type.
+    device = f"{results['environment']['device']} ({results['environment']['device_name']})"
+    training_page = (derma_build["dirs"]["docs"] / "training.md").read_text()
+    assert f"| Device | {device} |" in training_page
     assert results["dataset"]["official"] is False
     assert results["dataset"]["counts"] == DERMAMNIST_COUNTS
     assert [row["epoch"] for row in results["history"]] == [1, 2]

@@ -185,6 +185,15 @@ def test_training_page_names_the_precision_and_reads_older_results_without_it() 
     assert "| Precision | float32 |" in render_pages(results)["training.md"]
 
 
+def test_pages_name_the_hardware_and_read_older_results_without_it() -> None:
+    results = make_results()  # written before device_name was recorded
+    assert "| Device | cpu |" in render_pages(results)["training.md"]
+    results["environment"]["device_name"] = "NVIDIA H100 80GB HBM3"
+    pages = render_pages(results)
+    assert "| Device | cpu (NVIDIA H100 80GB HBM3) |" in pages["training.md"]
+    assert "trained on cpu (NVIDIA H100 80GB HBM3)" in pages["model-card.md"]
+
+
 def test_training_page_describes_an_ensemble_only_when_there_is_one() -> None:
     results = make_results()
     assert "| Ensemble |" not in render_pages(results)["training.md"]

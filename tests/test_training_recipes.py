@@ -431,3 +431,17 @@ def test_tta_changes_only_inference_averaging_over_the_eight_views(retina: Loade
     assert losses[0] == losses[1]  # the same training, step for step
     assert not np.allclose(plain.test_probabilities, with_tta.test_probabilities)
     np.testing.assert_allclose(with_tta.test_probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_the_hardware_is_named_from_cpuinfo_or_the_gpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reportgen.runner import describe_device
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9654\n")
+    assert describe_device(torch.device("cpu"), cpuinfo) == "AMD EPYC 9654"
+    monkeypatch.setattr("platform.processor", lambda: "")
+    assert describe_device(torch.device("cpu"), tmp_path / "absent") == "unknown CPU"
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "NVIDIA H200")
+    assert describe_device(torch.device("cuda")) == "NVIDIA H200"
