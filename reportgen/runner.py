@@ -19,7 +19,13 @@ from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.evaluate import summarize_test
 from reportgen.model import count_parameters, describe_layers
 from reportgen.thresholds import apply_offsets, tune_offsets
-from reportgen.train import EpochStats, predict_proba, to_device_tensors, train_model
+from reportgen.train import (
+    EpochStats,
+    predict_proba,
+    read_cpuinfo,
+    to_device_tensors,
+    train_model,
+)
 
 SAMPLES_PER_CLASS = 8
 ENSEMBLE_SEED_STRIDE = 1000  # member i trains with seed + 1000 i: apart from the seeds of a plan
@@ -47,20 +53,13 @@ def sample_training_images(
     return grid, filled
 
 
-CPUINFO_FILE = Path("/proc/cpuinfo")
-
-
-def describe_device(device: torch.device, cpuinfo: Path = CPUINFO_FILE) -> str:
+def describe_device(device: torch.device, cpuinfo: Path | None = None) -> str:
     """The hardware a run trained on, by name: the GPU's, or the CPU's model from /proc/cpuinfo."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    for line in text.splitlines():
+    for line in (read_cpuinfo(cpuinfo) or "").splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "model name" and value.strip():
             return value.strip()

@@ -81,6 +81,14 @@ NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo's na
 CPUINFO_FILE = Path("/proc/cpuinfo")
 
 
+def read_cpuinfo(cpuinfo: Path | None = None) -> str | None:
+    """The text of /proc/cpuinfo (or of the file given); None where it cannot be read (not Linux)."""
+    try:
+        return (cpuinfo or CPUINFO_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def cpu_has_native_bf16(cpuinfo: str) -> bool:
     """Whether a /proc/cpuinfo text lists bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
     return not NATIVE_BF16_FLAGS.isdisjoint(cpuinfo.split())
@@ -93,11 +101,8 @@ def precision_note(device: torch.device, precision: str, cpuinfo: Path | None = 
     """
     if precision != "bf16" or device.type != "cpu":
         return None
-    try:
-        text = (cpuinfo or CPUINFO_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    if cpu_has_native_bf16(text):
+    text = read_cpuinfo(cpuinfo)
+    if text is None or cpu_has_native_bf16(text):
         return None
     return (
         "note: this CPU lists no bfloat16 instructions (AVX512-BF16 or AMX), so --precision bf16 "
