@@ -98,6 +98,30 @@ def test_graph_replay_trains_like_eager_steps(
 
 
 @needs_cuda
+def test_a_step_that_cannot_be_captured_warns_and_trains_on_eagerly(
+    retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host sync inside the step is allowed eagerly but breaks a capture, as a kernel that some
+    torch version cannot capture would: the run warns and ends with the eager steps' weights."""
+    real_training_step = reportgen.train.training_step
+
+    def syncing_step(*args: object) -> object:
+        outputs = real_training_step(*args)
+        outputs[0].item()
+        return outputs
+
+    monkeypatch.setattr(reportgen.train, "training_step", syncing_step)
+    with pytest.warns(RuntimeWarning, match="Could not capture the training step"):
+        fallen_back, fallen_back_losses, step = _weights_after_epochs(retina, quick(), True, 3)
+    assert isinstance(step, GraphedStep) and not step.captured and step.capture_error
+    eager, eager_losses, _ = _weights_after_epochs(retina, quick(), False, 3)
+    for name in eager:
+        torch.testing.assert_close(fallen_back[name], eager[name], rtol=1e-4, atol=1e-5, msg=name)
+    assert fallen_back_losses == pytest.approx(eager_losses, rel=1e-4)
+    assert torch.cuda.current_stream() == torch.cuda.default_stream()  # capture stream not left on
+
+
+@needs_cuda
 def test_train_model_captures_where_it_can_and_not_elsewhere(
     retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
