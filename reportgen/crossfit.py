@@ -8,6 +8,11 @@ luckiest. Here val is split into stratified folds, and each fold is scored with 
 offsets chosen on the other folds. The score compares variants; the run itself keeps the choices
 made on all of val, for test.
 
+Early stopping is replayed the same way: each fold's epoch is the best on the other folds before
+their own scores stop improving for `patience` epochs. Only the epochs that ran can be chosen, so
+where all of val stopped the run before the other folds would have, that much of the stopping
+decision still saw the held-out fold.
+
 Shapes: labels (N,); per network, probabilities after each epoch run (E, N, K).
 """
 
@@ -40,12 +45,21 @@ def selection_score(labels: np.ndarray, probabilities: np.ndarray, select_epoch:
     raise ValueError(f"unknown epoch selection {select_epoch!r}")
 
 
-def best_epoch(labels: np.ndarray, epoch_probabilities: np.ndarray, select_epoch: str) -> int:
-    """0-based index of the epoch select_epoch keeps: the last for "last", else the first best."""
+def best_epoch(
+    labels: np.ndarray, epoch_probabilities: np.ndarray, select_epoch: str, patience: int = 0
+) -> int:
+    """0-based index of the epoch select_epoch keeps: the last for "last", else the first best,
+    looking no further than `patience` epochs past it (0: at every epoch), as train_model stops."""
     if select_epoch == "last":
         return epoch_probabilities.shape[0] - 1
-    scores = [selection_score(labels, epoch, select_epoch) for epoch in epoch_probabilities]
-    return int(np.argmax([-math.inf if math.isnan(score) else score for score in scores]))
+    best, best_score = 0, -math.inf
+    for index, epoch in enumerate(epoch_probabilities):
+        score = selection_score(labels, epoch, select_epoch)
+        if score > best_score:  # a NaN score never wins
+            best, best_score = index, score
+        elif patience and index - best >= patience:
+            break
+    return best
 
 
 def cross_fitted_probabilities(
@@ -54,19 +68,21 @@ def cross_fitted_probabilities(
     select_epoch: str,
     tune_thresholds: bool,
     seed: int,
+    patience: int = 0,
     folds: int = 2,
 ) -> np.ndarray:
     """(N, K) validation probabilities in which no image helped choose its own epochs or offsets.
 
-    For each fold: every network keeps the epoch best on the other folds, their probabilities are
-    averaged, and (with tune_thresholds) offsets tuned on the other folds are applied.
+    For each fold: every network keeps the epoch best on the other folds, stopping early on their
+    scores as on all of val (within the epochs that ran), their probabilities are averaged, and
+    (with tune_thresholds) offsets tuned on the other folds are applied.
     """
     fold_of = stratified_folds(labels, seed, folds)
     adjusted = np.empty(member_epochs[0].shape[1:])
     for fold in range(folds):
         held_out, fit = fold_of == fold, fold_of != fold
         chosen = [
-            epochs[best_epoch(labels[fit], epochs[:, fit], select_epoch)]
+            epochs[best_epoch(labels[fit], epochs[:, fit], select_epoch, patience)]
             for epochs in member_epochs
         ]
         probabilities = np.mean(chosen, axis=0)

@@ -102,7 +102,12 @@ def run_training(
     if config.threshold_tuning or config.select_epoch != "last":
         # The val row that compares variants must not score choices on the images that made them.
         val_probabilities = cross_fitted_probabilities(
-            val_labels, member_epochs, config.select_epoch, config.threshold_tuning, config.seed
+            val_labels,
+            member_epochs,
+            config.select_epoch,
+            config.threshold_tuning,
+            config.seed,
+            config.patience,
         )
     # The test split is touched once, after every choice has been made on validation.
     test_images, _ = to_device_tensors(dataset.test, device)

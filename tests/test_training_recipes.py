@@ -187,6 +187,24 @@ def test_cross_fitted_validation_score_does_not_reward_an_epoch_picked_from_nois
     assert best_epoch(labels, epochs, "last") == 19
 
 
+def test_epoch_choice_stops_early_as_train_model_does() -> None:
+    """Balanced accuracy over 5 epochs: 1/3, 2/3, 1/3, 1/3, 1. With patience 2 the run stops after
+    the fourth epoch, so the fifth never exists for it; the choice on every fold must agree."""
+    labels = np.repeat([0, 1, 2], 4)
+    right = [(1, 0, 0), (1, 1, 0), (1, 0, 0), (1, 0, 0), (1, 1, 1)]  # per epoch, per class
+    predicted = np.array([[c if r[c] else (c + 1) % 3 for c in labels] for r in right])
+    epochs = np.eye(3)[predicted] * 0.8 + 0.2 / 3  # (5, 12, 3)
+    assert best_epoch(labels, epochs, "val_balanced_accuracy") == 4
+    assert best_epoch(labels, epochs, "val_balanced_accuracy", patience=2) == 1
+    assert best_epoch(labels, epochs, "val_balanced_accuracy", patience=3) == 4
+    crossed = cross_fitted_probabilities(
+        labels, [epochs], "val_balanced_accuracy", False, seed=0, patience=2
+    )
+    np.testing.assert_allclose(crossed, epochs[1])  # the fifth epoch would score 1.0 on any fold
+    unstopped = cross_fitted_probabilities(labels, [epochs], "val_balanced_accuracy", False, 0)
+    np.testing.assert_allclose(unstopped, epochs[4])
+
+
 def test_cross_fitting_keeps_each_networks_epochs_apart() -> None:
     """Two networks whose best epochs differ: each fold averages each network's own best epoch."""
     labels = np.array([0, 1] * 10)
