@@ -23,8 +23,10 @@ from reportgen.train import (
     EpochStats,
     predict_proba,
     read_cpuinfo,
+    resolve_device,
     to_device_tensors,
     train_model,
+    warm_up_gpu,
 )
 
 SAMPLES_PER_CLASS = 8
@@ -76,6 +78,14 @@ def run_training(
     With config.ensemble > 1, several networks train with their own seeds and every probability
     below is their mean; history and the model description are the first network's.
     """
+    warm_up_gpu(
+        resolve_device(config.device),
+        config.model,
+        config.width,
+        config.precision,
+        dataset.train.images.shape[1:],
+        len(dataset.class_names),
+    )
     started = time.perf_counter()
     members = [
         train_model(dataset, dataclasses.replace(config, seed=seed), on_epoch=on_epoch)
