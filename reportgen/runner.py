@@ -26,7 +26,7 @@ from reportgen.train import (
     resolve_device,
     to_device_tensors,
     train_model,
-    warm_up_gpu,
+    warm_up,
 )
 
 SAMPLES_PER_CLASS = 8
@@ -78,11 +78,9 @@ def run_training(
     With config.ensemble > 1, several networks train with their own seeds and every probability
     below is their mean; history and the model description are the first network's.
     """
-    warm_up_gpu(
+    warm_up(
         resolve_device(config.device),
-        config.model,
-        config.width,
-        config.precision,
+        config,
         dataset.train.images.shape[1:],
         len(dataset.class_names),
     )

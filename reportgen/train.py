@@ -131,28 +131,25 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@functools.cache
-def warm_up_gpu(
-    device: torch.device,
-    model_name: str,
-    width: int,
-    precision: str,
-    image_shape: tuple[int, int, int],
-    n_classes: int,
+def warm_up(
+    device: torch.device, config: BuildConfig, image_shape: tuple[int, ...], n_classes: int
 ) -> None:
-    """Start a GPU's context, libraries and this model's kernels once per process, before any run
-    is timed: otherwise the first run in each process is charged seconds of start-up (on an H200,
-    the baseline's 3 runs averaged 6.5 s against 0.3-1.1 s for other variants). A no-op on a CPU.
+    """Pay a process's one-off costs before a run's clock starts, so that the first run in each
+    process is not charged for them: torch imports its compiler when the first optimiser is made
+    (about 2 s on these CPUs, 4 s on the GPU machine), and a GPU starts its context, libraries and
+    kernels. One step of a throwaway copy of the run's model on two blank images: milliseconds
+    once those costs are paid. train_model reseeds every generator afterwards.
     """
-    if device.type != "cuda":
-        return
     height, image_width, channels = image_shape
-    model = prepare_model(build_model(model_name, channels, n_classes, width), device)
+    model = prepare_model(build_model(config.model, channels, n_classes, config.width), device)
+    optimizer = make_optimizer(model, config)
     images = torch.zeros(2, height, image_width, channels, device=device).permute(0, 3, 1, 2)
-    with autocast(device, precision):
+    with autocast(device, config.precision):
         logits = model(images).float()
     logits.sum().backward()
-    torch.cuda.synchronize(device)
+    optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def to_device_tensors(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,14 +7,12 @@ device tool, see benchmarks/RESULTS.md); which configs may be captured is checke
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-import reportgen.runner
 import reportgen.train
 from reportgen.config import BuildConfig
 from reportgen.cuda_graph import GraphedStep, can_capture
@@ -30,7 +28,7 @@ from reportgen.train import (
     to_device_tensors,
     train_model,
     train_one_epoch,
-    warm_up_gpu,
+    warm_up,
 )
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -157,38 +155,21 @@ def test_a_seed_trains_the_same_wide_cnn_twice(retina: LoadedDataset) -> None:
     assert [s.val_auc for s in first.history] == [s.val_auc for s in second.history]
 
 
-def test_a_run_is_timed_after_the_gpu_has_warmed_up(
-    retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The GPU's start-up is paid before a run's clock starts, with the run's own model, width,
-    precision and image shape, so the first run in a process is not charged for it."""
-    events: list[tuple[object, ...]] = []
-    real_train_model, real_clock = reportgen.runner.train_model, time.perf_counter
-    monkeypatch.setattr(reportgen.runner, "warm_up_gpu", lambda *args: events.append(args))
-    monkeypatch.setattr(time, "perf_counter", lambda: events.append(("clock",)) or real_clock())
-    monkeypatch.setattr(
-        reportgen.runner,
-        "train_model",
-        lambda *args, **kwargs: events.append(("train",)) or real_train_model(*args, **kwargs),
-    )
-    config = quick(device="cpu", epochs=1, model="wide_cnn", width=8, precision="bf16")
-    reportgen.runner.run_training(retina, config)
-    assert events[0] == (torch.device("cpu"), "wide_cnn", 8, "bf16", (28, 28, 3), 5)
-    assert events[1:3] == [("clock",), ("train",)]
-
-
-def test_warming_up_is_a_no_op_on_a_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reportgen.train, "build_model", lambda *args: pytest.fail("built"))
-    warm_up_gpu(torch.device("cpu"), "study_cnn", 32, "fp32", (28, 28, 3), 7)
-
-
 @needs_cuda
-@pytest.mark.parametrize(("model", "precision"), [("study_cnn", "fp32"), ("wide_cnn", "bf16")])
-def test_warming_up_a_gpu_runs_the_model_once(model: str, precision: str) -> None:
-    warm_up_gpu.cache_clear()
-    warm_up_gpu(CUDA, model, 8, precision, (28, 28, 3), 5)
-    warm_up_gpu(CUDA, model, 8, precision, (28, 28, 3), 5)
-    assert warm_up_gpu.cache_info().hits == 1 and warm_up_gpu.cache_info().misses == 1
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"model": "wide_cnn", "width": 8, "optimizer": "adamw", "precision": "bf16"}],
+    ids=["study", "wide-adamw-bf16"],
+)
+def test_warming_up_a_gpu_leaves_training_as_it_was(
+    retina: LoadedDataset, overrides: dict[str, object]
+) -> None:
+    config = quick(**overrides)
+    before = train_model(retina, config)
+    warm_up(CUDA, config, (28, 28, 3), 5)
+    after = train_model(retina, config)
+    for name, tensor in before.model.state_dict().items():
+        assert torch.equal(tensor, after.model.state_dict()[name]), name
 
 
 @pytest.mark.parametrize(

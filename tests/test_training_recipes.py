@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from reportgen.train import (
     predict_proba,
     to_device_tensors,
     train_model,
+    warm_up,
 )
 from tests.conftest import dir_args, synthetic_build_args
 
@@ -225,6 +227,36 @@ def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None
     )
     assert any(offset != 0 for offset in original.record["selection"]["class_offsets"])
     np.testing.assert_allclose(original.test_probabilities, again.test_probabilities)
+
+
+def test_a_run_is_timed_after_the_warm_up(
+    retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process's one-off costs are paid before a run's clock starts, with the run's own config
+    and image shape, so the first run in a process is not charged for them."""
+    events: list[tuple[object, ...]] = []
+    real_train_model, real_clock = reportgen.runner.train_model, time.perf_counter
+    monkeypatch.setattr(reportgen.runner, "warm_up", lambda *args: events.append(args))
+    monkeypatch.setattr(time, "perf_counter", lambda: events.append(("clock",)) or real_clock())
+    monkeypatch.setattr(
+        reportgen.runner,
+        "train_model",
+        lambda *args, **kwargs: events.append(("train",)) or real_train_model(*args, **kwargs),
+    )
+    config = quick(model="wide_cnn", width=8, precision="bf16")
+    run_training(retina, config)
+    assert events[0] == (torch.device("cpu"), config, (28, 28, 3), 5)
+    assert events[1:3] == [("clock",), ("train",)]
+
+
+def test_warming_up_leaves_training_as_it_was(retina: LoadedDataset) -> None:
+    """The throwaway step draws random numbers and steps an optimiser; train_model reseeds."""
+    config = quick(model="wide_cnn", width=8, optimizer="adamw", augment=True)
+    before = train_model(retina, config)
+    warm_up(torch.device("cpu"), config, (28, 28, 3), 5)
+    after = train_model(retina, config)
+    for name, tensor in before.model.state_dict().items():
+        assert torch.equal(tensor, after.model.state_dict()[name]), name
 
 
 def test_early_stopping_restores_the_best_epochs_weights(
