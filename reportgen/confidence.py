@@ -1,4 +1,8 @@
-"""How sure the test numbers are: bootstrap intervals over test images, and calibration.
+"""How sure the test numbers are: intervals over test images, and calibration.
+
+Accuracy, AUC and balanced accuracy get percentile bootstrap intervals. A class's recall is a
+count, k of its n test images found, so it gets the exact binomial (Clopper-Pearson) interval: a
+bootstrap of 0 of 20 found is 0.00-0.00, as if certain, where the exact upper bound is 0.17.
 
 Pure numpy. Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows summing
 to 1, `counts` is (B, N): how often each test image is drawn in each of B bootstrap resamples.
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
@@ -107,6 +112,23 @@ def _interval(estimate: float, values: np.ndarray, level: float) -> dict[str, fl
     return {"estimate": None if np.isnan(estimate) else float(estimate), "low": low, "high": high}
 
 
+def recall_intervals(
+    labels: np.ndarray, predicted: np.ndarray, n_classes: int, level: float = INTERVAL_LEVEL
+) -> list[dict[str, float | None]]:
+    """Per class: recall k / n on its n test images, with the exact binomial (Clopper-Pearson)
+    interval at `level`; all None for a class without test images."""
+    intervals: list[dict[str, float | None]] = []
+    for k in range(n_classes):
+        n = int((labels == k).sum())
+        if n == 0:
+            intervals.append({"estimate": None, "low": None, "high": None})
+            continue
+        found = int(((labels == k) & (predicted == k)).sum())
+        bounds = binomtest(found, n).proportion_ci(confidence_level=level, method="exact")
+        intervals.append({"estimate": found / n, "low": bounds.low, "high": bounds.high})
+    return intervals
+
+
 def bootstrap_intervals(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -114,10 +136,11 @@ def bootstrap_intervals(
     seed: int = BOOTSTRAP_SEED,
     level: float = INTERVAL_LEVEL,
 ) -> dict[str, Any]:
-    """Percentile bootstrap intervals over test images, as JSON-ready data.
+    """Intervals over test images, as JSON-ready data.
 
-    Estimates are the metrics of the full test split; low and high bound the central `level` of
-    the metrics of `n_resamples` seeded resamples of the test images (with replacement).
+    Estimates are the metrics of the full test split. For accuracy, AUC and balanced accuracy,
+    low and high bound the central `level` of the metrics of `n_resamples` seeded resamples of
+    the test images (with replacement); per-class recall has exact binomial intervals.
     """
     everything = np.ones((1, labels.shape[0]), dtype=np.int64)
     estimates = resampled_metrics(labels, probabilities, everything)
@@ -126,6 +149,7 @@ def bootstrap_intervals(
     )
     return {
         "method": "percentile bootstrap over test images",
+        "per_class_recall_method": "exact binomial (Clopper-Pearson)",
         "resamples": n_resamples,
         "seed": seed,
         "level": level,
@@ -133,14 +157,9 @@ def bootstrap_intervals(
             name: _interval(float(estimates[name][0]), resampled[name], level)
             for name in ("accuracy", "auc", "balanced_accuracy")
         },
-        "per_class_recall": [
-            _interval(
-                float(estimates["per_class_recall"][0, k]),
-                resampled["per_class_recall"][:, k],
-                level,
-            )
-            for k in range(probabilities.shape[1])
-        ],
+        "per_class_recall": recall_intervals(
+            labels, probabilities.argmax(axis=1), probabilities.shape[1], level
+        ),
     }
 
 

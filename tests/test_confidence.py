@@ -112,6 +112,21 @@ def test_bootstrap_intervals_bracket_the_estimates_and_match_the_binomial_width(
         assert row["low"] <= row["estimate"] <= row["high"]
 
 
+def test_recall_of_none_or_all_found_has_the_exact_binomial_bound() -> None:
+    """0 of 20 found: a bootstrap gives 0.00-0.00; Clopper-Pearson's upper bound has the closed
+    form 1 - (alpha / 2) ** (1 / n), and for all found the lower bound is (alpha / 2) ** (1 / n)."""
+    labels = np.repeat([0, 1, 2], [20, 10, 30])
+    predicted = np.repeat([1, 1, 0], [20, 10, 30])  # class 0 never found, class 1 always
+    none_found, all_found, _ = confidence.recall_intervals(labels, predicted, 3)
+    assert none_found["estimate"] == 0.0 and none_found["low"] == 0.0
+    assert none_found["high"] == pytest.approx(1 - 0.025 ** (1 / 20))  # 0.168
+    assert all_found["estimate"] == 1.0 and all_found["high"] == 1.0
+    assert all_found["low"] == pytest.approx(0.025 ** (1 / 10))  # 0.692
+    probabilities = np.eye(3)[predicted] * 0.7 + 0.1
+    published = confidence.bootstrap_intervals(labels, probabilities, n_resamples=50)
+    assert published["per_class_recall"][0] == none_found
+
+
 def test_bootstrap_intervals_are_seeded_and_fast() -> None:
     labels, probabilities = random_predictions(2005, 7, seed=0)
     started = time.perf_counter()
