@@ -56,6 +56,7 @@ def findings(
                 "support": row["support"],
                 "prevalence": prevalence[k],
                 "missed": int(errors.sum()),
+                "predicted": int(matrix[:, k].sum()),  # test images given this class
                 "confused_with": class_names[confused_with] if confused_with is not None else None,
                 "confused_count": int(errors.max()) if errors.sum() else 0,
             }

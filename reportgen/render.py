@@ -189,6 +189,20 @@ def _study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def whole_percentages(counts: list[int]) -> list[int]:
+    """Each count's share in whole percent, rounded so that the shares add up to 100 (largest
+    remainder); all zeros when there is nothing to share."""
+    total = sum(counts)
+    if total == 0:
+        return [0] * len(counts)
+    exact = [100 * count / total for count in counts]
+    shares = [int(share) for share in exact]
+    by_remainder = sorted(range(len(counts)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: 100 - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
 def _largest_class(counts: list[int]) -> int:
     """Index of the class with the most images (the first, on a tie)."""
     return counts.index(max(counts))
@@ -197,6 +211,18 @@ def _largest_class(counts: list[int]) -> int:
 def _smallest_class(counts: list[int]) -> int:
     """Index of the class with the fewest images (the first, on a tie)."""
     return counts.index(min(counts))
+
+
+RISING_VAL_LOSS = 1.02  # a last val loss 2% above its best counts as rising
+
+
+def val_loss_trend(history: list[dict[str, Any]]) -> str:
+    """ "falling": best at the last epoch; "rising": the last is RISING_VAL_LOSS x the best or
+    more; else "flat"."""
+    best = min(history, key=lambda row: row["val_loss"])
+    if best is history[-1]:
+        return "falling"
+    return "rising" if history[-1]["val_loss"] >= RISING_VAL_LOSS * best["val_loss"] else "flat"
 
 
 def _next_steps(
@@ -223,6 +249,8 @@ def _next_steps(
             "best_val_loss": best_val["val_loss"],
             "final_val_loss": history[-1]["val_loss"],
             "final_train_loss": history[-1]["train_loss"],
+            "epochs_run": history[-1]["epoch"],
+            "val_loss_trend": val_loss_trend(history),
         }
         for key, title in study.NEXT_STEPS
     ]
@@ -324,7 +352,7 @@ def page_context(
         "split_totals": split_totals,
         "total_images": total_images,
         "split_ratio": " / ".join(
-            f"{100 * count / max(total_images, 1):.0f}%" for count in split_totals.values()
+            f"{share}%" for share in whole_percentages(list(split_totals.values()))
         ),
         "collection": collection,
         "collection_2d": sum(row["dimension"] == "2D" for row in collection),

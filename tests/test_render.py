@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from reportgen.evaluate import summarize_test
 from reportgen.render import (
     DOWNLOADS,
     PAGES,
@@ -15,6 +17,8 @@ from reportgen.render import (
     fmt_counted,
     fmt_setting,
     render_pages,
+    val_loss_trend,
+    whole_percentages,
 )
 from tests.conftest import make_results
 
@@ -208,6 +212,36 @@ def test_only_the_study_dataset_claims_a_reproduction_in_its_title() -> None:
     retina = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
     assert derma.splitlines()[0] == "# DermaMNIST: the study's CNN, reproduced"
     assert retina.splitlines()[0] == "# RetinaMNIST: the study's CNN, applied to a new dataset"
+    # Another dataset's overview says which study it follows, without naming its dataset.
+    assert "The study this site follows" in retina and "skin lesions" in retina
+    assert "The study this site follows" not in derma
+
+
+def test_findings_name_classes_the_model_never_predicts() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    names = results["dataset"]["class_names"]
+    labels = np.repeat(np.arange(5), 10)
+    predicted = np.where(np.isin(labels, [1, 4]), 0, labels)  # grades 1 and 4 are never given
+    results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
+    page = render_pages(results)["index.md"]
+    assert f"The model never predicts **{names[1]}** or **{names[4]}**: no test image" in page
+    assert "never predicts" not in render_pages(make_results())["index.md"]
+
+
+def test_split_shares_add_up_to_100_percent() -> None:
+    assert whole_percentages([1080, 120, 400]) == [68, 7, 25]  # rounded alone: 68 + 8 + 25 = 101
+    assert whole_percentages([1, 1, 1]) == [34, 33, 33]
+    assert whole_percentages([0, 0]) == [0, 0]
+    assert sum(whole_percentages([7007, 1003, 2005])) == 100
+
+
+@pytest.mark.parametrize(
+    ("val_losses", "trend"),
+    [([1.0, 0.9, 0.8], "falling"), ([1.0, 0.8, 0.85], "rising"), ([1.0, 0.8, 0.81], "flat")],
+)
+def test_the_optimisation_step_reads_the_val_loss_trend(val_losses: list, trend: str) -> None:
+    history = [{"epoch": e, "val_loss": loss} for e, loss in enumerate(val_losses, start=1)]
+    assert val_loss_trend(history) == trend
 
 
 @pytest.mark.parametrize(
