@@ -245,7 +245,7 @@ def _mean_sd(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]
 def summarize_variant(variant: Variant, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One variant's entry of experiments.json from its runs (each with `test` and `val` rows)."""
     mean, sd = _mean_sd([run["test"] for run in runs])
-    val_mean, _ = _mean_sd([run["val"] for run in runs])
+    val_mean, val_sd = _mean_sd([run["val"] for run in runs])
     return {
         "name": variant.name,
         "description": variant.description,
@@ -256,6 +256,7 @@ def summarize_variant(variant: Variant, runs: list[dict[str, Any]]) -> dict[str,
         "mean": mean,
         "sd": sd,
         "val_mean": val_mean,
+        "val_sd": val_sd,
     }
 
 

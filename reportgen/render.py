@@ -264,6 +264,25 @@ def _focus_class(dataset: dict[str, Any]) -> int:
     return _smallest_class(dataset["counts"]["train"])
 
 
+def selection_margin(
+    recommended: dict[str, Any], rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """How far the recommended variant's val score leads the runner-up's, against the spread of
+    its own val score between seeds: `thin` where the lead is smaller than that spread."""
+    others = [row for row in rows if row is not recommended]
+    if not others:
+        return None
+    runner_up = max(others, key=lambda row: row["val_balanced_accuracy"])
+    gap = recommended["val_balanced_accuracy"] - runner_up["val_balanced_accuracy"]
+    noise = recommended["val_sd_balanced_accuracy"]
+    return {
+        "runner_up": runner_up,
+        "gap": gap,
+        "noise": noise,
+        "thin": noise is not None and gap < noise,
+    }
+
+
 def _experiments_view(
     experiments: dict[str, Any] | None, dataset: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -306,6 +325,8 @@ def _experiments_view(
                 "steps": variant["steps"],
                 "cells": cells,
                 "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
+                # Older experiments.json files have no val_sd.
+                "val_sd_balanced_accuracy": variant.get("val_sd", {}).get("balanced_accuracy"),
                 "delta_balanced_accuracy": variant["mean"]["balanced_accuracy"]
                 - baseline["mean"]["balanced_accuracy"],
                 "delta_focus_recall": value(variant, "focus_recall")
@@ -318,14 +339,16 @@ def _experiments_view(
                 / len(variant["runs"]),
             }
         )
+    recommended = next(row for row in rows if row["recommended"])
     return {
         "seeds": experiments["seeds"],
         "recommended": experiments["recommended"],
+        "selection": selection_margin(recommended, rows),
         "selection_metric": experiments["selection_metric"],
         "focus_class": dataset["class_names"][focus],
         "rows": rows,
         "baseline": rows[0],
-        "recommended_row": next(row for row in rows if row["recommended"]),
+        "recommended_row": recommended,
         "references": experiments["references"],
         "by_step": {
             key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS

@@ -22,6 +22,7 @@ from reportgen.experiments import (
     summarize_variant,
     variant_slug,
 )
+from reportgen.render import selection_margin
 from tests.conftest import REPO_ROOT, dir_args, synthetic_build_args
 
 
@@ -166,6 +167,20 @@ def test_recommendation_uses_validation_not_test() -> None:
     best_on_test = summarize_variant(Variant("test-winner", "", {}), [fake_run(0, 0.9, 0.4)])
     best_on_val = summarize_variant(Variant("val-winner", "", {}), [fake_run(0, 0.5, 0.6)])
     assert recommend([best_on_test, best_on_val]) == "val-winner"
+
+
+def test_the_recommended_variants_lead_is_weighed_against_its_own_seed_spread() -> None:
+    def row(name: str, val: float, sd: float | None) -> dict:
+        return {"name": name, "val_balanced_accuracy": val, "val_sd_balanced_accuracy": sd}
+
+    chosen, close, far = row("a", 0.46, 0.03), row("b", 0.45, 0.02), row("c", 0.30, 0.01)
+    thin = selection_margin(chosen, [chosen, far, close])
+    assert thin["runner_up"] is close and thin["gap"] == pytest.approx(0.01) and thin["thin"]
+    clear = selection_margin(chosen, [chosen, far])
+    assert clear["gap"] == pytest.approx(0.16) and not clear["thin"]
+    older = row("a", 0.46, None)  # experiments.json written before val_sd was recorded
+    assert not selection_margin(older, [older, close])["thin"]
+    assert selection_margin(chosen, [chosen]) is None
 
 
 def test_parse_plan_keeps_overrides_and_steps() -> None:
@@ -318,6 +333,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "| 0.766 | 0.927 |" in published and "pretrained on ImageNet" in published
     reportgen_row = next(line for line in published.splitlines() if "reportgen:" in line)
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
+    assert "gaps between rows smaller than that do not show that one model is better" in page
+    assert "validation images it scored" in page and "and the runner-up, [" in page
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
     beyond = steps.split("## Beyond the study's steps")[1]  # tta is not one of the study's steps
     assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
