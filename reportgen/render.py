@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from reportgen import model_card, study
+from reportgen import citations, model_card, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
 from reportgen.experiments import variant_slug
@@ -404,6 +404,10 @@ def page_context(
         },
         "prevalence_rows": _prevalence_rows(dataset),
         "study": _study_comparison(results),
+        "citations": {
+            "source": citations.SOURCE_DATASETS.get(dataset["flag"], []),
+            "entries": citations.MEDMNIST + citations.SOURCE_DATASETS.get(dataset["flag"], []),
+        },
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,

@@ -217,6 +217,19 @@ def test_only_the_study_dataset_claims_a_reproduction_in_its_title() -> None:
     assert "The study this site follows" not in derma
 
 
+def test_model_cards_cite_medmnist_and_the_source_dataset_they_know() -> None:
+    retina = render_pages(make_results(flag="retinamnist", official=True))["model-card.md"]
+    citation = retina.split("## Citation")[1]
+    assert (
+        "@article{yang2023medmnistv2," in citation
+        and "@inproceedings{yang2021medmnist," in citation
+    )
+    assert "@article{liu2022deepdrid," in citation and "10.1016/j.patter.2022.100512" in citation
+    assert "it is named in the MedMNIST description" not in citation
+    oct = render_pages(make_results(flag="octmnist", official=True))["model-card.md"]
+    assert "(it is named in the MedMNIST description of OCTMNIST):" in oct
+
+
 def test_findings_name_classes_the_model_never_predicts() -> None:
     results = make_results(flag="retinamnist", official=True)
     names = results["dataset"]["class_names"]

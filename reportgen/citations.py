@@ -1,0 +1,76 @@
+"""What to cite: MedMNIST's two papers, and the source dataset of each MedMNIST set that reportgen
+knows by name (the model card's Citation section). Quoted as published, never generated."""
+
+from __future__ import annotations
+
+MEDMNIST = [
+    """@article{yang2023medmnistv2,
+  title   = {MedMNIST v2 -- A large-scale lightweight benchmark for 2D and 3D biomedical image classification},
+  author  = {Yang, Jiancheng and Shi, Rui and Wei, Donglai and Liu, Zequan and Zhao, Lin and Ke, Bilian and Pfister, Hanspeter and Ni, Bingbing},
+  journal = {Scientific Data},
+  volume  = {10},
+  pages   = {41},
+  year    = {2023}
+}""",
+    """@inproceedings{yang2021medmnist,
+  title     = {{MedMNIST} Classification Decathlon: A Lightweight {AutoML} Benchmark for Medical Image Analysis},
+  author    = {Yang, Jiancheng and Shi, Rui and Ni, Bingbing},
+  booktitle = {IEEE 18th International Symposium on Biomedical Imaging (ISBI)},
+  pages     = {191--195},
+  year      = {2021},
+  doi       = {10.1109/ISBI48211.2021.9434062}
+}""",
+]
+
+# MedMNIST flag -> the source dataset's papers, as MedMNIST asks users to cite them.
+SOURCE_DATASETS = {
+    "dermamnist": [
+        """@article{tschandl2018ham10000,
+  title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions},
+  author  = {Tschandl, Philipp and Rosendahl, Cliff and Kittler, Harald},
+  journal = {Scientific Data},
+  volume  = {5},
+  pages   = {180161},
+  year    = {2018}
+}""",
+        """@article{codella2019isic,
+  title   = {Skin Lesion Analysis Toward Melanoma Detection 2018: A Challenge Hosted by the International Skin Imaging Collaboration ({ISIC})},
+  author  = {Codella, Noel and Rotemberg, Veronica and Tschandl, Philipp and others},
+  journal = {arXiv preprint arXiv:1902.03368},
+  year    = {2019}
+}""",
+        # The corrected splits that the DermaMNIST pages' leakage caveat cites.
+        """@article{abhishek2025dermamnist,
+  title   = {Investigating the Quality of {DermaMNIST} and {Fitzpatrick17k} Dermatological Image Datasets},
+  author  = {Abhishek, Kumar and Jain, Aditi and Hamarneh, Ghassan},
+  journal = {Scientific Data},
+  volume  = {12},
+  pages   = {196},
+  year    = {2025}
+}""",
+    ],
+    "retinamnist": [
+        """@article{liu2022deepdrid,
+  title   = {{DeepDRiD}: Diabetic Retinopathy -- Grading and Image Quality Estimation Challenge},
+  author  = {Liu, Ruhan and Wang, Xiangning and Wu, Qiang and Dai, Ling and others},
+  journal = {Patterns},
+  volume  = {3},
+  number  = {6},
+  pages   = {100512},
+  year    = {2022},
+  doi     = {10.1016/j.patter.2022.100512}
+}""",
+    ],
+    "pneumoniamnist": [
+        """@article{kermany2018identifying,
+  title   = {Identifying Medical Diagnoses and Treatable Diseases by Image-Based Deep Learning},
+  author  = {Kermany, Daniel S. and Goldbaum, Michael and Cai, Wenjia and others},
+  journal = {Cell},
+  volume  = {172},
+  number  = {5},
+  pages   = {1122--1131.e9},
+  year    = {2018},
+  doi     = {10.1016/j.cell.2018.02.010}
+}""",
+    ],
+}
