@@ -49,6 +49,7 @@ def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[
         "history": record["history"],
         "confusion_matrix_normalized": record["test"]["confusion_matrix_normalized"],
         "per_class": record["test"]["report"]["classes"],
+        "model": record["model"],  # the network's layers, for variants that change it
     }
 
 

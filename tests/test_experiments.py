@@ -320,6 +320,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     plan = tmp_path / "plan.toml"
     plan.write_text(
         'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "tta"\ntta = true\n'
+        '[[variants]]\nname = "wide"\nmodel = "wide_cnn"\nwidth = 8\n'
     )
     args = synthetic_build_args(
         synthetic_derma_root, "--epochs", "1", "--experiments", str(plan), "--no-site",
@@ -340,6 +341,11 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
     assert "(test, mean of 1 seed, versus" in steps and "trained from scratch 1 time " in page
     assert "[baseline]" not in beyond
+    # A variant with another network shows it layer by layer; the study's CNN is on the Model page.
+    wide, tta = page.split("### wide")[1], page.split("### tta")[1].split("### wide")[0]
+    assert '=== "Network"' in wide and "A wider VGG-style network" in wide and "| **Total** |" in wide
+    assert '=== "Network"' not in tta
+    assert "This network kept its weights after epoch 1 of the 1 it trained: the last one." in tta
 
 
 def test_seeds_default_to_three() -> None:
