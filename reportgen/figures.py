@@ -72,9 +72,9 @@ def plot_sample_grid(
             if s < sample_counts[k]:
                 image = sample_images[k, s]
                 if image.shape[-1] == 1:
-                    ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+                    ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
                 else:
-                    ax.imshow(image)
+                    ax.imshow(image, interpolation="nearest")
         axes[k, 0].set_ylabel(
             _short(class_names[k], 22), rotation=0, ha="right", va="center", fontsize=8
         )

@@ -343,7 +343,9 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "[baseline]" not in beyond
     # A variant with another network shows it layer by layer; the study's CNN is on the Model page.
     wide, tta = page.split("### wide")[1], page.split("### tta")[1].split("### wide")[0]
-    assert '=== "Network"' in wide and "A wider VGG-style network" in wide and "| **Total** |" in wide
+    assert (
+        '=== "Network"' in wide and "A wider VGG-style network" in wide and "| **Total** |" in wide
+    )
     assert '=== "Network"' not in tta
     assert '??? info "Terms used on this page"' in page
     assert "**Melanoma recall**: the share of melanoma test images found." in page
