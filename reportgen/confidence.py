@@ -4,7 +4,7 @@ Accuracy, AUC and balanced accuracy get percentile bootstrap intervals. A class'
 count, k of its n test images found, so it gets the exact binomial (Clopper-Pearson) interval: a
 bootstrap of 0 of 20 found is 0.00-0.00, as if certain, where the exact upper bound is 0.17.
 
-Pure numpy. Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows summing
+numpy, and scipy for the binomial interval. Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows summing
 to 1, `counts` is (B, N): how often each test image is drawn in each of B bootstrap resamples.
 Every resample is scored as a weighted test set, so B resamples cost a few (B, N) array operations
 instead of B calls into scikit-learn.

@@ -27,6 +27,8 @@ def summarize_test(
         "macro_f1": metrics.macro_f1(labels, predictions, n_classes),
         "per_class_auc": metrics.per_class_auc(labels, probabilities),
         "confusion_matrix": matrix.tolist(),
+        # Read only where the classes are ordered grades (the ordinal-regression task).
+        "ordinal": metrics.ordinal_errors(labels, predictions, n_classes),
         "confusion_matrix_normalized": metrics.row_normalized(matrix).tolist(),
         "report": metrics.classification_report_rows(labels, predictions, class_names),
         "intervals": confidence.bootstrap_intervals(labels, probabilities),

@@ -6,10 +6,12 @@ Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows s
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from sklearn.metrics import (
     balanced_accuracy_score,
+    cohen_kappa_score,
     confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
@@ -55,6 +57,25 @@ def macro_f1(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> flo
 def confusion(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
     """(K, K) counts, true class per row, predicted class per column."""
     return confusion_matrix(labels, predictions, labels=range(n_classes))
+
+
+def ordinal_errors(
+    labels: np.ndarray, predictions: np.ndarray, n_classes: int
+) -> dict[str, float | None]:
+    """How far off predictions are when the classes are ordered grades: mean absolute error in
+    grades, the share off by two grades or more, and quadratic weighted kappa (1: perfect
+    agreement, 0: chance; None where it is undefined, e.g. one grade only)."""
+    distance = np.abs(labels.astype(int) - predictions.astype(int))
+    with warnings.catch_warnings():  # undefined (0 / 0) where both hold one grade: None below
+        warnings.simplefilter("ignore")
+        kappa = float(
+            cohen_kappa_score(labels, predictions, labels=range(n_classes), weights="quadratic")
+        )
+    return {
+        "mean_absolute_error": float(distance.mean()) if distance.size else None,
+        "off_by_two_or_more": float((distance >= 2).mean()) if distance.size else None,
+        "quadratic_weighted_kappa": None if math.isnan(kappa) else kappa,
+    }
 
 
 def row_normalized(matrix: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from reportgen import citations, model_card, study
+from reportgen import model_card, sources, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
 from reportgen.experiments import variant_slug
@@ -371,6 +371,7 @@ def page_context(
     total_images = sum(split_totals.values())
     collection = results["collection"]
     test_counts = dataset["counts"]["test"]
+    source_citations = sources.SOURCE_CITATIONS.get(dataset["flag"], [])
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -405,9 +406,10 @@ def page_context(
         "prevalence_rows": _prevalence_rows(dataset),
         "study": _study_comparison(results),
         "citations": {
-            "source": citations.SOURCE_DATASETS.get(dataset["flag"], []),
-            "entries": citations.MEDMNIST + citations.SOURCE_DATASETS.get(dataset["flag"], []),
+            "source": source_citations,
+            "entries": sources.MEDMNIST_CITATIONS + source_citations,
         },
+        "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,

@@ -81,3 +81,15 @@ def test_auc_skips_a_class_absent_from_labels() -> None:
     per_class = metrics.per_class_auc(labels, probabilities)
     assert np.isnan(per_class[2]) and not np.isnan(per_class[0])
     assert metrics.mean_auc(labels, probabilities) == pytest.approx(np.mean(per_class[:2]))
+
+
+def test_ordinal_errors_by_hand() -> None:
+    labels, predictions = np.array([0, 1, 2, 4]), np.array([0, 2, 0, 4])  # off by 0, 1, 2, 0
+    errors = metrics.ordinal_errors(labels, predictions, 5)
+    assert errors["mean_absolute_error"] == pytest.approx(0.75)
+    assert errors["off_by_two_or_more"] == pytest.approx(0.25)
+    assert metrics.ordinal_errors(labels, labels, 5)["quadratic_weighted_kappa"] == 1.0
+    reversed_grades = metrics.ordinal_errors(labels, 4 - labels, 5)["quadratic_weighted_kappa"]
+    assert reversed_grades < 0  # worse than chance
+    one_grade = metrics.ordinal_errors(np.zeros(3, int), np.zeros(3, int), 5)
+    assert one_grade["quadratic_weighted_kappa"] is None and one_grade["mean_absolute_error"] == 0

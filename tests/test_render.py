@@ -230,6 +230,15 @@ def test_model_cards_cite_medmnist_and_the_source_dataset_they_know() -> None:
     assert "(it is named in the MedMNIST description of OCTMNIST):" in oct
 
 
+def test_graded_datasets_say_what_grades_mean_and_how_far_off_predictions_are() -> None:
+    retina = render_pages(make_results(flag="retinamnist", official=True))
+    assert "| grade 4 | proliferative retinopathy |" in retina["dataset.md"]
+    assert "## How far off the grades are" in retina["results.md"]
+    assert "| Quadratic weighted kappa |" in retina["results.md"]
+    derma = render_pages(make_results())
+    assert "How far off" not in derma["results.md"] and "| Meaning |" not in derma["dataset.md"]
+
+
 def test_findings_name_classes_the_model_never_predicts() -> None:
     results = make_results(flag="retinamnist", official=True)
     names = results["dataset"]["class_names"]

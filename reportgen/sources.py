@@ -1,9 +1,10 @@
-"""What to cite: MedMNIST's two papers, and the source dataset of each MedMNIST set that reportgen
-knows by name (the model card's Citation section). Quoted as published, never generated."""
+"""What reportgen knows of MedMNIST's sources beyond `medmnist.INFO`, quoted, never generated:
+the papers to cite (the model card's Citation section), and what the grades of a graded set mean
+(the Dataset page)."""
 
 from __future__ import annotations
 
-MEDMNIST = [
+MEDMNIST_CITATIONS = [
     """@article{yang2023medmnistv2,
   title   = {MedMNIST v2 -- A large-scale lightweight benchmark for 2D and 3D biomedical image classification},
   author  = {Yang, Jiancheng and Shi, Rui and Wei, Donglai and Liu, Zequan and Zhao, Lin and Ke, Bilian and Pfister, Hanspeter and Ni, Bingbing},
@@ -23,7 +24,7 @@ MEDMNIST = [
 ]
 
 # MedMNIST flag -> the source dataset's papers, as MedMNIST asks users to cite them.
-SOURCE_DATASETS = {
+SOURCE_CITATIONS = {
     "dermamnist": [
         """@article{tschandl2018ham10000,
   title   = {The {HAM10000} dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions},
@@ -73,4 +74,18 @@ SOURCE_DATASETS = {
   doi     = {10.1016/j.cell.2018.02.010}
 }""",
     ],
+}
+
+# MedMNIST flag -> (the grading scale, what each grade means), for sets whose classes are grades.
+GRADE_SCALES = {
+    "retinamnist": (
+        "DeepDRiD grades diabetic retinopathy on the international clinical scale (ICDR)",
+        [
+            "no apparent retinopathy",
+            "mild non-proliferative retinopathy",
+            "moderate non-proliferative retinopathy",
+            "severe non-proliferative retinopathy",
+            "proliferative retinopathy",
+        ],
+    ),
 }
