@@ -264,6 +264,22 @@ def _focus_class(dataset: dict[str, Any]) -> int:
     return _smallest_class(dataset["counts"]["train"])
 
 
+COLLAPSED_RECALL = (0.95, 0.10)  # the largest class found this often, every other this rarely
+
+
+def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | None:
+    """The largest training class, where a variant finds it nearly always and every other class
+    rarely (mean test recall): a model that answers almost only that class. Else None."""
+    largest = _largest_class(dataset["counts"]["train"])
+    others = [recall for k, recall in enumerate(mean_recall) if k != largest]
+    if (
+        mean_recall[largest] >= COLLAPSED_RECALL[0]
+        and max(others, default=0) <= COLLAPSED_RECALL[1]
+    ):
+        return str(dataset["class_names"][largest])
+    return None
+
+
 def selection_margin(
     recommended: dict[str, Any], rows: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
@@ -333,6 +349,7 @@ def _experiments_view(
                 - value(baseline, "focus_recall"),
                 "recommended": variant["name"] == experiments["recommended"],
                 "per_class_mean_recall": variant["mean"]["per_class_recall"],
+                "collapsed_onto": collapsed_onto(variant["mean"]["per_class_recall"], dataset),
                 "per_class_sd_recall": variant["sd"]["per_class_recall"],
                 "first_run": variant["runs"][0],
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])

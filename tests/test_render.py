@@ -13,6 +13,7 @@ from reportgen.evaluate import summarize_test
 from reportgen.render import (
     DOWNLOADS,
     PAGES,
+    collapsed_onto,
     escape_markdown,
     fmt_counted,
     fmt_setting,
@@ -284,3 +285,10 @@ def test_settings_read_as_a_user_writes_them(value: object, toml: bool, shown: s
 
 def test_counts_agree_with_their_nouns() -> None:
     assert [fmt_counted(n, "seed") for n in (0, 1, 3)] == ["0 seeds", "1 seed", "3 seeds"]
+
+
+def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
+    dataset = {"counts": {"train": [50, 400, 30]}, "class_names": ["a", "big", "c"]}
+    assert collapsed_onto([0.02, 0.99, 0.0], dataset) == "big"
+    assert collapsed_onto([0.30, 0.96, 0.0], dataset) is None  # it finds another class
+    assert collapsed_onto([0.0, 0.90, 0.0], dataset) is None
