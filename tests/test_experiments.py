@@ -336,6 +336,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
     assert "gaps between rows smaller than that do not show that one model is better" in page
     assert "validation images it scored" in page and "and the runner-up, [" in page
+    assert "\n\n| Variant | Accuracy |" in page  # a table, not text run on from the paragraph
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
     beyond = steps.split("## Beyond the study's steps")[1]  # tta is not one of the study's steps
     assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
