@@ -319,7 +319,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
 ) -> None:
     plan = tmp_path / "plan.toml"
     plan.write_text(
-        'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "tta"\ntta = true\n'
+        'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "tta"\ndescription = "With TTA."\ntta = true\n'
         '[[variants]]\nname = "wide"\nmodel = "wide_cnn"\nwidth = 8\n'
     )
     args = synthetic_build_args(
@@ -350,7 +350,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert '=== "Network"' not in tta
     assert '??? info "Terms used on this page"' in page
     assert "**Melanoma recall**: the share of melanoma test images found." in page
-    assert "This network kept its weights after epoch 1 of the 1 it trained: the last one." in tta
+    assert "\n    This network kept its weights after epoch 1 of the 1 it trained: the last one." in tta
+    assert "With TTA.\n\nOverrides of the baseline: `tta = true`." in tta  # its own paragraph
 
 
 def test_seeds_default_to_three() -> None:
