@@ -350,7 +350,10 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert '=== "Network"' not in tta
     assert '??? info "Terms used on this page"' in page
     assert "**Melanoma recall**: the share of melanoma test images found." in page
-    assert "\n    This network kept its weights after epoch 1 of the 1 it trained: the last one." in tta
+    assert (
+        "\n    This network kept its weights after epoch 1 of the 1 it trained: the last one."
+        in tta
+    )
     assert "With TTA.\n\nOverrides of the baseline: `tta = true`." in tta  # its own paragraph
 
 

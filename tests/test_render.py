@@ -17,6 +17,7 @@ from reportgen.render import (
     escape_markdown,
     fmt_counted,
     fmt_setting,
+    make_environment,
     render_pages,
     val_loss_trend,
     whole_percentages,
@@ -292,3 +293,18 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     assert collapsed_onto([0.02, 0.99, 0.0], dataset) == "big"
     assert collapsed_onto([0.30, 0.96, 0.0], dataset) is None  # it finds another class
     assert collapsed_onto([0.0, 0.90, 0.0], dataset) is None
+    row = {
+        "name": "slow",
+        "slug": "slow",
+        "cells": {"balanced_accuracy": {"mean": 0.34}, "focus_recall": {"mean": 0.0}},
+        "delta_balanced_accuracy": -0.1,
+        "delta_focus_recall": 0.0,
+        "recommended": False,
+        "collapsed_onto": "big",
+    }
+    line = (
+        make_environment()
+        .get_template("_bought.md.j2")
+        .render(row=row, experiments={"focus_class": "c"})
+    )
+    assert "— it finds *big* nearly always" in line  # emphasis, not escaped asterisks
