@@ -52,6 +52,7 @@ def findings(
         confused_with = int(errors.argmax()) if errors.sum() else None
         rows.append(
             {
+                "index": k,
                 "name": class_names[k],
                 "recall": row["recall"],
                 "precision": row["precision"],

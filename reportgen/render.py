@@ -189,18 +189,34 @@ def _study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def whole_percentages(counts: list[int]) -> list[int]:
-    """Each count's share in whole percent, rounded so that the shares add up to 100 (largest
-    remainder); all zeros when there is nothing to share."""
+def percent_shares(counts: list[int], decimals: int = 1) -> list[float]:
+    """Each count's share in percent at `decimals` places, rounded so that the shares add up to
+    exactly 100 (largest remainder); all zeros when there is nothing to share."""
     total = sum(counts)
     if total == 0:
-        return [0] * len(counts)
-    exact = [100 * count / total for count in counts]
+        return [0.0] * len(counts)
+    units = 100 * 10**decimals
+    exact = [units * count / total for count in counts]
     shares = [int(share) for share in exact]
     by_remainder = sorted(range(len(counts)), key=lambda i: exact[i] - shares[i], reverse=True)
-    for i in by_remainder[: 100 - sum(shares)]:
+    for i in by_remainder[: units - sum(shares)]:
         shares[i] += 1
-    return shares
+    return [share / 10**decimals for share in shares]
+
+
+def ordinal_reference(test: dict[str, Any], train_counts: list[int]) -> dict[str, Any]:
+    """For ordered grades: the errors of always answering the most common training grade, and how
+    many images of the highest grade were called the lowest, from the test confusion matrix."""
+    matrix = test["confusion_matrix"]
+    answer = _largest_class(train_counts)
+    support = [sum(row) for row in matrix]
+    total = max(sum(support), 1)
+    return {
+        "mean_absolute_error": sum(n * abs(k - answer) for k, n in enumerate(support)) / total,
+        "off_by_two_or_more": sum(n for k, n in enumerate(support) if abs(k - answer) >= 2) / total,
+        "highest_count": support[-1],
+        "highest_called_lowest": matrix[-1][0],
+    }
 
 
 def _largest_class(counts: list[int]) -> int:
@@ -213,16 +229,22 @@ def _smallest_class(counts: list[int]) -> int:
     return counts.index(min(counts))
 
 
-RISING_VAL_LOSS = 1.02  # a last val loss 2% above its best counts as rising
+VAL_LOSS_MARGIN = 0.02  # a 2% change in val loss counts as a trend
+RECENT_EPOCHS = 3  # "still falling": lower than this many epochs before the last
 
 
 def val_loss_trend(history: list[dict[str, Any]]) -> str:
-    """ "falling": best at the last epoch; "rising": the last is RISING_VAL_LOSS x the best or
-    more; else "flat"."""
-    best = min(history, key=lambda row: row["val_loss"])
-    if best is history[-1]:
+    """ "rising": the last val loss is VAL_LOSS_MARGIN or more above its best; "falling": it is
+    the best, or that much below its value RECENT_EPOCHS epochs earlier (a one-epoch wiggle at
+    the end does not hide a loss still coming down); else "flat"."""
+    losses = [row["val_loss"] for row in history]
+    last, best = losses[-1], min(losses)
+    if last >= (1 + VAL_LOSS_MARGIN) * best:
+        return "rising"
+    earlier = losses[max(0, len(losses) - 1 - RECENT_EPOCHS)]
+    if last == best or last <= (1 - VAL_LOSS_MARGIN) * earlier:
         return "falling"
-    return "rising" if history[-1]["val_loss"] >= RISING_VAL_LOSS * best["val_loss"] else "flat"
+    return "flat"
 
 
 def _next_steps(
@@ -289,13 +311,20 @@ def selection_margin(
     if not others:
         return None
     runner_up = max(others, key=lambda row: row["val_balanced_accuracy"])
-    gap = recommended["val_balanced_accuracy"] - runner_up["val_balanced_accuracy"]
+    lead = recommended["val_balanced_accuracy"]
     noise = recommended["val_sd_balanced_accuracy"]
     return {
         "runner_up": runner_up,
-        "gap": gap,
+        "gap": lead - runner_up["val_balanced_accuracy"],
         "noise": noise,
-        "thin": noise is not None and gap < noise,
+        "thin": noise is not None and lead - runner_up["val_balanced_accuracy"] < noise,
+        # Every other variant as close to it as the runner-up is thin (best first).
+        "close": []
+        if noise is None
+        else sorted(
+            (row for row in others if lead - row["val_balanced_accuracy"] < noise),
+            key=lambda row: -row["val_balanced_accuracy"],
+        ),
     }
 
 
@@ -393,7 +422,7 @@ def page_context(
         "split_totals": split_totals,
         "total_images": total_images,
         "split_ratio": " / ".join(
-            f"{share}%" for share in whole_percentages(list(split_totals.values()))
+            f"{share:.1f}%" for share in percent_shares(list(split_totals.values()))
         ),
         "collection": collection,
         "collection_2d": sum(row["dimension"] == "2D" for row in collection),
@@ -421,6 +450,7 @@ def page_context(
             "front_matter": Markup(model_card.front_matter(results)),
         },
         "prevalence_rows": _prevalence_rows(dataset),
+        "ordinal_reference": ordinal_reference(results["test"], train_counts),
         "study": _study_comparison(results),
         "citations": {
             "source": source_citations,

@@ -11,7 +11,8 @@ MEDMNIST_CITATIONS = [
   journal = {Scientific Data},
   volume  = {10},
   pages   = {41},
-  year    = {2023}
+  year    = {2023},
+  doi     = {10.1038/s41597-022-01721-8}
 }""",
     """@inproceedings{yang2021medmnist,
   title     = {{MedMNIST} Classification Decathlon: A Lightweight {AutoML} Benchmark for Medical Image Analysis},

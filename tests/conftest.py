@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -254,3 +255,26 @@ def make_results(
         "timings": {"load": 0.5, "train": 10.0, "evaluate": 0.25, "figures": 1.0},
         "cache": {"key": "0123456789abcdef0123", "reused": False},
     }
+
+
+MARKDOWN_BLOCK_STARTS = ("!!! ", "??? ", "=== ", "#", "| ", "- ", "> ", "```", "![")
+
+
+def assert_blocks_set_apart(name: str, text: str) -> None:
+    """Every admonition, tab, heading, table, list, quote, fence and image starts after a blank
+    line. A line ending in a template tag can eat that blank line, and Markdown then runs the block
+    on into the paragraph above (an experiments table once printed as text)."""
+    if text.startswith("---\n"):  # YAML front matter is not Markdown
+        text = text.split("\n---\n", 1)[1]
+    lines, in_code = text.splitlines(), False
+    for above, line in itertools.pairwise(lines):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+            if not in_code:
+                continue  # a closing fence follows code, not a paragraph
+        if in_code:
+            continue
+        starts_block = line.startswith(MARKDOWN_BLOCK_STARTS)
+        above_is_text = above.strip() and not above.lstrip().startswith(MARKDOWN_BLOCK_STARTS)
+        if starts_block and above_is_text and not above.startswith("    "):
+            raise AssertionError(f"{name}: {line[:40]!r} runs on from {above[:60]!r}")

@@ -23,7 +23,7 @@ from reportgen.experiments import (
     variant_slug,
 )
 from reportgen.render import selection_margin
-from tests.conftest import REPO_ROOT, dir_args, synthetic_build_args
+from tests.conftest import REPO_ROOT, assert_blocks_set_apart, dir_args, synthetic_build_args
 
 
 def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() -> None:
@@ -174,10 +174,12 @@ def test_the_recommended_variants_lead_is_weighed_against_its_own_seed_spread() 
         return {"name": name, "val_balanced_accuracy": val, "val_sd_balanced_accuracy": sd}
 
     chosen, close, far = row("a", 0.46, 0.03), row("b", 0.45, 0.02), row("c", 0.30, 0.01)
-    thin = selection_margin(chosen, [chosen, far, close])
+    also_close = row("d", 0.44, 0.01)
+    thin = selection_margin(chosen, [chosen, far, also_close, close])
     assert thin["runner_up"] is close and thin["gap"] == pytest.approx(0.01) and thin["thin"]
+    assert thin["close"] == [close, also_close]  # within 0.03 of 0.46, best first
     clear = selection_margin(chosen, [chosen, far])
-    assert clear["gap"] == pytest.approx(0.16) and not clear["thin"]
+    assert clear["gap"] == pytest.approx(0.16) and not clear["thin"] and clear["close"] == []
     older = row("a", 0.46, None)  # experiments.json written before val_sd was recorded
     assert not selection_margin(older, [older, close])["thin"]
     assert selection_margin(chosen, [chosen]) is None
@@ -335,8 +337,10 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     reportgen_row = next(line for line in published.splitlines() if "reportgen:" in line)
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
     assert "gaps between rows smaller than that do not show that one model is better" in page
-    assert "validation images it scored" in page and "and the runner-up, [" in page
+    assert "validation images its mean over 1 seed was" in page and "the runner-up's, [" in page
     assert "\n\n| Variant | Accuracy |" in page  # a table, not text run on from the paragraph
+    for built in (out_dirs["docs"]).glob("*.md"):
+        assert_blocks_set_apart(built.name, built.read_text())
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
     beyond = steps.split("## Beyond the study's steps")[1]  # tta is not one of the study's steps
     assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
