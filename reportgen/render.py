@@ -310,21 +310,19 @@ def selection_margin(
     others = [row for row in rows if row is not recommended]
     if not others:
         return None
-    runner_up = max(others, key=lambda row: row["val_balanced_accuracy"])
+    by_val = sorted(others, key=lambda row: -row["val_balanced_accuracy"])
     lead = recommended["val_balanced_accuracy"]
     noise = recommended["val_sd_balanced_accuracy"]
+    # The other variants whose val score lies within that spread of it, best first.
+    close = (
+        [] if noise is None else [r for r in by_val if lead - r["val_balanced_accuracy"] < noise]
+    )
     return {
-        "runner_up": runner_up,
-        "gap": lead - runner_up["val_balanced_accuracy"],
+        "runner_up": by_val[0],
+        "gap": lead - by_val[0]["val_balanced_accuracy"],
         "noise": noise,
-        "thin": noise is not None and lead - runner_up["val_balanced_accuracy"] < noise,
-        # Every other variant as close to it as the runner-up is thin (best first).
-        "close": []
-        if noise is None
-        else sorted(
-            (row for row in others if lead - row["val_balanced_accuracy"] < noise),
-            key=lambda row: -row["val_balanced_accuracy"],
-        ),
+        "close": close,
+        "thin": bool(close),  # the runner-up, the closest, is among them
     }
 
 
