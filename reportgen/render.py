@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 from markupsafe import Markup
 
-from reportgen import model_card, sources, study
+from reportgen import metrics, model_card, sources, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
 from reportgen.experiments import variant_slug
@@ -205,15 +206,14 @@ def percent_shares(counts: list[int], decimals: int = 1) -> list[float]:
 
 
 def ordinal_reference(test: dict[str, Any], train_counts: list[int]) -> dict[str, Any]:
-    """For ordered grades: the errors of always answering the most common training grade, and how
-    many images of the highest grade were called the lowest, from the test confusion matrix."""
+    """For ordered grades: metrics.ordinal_errors of always answering the most common training
+    grade, and how many images of the highest grade were called the lowest (test split)."""
     matrix = test["confusion_matrix"]
-    answer = _largest_class(train_counts)
     support = [sum(row) for row in matrix]
-    total = max(sum(support), 1)
+    labels = np.repeat(np.arange(len(support)), support)
+    constant = np.full_like(labels, _largest_class(train_counts))
     return {
-        "mean_absolute_error": sum(n * abs(k - answer) for k, n in enumerate(support)) / total,
-        "off_by_two_or_more": sum(n for k, n in enumerate(support) if abs(k - answer) >= 2) / total,
+        **metrics.ordinal_errors(labels, constant, len(support)),
         "highest_count": support[-1],
         "highest_called_lowest": matrix[-1][0],
     }
@@ -448,7 +448,9 @@ def page_context(
             "front_matter": Markup(model_card.front_matter(results)),
         },
         "prevalence_rows": _prevalence_rows(dataset),
-        "ordinal_reference": ordinal_reference(results["test"], train_counts),
+        "ordinal_reference": ordinal_reference(results["test"], train_counts)
+        if dataset["task"] == "ordinal-regression"
+        else None,
         "study": _study_comparison(results),
         "citations": {
             "source": source_citations,
