@@ -248,13 +248,12 @@ def val_loss_trend(history: list[dict[str, Any]]) -> str:
 
 
 def _next_steps(
-    results: dict[str, Any], class_findings: list[dict[str, Any]]
+    results: dict[str, Any], class_findings: list[dict[str, Any]], zero_recall: list[str]
 ) -> list[dict[str, Any]]:
     """The study's proposed steps, each with the numbers from this run that motivate it."""
     counts = results["dataset"]["counts"]["train"]
     names = results["dataset"]["class_names"]
     largest, smallest = _largest_class(counts), _smallest_class(counts)
-    zero_recall = [row["name"] for row in class_findings if row["recall"] == 0]
     rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
     history = results["history"]
     best_val = min(history, key=lambda row: row["val_loss"])
@@ -410,6 +409,8 @@ def page_context(
     train_counts = dataset["counts"]["train"]
     prevalence = [count / max(sum(train_counts), 1) for count in train_counts]
     class_findings = findings(results["test"], dataset["class_names"], prevalence)
+    in_class_order = sorted(class_findings, key=lambda row: row["index"])
+    never_found = [row["name"] for row in in_class_order if row["recall"] == 0]
     majority = _largest_class(train_counts)
     split_totals = {split: sum(values) for split, values in dataset["counts"].items()}
     total_images = sum(split_totals.values())
@@ -433,6 +434,9 @@ def page_context(
         "config": results["config"],
         "findings": class_findings,
         "missed_classes": [row for row in class_findings if row["recall"] < 0.1],
+        # Class names in class order: found in none of their test images; given to no image.
+        "never_found": never_found,
+        "never_predicted": [row["name"] for row in in_class_order if row["predicted"] == 0],
         "majority": {"name": dataset["class_names"][majority], "share": prevalence[majority]},
         # Accuracy of always answering the training split's most common class, on test.
         "baseline": {
@@ -460,7 +464,7 @@ def page_context(
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
-        "next_steps": _next_steps(results, class_findings),
+        "next_steps": _next_steps(results, class_findings, never_found),
         "experiments": _experiments_view(experiments, dataset),
     }
 
