@@ -40,6 +40,7 @@ TRAINING_SOURCES = (
     "augment.py",
     "thresholds.py",
     "crossfit.py",
+    "selection.py",
     "metrics.py",
     "confidence.py",
     "evaluate.py",

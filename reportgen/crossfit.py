@@ -18,11 +18,9 @@ Shapes: labels (N,); per network, probabilities after each epoch run (E, N, K).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from reportgen import metrics
+from reportgen.selection import first_best, patience_ran_out, selection_score
 from reportgen.thresholds import apply_offsets, tune_offsets
 
 
@@ -36,30 +34,19 @@ def stratified_folds(labels: np.ndarray, seed: int, folds: int = 2) -> np.ndarra
     return fold_of
 
 
-def selection_score(labels: np.ndarray, probabilities: np.ndarray, select_epoch: str) -> float:
-    """The score an epoch is selected by (train_model's EpochStats field of the same name)."""
-    if select_epoch == "val_auc":
-        return metrics.mean_auc(labels, probabilities)
-    if select_epoch == "val_balanced_accuracy":
-        return metrics.balanced_accuracy(labels, probabilities.argmax(axis=1))
-    raise ValueError(f"unknown epoch selection {select_epoch!r}")
-
-
 def best_epoch(
     labels: np.ndarray, epoch_probabilities: np.ndarray, select_epoch: str, patience: int = 0
 ) -> int:
-    """0-based index of the epoch select_epoch keeps: the last for "last", else the first best,
-    looking no further than `patience` epochs past it (0: at every epoch), as train_model stops."""
+    """0-based index of the epoch select_epoch keeps: the last for "last", else the first best
+    among the epochs train_model would have run with this patience (0: all of them)."""
     if select_epoch == "last":
         return epoch_probabilities.shape[0] - 1
-    best, best_score = 0, -math.inf
-    for index, epoch in enumerate(epoch_probabilities):
-        score = selection_score(labels, epoch, select_epoch)
-        if score > best_score:  # a NaN score never wins
-            best, best_score = index, score
-        elif patience and index - best >= patience:
+    scores: list[float] = []
+    for epoch in epoch_probabilities:
+        scores.append(selection_score(labels, epoch, select_epoch))
+        if patience_ran_out(scores, patience):
             break
-    return best
+    return first_best(scores)
 
 
 def cross_fitted_probabilities(

@@ -27,6 +27,7 @@ from reportgen.cuda_graph import GraphedStep, StepOutputs, can_capture
 from reportgen.data import LoadedDataset, Split
 from reportgen.errors import ReportgenError
 from reportgen.model import build_model
+from reportgen.selection import first_best, patience_ran_out
 
 EVAL_BATCH_SIZE = 1000
 
@@ -345,6 +346,7 @@ def _diverged(epoch: int, symptom: str, lr: float) -> ReportgenError:
 
 
 def _selection_score(stats: EpochStats, select_epoch: str) -> float:
+    """selection.selection_score, read from the epoch's stats (which computed it already)."""
     if select_epoch == "val_auc":
         return stats.val_auc
     if select_epoch == "val_balanced_accuracy":
@@ -389,7 +391,8 @@ def train_model(
     )
     history: list[EpochStats] = []
     val_by_epoch: list[np.ndarray] = []
-    best_score, best_epoch, best_state = -math.inf, 0, None
+    scores: list[float] = []
+    best_state = None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         train_loss, seen_labels, seen_probabilities = train_one_epoch(
@@ -418,12 +421,11 @@ def train_model(
         val_by_epoch.append(val_probabilities)
         if on_epoch is not None:
             on_epoch(stats)
-        score = _selection_score(stats, config.select_epoch)
-        if score > best_score:
-            best_score, best_epoch = score, epoch
+        scores.append(_selection_score(stats, config.select_epoch))
+        if first_best(scores) == len(scores) - 1:
             if config.select_epoch != "last":
                 best_state = copy.deepcopy(model.state_dict())
-        elif config.patience and epoch - best_epoch >= config.patience:
+        elif patience_ran_out(scores, config.patience):
             break
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -431,7 +433,7 @@ def train_model(
         model=model,
         history=history,
         device=str(device),
-        selected_epoch=best_epoch,
+        selected_epoch=first_best(scores) + 1,
         stopped_early=len(history) < config.epochs,
         val_probabilities=np.stack(val_by_epoch),
     )

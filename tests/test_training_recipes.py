@@ -20,6 +20,7 @@ from reportgen.config import BuildConfig
 from reportgen.crossfit import best_epoch, cross_fitted_probabilities
 from reportgen.data import LoadedDataset, Split, load_dataset
 from reportgen.runner import run_training
+from reportgen.selection import first_best, patience_ran_out
 from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import (
     class_weights,
@@ -205,6 +206,18 @@ def test_epoch_choice_stops_early_as_train_model_does() -> None:
     np.testing.assert_allclose(crossed, epochs[1])  # the fifth epoch would score 1.0 on any fold
     unstopped = cross_fitted_probabilities(labels, [epochs], "val_balanced_accuracy", False, 0)
     np.testing.assert_allclose(unstopped, epochs[4])
+
+
+def test_the_early_stopping_rule_train_model_and_crossfit_share() -> None:
+    """The first best wins ties and NaN never wins; patience counts epochs since the best."""
+    nan = float("nan")
+    assert first_best([0.5, 0.7, 0.7, 0.6]) == 1
+    assert first_best([nan, 0.2, nan, 0.1]) == 1
+    assert first_best([nan, nan]) == 0
+    assert not patience_ran_out([0.5, 0.7, 0.6], patience=2)
+    assert patience_ran_out([0.5, 0.7, 0.6, 0.7], patience=2)  # a tie does not reset patience
+    assert not patience_ran_out([0.5, 0.7, 0.6, 0.8], patience=2)
+    assert not patience_ran_out([0.9, 0.1, 0.1, 0.1, 0.1], patience=0)  # 0: never stop early
 
 
 def test_cross_fitting_keeps_each_networks_epochs_apart() -> None:
