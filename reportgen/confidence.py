@@ -1,8 +1,11 @@
 """How sure the test numbers are: intervals over test images, and calibration.
 
-Accuracy, AUC and balanced accuracy get percentile bootstrap intervals. A class's recall is a
-count, k of its n test images found, so it gets the exact binomial (Clopper-Pearson) interval: a
-bootstrap of 0 of 20 found is 0.00-0.00, as if certain, where the exact upper bound is 0.17.
+Accuracy and AUC get percentile bootstrap intervals. A class's recall is a count, k of its n test
+images found, so it gets the exact binomial (Clopper-Pearson) interval: a bootstrap of 0 of 20
+found is 0.00-0.00, as if certain, where the exact upper bound is 0.17. Balanced accuracy, the mean
+of those recalls, gets the interval of its posterior (Brodersen et al., 2010): each class's recall
+drawn from its Beta posterior, the draws averaged. A bootstrap would give a class found in none of
+its images no width at all, and so leave out how far its recall may reach.
 
 numpy, and scipy for the binomial interval. Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows summing
 to 1, `counts` is (B, N): how often each test image is drawn in each of B bootstrap resamples.
@@ -19,6 +22,8 @@ from scipy.stats import binomtest
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
+POSTERIOR_DRAWS = 20000
+JEFFREYS_PRIOR = 0.5  # Beta(1/2, 1/2): the recall's prior, as in the Jeffreys binomial interval
 INTERVAL_LEVEL = 0.95
 CALIBRATION_BINS = 10
 
@@ -118,15 +123,45 @@ def recall_intervals(
     """Per class: recall k / n on its n test images, with the exact binomial (Clopper-Pearson)
     interval at `level`; all None for a class without test images."""
     intervals: list[dict[str, float | None]] = []
-    for k in range(n_classes):
-        n = int((labels == k).sum())
+    for found, n in class_tallies(labels, predicted, n_classes).tolist():
         if n == 0:
             intervals.append({"estimate": None, "low": None, "high": None})
             continue
-        found = int(((labels == k) & (predicted == k)).sum())
         bounds = binomtest(found, n).proportion_ci(confidence_level=level, method="exact")
         intervals.append({"estimate": found / n, "low": bounds.low, "high": bounds.high})
     return intervals
+
+
+def class_tallies(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K, 2) int: per class, its test images found and its test images."""
+    one_hot = np.eye(n_classes, dtype=np.int64)[labels]
+    return np.stack([one_hot[predicted == labels].sum(axis=0), one_hot.sum(axis=0)], axis=1)
+
+
+def balanced_accuracy_interval(
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    n_classes: int,
+    seed: int,
+    draws: int = POSTERIOR_DRAWS,
+    level: float = INTERVAL_LEVEL,
+) -> dict[str, float | None]:
+    """Balanced accuracy on the test images, with the central `level` of its posterior.
+
+    As Brodersen et al. (2010): class k's recall, given k_found of its n_k images, has the
+    posterior Beta(k_found + a, n_k - k_found + a); balanced accuracy's is that of the mean of
+    independent draws, one per class with test images. The prior is Jeffreys' (a = 1/2). Classes
+    without test images are left out, as in the estimate.
+    """
+    found, images = class_tallies(labels, predicted, n_classes)[np.unique(labels)].T
+    if images.size == 0:
+        return {"estimate": None, "low": None, "high": None}
+    rng = np.random.default_rng(seed)
+    recalls = rng.beta(
+        found + JEFFREYS_PRIOR, images - found + JEFFREYS_PRIOR, (draws, images.size)
+    )
+    low, high = percentile_interval(recalls.mean(axis=1), level)
+    return {"estimate": float(np.mean(found / images)), "low": low, "high": high}
 
 
 def bootstrap_intervals(
@@ -138,28 +173,34 @@ def bootstrap_intervals(
 ) -> dict[str, Any]:
     """Intervals over test images, as JSON-ready data.
 
-    Estimates are the metrics of the full test split. For accuracy, AUC and balanced accuracy,
-    low and high bound the central `level` of the metrics of `n_resamples` seeded resamples of
-    the test images (with replacement); per-class recall has exact binomial intervals.
+    Estimates are the metrics of the full test split. For accuracy and AUC, low and high bound
+    the central `level` of the metrics of `n_resamples` seeded resamples of the test images (with
+    replacement); balanced accuracy has its posterior interval (same seed), per-class recall
+    exact binomial intervals.
     """
     everything = np.ones((1, labels.shape[0]), dtype=np.int64)
     estimates = resampled_metrics(labels, probabilities, everything)
     resampled = resampled_metrics(
         labels, probabilities, resample_counts(labels.shape[0], n_resamples, seed)
     )
+    predicted, n_classes = probabilities.argmax(axis=1), probabilities.shape[1]
     return {
         "method": "percentile bootstrap over test images",
         "per_class_recall_method": "exact binomial (Clopper-Pearson)",
+        "balanced_accuracy_method": "posterior of the mean recall, Jeffreys prior per class "
+        "(Brodersen et al., 2010)",
         "resamples": n_resamples,
+        "posterior_draws": POSTERIOR_DRAWS,
         "seed": seed,
         "level": level,
         **{
             name: _interval(float(estimates[name][0]), resampled[name], level)
-            for name in ("accuracy", "auc", "balanced_accuracy")
+            for name in ("accuracy", "auc")
         },
-        "per_class_recall": recall_intervals(
-            labels, probabilities.argmax(axis=1), probabilities.shape[1], level
+        "balanced_accuracy": balanced_accuracy_interval(
+            labels, predicted, n_classes, seed, level=level
         ),
+        "per_class_recall": recall_intervals(labels, predicted, n_classes, level),
     }
 
 

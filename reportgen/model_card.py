@@ -26,6 +26,16 @@ def model_name(results: dict[str, Any]) -> str:
     return f"reportgen-{results['model']['name'].lower()}-{results['dataset']['flag']}"
 
 
+def interval_method(intervals: dict[str, Any], key: str) -> dict[str, Any]:
+    """How a metric's interval was made, for the card's metadata."""
+    if key == "balanced_accuracy":
+        return {
+            "ci_method": intervals["balanced_accuracy_method"],
+            "posterior_draws": intervals["posterior_draws"],
+        }
+    return {"ci_method": intervals["method"], "bootstrap_resamples": intervals["resamples"]}
+
+
 def metadata(results: dict[str, Any]) -> dict[str, Any]:
     """The card's front matter as plain data: licence, tags and one `model-index` result."""
     dataset, test = results["dataset"], results["test"]
@@ -51,7 +61,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
                 "ci_high": None
                 if intervals[key]["high"] is None
                 else round(intervals[key]["high"], 4),
-                "bootstrap_resamples": intervals["resamples"],
+                **interval_method(intervals, key),
             },
         }
         for key, hf_type, name in HF_METRICS

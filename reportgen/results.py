@@ -21,7 +21,7 @@ from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
 
-SCHEMA_VERSION = 2  # 2: test intervals and calibration
+SCHEMA_VERSION = 3  # 2: test intervals and calibration; 3: balanced accuracy's posterior interval
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from scipy.stats import beta
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from reportgen import confidence, metrics
@@ -125,6 +126,46 @@ def test_recall_of_none_or_all_found_has_the_exact_binomial_bound() -> None:
     probabilities = np.eye(3)[predicted] * 0.7 + 0.1
     published = confidence.bootstrap_intervals(labels, probabilities, n_resamples=50)
     assert published["per_class_recall"][0] == none_found
+
+
+def test_balanced_accuracy_interval_of_one_class_is_the_jeffreys_interval() -> None:
+    """With one class, the mean of the draws is that class's Beta(k + 1/2, n - k + 1/2) posterior:
+    its percentiles are the Jeffreys interval, up to the sampling error of the draws."""
+    labels, predicted = np.zeros(30, dtype=int), np.repeat([0, 1], [12, 18])
+    interval = confidence.balanced_accuracy_interval(labels, predicted, 2, seed=0)
+    assert interval["estimate"] == pytest.approx(12 / 30)
+    expected = beta.ppf([0.025, 0.975], 12.5, 18.5)
+    assert (interval["low"], interval["high"]) == pytest.approx(tuple(expected), abs=0.005)
+
+
+def test_a_class_never_found_widens_the_balanced_accuracy_interval() -> None:
+    """Three classes, the third (20 images) never found. A bootstrap keeps its recall at 0 in every
+    resample; the posterior lets it reach up, so the upper bound moves up and the estimate, the
+    metric of the test split, stays inside."""
+    labels = np.repeat([0, 1, 2], [200, 100, 20])
+    rng = np.random.default_rng(1)
+    predicted = np.where(rng.random(labels.size) < 0.7, labels, (labels + 1) % 2)
+    predicted[labels == 2] = 0
+    probabilities = np.eye(3)[predicted] * 0.7 + 0.1
+    intervals = confidence.bootstrap_intervals(labels, probabilities, seed=0)
+    balanced = intervals["balanced_accuracy"]
+    assert balanced["estimate"] == pytest.approx(
+        metrics.balanced_accuracy(labels, predicted), abs=1e-12
+    )
+    assert balanced["low"] < balanced["estimate"] < balanced["high"]
+    counts = confidence.resample_counts(labels.size, 1000, seed=0)
+    resampled = confidence.resampled_metrics(labels, probabilities, counts)["balanced_accuracy"]
+    _, bootstrap_high = confidence.percentile_interval(resampled)
+    assert balanced["high"] > bootstrap_high + 0.01
+    assert intervals["balanced_accuracy_method"].startswith("posterior")
+
+
+def test_balanced_accuracy_interval_leaves_out_classes_without_test_images() -> None:
+    labels, predicted = np.array([0, 0, 2, 2]), np.array([0, 1, 2, 2])
+    interval = confidence.balanced_accuracy_interval(labels, predicted, 3, seed=0)
+    assert interval["estimate"] == pytest.approx(0.75)
+    empty = confidence.balanced_accuracy_interval(np.array([], int), np.array([], int), 3, seed=0)
+    assert empty == {"estimate": None, "low": None, "high": None}
 
 
 def test_bootstrap_intervals_are_seeded_and_fast() -> None:

@@ -255,7 +255,7 @@ def test_ordinal_reference_is_the_constant_answer_and_the_worst_miss() -> None:
     )  # the fixture's largest training class
 
 
-def test_classes_never_found_are_named_so_and_their_interval_caveat_given() -> None:
+def test_classes_never_found_are_named_so_and_why_their_interval_is_not_bootstrapped() -> None:
     results = make_results(flag="retinamnist", official=True)
     names = results["dataset"]["class_names"]
     labels = np.repeat(np.arange(5), 10)
@@ -263,7 +263,10 @@ def test_classes_never_found_are_named_so_and_their_interval_caveat_given() -> N
     results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
     pages = render_pages(results)
     assert f"- **{names[4]}** is never found: recall 0.00 (0 of 10" in pages["index.md"]
-    assert f"Such classes (*{names[1]}*, *{names[4]}* here) add no width" in pages["results.md"]
+    assert f"at zero in every resample (here *{names[1]}*, *{names[4]}*)" in pages["results.md"]
+    balanced = results["test"]["intervals"]["balanced_accuracy"]
+    # Every class is all found or none found, so every bootstrap resample scores 0.60 again.
+    assert balanced["low"] < 0.57 and balanced["high"] > 0.63
 
 
 def test_findings_name_classes_the_model_never_predicts() -> None:
