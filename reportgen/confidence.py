@@ -122,14 +122,21 @@ def recall_intervals(
 ) -> list[dict[str, float | None]]:
     """Per class: recall k / n on its n test images, with the exact binomial (Clopper-Pearson)
     interval at `level`; all None for a class without test images."""
-    intervals: list[dict[str, float | None]] = []
-    for found, n in class_tallies(labels, predicted, n_classes).tolist():
-        if n == 0:
-            intervals.append({"estimate": None, "low": None, "high": None})
-            continue
-        bounds = binomtest(found, n).proportion_ci(confidence_level=level, method="exact")
-        intervals.append({"estimate": found / n, "low": bounds.low, "high": bounds.high})
-    return intervals
+    return [
+        exact_interval(found, n, level)
+        for found, n in class_tallies(labels, predicted, n_classes).tolist()
+    ]
+
+
+def exact_interval(
+    successes: int, trials: int, level: float = INTERVAL_LEVEL
+) -> dict[str, float | None]:
+    """successes / trials with its exact binomial (Clopper-Pearson) interval; all None for no
+    trials."""
+    if trials == 0:
+        return {"estimate": None, "low": None, "high": None}
+    bounds = binomtest(successes, trials).proportion_ci(confidence_level=level, method="exact")
+    return {"estimate": successes / trials, "low": bounds.low, "high": bounds.high}
 
 
 def class_tallies(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:

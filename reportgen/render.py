@@ -19,7 +19,7 @@ import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from reportgen import metrics, model_card, sources, study
+from reportgen import metrics, model_card, screening, sources, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
 from reportgen.experiments import variant_slug
@@ -461,6 +461,7 @@ def page_context(
             "entries": sources.MEDMNIST_CITATIONS + source_citations,
         },
         "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
+        "screening": screening.screening_view(results["test"], dataset),
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,

@@ -1,6 +1,7 @@
 """What reportgen knows of MedMNIST's sources beyond `medmnist.INFO`, quoted, never generated:
-the papers to cite (the model card's Citation section), and what the grades of a graded set mean
-(the Dataset page)."""
+the papers to cite (the model card's Citation section), what the grades of a graded set mean
+(the Dataset page), and which classes a clinician would send on to a specialist (the Results
+page's screening reading, reportgen.screening)."""
 
 from __future__ import annotations
 
@@ -77,16 +78,56 @@ SOURCE_CITATIONS = {
     ],
 }
 
-# MedMNIST flag -> (the grading scale, what each grade means), for sets whose classes are grades.
+# MedMNIST flag -> the grading scale, its source, and what each grade means, for sets whose classes
+# are grades.
 GRADE_SCALES = {
-    "retinamnist": (
-        "DeepDRiD grades diabetic retinopathy on the international clinical scale (ICDR)",
-        [
+    "retinamnist": {
+        "scale": "DeepDRiD grades diabetic retinopathy on the international clinical scale (ICDR)",
+        "source": {
+            "label": "Wilkinson et al., Ophthalmology, 2003",
+            # The DOI's parentheses percent-encoded, so that a Markdown link does not end early.
+            "url": "https://doi.org/10.1016/S0161-6420%2803%2900475-5",
+        },
+        "meanings": [
             "no apparent retinopathy",
             "mild non-proliferative retinopathy",
             "moderate non-proliferative retinopathy",
             "severe non-proliferative retinopathy",
             "proliferative retinopathy",
         ],
-    ),
+    },
+}
+
+# MedMNIST flag -> the classes a screening clinician would send on to a specialist (by their
+# medmnist.INFO names, as catalog.class_names_of gives them), and why.
+SCREENING_ENDPOINTS = {
+    "dermamnist": {
+        "name": "malignant or pre-malignant lesion",
+        "referral": "sent for a closer look or a biopsy",
+        "positives_noun": "malignant or pre-malignant lesions",
+        "classes": [
+            "actinic keratoses and intraepithelial carcinoma",
+            "basal cell carcinoma",
+            "melanoma",
+        ],
+        "why": "the three HAM10000 categories that are skin cancers or non-invasive early forms of "
+        "one; the other four are benign",
+        "source": {
+            "label": "Tschandl et al., Scientific Data, 2018",
+            "url": "https://doi.org/10.1038/sdata.2018.161",
+        },
+    },
+    "retinamnist": {
+        "name": "referable retinopathy",
+        "referral": "referred to an eye specialist",
+        "positives_noun": "eyes with referable retinopathy",
+        "classes": ["grade 2", "grade 3", "grade 4"],
+        "why": "moderate non-proliferative retinopathy or worse, the usual threshold for referral "
+        "in diabetic eye screening; that definition also counts macular oedema, which RetinaMNIST "
+        "does not label",
+        "source": {
+            "label": "Gulshan et al., JAMA, 2016",
+            "url": "https://doi.org/10.1001/jama.2016.17216",
+        },
+    },
 }

@@ -349,3 +349,10 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
 def test_every_block_is_set_apart_from_the_paragraph_above_it(flag: str) -> None:
     for name, text in render_pages(make_results(flag=flag, official=True)).items():
         assert_blocks_set_apart(name, text)
+
+
+def test_the_grade_scale_is_cited_on_the_dataset_page() -> None:
+    page = render_pages(make_results(flag="retinamnist", official=True))["dataset.md"]
+    assert "on the international clinical scale (ICDR) ([Wilkinson et al." in page
+    assert "(https://doi.org/10.1016/S0161-6420%2803%2900475-5)" in page  # no bare ")" in the URL
+    assert "| grade 4 | proliferative retinopathy |" in page

@@ -1,0 +1,53 @@
+"""The test results read as a screening test: does an image go on to a specialist or not?
+
+A clinician rarely asks which of seven lesions or five grades an image is; the question that
+matters is whether it needs a specialist: a possibly malignant lesion, a retinopathy that should
+be referred. Where sources.SCREENING_ENDPOINTS defines that group of classes for a dataset, the
+model "refers" an image when it predicts any class of the group. A mistake within the group (grade
+3 called grade 2) still refers the patient, so the group's sensitivity can be far higher than its
+classes' recalls. Counts come from the test confusion matrix; intervals are exact binomial.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reportgen import sources
+from reportgen.confidence import exact_interval
+
+
+def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any] | None:
+    """The screening reading of a test summary as plain data; None where the dataset has no
+    endpoint, or its class names are not the ones the endpoint names (another file's labels)."""
+    endpoint = sources.SCREENING_ENDPOINTS.get(dataset["flag"])
+    if endpoint is None or not set(endpoint["classes"]) <= set(dataset["class_names"]):
+        return None
+    positive = [dataset["class_names"].index(name) for name in endpoint["classes"]]
+    return {**endpoint, **screening_counts(np.asarray(test["confusion_matrix"]), positive)}
+
+
+def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
+    """From a confusion matrix (rows true, columns predicted) and the group's class indices:
+    how many of the group's images are referred (sensitivity), how many of the others are not
+    (specificity), and how many images in all are referred."""
+    in_group = np.zeros(matrix.shape[0], dtype=bool)
+    in_group[positive] = True
+    positives = int(matrix[in_group].sum())
+    negatives = int(matrix[~in_group].sum())
+    referred_positives = int(matrix[np.ix_(in_group, in_group)].sum())
+    cleared_negatives = int(matrix[np.ix_(~in_group, ~in_group)].sum())
+    referred = int(matrix[:, in_group].sum())
+    return {
+        "positives": positives,
+        "negatives": negatives,
+        "referred_positives": referred_positives,
+        "cleared_negatives": cleared_negatives,
+        "referred": referred,
+        "sensitivity": exact_interval(referred_positives, positives),
+        "specificity": exact_interval(cleared_negatives, negatives),
+        # Of the images referred, how many belong to the group (positive predictive value).
+        "precision": exact_interval(referred_positives, referred),
+        "referred_share": referred / max(positives + negatives, 1),
+    }

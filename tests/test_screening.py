@@ -1,0 +1,62 @@
+"""The screening reading: the classes a clinician would refer, counted from the confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportgen.evaluate import summarize_test
+from reportgen.render import render_pages
+from reportgen.screening import screening_counts, screening_view
+from tests.conftest import make_results
+
+
+def test_screening_counts_by_hand() -> None:
+    """Classes 1 and 2 are the group. Rows true, columns predicted."""
+    matrix = np.array(
+        [
+            [8, 2, 0],  # 10 negatives: 8 cleared, 2 referred
+            [1, 3, 2],  # 6 positives: 5 referred (3 + a mix-up within the group), 1 cleared
+            [0, 4, 0],  # 4 positives: all referred, though none called its own class
+        ]
+    )
+    counts = screening_counts(matrix, [1, 2])
+    assert (counts["positives"], counts["negatives"]) == (10, 10)
+    assert (counts["referred_positives"], counts["cleared_negatives"]) == (9, 8)
+    assert counts["referred"] == 11 and counts["referred_share"] == pytest.approx(11 / 20)
+    assert counts["sensitivity"]["estimate"] == pytest.approx(0.9)
+    assert counts["specificity"]["estimate"] == pytest.approx(0.8)
+    assert counts["precision"]["estimate"] == pytest.approx(9 / 11)
+    sensitivity = counts["sensitivity"]
+    assert sensitivity["low"] < 0.9 < sensitivity["high"] < 1
+    nothing_referred = screening_counts(np.array([[5, 0], [3, 0]]), [1])
+    assert nothing_referred["precision"] == {"estimate": None, "low": None, "high": None}
+
+
+def test_retinamnist_refers_grade_2_and_worse() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    names = results["dataset"]["class_names"]
+    labels = np.repeat(np.arange(5), [20, 10, 10, 6, 4])
+    predicted = np.array([0] * 18 + [2] * 2 + [0] * 10 + [3] * 10 + [2] * 3 + [1] * 3 + [0] * 4)
+    results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
+    view = screening_view(results["test"], results["dataset"])
+    assert view is not None and view["classes"] == ["grade 2", "grade 3", "grade 4"]
+    # Grades 2-4: 20 images; referred: 10 (grade 2, called 3) + 3 (grade 3 called 2); grade 4: none.
+    assert (view["referred_positives"], view["positives"]) == (13, 20)
+    assert (view["cleared_negatives"], view["negatives"]) == (28, 30)
+    pages = render_pages(results)
+    section = pages["results.md"].split("## As a screening test: referable retinopathy")[1]
+    assert "| Sensitivity: eyes with referable retinopathy, referred | 13 of 20 | 0.65 |" in section
+    assert "| Specificity: other images, not referred | 28 of 30 | 0.93 |" in section
+    assert "| All images referred | 15 of 50 | 0.30 |" in section
+    assert "refers 13 of the 20 **eyes with referable retinopathy**" in pages["index.md"]
+    assert "#as-a-screening-test-referable-retinopathy" in pages["index.md"]
+
+
+def test_no_screening_reading_without_an_endpoint_or_with_other_class_names() -> None:
+    pneumonia = make_results(flag="pneumoniamnist", official=True)
+    assert screening_view(pneumonia["test"], pneumonia["dataset"]) is None
+    assert "screening" not in render_pages(pneumonia)["results.md"]
+    renamed = make_results(class_names=[f"lesion {k}" for k in range(7)])
+    assert screening_view(renamed["test"], renamed["dataset"]) is None
+    assert "As a screening test" not in render_pages(renamed)["results.md"]
