@@ -47,6 +47,7 @@ def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[
         "epochs_run": record["selection"]["epochs_run"],
         "train_seconds": record["seconds"]["train"],
         "history": record["history"],
+        "confusion_matrix": record["test"]["confusion_matrix"],  # counts: the screening reading
         "confusion_matrix_normalized": record["test"]["confusion_matrix_normalized"],
         "per_class": record["test"]["report"]["classes"],
         "model": record["model"],  # the network's layers, for variants that change it

@@ -102,7 +102,7 @@ def variant_slug(name: str) -> str:
 
 # Anchors the Experiments page already uses for its own sections (templates/experiments.md.j2);
 # a variant whose slug were one of these would share its anchor with a heading.
-SECTION_ANCHORS = frozenset({"published-results", "variants"})
+SECTION_ANCHORS = frozenset({"screening-by-variant", "published-results", "variants"})
 
 
 def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:

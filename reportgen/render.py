@@ -383,6 +383,7 @@ def _experiments_view(
             }
         )
     recommended = next(row for row in rows if row["recommended"])
+    screening_rows = screening.screening_by_variant(experiments, dataset)
     return {
         "seeds": experiments["seeds"],
         "recommended": experiments["recommended"],
@@ -398,6 +399,9 @@ def _experiments_view(
         },
         # Variants that try ideas the study did not propose (not the baseline itself).
         "beyond_steps": [row for row in rows[1:] if not row["steps"]],
+        "screening": None
+        if screening_rows is None
+        else [{**row, "slug": variant_slug(row["name"])} for row in screening_rows],
     }
 
 

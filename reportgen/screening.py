@@ -10,6 +10,7 @@ classes' recalls. Counts come from the test confusion matrix; intervals are exac
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,61 @@ from reportgen import sources
 from reportgen.confidence import exact_interval
 
 
-def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any] | None:
-    """The screening reading of a test summary as plain data; None where the dataset has no
-    endpoint, or its class names are not the ones the endpoint names (another file's labels)."""
+def endpoint_of(dataset: dict[str, Any]) -> tuple[dict[str, Any], list[int]] | None:
+    """The dataset's endpoint and the indices of the classes it refers; None where it has none,
+    or its class names are not the ones the endpoint names (another file's labels)."""
     endpoint = sources.SCREENING_ENDPOINTS.get(dataset["flag"])
     if endpoint is None or not set(endpoint["classes"]) <= set(dataset["class_names"]):
         return None
-    positive = [dataset["class_names"].index(name) for name in endpoint["classes"]]
+    return endpoint, [dataset["class_names"].index(name) for name in endpoint["classes"]]
+
+
+def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any] | None:
+    """The screening reading of a test summary as plain data (None: see endpoint_of)."""
+    found = endpoint_of(dataset)
+    if found is None:
+        return None
+    endpoint, positive = found
     return {**endpoint, **screening_counts(np.asarray(test["confusion_matrix"]), positive)}
+
+
+def screening_by_variant(
+    experiments: dict[str, Any], dataset: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Per variant of experiments.json: the mean and sd over its runs of sensitivity,
+    specificity and share referred. None without an endpoint, or for a file whose runs keep no
+    confusion-matrix counts (written before they were kept)."""
+    found = endpoint_of(dataset)
+    runs = [run for variant in experiments["variants"] for run in variant["runs"]]
+    if found is None or not all("confusion_matrix" in run for run in runs):
+        return None
+    _, positive = found
+    rows = []
+    for variant in experiments["variants"]:
+        per_run = [
+            screening_counts(np.asarray(run["confusion_matrix"]), positive)
+            for run in variant["runs"]
+        ]
+        rates = {
+            "sensitivity": [_estimate(run["sensitivity"]) for run in per_run],
+            "specificity": [_estimate(run["specificity"]) for run in per_run],
+            "referred_share": [run["referred_share"] for run in per_run],
+        }
+        rows.append(
+            {
+                "name": variant["name"],
+                **{
+                    name: {
+                        "mean": float(np.mean(values)),
+                        "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                    }
+                    if not np.isnan(values).any()
+                    else None
+                    for name, values in rates.items()
+                },
+            }
+        )
+    return rows
 
 
 def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
@@ -51,3 +99,8 @@ def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
         "precision": exact_interval(referred_positives, referred),
         "referred_share": referred / max(positives + negatives, 1),
     }
+
+
+def _estimate(interval: dict[str, float | None]) -> float:
+    """An interval's estimate; NaN where it has none (no images to count)."""
+    return math.nan if interval["estimate"] is None else interval["estimate"]

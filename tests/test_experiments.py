@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -339,6 +340,17 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "gaps between rows smaller than that do not show that one model is better" in page
     assert "validation images its mean over 1 seed was" in page and "the runner-up's, [" in page
     assert "\n\n| Variant | Accuracy |" in page  # a table, not text run on from the paragraph
+    # The screening table, recomputed from each run's confusion-matrix counts (akiec, bcc, melanoma).
+    experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
+    screening = page.split("## As a screening test")[1].split("## Published results")[0]
+    for variant in experiments["variants"]:
+        matrix = np.asarray(variant["runs"][0]["confusion_matrix"])
+        group = [0, 1, 4]
+        others = [2, 3, 5, 6]
+        sensitivity = matrix[np.ix_(group, group)].sum() / matrix[group].sum()
+        specificity = matrix[np.ix_(others, others)].sum() / matrix[others].sum()
+        row = f"| [{variant['name']}](#{variant_slug(variant['name'])}) | {sensitivity:.2f} ± 0.00 "
+        assert row + f"| {specificity:.2f} ± 0.00 |" in screening, screening
     for built in (out_dirs["docs"]).glob("*.md"):
         assert_blocks_set_apart(built.name, built.read_text())
     steps = (out_dirs["docs"] / "next-steps.md").read_text()

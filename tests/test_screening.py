@@ -7,7 +7,7 @@ import pytest
 
 from reportgen.evaluate import summarize_test
 from reportgen.render import render_pages
-from reportgen.screening import screening_counts, screening_view
+from reportgen.screening import screening_by_variant, screening_counts, screening_view
 from tests.conftest import make_results
 
 
@@ -60,3 +60,14 @@ def test_no_screening_reading_without_an_endpoint_or_with_other_class_names() ->
     renamed = make_results(class_names=[f"lesion {k}" for k in range(7)])
     assert screening_view(renamed["test"], renamed["dataset"]) is None
     assert "As a screening test" not in render_pages(renamed)["results.md"]
+
+
+def test_no_screening_table_for_an_experiments_file_without_counts() -> None:
+    """experiments.json files written before runs kept their confusion-matrix counts."""
+    results = make_results(flag="retinamnist", official=True)
+    run = {"confusion_matrix": np.eye(5, dtype=int).tolist()}
+    experiments = {"variants": [{"name": "baseline", "runs": [run, run]}]}
+    rows = screening_by_variant(experiments, results["dataset"])
+    assert rows is not None and rows[0]["sensitivity"] == {"mean": 1.0, "sd": 0.0}
+    del run["confusion_matrix"]
+    assert screening_by_variant(experiments, results["dataset"]) is None
