@@ -44,12 +44,30 @@ def test_screen_scores_on_a_train_holdout_plus_val_from_a_file_without_test(
     for idea in (
         replace(tiny, mixup_alpha=0.4),
         replace(tiny, loss="grade_regression", input_scale=2, ema_decay=0.9),
+        replace(tiny, preprocess="local_contrast_stacked", batch_size=32, blend_gbm=0.3),
     ):
         runs, _seconds = explore.screen(data, idea)
         assert len(runs) == len(explore.SEEDS)
         assert all(0 <= run["accuracy"] <= 1 and 0 <= run["auc"] <= 1 for run in runs)
     features = explore.image_features(data.score_images)
     assert features.shape[0] == data.score_labels.shape[0] and np.isfinite(features).all()
+
+
+def test_screen_preprocessing_removes_what_it_claims_to() -> None:
+    """Local contrast leaves nothing of a flat image; per-image standardisation leaves each
+    channel of each image with mean 0 and sd 1; stacking keeps the image beside its contrast."""
+    explore = _load_script("explore_retinamnist")
+    flat = torch.full((2, 3, 28, 28), 0.3)
+    assert torch.allclose(
+        explore.preprocess("local_contrast", flat), torch.zeros_like(flat), atol=1e-6
+    )
+    images = torch.rand(2, 3, 28, 28)
+    stacked = explore.preprocess("local_contrast_stacked", images)
+    assert stacked.shape == (2, 6, 28, 28) and torch.equal(stacked[:, :3], images)
+    standardised = explore.preprocess("per_image", images)
+    assert torch.allclose(standardised.mean((2, 3)), torch.zeros(2, 3), atol=1e-5)
+    assert torch.allclose(standardised.std((2, 3)), torch.ones(2, 3), atol=1e-4)
+    assert torch.equal(explore.preprocess("none", images), images)
 
 
 class _FixedOutput(torch.nn.Module):
