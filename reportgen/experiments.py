@@ -230,10 +230,13 @@ def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _mean_sd(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+def mean_sd(
+    rows: list[dict[str, Any]], names: tuple[str, ...] = (*SUMMARY_METRICS, "per_class_recall")
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per name, the mean and sample sd (0 for one row) over rows, elementwise for lists."""
     mean: dict[str, Any] = {}
     sd: dict[str, Any] = {}
-    for name in (*SUMMARY_METRICS, "per_class_recall"):
+    for name in names:
         values = np.asarray([row[name] for row in rows], dtype=float)
         mean[name] = values.mean(axis=0).tolist()
         sd[name] = (
@@ -244,8 +247,8 @@ def _mean_sd(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]
 
 def summarize_variant(variant: Variant, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One variant's entry of experiments.json from its runs (each with `test` and `val` rows)."""
-    mean, sd = _mean_sd([run["test"] for run in runs])
-    val_mean, val_sd = _mean_sd([run["val"] for run in runs])
+    mean, sd = mean_sd([run["test"] for run in runs])
+    val_mean, val_sd = mean_sd([run["val"] for run in runs])
     return {
         "name": variant.name,
         "description": variant.description,

@@ -17,6 +17,9 @@ import numpy as np
 
 from reportgen import sources
 from reportgen.confidence import exact_interval
+from reportgen.experiments import mean_sd
+
+SCREENING_RATES = ("sensitivity", "specificity", "referred_share")
 
 
 def endpoint_of(dataset: dict[str, Any]) -> tuple[dict[str, Any], list[int]] | None:
@@ -41,8 +44,9 @@ def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Per variant of experiments.json: the mean and sd over its runs of sensitivity,
-    specificity and share referred. None without an endpoint, or for a file whose runs keep no
-    confusion-matrix counts (written before they were kept)."""
+    specificity and share referred (NaN where a split has no images to count). None without an
+    endpoint, or for a file whose runs keep no confusion-matrix counts (written before they
+    were kept)."""
     found = endpoint_of(dataset)
     runs = [run for variant in experiments["variants"] for run in variant["runs"]]
     if found is None or not all("confusion_matrix" in run for run in runs):
@@ -50,29 +54,12 @@ def screening_by_variant(
     _, positive = found
     rows = []
     for variant in experiments["variants"]:
-        per_run = [
-            screening_counts(np.asarray(run["confusion_matrix"]), positive)
+        rates = [
+            screening_rates(screening_counts(np.asarray(run["confusion_matrix"]), positive))
             for run in variant["runs"]
         ]
-        rates = {
-            "sensitivity": [_estimate(run["sensitivity"]) for run in per_run],
-            "specificity": [_estimate(run["specificity"]) for run in per_run],
-            "referred_share": [run["referred_share"] for run in per_run],
-        }
-        rows.append(
-            {
-                "name": variant["name"],
-                **{
-                    name: {
-                        "mean": float(np.mean(values)),
-                        "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                    }
-                    if not np.isnan(values).any()
-                    else None
-                    for name, values in rates.items()
-                },
-            }
-        )
+        mean, sd = mean_sd(rates, SCREENING_RATES)
+        rows.append({"name": variant["name"], "mean": mean, "sd": sd})
     return rows
 
 
@@ -101,6 +88,13 @@ def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
     }
 
 
-def _estimate(interval: dict[str, float | None]) -> float:
-    """An interval's estimate; NaN where it has none (no images to count)."""
-    return math.nan if interval["estimate"] is None else interval["estimate"]
+def screening_rates(counts: dict[str, Any]) -> dict[str, float]:
+    """screening_counts' sensitivity, specificity and share referred as numbers (NaN: none)."""
+    return {
+        name: math.nan if value is None else value
+        for name, value in (
+            ("sensitivity", counts["sensitivity"]["estimate"]),
+            ("specificity", counts["specificity"]["estimate"]),
+            ("referred_share", counts["referred_share"]),
+        )
+    }
