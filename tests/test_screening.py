@@ -46,9 +46,12 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     assert (view["cleared_negatives"], view["negatives"]) == (28, 30)
     pages = render_pages(results)
     section = pages["results.md"].split("## As a screening test: referable retinopathy")[1]
-    assert "| Sensitivity: eyes with referable retinopathy, referred | 13 of 20 | 0.65 |" in section
-    assert "| Specificity: other images, not referred | 28 of 30 | 0.93 |" in section
-    assert "| All images referred | 15 of 50 | 0.30 |" in section
+    assert (
+        "| Sensitivity: eyes with referable retinopathy, referred | 13&nbsp;of&nbsp;20 | 0.65 |"
+        in section
+    )
+    assert "| Specificity: other images, not referred | 28&nbsp;of&nbsp;30 | 0.93 |" in section
+    assert "| All images referred | 15&nbsp;of&nbsp;50 | 0.30 |" in section
     assert "refers 13 of the 20 **eyes with referable retinopathy**" in pages["index.md"]
     assert "#as-a-screening-test-referable-retinopathy" in pages["index.md"]
 
