@@ -401,7 +401,14 @@ def _experiments_view(
         "beyond_steps": [row for row in rows[1:] if not row["steps"]],
         "screening": None
         if screening_rows is None
-        else [{**row, "slug": variant_slug(row["name"])} for row in screening_rows],
+        else [
+            {
+                **row,
+                "slug": variant_slug(row["name"]),
+                "recommended": row["name"] == experiments["recommended"],
+            }
+            for row in screening_rows
+        ],
     }
 
 
