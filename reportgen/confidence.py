@@ -3,7 +3,7 @@
 Accuracy and AUC get percentile bootstrap intervals. A class's recall is a count, k of its n test
 images found, so it gets the exact binomial (Clopper-Pearson) interval: a bootstrap of 0 of 20
 found is 0.00-0.00, as if certain, where the exact upper bound is 0.17. Balanced accuracy, the mean
-of those recalls, gets the interval of its posterior (Brodersen et al., 2010): each class's recall
+of those recalls, gets a Bayesian credible interval (after Brodersen et al., 2010): each class's recall
 drawn from its Beta posterior, the draws averaged. A bootstrap would give a class found in none of
 its images no width at all, and so leave out how far its recall may reach.
 
@@ -155,7 +155,7 @@ def balanced_accuracy_interval(
 ) -> dict[str, float | None]:
     """Balanced accuracy on the test images, with the central `level` of its posterior.
 
-    As Brodersen et al. (2010): class k's recall, given k_found of its n_k images, has the
+    After Brodersen et al. (2010): class k's recall, given k_found of its n_k images, has the
     posterior Beta(k_found + a, n_k - k_found + a); balanced accuracy's is that of the mean of
     independent draws, one per class with test images. The prior is Jeffreys' (a = 1/2). Classes
     without test images are left out, as in the estimate.
@@ -194,8 +194,8 @@ def bootstrap_intervals(
     return {
         "method": "percentile bootstrap over test images",
         "per_class_recall_method": "exact binomial (Clopper-Pearson)",
-        "balanced_accuracy_method": "posterior of the mean recall, Jeffreys prior per class "
-        "(Brodersen et al., 2010)",
+        "balanced_accuracy_method": "Bayesian credible interval of the mean recall, Jeffreys "
+        "prior per class (adapted from Brodersen et al., 2010)",
         "resamples": n_resamples,
         "posterior_draws": POSTERIOR_DRAWS,
         "seed": seed,

@@ -37,7 +37,21 @@ def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, A
     if found is None:
         return None
     endpoint, positive = found
-    return {**endpoint, **screening_counts(np.asarray(test["confusion_matrix"]), positive)}
+    counts = screening_counts(np.asarray(test["confusion_matrix"]), positive)
+    wrongly_referred = [
+        (referred, k)
+        for k, referred in enumerate(counts["referred_by_class"])
+        if k not in positive and referred > 0
+    ]
+    most_referred_negative = None
+    if wrongly_referred:
+        referred, k = max(wrongly_referred)  # on a tie, the later class
+        most_referred_negative = {
+            "name": dataset["class_names"][k],
+            "referred": referred,
+            "support": int(np.asarray(test["confusion_matrix"])[k].sum()),
+        }
+    return {**endpoint, **counts, "most_referred_negative": most_referred_negative}
 
 
 def screening_by_variant(
@@ -85,6 +99,9 @@ def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
         # Of the images referred, how many belong to the group (positive predictive value).
         "precision": exact_interval(referred_positives, referred),
         "referred_share": referred / max(positives + negatives, 1),
+        # How common the group is among these images: what the predictive value rests on.
+        "prevalence": positives / max(positives + negatives, 1),
+        "referred_by_class": matrix[:, in_group].sum(axis=1).astype(int).tolist(),
     }
 
 

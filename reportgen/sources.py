@@ -82,7 +82,8 @@ SOURCE_CITATIONS = {
 # are grades.
 GRADE_SCALES = {
     "retinamnist": {
-        "scale": "DeepDRiD grades diabetic retinopathy on the international clinical scale (ICDR)",
+        "scale": "DeepDRiD grades diabetic retinopathy on the International Clinical Diabetic "
+        "Retinopathy (ICDR) severity scale",
         "source": {
             "label": "Wilkinson et al., Ophthalmology, 2003",
             # The DOI's parentheses percent-encoded, so that a Markdown link does not end early.
@@ -104,7 +105,7 @@ SCREENING_ENDPOINTS = {
     "dermamnist": {
         "name": "malignant or pre-malignant lesion",
         "referral": "sent for a closer look or a biopsy",
-        "positives_noun": "malignant or pre-malignant lesions",
+        "positives_noun": "images of malignant or pre-malignant lesions",
         "classes": [
             "actinic keratoses and intraepithelial carcinoma",
             "basal cell carcinoma",
@@ -112,6 +113,8 @@ SCREENING_ENDPOINTS = {
         ],
         "why": "the three HAM10000 categories that are skin cancers or non-invasive early forms of "
         "one; the other four are benign",
+        "caveat": "",
+        "not_independent": "HAM10000 has several images of some lesions",
         "source": {
             "label": "Tschandl et al., Scientific Data, 2018",
             "url": "https://doi.org/10.1038/sdata.2018.161",
@@ -120,11 +123,13 @@ SCREENING_ENDPOINTS = {
     "retinamnist": {
         "name": "referable retinopathy",
         "referral": "referred to an eye specialist",
-        "positives_noun": "eyes with referable retinopathy",
+        "positives_noun": "images graded referable",
         "classes": ["grade 2", "grade 3", "grade 4"],
         "why": "moderate non-proliferative retinopathy or worse, the usual threshold for referral "
-        "in diabetic eye screening; that definition also counts macular oedema, which RetinaMNIST "
-        "does not label",
+        "in diabetic eye screening",
+        "caveat": "Gulshan et al. also refer macular oedema, which RetinaMNIST does not label: an "
+        "image of grade 0 or 1 with oedema counts here as not referable.",
+        "not_independent": "DeepDRiD has several photographs of each patient",
         "source": {
             "label": "Gulshan et al., JAMA, 2016",
             "url": "https://doi.org/10.1001/jama.2016.17216",

@@ -157,7 +157,7 @@ def test_a_class_never_found_widens_the_balanced_accuracy_interval() -> None:
     resampled = confidence.resampled_metrics(labels, probabilities, counts)["balanced_accuracy"]
     _, bootstrap_high = confidence.percentile_interval(resampled)
     assert balanced["high"] > bootstrap_high + 0.01
-    assert intervals["balanced_accuracy_method"].startswith("posterior")
+    assert intervals["balanced_accuracy_method"].startswith("Bayesian credible interval")
 
 
 def test_balanced_accuracy_interval_leaves_out_classes_without_test_images() -> None:

@@ -353,6 +353,10 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         name = f"[{variant['name']}](#{variant_slug(variant['name'])}){star}"
         row = f"| {name} | {sensitivity:.2f} ± 0.00 | {specificity:.2f} ± 0.00 |"
         assert row in screening, screening
+    results_page = (out_dirs["docs"] / "results.md").read_text()
+    assert (
+        "the [Experiments](experiments.md#screening-by-variant) page gives the mean" in results_page
+    )
     for built in (out_dirs["docs"]).glob("*.md"):
         assert_blocks_set_apart(built.name, built.read_text())
     steps = (out_dirs["docs"] / "next-steps.md").read_text()

@@ -353,6 +353,6 @@ def test_every_block_is_set_apart_from_the_paragraph_above_it(flag: str) -> None
 
 def test_the_grade_scale_is_cited_on_the_dataset_page() -> None:
     page = render_pages(make_results(flag="retinamnist", official=True))["dataset.md"]
-    assert "on the international clinical scale (ICDR) ([Wilkinson et al." in page
+    assert "Retinopathy (ICDR) severity scale ([Wilkinson et al." in page
     assert "(https://doi.org/10.1016/S0161-6420%2803%2900475-5)" in page  # no bare ")" in the URL
     assert "| grade 4 | proliferative retinopathy |" in page

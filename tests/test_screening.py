@@ -47,12 +47,19 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     pages = render_pages(results)
     section = pages["results.md"].split("## As a screening test: referable retinopathy")[1]
     assert (
-        "| Sensitivity: eyes with referable retinopathy, referred | 13&nbsp;of&nbsp;20 | 0.65 |"
-        in section
+        "| Sensitivity: images graded referable, referred | 13&nbsp;of&nbsp;20 | 0.65 |" in section
     )
     assert "| Specificity: other images, not referred | 28&nbsp;of&nbsp;30 | 0.93 |" in section
     assert "| All images referred | 15&nbsp;of&nbsp;50 | 0.30 |" in section
-    assert "refers 13 of the 20 **eyes with referable retinopathy**" in pages["index.md"]
+    # grade 0: 2 of 20 referred; grade 1: none of 10. The group is 20 of the 50 images.
+    assert view["most_referred_negative"] == {"name": "grade 0", "referred": 2, "support": 20}
+    assert "most are *grade 0* (2 of its 20 test images referred)" in section
+    assert "it is 40% of these test images" in section
+    assert "treat the images as independent, which they are not (DeepDRiD has" in section
+    finding = (
+        "this run refers 13 of the 20 images graded referable in the test split (65% sensitivity)"
+    )
+    assert finding in pages["index.md"]
     assert "#as-a-screening-test-referable-retinopathy" in pages["index.md"]
 
 
