@@ -2,15 +2,15 @@
 
 Accuracy and AUC get percentile bootstrap intervals. A class's recall is a count, k of its n test
 images found, so it gets the exact binomial (Clopper-Pearson) interval: a bootstrap of 0 of 20
-found is 0.00-0.00, as if certain, where the exact upper bound is 0.17. Balanced accuracy, the mean
-of those recalls, gets a Bayesian credible interval (after Brodersen et al., 2010): each class's recall
-drawn from its Beta posterior, the draws averaged. A bootstrap would give a class found in none of
-its images no width at all, and so leave out how far its recall may reach.
+found is 0.00-0.00, as if certain, where the exact upper bound is 0.17. Balanced accuracy, the
+mean of those recalls, gets a Bayesian credible interval (after Brodersen et al., 2010): each
+class's recall drawn from its Beta posterior, the draws averaged. A bootstrap would give a class
+found in none of its images no width at all, and so leave out how far its recall may reach.
 
-numpy, and scipy for the binomial interval. Shapes: `labels` is (N,) of class indices, `probabilities` is (N, K) with rows summing
-to 1, `counts` is (B, N): how often each test image is drawn in each of B bootstrap resamples.
-Every resample is scored as a weighted test set, so B resamples cost a few (B, N) array operations
-instead of B calls into scikit-learn.
+numpy, and scipy for the binomial interval. Shapes: `labels` is (N,) of class indices,
+`probabilities` is (N, K) with rows summing to 1, `counts` is (B, N): how often each test image is
+drawn in each of B bootstrap resamples. Every resample is scored as a weighted test set, so B
+resamples cost a few (B, N) array operations instead of B calls into scikit-learn.
 """
 
 from __future__ import annotations

@@ -38,17 +38,14 @@ def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, A
         return None
     endpoint, positive = found
     counts = screening_counts(np.asarray(test["confusion_matrix"]), positive)
-    wrongly_referred = [
-        (referred, k)
-        for k, referred in enumerate(counts["referred_by_class"])
-        if k not in positive and referred > 0
-    ]
+    referred_by_class = counts["referred_by_class"]
+    negatives = [k for k in range(len(referred_by_class)) if k not in positive]
     most_referred_negative = None
-    if wrongly_referred:
-        referred, k = max(wrongly_referred)  # on a tie, the later class
+    if negatives and max(referred_by_class[k] for k in negatives) > 0:
+        k = max(negatives, key=lambda k: referred_by_class[k])  # on a tie, the first class
         most_referred_negative = {
             "name": dataset["class_names"][k],
-            "referred": referred,
+            "referred": referred_by_class[k],
             "support": int(np.asarray(test["confusion_matrix"])[k].sum()),
         }
     return {**endpoint, **counts, "most_referred_negative": most_referred_negative}
