@@ -384,6 +384,9 @@ def _experiments_view(
         )
     recommended = next(row for row in rows if row["recommended"])
     screening_rows = screening.screening_by_variant(experiments, dataset)
+    if screening_rows is not None:
+        for row, reading in zip(rows, screening_rows, strict=True):
+            row["screening"] = reading
     return {
         "seeds": experiments["seeds"],
         "recommended": experiments["recommended"],
@@ -399,16 +402,8 @@ def _experiments_view(
         },
         # Variants that try ideas the study did not propose (not the baseline itself).
         "beyond_steps": [row for row in rows[1:] if not row["steps"]],
-        "screening": None
-        if screening_rows is None
-        else [
-            {
-                **row,
-                "slug": variant_slug(row["name"]),
-                "recommended": row["name"] == experiments["recommended"],
-            }
-            for row in screening_rows
-        ],
+        # Each variant's screening reading, in the order of `rows` (None: none to show).
+        "screening": screening_rows,
     }
 
 

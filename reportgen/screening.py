@@ -37,7 +37,8 @@ def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, A
     if found is None:
         return None
     endpoint, positive = found
-    counts = screening_counts(np.asarray(test["confusion_matrix"]), positive)
+    matrix = np.asarray(test["confusion_matrix"])
+    counts = screening_counts(matrix, positive)
     referred_by_class = counts["referred_by_class"]
     negatives = [k for k in range(len(referred_by_class)) if k not in positive]
     most_referred_negative = None
@@ -46,7 +47,7 @@ def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, A
         most_referred_negative = {
             "name": dataset["class_names"][k],
             "referred": referred_by_class[k],
-            "support": int(np.asarray(test["confusion_matrix"])[k].sum()),
+            "support": int(matrix[k].sum()),
         }
     return {**endpoint, **counts, "most_referred_negative": most_referred_negative}
 
@@ -54,10 +55,10 @@ def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, A
 def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
-    """Per variant of experiments.json: the mean and sd over its runs of sensitivity,
-    specificity and share referred (NaN where a split has no images to count). None without an
-    endpoint, or for a file whose runs keep no confusion-matrix counts (written before they
-    were kept)."""
+    """Per variant of experiments.json, in its order: the mean and sd over its runs of
+    sensitivity, specificity and share referred (NaN where a split has no images to count). None
+    without an endpoint, or for a file whose runs keep no confusion-matrix counts (written before
+    they were kept)."""
     found = endpoint_of(dataset)
     runs = [run for variant in experiments["variants"] for run in variant["runs"]]
     if found is None or not all("confusion_matrix" in run for run in runs):
