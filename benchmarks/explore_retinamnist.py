@@ -3,7 +3,7 @@
 The experiments build chooses on 120 validation images, too few to tell ideas apart. This screen
 trains on 80 % of the training split (864 images) and scores on the other 20 % plus validation
 (336 images), three seeds per idea, so that ideas can be tried without touching test. It reuses
-the package's wide CNN, augmentation and normalisation; mixup, the ordinal losses (earth mover's
+the package's wide CNN, augmentation and normalisation, and torchvision's ResNet-18; mixup, the ordinal losses (earth mover's
 distance, regression on the grade), input upsampling, weight averaging, local-contrast and
 per-image preprocessing and blending with a tree model exist only here, to see whether they are
 worth adding to the package. Linear and tree models on hand-made image features give the floor a
@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
+from torchvision.models import resnet18
 from torchvision.transforms.functional import gaussian_blur
 
 from reportgen import metrics
@@ -62,6 +63,7 @@ class Idea:
     preprocess: str = "none"  # none | local_contrast | local_contrast_stacked | per_image
     batch_size: int = 100
     blend_gbm: float = 0.0  # weight of the gradient-boosting floor's probabilities (0 = off)
+    architecture: str = "wide_cnn"  # wide_cnn | resnet18 (see residual_network; ignores width)
 
 
 BASE = Idea()
@@ -85,6 +87,7 @@ IDEAS = {
     "local-contrast-stacked": replace(BASE, preprocess="local_contrast_stacked"),
     "per-image-standardised": replace(BASE, preprocess="per_image"),
     "batch-32": replace(BASE, batch_size=32),
+    "resnet18": replace(BASE, architecture="resnet18"),
     "blend-gbm-0.3": replace(BASE, blend_gbm=0.3),
     "ensemble-5-blend-gbm-0.3": replace(BASE, ensemble=5, blend_gbm=0.3),
 }
@@ -144,9 +147,11 @@ class ScreenNetwork(nn.Module):
         self.register_buffer("grades", torch.arange(n_classes, dtype=torch.float32))
         outputs = 1 if self.regresses else n_classes
         stacked = idea.preprocess == "local_contrast_stacked"
-        self.network = build_model(
-            "wide_cnn", in_channels * (2 if stacked else 1), outputs, idea.width
-        )
+        channels = in_channels * (2 if stacked else 1)
+        if idea.architecture == "resnet18":
+            self.network = residual_network(channels, outputs)
+        else:
+            self.network = build_model("wide_cnn", channels, outputs, idea.width)
 
     def raw_outputs(self, images: torch.Tensor) -> torch.Tensor:
         images = preprocess(self.preprocess, images)
@@ -157,6 +162,15 @@ class ScreenNetwork(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         outputs = self.raw_outputs(images)
         return -((outputs - self.grades) ** 2) / GRADE_TEMPERATURE if self.regresses else outputs
+
+
+def residual_network(in_channels: int, outputs: int) -> nn.Module:
+    """torchvision's ResNet-18, untrained, with the stem MedMNIST's 28-pixel baselines use: one
+    3x3 convolution at stride 1 and no max-pooling, so the first block still sees 28x28."""
+    network = resnet18(num_classes=outputs)
+    network.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+    network.maxpool = nn.Identity()
+    return network
 
 
 def preprocess(kind: str, images: torch.Tensor) -> torch.Tensor:

@@ -70,6 +70,20 @@ def test_screen_preprocessing_removes_what_it_claims_to() -> None:
     assert torch.equal(explore.preprocess("none", images), images)
 
 
+def test_the_screens_resnet_keeps_28_pixels_through_its_stem() -> None:
+    """MedMNIST's 28-pixel ResNet-18: a 3x3 stride-1 stem without max-pooling, so the first
+    residual block sees the whole 28x28 image; one output per class."""
+    explore = _load_script("explore_retinamnist")
+    network = explore.residual_network(3, 5)
+    seen: list[tuple[int, ...]] = []
+    network.layer1.register_forward_hook(lambda _m, _i, output: seen.append(tuple(output.shape)))
+    with torch.no_grad():
+        assert network.eval()(torch.zeros(2, 3, 28, 28)).shape == (2, 5)
+    assert seen == [(2, 64, 28, 28)]
+    screen_network = explore.ScreenNetwork(replace(explore.BASE, architecture="resnet18"), 3, 5)
+    assert type(screen_network.network).__name__ == "ResNet"
+
+
 class _FixedOutput(torch.nn.Module):
     def __init__(self, output: torch.Tensor) -> None:
         super().__init__()
