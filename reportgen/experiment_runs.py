@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportgen import cache
+from reportgen.catalog import class_names_of, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset
 from reportgen.experiments import (
@@ -24,6 +25,7 @@ from reportgen.experiments import (
     summarize_variant,
 )
 from reportgen.interrupt import sigint_blocked
+from reportgen.screening import referral_auc_of
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,13 @@ class PlannedRun:
     key: str
 
 
-def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[str, Any]:
-    """What experiments.json keeps of one run: metrics, selection, curves and confusion matrix."""
+def run_entry(
+    seed: int, key: str, run: cache.TrainedRun, reused: bool, dataset: dict[str, Any]
+) -> dict[str, Any]:
+    """What experiments.json keeps of one run: metrics, selection, curves, confusion matrix and,
+    where the dataset (its flag and class names) has a screening endpoint, the referral AUC."""
     record = run.record
+    auc = referral_auc_of(dataset, run.test_labels, run.test_probabilities)
     return {
         "seed": seed,
         "key": key,
@@ -48,6 +54,7 @@ def run_entry(seed: int, key: str, run: cache.TrainedRun, reused: bool) -> dict[
         "train_seconds": record["seconds"]["train"],
         "history": record["history"],
         "confusion_matrix": record["test"]["confusion_matrix"],  # counts: the screening reading
+        "referral_auc": None if auc is None else auc["estimate"],
         "confusion_matrix_normalized": record["test"]["confusion_matrix_normalized"],
         "per_class": record["test"]["report"]["classes"],
         "model": record["model"],  # the network's layers, for variants that change it
@@ -168,6 +175,9 @@ def run_plan(
     missing = [p for p in planned if cached.get(p.key) is None]
     _train_missing(base, list({p.key: p for p in missing}.values()), load_dataset, on_run, on_note)
 
+    # The names screening.endpoint_of reads, without loading the data (all runs may be cached).
+    class_names = class_names_of(medmnist_info()[base.dataset])
+    dataset_names = {"flag": base.dataset, "class_names": class_names}
     variants = []
     for variant in plan.variants:
         runs = []
@@ -177,7 +187,8 @@ def run_plan(
                 raise RuntimeError(
                     f"run {p.key} of {p.variant} was trained but cannot be read back"
                 )
-            runs.append(run_entry(p.seed, p.key, run, reused=cached.get(p.key) is not None))
+            reused = cached.get(p.key) is not None
+            runs.append(run_entry(p.seed, p.key, run, reused, dataset_names))
         variants.append(summarize_variant(variant, runs))
     return {
         "dataset": base.dataset,

@@ -16,9 +16,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
+from sklearn.metrics import roc_curve
 
 from reportgen import metrics
 from reportgen.experiments import variant_slug
+from reportgen.screening import endpoint_of, referral_score, screening_counts, screening_rates
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
@@ -179,6 +181,37 @@ def plot_roc_curves(
     return _save(fig, path)
 
 
+def plot_referral_roc(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    positive: list[int],
+    group_name: str,
+    auc: float,
+    decision: tuple[float, float],
+    path: Path,
+) -> Path:
+    """ROC curve of the referral score (the summed probability of the group's classes), with the
+    model's own decision (the most probable class) as a dot: decision is its (1 - specificity,
+    sensitivity), the screening table's."""
+    fpr, tpr, _ = roc_curve(np.isin(labels, positive), referral_score(probabilities, positive))
+    fig, ax = plt.subplots(figsize=(6, 5.6))
+    ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=f"every threshold (AUC {auc:.3f})")
+    ax.plot(
+        *decision,
+        "o",
+        color="#c62828",
+        markersize=8,
+        label="the model's own decision",
+    )
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xlabel("1 − specificity (other images referred)")
+    ax.set_ylabel(f"sensitivity ({_short(group_name, 32)} referred)")
+    ax.set_title("Referral ROC curve (test)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def plot_recall_by_variant(
     variant_names: list[str], mean_recall: list[list[float]], class_names: list[str], path: Path
 ) -> Path:
@@ -264,6 +297,7 @@ def inputs_digest(
             test["per_class_auc"],
         ],
         "calibration": test.get("calibration"),
+        "referral": results.get("referral_auc"),  # none without a screening endpoint
         "experiments": None
         if experiments is None
         else [
@@ -330,6 +364,7 @@ FIGURE_FILES = {
     "confusion_normalized": "confusion_matrix_normalized.png",
     "roc": "roc_curves.png",
     "reliability": "reliability_diagram.png",
+    "referral_roc": "referral_roc.png",
 }
 
 
@@ -376,6 +411,19 @@ def figure_jobs(
         ),
         "reliability": partial(plot_reliability_diagram, test["calibration"], path["reliability"]),
     }
+    endpoint = endpoint_of(results["dataset"])
+    if endpoint is not None and results["referral_auc"]["estimate"] is not None:
+        rates = screening_rates(screening_counts(np.asarray(test["confusion_matrix"]), endpoint[1]))
+        jobs["referral_roc"] = partial(
+            plot_referral_roc,
+            test_labels,
+            test_probabilities,
+            endpoint[1],
+            endpoint[0]["name"],
+            results["referral_auc"]["estimate"],
+            (1 - rates["specificity"], rates["sensitivity"]),
+            path["referral_roc"],
+        )
     if sample_images is not None and sample_counts is not None:
         jobs["samples"] = partial(
             plot_sample_grid, sample_images, sample_counts, names, path["samples"]

@@ -404,6 +404,8 @@ def _experiments_view(
         "beyond_steps": [row for row in rows[1:] if not row["steps"]],
         # Each variant's screening reading, in the order of `rows` (None: none to show).
         "screening": screening_rows,
+        # Whether those readings include the referral AUC (files written before it do not).
+        "screening_auc": screening_rows is not None and "auc" in screening_rows[0]["mean"],
     }
 
 
@@ -467,7 +469,7 @@ def page_context(
             "entries": sources.MEDMNIST_CITATIONS + source_citations,
         },
         "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
-        "screening": screening.screening_view(results["test"], dataset),
+        "screening": screening.screening_view(results["test"], dataset, results["referral_auc"]),
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,

@@ -20,8 +20,10 @@ from reportgen.cache import TrainedRun
 from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
+from reportgen.screening import referral_auc_of
 
-SCHEMA_VERSION = 3  # 2: test intervals and calibration; 3: balanced accuracy's posterior interval
+# 2: test intervals and calibration; 3: balanced accuracy's posterior interval; 4: referral AUC
+SCHEMA_VERSION = 4
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"
@@ -34,6 +36,7 @@ REQUIRED_KEYS = (
     "model",
     "history",
     "test",
+    "referral_auc",
     "timings",
 )
 
@@ -104,6 +107,7 @@ def assemble_results(
     timings: dict[str, float],
 ) -> dict[str, Any]:
     record = run.record
+    dataset = dataset_summary(config, data_file, md5, official, record["counts"])
     return {
         "schema_version": SCHEMA_VERSION,
         "reportgen_version": reportgen.__version__,
@@ -112,13 +116,15 @@ def assemble_results(
         "rebuild_command": rebuild_command(config),
         "config": shareable_config(config),
         "environment": record["environment"],
-        "dataset": dataset_summary(config, data_file, md5, official, record["counts"]),
+        "dataset": dataset,
         "collection": collection_summary(),
         "model": record["model"],
         "history": record["history"],
         "selection": record["selection"],
         "val": record["val"],
         "test": record["test"],
+        # The screening reading's threshold-free part (None: the dataset has no endpoint).
+        "referral_auc": referral_auc_of(dataset, run.test_labels, run.test_probabilities),
         "timings": timings,
         "cache": cache,
     }

@@ -6,6 +6,11 @@ be referred. Where sources.SCREENING_ENDPOINTS defines that group of classes for
 model "refers" an image when it predicts any class of the group. A mistake within the group (grade
 3 called grade 2) still refers the patient, so the group's sensitivity can be far higher than its
 classes' recalls. Counts come from the test confusion matrix; intervals are exact binomial.
+
+That decision is one threshold. The referral AUC asks what every threshold could do: how often the
+model's summed probability of the group ranks an image of the group above one outside it. It comes
+from the test probabilities, so it is computed where they are (results.assemble_results,
+experiment_runs.run_entry) and kept beside the counts.
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from reportgen import sources
-from reportgen.confidence import exact_interval
+from reportgen.confidence import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    exact_interval,
+    percentile_interval,
+    resample_counts,
+    weighted_auc,
+)
 from reportgen.experiments import mean_sd
 
 SCREENING_RATES = ("sensitivity", "specificity", "referred_share")
@@ -31,8 +43,40 @@ def endpoint_of(dataset: dict[str, Any]) -> tuple[dict[str, Any], list[int]] | N
     return endpoint, [dataset["class_names"].index(name) for name in endpoint["classes"]]
 
 
-def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any] | None:
-    """The screening reading of a test summary as plain data (None: see endpoint_of)."""
+def referral_score(probabilities: np.ndarray, positive: list[int]) -> np.ndarray:
+    """(N,) the model's probability that each image belongs to the group: the sum over its classes."""
+    return probabilities[:, positive].sum(axis=1)
+
+
+def referral_auc(
+    labels: np.ndarray, probabilities: np.ndarray, positive: list[int]
+) -> dict[str, float | None]:
+    """ROC AUC of referral_score for membership of the group, with a 95% percentile bootstrap
+    interval over test images (the resamples of confidence.bootstrap_intervals). None throughout
+    where the images hold no member of the group or no other image."""
+    in_group = np.isin(labels, positive)
+    score = referral_score(probabilities, positive)
+    estimate = float(weighted_auc(in_group, score, np.ones((1, labels.shape[0])))[0])
+    resampled = weighted_auc(
+        in_group, score, resample_counts(labels.shape[0], BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED)
+    )
+    low, high = percentile_interval(resampled)
+    return {"estimate": None if math.isnan(estimate) else estimate, "low": low, "high": high}
+
+
+def referral_auc_of(
+    dataset: dict[str, Any], labels: np.ndarray, probabilities: np.ndarray
+) -> dict[str, float | None] | None:
+    """referral_auc for the dataset's endpoint; None where it has none (see endpoint_of)."""
+    found = endpoint_of(dataset)
+    return None if found is None else referral_auc(labels, probabilities, found[1])
+
+
+def screening_view(
+    test: dict[str, Any], dataset: dict[str, Any], auc: dict[str, float | None] | None = None
+) -> dict[str, Any] | None:
+    """The screening reading of a test summary as plain data (None: see endpoint_of), with the
+    referral AUC where results hold one (`auc`, from referral_auc_of)."""
     found = endpoint_of(dataset)
     if found is None:
         return None
@@ -49,28 +93,32 @@ def screening_view(test: dict[str, Any], dataset: dict[str, Any]) -> dict[str, A
             "referred": referred_by_class[k],
             "support": int(matrix[k].sum()),
         }
-    return {**endpoint, **counts, "most_referred_negative": most_referred_negative}
+    return {**endpoint, **counts, "most_referred_negative": most_referred_negative, "auc": auc}
 
 
 def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Per variant of experiments.json, in its order: the mean and sd over its runs of
-    sensitivity, specificity and share referred (NaN where a split has no images to count). None
-    without an endpoint, or for a file whose runs keep no confusion-matrix counts (written before
-    they were kept)."""
+    sensitivity, specificity and share referred (NaN where a split has no images to count), and of
+    the referral AUC ("auc") where every run keeps one. None without an endpoint, or for a file
+    whose runs keep no confusion-matrix counts (written before they were kept)."""
     found = endpoint_of(dataset)
     runs = [run for variant in experiments["variants"] for run in variant["runs"]]
     if found is None or not all("confusion_matrix" in run for run in runs):
         return None
     _, positive = found
+    with_auc = all(run.get("referral_auc") is not None for run in runs)
     rows = []
     for variant in experiments["variants"]:
         rates = [
-            screening_rates(screening_counts(np.asarray(run["confusion_matrix"]), positive))
+            {
+                **screening_rates(screening_counts(np.asarray(run["confusion_matrix"]), positive)),
+                **({"auc": run["referral_auc"]} if with_auc else {}),
+            }
             for run in variant["runs"]
         ]
-        mean, sd = mean_sd(rates, SCREENING_RATES)
+        mean, sd = mean_sd(rates, SCREENING_RATES + (("auc",) if with_auc else ()))
         rows.append({"name": variant["name"], "mean": mean, "sd": sd})
     return rows
 

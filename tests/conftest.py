@@ -177,6 +177,7 @@ def make_results(
     from reportgen.config import BuildConfig
     from reportgen.evaluate import summarize_test
     from reportgen.results import SCHEMA_VERSION, dataset_summary, rebuild_command
+    from reportgen.screening import referral_auc_of
 
     info = medmnist_info()[flag]
     names = class_names or class_names_of(info)
@@ -204,6 +205,14 @@ def make_results(
         }
         for e in (1, 2, 3)
     ]
+    # The builder's own dataset block, with the fixture's class names when it was given some.
+    dataset = dataset_summary(
+        config,
+        Path(f"/data/{flag}.npz"),
+        info["MD5"] if official else "0" * 32,
+        official,
+        counts,
+    ) | {"class_names": names}
     return {
         "schema_version": SCHEMA_VERSION,
         "reportgen_version": "0.1.0",
@@ -220,15 +229,7 @@ def make_results(
             "torch_threads": 2,
             "platform": "Linux",
         },
-        # The builder's own dataset block, with the fixture's class names when it was given some.
-        "dataset": dataset_summary(
-            config,
-            Path(f"/data/{flag}.npz"),
-            info["MD5"] if official else "0" * 32,
-            official,
-            counts,
-        )
-        | {"class_names": names},
+        "dataset": dataset,
         "collection": collection_summary(),
         "model": {
             "name": "StudyCNN",
@@ -252,6 +253,7 @@ def make_results(
         },
         "val": summarize_test(labels, probabilities, names),
         "test": summarize_test(labels, probabilities, names),
+        "referral_auc": referral_auc_of(dataset, labels, probabilities),
         "timings": {"load": 0.5, "train": 10.0, "evaluate": 0.25, "figures": 1.0},
         "cache": {"key": "0123456789abcdef0123", "reused": False},
     }

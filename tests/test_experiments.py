@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sklearn.metrics import roc_auc_score
 
+from reportgen import cache
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.experiments import (
@@ -235,8 +238,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert (
         "experiment runs: 100%" in result.output and "5/5" in result.output
     )  # baseline seed 0 reused
-    # One progress bar for every figure: the build's 8 and the Experiments page's 1 + 3 per variant.
-    assert "figures: 100%" in result.output and "18/18" in result.output
+    # One progress bar for every figure: the build's 8, the referral ROC curve (RetinaMNIST has a
+    # screening endpoint) and the Experiments page's 1 + 3 per variant.
+    assert "figures: 100%" in result.output and "19/19" in result.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
     assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
@@ -353,10 +357,28 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         name = f"[{variant['name']}](#{variant_slug(variant['name'])}){star}"
         row = f"| {name} | {sensitivity:.2f} ± 0.00 | {specificity:.2f} ± 0.00 |"
         assert row in screening, screening
+        # The referral AUC, recomputed with scikit-learn from the run's cached probabilities.
+        run = cache.load_run(out_dirs["cache"], variant["runs"][0]["key"])
+        assert run is not None
+        in_group = np.isin(run.test_labels, group)
+        auc = roc_auc_score(in_group, run.test_probabilities[:, group].sum(axis=1))
+        assert variant["runs"][0]["referral_auc"] == pytest.approx(auc)
+        assert f"| {auc:.2f} ± 0.00 |\n" in screening.split(name)[1]
+    assert "| Share of images referred | Referral AUC |" in screening
     results_page = (out_dirs["docs"] / "results.md").read_text()
     assert (
         "the [Experiments](experiments.md#screening-by-variant) page gives the mean" in results_page
     )
+    # The main run's referral AUC, recomputed from the predictions file the build publishes.
+    predictions = pd.read_csv(out_dirs["docs"] / "data" / "predictions.csv")
+    score = predictions[[f"prob_{k}" for k in group]].sum(axis=1)
+    auc = roc_auc_score(predictions["label"].isin(group), score)
+    written = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["referral_auc"]
+    assert written["estimate"] == pytest.approx(auc, abs=1e-3)  # the file keeps 6 decimals
+    assert written["low"] <= written["estimate"] <= written["high"]
+    assert f"one that should not with probability **{auc:.2f}**" in results_page
+    assert "![Referral ROC curve" in results_page
+    assert (out_dirs["docs"] / "figures" / "referral_roc.png").is_file()
     for built in (out_dirs["docs"]).glob("*.md"):
         assert_blocks_set_apart(built.name, built.read_text())
     steps = (out_dirs["docs"] / "next-steps.md").read_text()

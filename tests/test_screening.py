@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from reportgen.evaluate import summarize_test
+from reportgen.figures import figure_jobs
 from reportgen.render import render_pages
-from reportgen.screening import screening_by_variant, screening_counts, screening_view
+from reportgen.screening import (
+    referral_auc,
+    screening_by_variant,
+    screening_counts,
+    screening_view,
+)
 from tests.conftest import make_results
 
 
@@ -82,3 +91,72 @@ def test_no_screening_table_for_an_experiments_file_without_counts() -> None:
     assert rows[0]["sd"]["sensitivity"] == 0.0
     del run["confusion_matrix"]
     assert screening_by_variant(experiments, results["dataset"]) is None
+
+
+def test_the_referral_auc_ranks_by_the_groups_summed_probability() -> None:
+    """It is scikit-learn's AUC of the summed probability, with a bootstrap interval around it, and
+    it is about ranking, not the decision: here no image is referred, yet the ranking is perfect."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 300)
+    probabilities = rng.dirichlet(np.ones(4), 300)
+    probabilities[labels >= 2, 2:] += 0.3
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    auc = referral_auc(labels, probabilities, [2, 3])
+    expected = roc_auc_score(labels >= 2, probabilities[:, 2] + probabilities[:, 3])
+    assert auc["estimate"] == pytest.approx(expected)
+    assert auc["low"] < auc["estimate"] < auc["high"]
+    assert auc["high"] - auc["low"] < 0.2
+
+    never_referred = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
+    labels = np.array([0, 0, 1, 1])
+    assert not np.isin(never_referred.argmax(axis=1), [1]).any()
+    assert referral_auc(labels, never_referred, [1])["estimate"] == pytest.approx(1.0)
+    # Without an image of the group (or without any other) there is nothing to rank.
+    assert referral_auc(np.zeros(4, dtype=int), never_referred, [1]) == {
+        "estimate": None,
+        "low": None,
+        "high": None,
+    }
+
+
+def test_the_referral_auc_reaches_the_pages_the_figure_and_the_variant_table() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    auc = results["referral_auc"]
+    assert auc is not None and auc["estimate"] is not None
+    pages = render_pages(results)
+    section = pages["results.md"].split("## As a screening test: referable retinopathy")[1]
+    assert f"with probability **{auc['estimate']:.2f}**" in section
+    assert f"referral AUC {auc['estimate']:.2f}" in pages["model-card.md"]
+    jobs = figure_jobs(results, np.zeros(1), np.zeros((1, 5)), None, None, Path("unused"))
+    assert "referral_roc" in jobs
+    pneumonia = make_results(flag="pneumoniamnist", official=True)
+    assert pneumonia["referral_auc"] is None
+    jobs = figure_jobs(pneumonia, np.zeros(1), np.zeros((1, 2)), None, None, Path("unused"))
+    assert "referral_roc" not in jobs
+    # Per variant: the mean and sd of the runs' AUCs, shown only when every run has one.
+    matrix = np.eye(5, dtype=int).tolist()
+    runs = [{"confusion_matrix": matrix, "referral_auc": value} for value in (0.7, 0.8)]
+    experiments = {"variants": [{"name": "baseline", "runs": runs}]}
+    rows = screening_by_variant(experiments, results["dataset"])
+    assert rows is not None
+    assert rows[0]["mean"]["auc"] == pytest.approx(0.75)
+    assert rows[0]["sd"]["auc"] == pytest.approx(np.std([0.7, 0.8], ddof=1))
+    runs[1]["referral_auc"] = None
+    rows = screening_by_variant(experiments, results["dataset"])
+    assert rows is not None and "auc" not in rows[0]["mean"]
+
+
+def test_the_referral_roc_figure_marks_the_decision_the_screening_table_counts(
+    tmp_path: Path,
+) -> None:
+    results = make_results(flag="retinamnist", official=True)
+    view = screening_view(results["test"], results["dataset"])
+    assert view is not None
+    labels = np.repeat(np.arange(5), 2)
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(5), 10)
+    job = figure_jobs(results, labels, probabilities, None, None, tmp_path)["referral_roc"]
+    *_, decision, path = job.args
+    assert decision == pytest.approx(
+        (1 - view["specificity"]["estimate"], view["sensitivity"]["estimate"])
+    )
+    assert job() == path and path.stat().st_size > 0
