@@ -42,7 +42,8 @@ def run_entry(
     """What experiments.json keeps of one run: metrics, selection, curves, confusion matrix and,
     where the dataset (its flag and class names) has a screening endpoint, the referral AUC."""
     record = run.record
-    auc = referral_auc_of(dataset, run.test_labels, run.test_probabilities)
+    # Only the estimate is kept (the page shows the spread over seeds), so no bootstrap.
+    auc = referral_auc_of(dataset, run.test_labels, run.test_probabilities, resamples=0)
     return {
         "seed": seed,
         "key": key,

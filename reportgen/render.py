@@ -326,9 +326,11 @@ def selection_margin(
 
 
 def _experiments_view(
-    experiments: dict[str, Any] | None, dataset: dict[str, Any]
+    experiments: dict[str, Any] | None, dataset: dict[str, Any], base_tunes_offsets: bool = False
 ) -> dict[str, Any] | None:
-    """Rows of the experiments table with the best value per column marked, plus deltas vs baseline."""
+    """Rows of the experiments table with the best value per column marked, plus deltas vs baseline.
+    base_tunes_offsets: whether the build's own config tunes per-class offsets (variants inherit
+    it unless they override threshold_tuning)."""
     if experiments is None:
         return None
     focus = _focus_class(dataset)
@@ -406,6 +408,10 @@ def _experiments_view(
         "screening": screening_rows,
         # Whether those readings include the referral AUC (files written before it do not).
         "screening_auc": screening_rows is not None and "auc" in screening_rows[0]["mean"],
+        # Variants whose reported probabilities are re-weighted by tuned per-class offsets.
+        "offset_variants": [
+            row for row in rows if row["config"].get("threshold_tuning", base_tunes_offsets)
+        ],
     }
 
 
@@ -474,7 +480,9 @@ def page_context(
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
         "next_steps": _next_steps(results, class_findings, never_found),
-        "experiments": _experiments_view(experiments, dataset),
+        "experiments": _experiments_view(
+            experiments, dataset, bool(results["config"].get("threshold_tuning"))
+        ),
     }
 
 

@@ -7,9 +7,11 @@ model "refers" an image when it predicts any class of the group. A mistake withi
 3 called grade 2) still refers the patient, so the group's sensitivity can be far higher than its
 classes' recalls. Counts come from the test confusion matrix; intervals are exact binomial.
 
-That decision is one threshold. The referral AUC asks what every threshold could do: how often the
-model's summed probability of the group ranks an image of the group above one outside it. It comes
-from the test probabilities, so it is computed where they are (results.assemble_results,
+That decision is the model's own (the most probable class), not a threshold on any one score. The
+referral AUC asks about ranking instead: the chance that the model's summed probability of the
+group is higher for a random image of the group than for a random image outside it. Its ROC curve
+shows what every threshold on that sum would give; the decision lies near it. It comes from the
+test probabilities, so it is computed where they are (results.assemble_results,
 experiment_runs.run_entry) and kept beside the counts.
 """
 
@@ -49,27 +51,35 @@ def referral_score(probabilities: np.ndarray, positive: list[int]) -> np.ndarray
 
 
 def referral_auc(
-    labels: np.ndarray, probabilities: np.ndarray, positive: list[int]
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    positive: list[int],
+    resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict[str, float | None]:
-    """ROC AUC of referral_score for membership of the group, with a 95% percentile bootstrap
-    interval over test images (the resamples of confidence.bootstrap_intervals). None throughout
-    where the images hold no member of the group or no other image."""
+    """ROC AUC of referral_score for membership of the group (ties count half), with a 95%
+    percentile bootstrap interval over test images (the resamples of
+    confidence.bootstrap_intervals; resamples without an image of the group, or without any other,
+    are left out). None throughout where the images hold no member of the group or no other image;
+    no interval with resamples=0."""
     in_group = np.isin(labels, positive)
     score = referral_score(probabilities, positive)
     estimate = float(weighted_auc(in_group, score, np.ones((1, labels.shape[0])))[0])
-    resampled = weighted_auc(
-        in_group, score, resample_counts(labels.shape[0], BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED)
-    )
-    low, high = percentile_interval(resampled)
+    low = high = None
+    if resamples > 0 and not math.isnan(estimate):
+        counts = resample_counts(labels.shape[0], resamples, BOOTSTRAP_SEED)
+        low, high = percentile_interval(weighted_auc(in_group, score, counts))
     return {"estimate": None if math.isnan(estimate) else estimate, "low": low, "high": high}
 
 
 def referral_auc_of(
-    dataset: dict[str, Any], labels: np.ndarray, probabilities: np.ndarray
+    dataset: dict[str, Any],
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict[str, float | None] | None:
     """referral_auc for the dataset's endpoint; None where it has none (see endpoint_of)."""
     found = endpoint_of(dataset)
-    return None if found is None else referral_auc(labels, probabilities, found[1])
+    return None if found is None else referral_auc(labels, probabilities, found[1], resamples)
 
 
 def screening_view(

@@ -254,6 +254,11 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
+    # The referral AUC column; tuned reports re-weighted probabilities, and the page says so.
+    screening = page.split("## As a screening test")[1].split("## Published results")[0]
+    header = "| Share of images referred | Referral AUC |\n| --- | ---: | ---: | ---: | ---: |\n"
+    assert header in screening
+    assert "tune per-class decision offsets ([tuned](#tuned)) report probabilities" in screening
     assert "| Macro F1 | Grade " in page  # the rarest grade heads its recall column
     assert "ResNet-18 (28)" in page
     # overrides read as the experiments file spells them, so they can be copied into one

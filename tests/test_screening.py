@@ -106,6 +106,8 @@ def test_the_referral_auc_ranks_by_the_groups_summed_probability() -> None:
     assert auc["estimate"] == pytest.approx(expected)
     assert auc["low"] < auc["estimate"] < auc["high"]
     assert auc["high"] - auc["low"] < 0.2
+    estimate_only = referral_auc(labels, probabilities, [2, 3], resamples=0)
+    assert estimate_only == {"estimate": auc["estimate"], "low": None, "high": None}
 
     never_referred = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
     labels = np.array([0, 0, 1, 1])
