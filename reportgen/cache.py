@@ -1,7 +1,7 @@
 """Trained runs cached on disk, keyed by config, data MD5 and code, and checked before reuse.
 
-A run directory holds `run.json` (plain data), `arrays.npz` (test labels and probabilities, sample
-images) and `manifest.json`, which records the key and the SHA-256 of the other two files. Any
+A run directory holds `run.json` (plain data), `arrays.npz` (test and validation labels and
+probabilities, sample images) and `manifest.json`, which records the key and the SHA-256 of the other two files. Any
 damage to any of them is detected on load, and the entry is removed and retrained instead of shown.
 Reading a run needs numpy only, not torch.
 """
@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import reportgen
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
 MANIFEST = "manifest.json"
 RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
 # Sources whose change alters what training produces; their text is part of every cache key.
@@ -57,6 +57,11 @@ class TrainedRun:
     test_probabilities: np.ndarray  # (N, K) float64
     sample_images: np.ndarray  # (K, S, H, W, C) uint8: S training images per class
     sample_counts: np.ndarray  # (K,) how many of the S slots per class hold an image
+    # What the final model predicts for the validation split, as test_probabilities for test (after
+    # any tuned offsets): for choices made on validation after training, such as a referral
+    # threshold. Empty where a build re-renders from results.json.
+    val_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    val_probabilities: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 @functools.cache
@@ -117,6 +122,8 @@ def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
             test_probabilities=run.test_probabilities,
             sample_images=run.sample_images,
             sample_counts=run.sample_counts,
+            val_labels=run.val_labels,
+            val_probabilities=run.val_probabilities,
         )
         (staging / "run.json").write_text(json.dumps(run.record, indent=2))
         manifest = {
@@ -153,6 +160,8 @@ def _read_verified(run_dir: Path, key: str) -> TrainedRun:
             test_probabilities=arrays["test_probabilities"],
             sample_images=arrays["sample_images"],
             sample_counts=arrays["sample_counts"],
+            val_labels=arrays["val_labels"],
+            val_probabilities=arrays["val_probabilities"],
         )
 
 

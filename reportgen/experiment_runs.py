@@ -25,7 +25,7 @@ from reportgen.experiments import (
     summarize_variant,
 )
 from reportgen.interrupt import sigint_blocked
-from reportgen.screening import referral_auc_of
+from reportgen.screening import TARGET_NAMES, referral_auc_of, referral_operating_point_of
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,12 @@ def run_entry(
     seed: int, key: str, run: cache.TrainedRun, reused: bool, dataset: dict[str, Any]
 ) -> dict[str, Any]:
     """What experiments.json keeps of one run: metrics, selection, curves, confusion matrix and,
-    where the dataset (its flag and class names) has a screening endpoint, the referral AUC."""
+    where the dataset (its flag and class names) has a screening endpoint, the referral AUC and
+    the test sensitivity and specificity at the referral threshold set on validation."""
     record = run.record
     # Only the estimate is kept (the page shows the spread over seeds), so no bootstrap.
     auc = referral_auc_of(dataset, run.test_labels, run.test_probabilities, resamples=0)
+    target = referral_operating_point_of(dataset, run)
     return {
         "seed": seed,
         "key": key,
@@ -56,6 +58,9 @@ def run_entry(
         "history": record["history"],
         "confusion_matrix": record["test"]["confusion_matrix"],  # counts: the screening reading
         "referral_auc": None if auc is None else auc["estimate"],
+        "referral_at_target": None
+        if target is None
+        else {name: target["test"][name]["estimate"] for name in TARGET_NAMES},
         "confusion_matrix_normalized": record["test"]["confusion_matrix_normalized"],
         "per_class": record["test"]["report"]["classes"],
         "model": record["model"],  # the network's layers, for variants that change it

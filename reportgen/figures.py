@@ -189,10 +189,12 @@ def plot_referral_roc(
     auc: float,
     decision: tuple[float, float],
     path: Path,
+    validated: tuple[float, float] | None = None,
 ) -> Path:
     """ROC curve of the referral score (the summed probability of the group's classes), with the
     model's own decision (the most probable class) as a dot: decision is its (1 - specificity,
-    sensitivity), the screening table's."""
+    sensitivity), the screening table's. validated: the same for the threshold set on validation
+    (a triangle), where there is one."""
     fpr, tpr, _ = roc_curve(np.isin(labels, positive), referral_score(probabilities, positive))
     fig, ax = plt.subplots(figsize=(6, 5.6))
     ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=f"every threshold (AUC {auc:.3f})")
@@ -203,6 +205,14 @@ def plot_referral_roc(
         markersize=8,
         label="the model's own decision",
     )
+    if validated is not None:
+        ax.plot(
+            *validated,
+            "^",
+            color="#6a1b9a",
+            markersize=9,
+            label="threshold set on validation",
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
     ax.set_ylabel(f"sensitivity ({_short(group_name, 32)} referred)")
@@ -210,6 +220,16 @@ def plot_referral_roc(
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, float] | None:
+    """(1 - specificity, sensitivity) on test at the threshold set on validation, if any."""
+    if operating_point is None:
+        return None
+    test = operating_point["test"]
+    if test["sensitivity"]["estimate"] is None or test["specificity"]["estimate"] is None:
+        return None
+    return (1 - test["specificity"]["estimate"], test["sensitivity"]["estimate"])
 
 
 def plot_recall_by_variant(
@@ -297,7 +317,8 @@ def inputs_digest(
             test["per_class_auc"],
         ],
         "calibration": test.get("calibration"),
-        "referral": results.get("referral_auc"),  # none without a screening endpoint
+        # None without a screening endpoint.
+        "referral": [results.get("referral_auc"), results.get("referral_operating_point")],
         "experiments": None
         if experiments is None
         else [
@@ -423,6 +444,7 @@ def figure_jobs(
             results["referral_auc"]["estimate"],
             (1 - rates["specificity"], rates["sensitivity"]),
             path["referral_roc"],
+            validated_point(results["referral_operating_point"]),
         )
     if sample_images is not None and sample_counts is not None:
         jobs["samples"] = partial(

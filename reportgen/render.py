@@ -406,8 +406,12 @@ def _experiments_view(
         "beyond_steps": [row for row in rows[1:] if not row["steps"]],
         # Each variant's screening reading, in the order of `rows` (None: none to show).
         "screening": screening_rows,
-        # Whether those readings include the referral AUC (files written before it do not).
+        # Whether those readings include the referral AUC and the rates at the threshold set on
+        # validation (files written before them do not).
         "screening_auc": screening_rows is not None and "auc" in screening_rows[0]["mean"],
+        "screening_target": screening_rows is not None
+        and screening.TARGET_RATES[0] in screening_rows[0]["mean"],
+        "target_sensitivity": screening.TARGET_SENSITIVITY,
         # Variants whose reported probabilities are re-weighted by tuned per-class offsets.
         "offset_variants": [
             row for row in rows if row["config"].get("threshold_tuning", base_tunes_offsets)
@@ -475,7 +479,12 @@ def page_context(
             "entries": sources.MEDMNIST_CITATIONS + source_citations,
         },
         "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
-        "screening": screening.screening_view(results["test"], dataset, results["referral_auc"]),
+        "screening": screening.screening_view(
+            results["test"],
+            dataset,
+            results["referral_auc"],
+            results["referral_operating_point"],
+        ),
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,

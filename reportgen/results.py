@@ -20,10 +20,11 @@ from reportgen.cache import TrainedRun
 from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
-from reportgen.screening import referral_auc_of
+from reportgen.screening import referral_auc_of, referral_operating_point_of
 
-# 2: test intervals and calibration; 3: balanced accuracy's posterior interval; 4: referral AUC
-SCHEMA_VERSION = 4
+# 2: test intervals and calibration; 3: balanced accuracy's posterior interval; 4: referral AUC;
+# 5: the referral threshold set on validation
+SCHEMA_VERSION = 5
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"
@@ -37,6 +38,7 @@ REQUIRED_KEYS = (
     "history",
     "test",
     "referral_auc",
+    "referral_operating_point",
     "timings",
 )
 
@@ -125,6 +127,7 @@ def assemble_results(
         "test": record["test"],
         # The screening reading's threshold-free part (None: the dataset has no endpoint).
         "referral_auc": referral_auc_of(dataset, run.test_labels, run.test_probabilities),
+        "referral_operating_point": referral_operating_point_of(dataset, run),
         "timings": timings,
         "cache": cache,
     }

@@ -107,6 +107,10 @@ def run_training(
     offsets = np.zeros(len(dataset.class_names))
     if config.threshold_tuning:
         offsets = tune_offsets(val_labels, val_probabilities)  # validation labels only
+    # The final model's val output, treated as test's is below (kept for choices made later).
+    final_val_probabilities = (
+        apply_offsets(val_probabilities, offsets) if config.threshold_tuning else val_probabilities
+    )
     if config.threshold_tuning or config.select_epoch != "last":
         # The val row that compares variants must not score choices on the images that made them.
         val_probabilities = cross_fitted_probabilities(
@@ -169,4 +173,6 @@ def run_training(
         test_probabilities=probabilities,
         sample_images=sample_images,
         sample_counts=sample_counts,
+        val_labels=val_labels,
+        val_probabilities=final_val_probabilities,
     )

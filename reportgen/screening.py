@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import sources
+from reportgen.cache import TrainedRun
 from reportgen.confidence import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -34,6 +35,9 @@ from reportgen.confidence import (
 from reportgen.experiments import mean_sd
 
 SCREENING_RATES = ("sensitivity", "specificity", "referred_share")
+# Test sensitivity and specificity at the threshold set on validation (referral_operating_point).
+TARGET_NAMES = ("sensitivity", "specificity")
+TARGET_RATES = tuple(f"target_{name}" for name in TARGET_NAMES)
 
 
 def endpoint_of(dataset: dict[str, Any]) -> tuple[dict[str, Any], list[int]] | None:
@@ -82,11 +86,81 @@ def referral_auc_of(
     return None if found is None else referral_auc(labels, probabilities, found[1], resamples)
 
 
+# The sensitivity a referral threshold is set for on validation (a choice, not a standard: screening
+# favours finding the cases over sparing the rest, and a tenth missed is a common line to draw).
+TARGET_SENSITIVITY = 0.9
+
+
+def referral_operating_point(
+    val_labels: np.ndarray,
+    val_probabilities: np.ndarray,
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    positive: list[int],
+    target: float = TARGET_SENSITIVITY,
+) -> dict[str, Any] | None:
+    """A referral threshold set on validation, then applied unchanged to test.
+
+    The threshold is the highest summed probability of the group (referral_score) that refers at
+    least `target` of the validation images of the group: an image is referred when its score is
+    at least the threshold. Only validation labels choose it. Returns the threshold, what it gives
+    on validation and, counted as screening_counts counts, on test. None where validation holds no
+    image of the group or no other image, or test holds none to count.
+    """
+    val_in_group = np.isin(val_labels, positive)
+    if val_in_group.all() or not val_in_group.any() or test_labels.size == 0:
+        return None
+    val_score = referral_score(val_probabilities, positive)
+    group_scores = np.sort(val_score[val_in_group])[::-1]
+    needed = math.ceil(target * group_scores.size - 1e-9)  # images of the group to refer
+    threshold = float(group_scores[needed - 1])
+    val_referred = val_score >= threshold
+    test_in_group = np.isin(test_labels, positive)
+    test_referred = referral_score(test_probabilities, positive) >= threshold
+    # A 2x2 confusion matrix (rows: not in group, in group; columns: not referred, referred).
+    matrix = np.array(
+        [
+            [np.sum(~test_in_group & ~test_referred), np.sum(~test_in_group & test_referred)],
+            [np.sum(test_in_group & ~test_referred), np.sum(test_in_group & test_referred)],
+        ]
+    )
+    return {
+        "target_sensitivity": target,
+        "threshold": threshold,
+        "val": {
+            "positives": int(val_in_group.sum()),
+            "negatives": int((~val_in_group).sum()),
+            "sensitivity": float(val_referred[val_in_group].mean()),
+            "specificity": float((~val_referred[~val_in_group]).mean()),
+        },
+        "test": {
+            key: value
+            for key, value in screening_counts(matrix, [1]).items()
+            if key != "referred_by_class"
+        },
+    }
+
+
+def referral_operating_point_of(dataset: dict[str, Any], run: TrainedRun) -> dict[str, Any] | None:
+    """referral_operating_point for the dataset's endpoint from a cache.TrainedRun's arrays; None
+    where the dataset has none (see endpoint_of) or the run keeps no validation output."""
+    found = endpoint_of(dataset)
+    if found is None or run.val_labels.size == 0:
+        return None
+    return referral_operating_point(
+        run.val_labels, run.val_probabilities, run.test_labels, run.test_probabilities, found[1]
+    )
+
+
 def screening_view(
-    test: dict[str, Any], dataset: dict[str, Any], auc: dict[str, float | None] | None = None
+    test: dict[str, Any],
+    dataset: dict[str, Any],
+    auc: dict[str, float | None] | None = None,
+    operating_point: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The screening reading of a test summary as plain data (None: see endpoint_of), with the
-    referral AUC where results hold one (`auc`, from referral_auc_of)."""
+    referral AUC and the threshold set on validation where results hold them (from
+    referral_auc_of and referral_operating_point_of)."""
     found = endpoint_of(dataset)
     if found is None:
         return None
@@ -103,15 +177,22 @@ def screening_view(
             "referred": referred_by_class[k],
             "support": int(matrix[k].sum()),
         }
-    return {**endpoint, **counts, "most_referred_negative": most_referred_negative, "auc": auc}
+    return {
+        **endpoint,
+        **counts,
+        "most_referred_negative": most_referred_negative,
+        "auc": auc,
+        "operating_point": operating_point,
+    }
 
 
 def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Per variant of experiments.json, in its order: the mean and sd over its runs of
-    sensitivity, specificity and share referred (NaN where a split has no images to count), and of
-    the referral AUC ("auc") where every run keeps one. None without an endpoint, or for a file
+    sensitivity, specificity and share referred (NaN where a split has no images to count), of
+    the referral AUC ("auc") where every run keeps one, and of test sensitivity and specificity at
+    the threshold set on validation (TARGET_RATES) where every run keeps them. None without an endpoint, or for a file
     whose runs keep no confusion-matrix counts (written before they were kept)."""
     found = endpoint_of(dataset)
     runs = [run for variant in experiments["variants"] for run in variant["runs"]]
@@ -119,16 +200,23 @@ def screening_by_variant(
         return None
     _, positive = found
     with_auc = all(run.get("referral_auc") is not None for run in runs)
+    with_target = all(run.get("referral_at_target") is not None for run in runs)
+    names = SCREENING_RATES + (("auc",) if with_auc else ()) + (TARGET_RATES if with_target else ())
     rows = []
     for variant in experiments["variants"]:
         rates = [
             {
                 **screening_rates(screening_counts(np.asarray(run["confusion_matrix"]), positive)),
                 **({"auc": run["referral_auc"]} if with_auc else {}),
+                **(
+                    {f"target_{name}": run["referral_at_target"][name] for name in TARGET_NAMES}
+                    if with_target
+                    else {}
+                ),
             }
             for run in variant["runs"]
         ]
-        mean, sd = mean_sd(rates, SCREENING_RATES + (("auc",) if with_auc else ()))
+        mean, sd = mean_sd(rates, names)
         rows.append({"name": variant["name"], "mean": mean, "sd": sd})
     return rows
 

@@ -177,7 +177,7 @@ def make_results(
     from reportgen.config import BuildConfig
     from reportgen.evaluate import summarize_test
     from reportgen.results import SCHEMA_VERSION, dataset_summary, rebuild_command
-    from reportgen.screening import referral_auc_of
+    from reportgen.screening import endpoint_of, referral_auc_of, referral_operating_point
 
     info = medmnist_info()[flag]
     names = class_names or class_names_of(info)
@@ -254,6 +254,11 @@ def make_results(
         "val": summarize_test(labels, probabilities, names),
         "test": summarize_test(labels, probabilities, names),
         "referral_auc": referral_auc_of(dataset, labels, probabilities),
+        "referral_operating_point": None
+        if endpoint_of(dataset) is None
+        else referral_operating_point(
+            labels, probabilities, labels, probabilities, endpoint_of(dataset)[1]
+        ),
         "timings": {"load": 0.5, "train": 10.0, "evaluate": 0.25, "figures": 1.0},
         "cache": {"key": "0123456789abcdef0123", "reused": False},
     }

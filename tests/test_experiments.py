@@ -256,7 +256,10 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert "| [weighted](#weighted)" in page and "★" in page
     # The referral AUC column; tuned reports re-weighted probabilities, and the page says so.
     screening = page.split("## As a screening test")[1].split("## Published results")[0]
-    header = "| Share of images referred | Referral AUC |\n| --- | ---: | ---: | ---: | ---: |\n"
+    header = (
+        "| Share of images referred | Referral AUC | Sensitivity, threshold from validation | "
+        "Specificity, threshold from validation |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    )
     assert header in screening
     assert "tune per-class decision offsets ([tuned](#tuned)) report probabilities" in screening
     assert "| Macro F1 | Grade " in page  # the rarest grade heads its recall column
@@ -368,7 +371,18 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         in_group = np.isin(run.test_labels, group)
         auc = roc_auc_score(in_group, run.test_probabilities[:, group].sum(axis=1))
         assert variant["runs"][0]["referral_auc"] == pytest.approx(auc)
-        assert f"| {auc:.2f} ± 0.00 |\n" in screening.split(name)[1]
+        # The threshold set on validation for 90% sensitivity, recomputed by hand and counted on test.
+        val_score = run.val_probabilities[:, group].sum(axis=1)
+        val_group = np.sort(val_score[np.isin(run.val_labels, group)])[::-1]
+        threshold = val_group[int(np.ceil(0.9 * val_group.size)) - 1]
+        referred = run.test_probabilities[:, group].sum(axis=1) >= threshold
+        at_target = {
+            "sensitivity": referred[in_group].mean(),
+            "specificity": (~referred[~in_group]).mean(),
+        }
+        assert variant["runs"][0]["referral_at_target"] == pytest.approx(at_target)
+        cells = f"| {auc:.2f} ± 0.00 | {at_target['sensitivity']:.2f} ± 0.00 | "
+        assert cells + f"{at_target['specificity']:.2f} ± 0.00 |\n" in screening.split(name)[1]
     assert "| Share of images referred | Referral AUC |" in screening
     results_page = (out_dirs["docs"] / "results.md").read_text()
     assert (

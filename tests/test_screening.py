@@ -13,6 +13,7 @@ from reportgen.figures import figure_jobs
 from reportgen.render import render_pages
 from reportgen.screening import (
     referral_auc,
+    referral_operating_point,
     screening_by_variant,
     screening_counts,
     screening_view,
@@ -157,8 +158,80 @@ def test_the_referral_roc_figure_marks_the_decision_the_screening_table_counts(
     labels = np.repeat(np.arange(5), 2)
     probabilities = np.random.default_rng(0).dirichlet(np.ones(5), 10)
     job = figure_jobs(results, labels, probabilities, None, None, tmp_path)["referral_roc"]
-    *_, decision, path = job.args
+    *_, decision, path, validated = job.args
     assert decision == pytest.approx(
         (1 - view["specificity"]["estimate"], view["sensitivity"]["estimate"])
     )
+    at_threshold = results["referral_operating_point"]["test"]
+    assert validated == pytest.approx(
+        (1 - at_threshold["specificity"]["estimate"], at_threshold["sensitivity"]["estimate"])
+    )
     assert job() == path and path.stat().st_size > 0
+
+
+def as_probabilities(group_score: np.ndarray) -> np.ndarray:
+    """Two classes, the second the group: its probability is the score."""
+    return np.c_[1 - group_score, group_score]
+
+
+def test_the_referral_threshold_is_set_on_validation_and_counted_on_test() -> None:
+    """Group = class 1. Validation: 10 images of the group, scored 0.95 down to 0.50; refer at
+    least 90% of them: the 9th highest, 0.55, is the threshold. Test is counted at that threshold
+    by hand, and its labels play no part in choosing it."""
+    group_scores = np.linspace(0.95, 0.50, 10)
+    other_scores = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7])  # 0.6 and 0.7 would be referred
+    val_scores = np.r_[group_scores, other_scores]
+    val_labels = np.r_[np.ones(10, dtype=int), np.zeros(6, dtype=int)]
+    test_scores = np.array([0.9, 0.56, 0.54, 0.2, 0.55, 0.1, 0.3])
+    test_labels = np.array([1, 1, 1, 1, 0, 0, 0])
+    point = referral_operating_point(
+        val_labels, as_probabilities(val_scores), test_labels, as_probabilities(test_scores), [1]
+    )
+    assert point is not None
+    assert point["threshold"] == pytest.approx(0.55)
+    assert point["val"] == {
+        "positives": 10,
+        "negatives": 6,
+        "sensitivity": pytest.approx(0.9),
+        "specificity": pytest.approx(4 / 6),
+    }
+    test = point["test"]
+    # Referred on test: 0.9 and 0.56 of the group (not 0.54 or 0.2), and 0.55 of the others.
+    assert (test["referred_positives"], test["positives"]) == (2, 4)
+    assert (test["cleared_negatives"], test["negatives"]) == (2, 3)
+    assert test["referred"] == 3 and test["referred_share"] == pytest.approx(3 / 7)
+    assert test["sensitivity"]["estimate"] == pytest.approx(0.5)
+    shuffled = referral_operating_point(
+        val_labels,
+        as_probabilities(val_scores),
+        test_labels[::-1],
+        as_probabilities(test_scores),
+        [1],
+    )
+    assert shuffled is not None and shuffled["threshold"] == point["threshold"]
+    # Nothing to set it on: validation without an image of the group, or with only those.
+    for labels in (np.zeros(16, dtype=int), np.ones(16, dtype=int)):
+        assert (
+            referral_operating_point(
+                labels,
+                as_probabilities(val_scores),
+                test_labels,
+                as_probabilities(test_scores),
+                [1],
+            )
+            is None
+        )
+
+
+def test_the_results_page_gives_the_validation_threshold_and_what_it_does_on_test() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    point = results["referral_operating_point"]
+    assert point is not None and point["val"]["sensitivity"] >= 0.9
+    section = render_pages(results)["results.md"].split("## As a screening test")[1]
+    test = point["test"]
+    assert f"is {point['threshold']:.3f}: it refers" in section
+    assert (
+        f"it refers {test['referred_positives']} of the {test['positives']} images graded "
+        f"referable (sensitivity {test['sensitivity']['estimate']:.2f}, 95% interval"
+    ) in section
+    assert "not a clinical standard" in section

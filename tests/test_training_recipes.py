@@ -240,6 +240,13 @@ def test_threshold_tuning_never_reads_test_labels(retina: LoadedDataset) -> None
     )
     assert any(offset != 0 for offset in original.record["selection"]["class_offsets"])
     np.testing.assert_allclose(original.test_probabilities, again.test_probabilities)
+    # The run keeps its val output as it reports test's: after the offsets, which (being chosen
+    # for it, and nonzero only where they help) raise val balanced accuracy over the raw output.
+    np.testing.assert_array_equal(original.val_labels, retina.val.labels)
+    offsets = np.asarray(original.record["selection"]["class_offsets"])
+    raw = apply_offsets(original.val_probabilities, -offsets)
+    tuned_score = metrics.balanced_accuracy(retina.val.labels, original.val_probabilities.argmax(1))
+    assert tuned_score > metrics.balanced_accuracy(retina.val.labels, raw.argmax(axis=1))
 
 
 def test_a_run_is_timed_after_the_warm_up(
@@ -366,6 +373,8 @@ def test_every_switch_trains_to_valid_probabilities(
     run = run_training(retina, quick(**overrides))
     assert run.test_probabilities.shape == (400, 5)
     np.testing.assert_allclose(run.test_probabilities.sum(axis=1), 1, atol=1e-5)
+    assert run.val_probabilities.shape == (120, 5)
+    np.testing.assert_allclose(run.val_probabilities.sum(axis=1), 1, atol=1e-5)
     assert 0 <= run.record["test"]["balanced_accuracy"] <= 1
 
 
