@@ -3,11 +3,11 @@
 The experiments build chooses on 120 validation images, too few to tell ideas apart. This screen
 trains on 80 % of the training split (864 images) and scores on the other 20 % plus validation
 (336 images), three seeds per idea, so that ideas can be tried without touching test. It reuses
-the package's wide CNN, augmentation and normalisation, and torchvision's ResNet-18; mixup, the ordinal losses (earth mover's
-distance, regression on the grade), input upsampling, weight averaging, local-contrast and
-per-image preprocessing and blending with a tree model exist only here, to see whether they are
-worth adding to the package. Linear and tree models on hand-made image features give the floor a
-CNN has to beat.
+the package's wide CNN, augmentation and normalisation, and torchvision's ResNet-18; mixup, the
+ordinal losses (earth mover's distance, regression on the grade), input upsampling, weight
+averaging, local-contrast and per-image preprocessing and blending with a tree model exist only
+here, to see whether they are worth adding to the package. Linear and tree models on hand-made
+image features give the floor a CNN has to beat.
 
     python benchmarks/explore_retinamnist.py --data-root ../shared/data
     python benchmarks/explore_retinamnist.py --data-root ../shared/data --only base ensemble-5

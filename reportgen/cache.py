@@ -1,8 +1,9 @@
 """Trained runs cached on disk, keyed by config, data MD5 and code, and checked before reuse.
 
 A run directory holds `run.json` (plain data), `arrays.npz` (test and validation labels and
-probabilities, sample images) and `manifest.json`, which records the key and the SHA-256 of the other two files. Any
-damage to any of them is detected on load, and the entry is removed and retrained instead of shown.
+probabilities, sample images) and `manifest.json`, which records the key and the SHA-256 of the
+other two files. Any damage to any of them is detected on load, and the entry is removed and
+retrained instead of shown.
 Reading a run needs numpy only, not torch.
 """
 

@@ -10,9 +10,11 @@ classes' recalls. Counts come from the test confusion matrix; intervals are exac
 That decision is the model's own (the most probable class), not a threshold on any one score. The
 referral AUC asks about ranking instead: the chance that the model's summed probability of the
 group is higher for a random image of the group than for a random image outside it. Its ROC curve
-shows what every threshold on that sum would give; the decision lies near it. It comes from the
-test probabilities, so it is computed where they are (results.assemble_results,
-experiment_runs.run_entry) and kept beside the counts.
+shows what every threshold on that sum would give; the decision lies near it. A threshold read off
+that curve would be fitted to test, so referral_operating_point sets one on validation instead
+(for TARGET_SENSITIVITY there) and counts what it does on test. Both need probabilities, not
+counts, so they are computed where those are (results.assemble_results, experiment_runs.run_entry)
+and kept beside the counts.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def endpoint_of(dataset: dict[str, Any]) -> tuple[dict[str, Any], list[int]] | N
 
 
 def referral_score(probabilities: np.ndarray, positive: list[int]) -> np.ndarray:
-    """(N,) the model's probability that each image belongs to the group: the sum over its classes."""
+    """(N,) the model's probability that each image belongs to the group: its classes' sum."""
     return probabilities[:, positive].sum(axis=1)
 
 
@@ -192,8 +194,9 @@ def screening_by_variant(
     """Per variant of experiments.json, in its order: the mean and sd over its runs of
     sensitivity, specificity and share referred (NaN where a split has no images to count), of
     the referral AUC ("auc") where every run keeps one, and of test sensitivity and specificity at
-    the threshold set on validation (TARGET_RATES) where every run keeps them. None without an endpoint, or for a file
-    whose runs keep no confusion-matrix counts (written before they were kept)."""
+    the threshold set on validation (TARGET_RATES) where every run keeps them. None without an
+    endpoint, or for a file whose runs keep no confusion-matrix counts (written before they were
+    kept)."""
     found = endpoint_of(dataset)
     runs = [run for variant in experiments["variants"] for run in variant["runs"]]
     if found is None or not all("confusion_matrix" in run for run in runs):

@@ -258,7 +258,8 @@ def test_build_with_experiments_writes_json_page_and_links(
     screening = page.split("## As a screening test")[1].split("## Published results")[0]
     header = (
         "| Share of images referred | Referral AUC | Sensitivity, threshold from validation | "
-        "Specificity, threshold from validation |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "Specificity, threshold from validation |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     )
     assert header in screening
     assert "tune per-class decision offsets ([tuned](#tuned)) report probabilities" in screening
@@ -371,7 +372,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         in_group = np.isin(run.test_labels, group)
         auc = roc_auc_score(in_group, run.test_probabilities[:, group].sum(axis=1))
         assert variant["runs"][0]["referral_auc"] == pytest.approx(auc)
-        # The threshold set on validation for 90% sensitivity, recomputed by hand and counted on test.
+        # The threshold set on validation for 90% sensitivity, recomputed and counted on test.
         val_score = run.val_probabilities[:, group].sum(axis=1)
         val_group = np.sort(val_score[np.isin(run.val_labels, group)])[::-1]
         threshold = val_group[int(np.ceil(0.9 * val_group.size)) - 1]
