@@ -235,3 +235,8 @@ def test_the_results_page_gives_the_validation_threshold_and_what_it_does_on_tes
         f"referable (sensitivity {test['sensitivity']['estimate']:.2f}, 95% interval"
     ) in section
     assert "not a clinical standard" in section
+    assert test["sensitivity"]["estimate"] >= 0.9 and "below the 90%" not in section
+    test["sensitivity"]["estimate"] = 0.8  # as if test had fallen short of validation
+    section = render_pages(results)["results.md"].split("## As a screening test")[1]
+    assert "(sensitivity 0.80, 95% interval" in section
+    assert "below the 90% it was set for)" in section
