@@ -103,6 +103,13 @@ def fmt_counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def fmt_alternatives(names: list[str], mark: str = "*") -> Markup:
+    """ "*a*, *b* or *c*": names, each escaped and wrapped in `mark` (Markdown emphasis), joined
+    as alternatives."""
+    shown = [f"{mark}{escape_markdown(name)}{mark}" for name in names]
+    return Markup(" or ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown))
+
+
 def fmt_device(environment: dict[str, object]) -> str:
     """ "cuda (NVIDIA H100 80GB HBM3)": the device type, with the hardware's name where recorded
     (results written before reportgen recorded it have only the type)."""
@@ -148,6 +155,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         setting=fmt_setting,
         counted=fmt_counted,
         device=fmt_device,
+        alternatives=fmt_alternatives,
     )
     return environment
 

@@ -125,7 +125,7 @@ def assemble_results(
         "selection": record["selection"],
         "val": record["val"],
         "test": record["test"],
-        # The screening reading's threshold-free part (None: the dataset has no endpoint).
+        # The screening reading's parts that need probabilities (None: the dataset has no endpoint).
         "referral_auc": referral_auc_of(dataset, run.test_labels, run.test_probabilities),
         "referral_operating_point": referral_operating_point_of(dataset, run),
         "timings": timings,

@@ -15,6 +15,7 @@ from reportgen.render import (
     PAGES,
     collapsed_onto,
     escape_markdown,
+    fmt_alternatives,
     fmt_counted,
     fmt_setting,
     make_environment,
@@ -321,6 +322,12 @@ def test_settings_read_as_a_user_writes_them(value: object, toml: bool, shown: s
 
 def test_counts_agree_with_their_nouns() -> None:
     assert [fmt_counted(n, "seed") for n in (0, 1, 3)] == ["0 seeds", "1 seed", "3 seeds"]
+
+
+def test_alternatives_read_a_comma_list_ending_in_or_with_each_name_escaped() -> None:
+    assert fmt_alternatives(["melanoma"]) == "*melanoma*"
+    assert fmt_alternatives(["grade 2", "grade 3"], "**") == "**grade 2** or **grade 3**"
+    assert fmt_alternatives(["a", "b_c", "d"]) == "*a*, *b\\_c* or *d*"
 
 
 def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
