@@ -12,7 +12,7 @@ from reportgen import metrics
 
 
 def selection_score(labels: np.ndarray, probabilities: np.ndarray, select_epoch: str) -> float:
-    """The score an epoch is selected by (train_model's EpochStats field of the same name)."""
+    """The score an epoch is selected by: in train_model as it trains, and in crossfit."""
     if select_epoch == "val_auc":
         return metrics.mean_auc(labels, probabilities)
     if select_epoch == "val_balanced_accuracy":

@@ -27,7 +27,7 @@ from reportgen.cuda_graph import GraphedStep, StepOutputs, can_capture
 from reportgen.data import LoadedDataset, Split
 from reportgen.errors import ReportgenError
 from reportgen.model import build_model
-from reportgen.selection import first_best, patience_ran_out
+from reportgen.selection import first_best, patience_ran_out, selection_score
 
 EVAL_BATCH_SIZE = 1000
 
@@ -345,15 +345,6 @@ def _diverged(epoch: int, symptom: str, lr: float) -> ReportgenError:
     )
 
 
-def _selection_score(stats: EpochStats, select_epoch: str) -> float:
-    """selection.selection_score, read from the epoch's stats (which computed it already)."""
-    if select_epoch == "val_auc":
-        return stats.val_auc
-    if select_epoch == "val_balanced_accuracy":
-        return stats.val_balanced_accuracy
-    return float(stats.epoch)  # "last": the latest epoch is always the best
-
-
 def train_model(
     dataset: LoadedDataset,
     config: BuildConfig,
@@ -421,7 +412,11 @@ def train_model(
         val_by_epoch.append(val_probabilities)
         if on_epoch is not None:
             on_epoch(stats)
-        scores.append(_selection_score(stats, config.select_epoch))
+        scores.append(
+            float(epoch)  # "last": the latest epoch is always the best
+            if config.select_epoch == "last"
+            else selection_score(dataset.val.labels, val_probabilities, config.select_epoch)
+        )
         if first_best(scores) == len(scores) - 1:
             if config.select_epoch != "last":
                 best_state = copy.deepcopy(model.state_dict())

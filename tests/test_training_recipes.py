@@ -285,9 +285,9 @@ def test_early_stopping_restores_the_best_epochs_weights(
     """Validation scores are scripted to peak at epoch 2, so the last epoch's weights differ from
     the best one's: the test fails if the best weights are not restored. (On the synthetic set
     the real val AUC saturates at 1.0, where any epoch's weights would pass.)"""
-    scripted = {1: 0.6, 2: 0.9, 3: 0.8, 4: 0.7, 5: 0.95}  # epoch 5 must never run
+    scripted = iter([0.6, 0.9, 0.8, 0.7, 0.95])  # epochs 1 to 5; epoch 5 must never run
     monkeypatch.setattr(
-        reportgen.train, "_selection_score", lambda stats, select_epoch: scripted[stats.epoch]
+        reportgen.train, "selection_score", lambda labels, probabilities, select: next(scripted)
     )
     weights_after_epoch: list[dict[str, torch.Tensor]] = []
     real_train_one_epoch = reportgen.train.train_one_epoch
