@@ -171,14 +171,14 @@ def balanced_accuracy_interval(
     return {"estimate": float(np.mean(found / images)), "low": low, "high": high}
 
 
-def bootstrap_intervals(
+def metric_intervals(
     labels: np.ndarray,
     probabilities: np.ndarray,
     n_resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
     level: float = INTERVAL_LEVEL,
 ) -> dict[str, Any]:
-    """Intervals over test images, as JSON-ready data.
+    """Every headline metric's interval over test images (each by its own method), as JSON data.
 
     Estimates are the metrics of the full test split. For accuracy and AUC, low and high bound
     the central `level` of the metrics of `n_resamples` seeded resamples of the test images (with

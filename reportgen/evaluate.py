@@ -31,7 +31,7 @@ def summarize_test(
         "ordinal": metrics.ordinal_errors(labels, predictions, n_classes),
         "confusion_matrix_normalized": metrics.row_normalized(matrix).tolist(),
         "report": metrics.classification_report_rows(labels, predictions, class_names),
-        "intervals": confidence.bootstrap_intervals(labels, probabilities),
+        "intervals": confidence.metric_intervals(labels, probabilities),
         "calibration": confidence.reliability_bins(labels, probabilities),
     }
 

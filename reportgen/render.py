@@ -72,7 +72,7 @@ def fmt_count(value: int) -> Markup:
 
 
 def fmt_interval(interval: dict[str, float | None], digits: int = 3) -> Markup:
-    """`low–high` of an interval from confidence.bootstrap_intervals (no spaces: one table line)."""
+    """`low–high` of an interval from confidence.metric_intervals (no spaces: one table line)."""
     if interval["low"] is None or interval["high"] is None:
         return Markup("n/a")
     return Markup(f"{fmt_number(interval['low'], digits)}–{fmt_number(interval['high'], digits)}")

@@ -64,7 +64,7 @@ def referral_auc(
 ) -> dict[str, float | None]:
     """ROC AUC of referral_score for membership of the group (ties count half), with a 95%
     percentile bootstrap interval over test images (the resamples of
-    confidence.bootstrap_intervals; resamples without an image of the group, or without any other,
+    confidence.metric_intervals; resamples without an image of the group, or without any other,
     are left out). None throughout where the images hold no member of the group or no other image;
     no interval with resamples=0."""
     in_group = np.isin(labels, positive)

@@ -182,9 +182,7 @@ def test_results_json_intervals_and_calibration_follow_from_the_predictions(
     labels = table["label"].to_numpy()
     probabilities = table[[f"prob_{k}" for k in range(7)]].to_numpy()
     test = derma_build["results"]["test"]
-    recomputed = confidence.bootstrap_intervals(
-        labels, probabilities
-    )  # the same seed and resamples
+    recomputed = confidence.metric_intervals(labels, probabilities)  # the same seed and resamples
     for key in ("accuracy", "balanced_accuracy", "auc"):
         assert test["intervals"][key]["low"] == pytest.approx(recomputed[key]["low"], abs=1e-3), key
         assert test["intervals"][key]["high"] == pytest.approx(recomputed[key]["high"], abs=1e-3), (

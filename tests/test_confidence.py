@@ -94,14 +94,14 @@ def test_percentile_interval_by_hand() -> None:
     assert confidence.percentile_interval(np.array([np.nan, np.nan])) == (None, None)
 
 
-def test_bootstrap_intervals_bracket_the_estimates_and_match_the_binomial_width() -> None:
+def test_metric_intervals_bracket_the_estimates_and_match_the_binomial_width() -> None:
     rng = np.random.default_rng(0)
     n = 2000
     labels = rng.integers(0, 2, size=n)
     correct = rng.random(n) < 0.8
     predicted = np.where(correct, labels, 1 - labels)
     probabilities = np.where(np.eye(2)[predicted] == 1, 0.7, 0.3)
-    intervals = confidence.bootstrap_intervals(labels, probabilities, n_resamples=1000, seed=0)
+    intervals = confidence.metric_intervals(labels, probabilities, n_resamples=1000, seed=0)
     accuracy = intervals["accuracy"]
     assert accuracy["estimate"] == pytest.approx(correct.mean())
     assert accuracy["low"] < accuracy["estimate"] < accuracy["high"]
@@ -124,7 +124,7 @@ def test_recall_of_none_or_all_found_has_the_exact_binomial_bound() -> None:
     assert all_found["estimate"] == 1.0 and all_found["high"] == 1.0
     assert all_found["low"] == pytest.approx(0.025 ** (1 / 10))  # 0.692
     probabilities = np.eye(3)[predicted] * 0.7 + 0.1
-    published = confidence.bootstrap_intervals(labels, probabilities, n_resamples=50)
+    published = confidence.metric_intervals(labels, probabilities, n_resamples=50)
     assert published["per_class_recall"][0] == none_found
 
 
@@ -147,7 +147,7 @@ def test_a_class_never_found_widens_the_balanced_accuracy_interval() -> None:
     predicted = np.where(rng.random(labels.size) < 0.7, labels, (labels + 1) % 2)
     predicted[labels == 2] = 0
     probabilities = np.eye(3)[predicted] * 0.7 + 0.1
-    intervals = confidence.bootstrap_intervals(labels, probabilities, seed=0)
+    intervals = confidence.metric_intervals(labels, probabilities, seed=0)
     balanced = intervals["balanced_accuracy"]
     assert balanced["estimate"] == pytest.approx(
         metrics.balanced_accuracy(labels, predicted), abs=1e-12
@@ -168,20 +168,20 @@ def test_balanced_accuracy_interval_leaves_out_classes_without_test_images() -> 
     assert empty == {"estimate": None, "low": None, "high": None}
 
 
-def test_bootstrap_intervals_are_seeded_and_fast() -> None:
+def test_metric_intervals_are_seeded_and_fast() -> None:
     labels, probabilities = random_predictions(2005, 7, seed=0)
     started = time.perf_counter()
-    first = confidence.bootstrap_intervals(labels, probabilities, seed=5)
+    first = confidence.metric_intervals(labels, probabilities, seed=5)
     assert time.perf_counter() - started < 10
-    assert first == confidence.bootstrap_intervals(labels, probabilities, seed=5)
-    assert first != confidence.bootstrap_intervals(labels, probabilities, seed=6)
+    assert first == confidence.metric_intervals(labels, probabilities, seed=5)
+    assert first != confidence.metric_intervals(labels, probabilities, seed=6)
     assert first["auc"]["estimate"] == pytest.approx(metrics.mean_auc(labels, probabilities))
 
 
 def test_a_class_absent_from_the_test_split_has_no_recall_interval() -> None:
     labels = np.array([0, 0, 1, 1, 0])
     probabilities = np.tile([0.5, 0.3, 0.2], (5, 1))
-    intervals = confidence.bootstrap_intervals(labels, probabilities, n_resamples=50)
+    intervals = confidence.metric_intervals(labels, probabilities, n_resamples=50)
     assert intervals["per_class_recall"][2] == {"estimate": None, "low": None, "high": None}
 
 
