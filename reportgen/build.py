@@ -176,6 +176,7 @@ def publish(
     run: cache.TrainedRun,
     outputs: OutputSettings,
     clock: _StageClock,
+    templates: render.Templates,
     progress: Progress = Progress(),
     experiments_data: dict[str, Any] | None = None,
     keep_figures_from: Path | None = None,
@@ -203,10 +204,13 @@ def publish(
             lambda: render.write_pages(
                 dict(
                     progress.track(
-                        "pages", render.iter_pages(results_data, experiments_data), n_pages
+                        "pages",
+                        render.iter_pages(results_data, experiments_data, templates),
+                        n_pages,
                     )
                 ),
                 docs_stage,
+                templates,
             ),
         )
         results_data["timings"] = clock.timings
@@ -231,11 +235,13 @@ def publish(
     return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
 
 
-def _check_project_files(build_site: bool) -> None:
-    """The templates, and mkdocs.yml for a site, checked before any work rather than after it."""
-    render.check_templates_dir()
+def _read_project_files(build_site: bool) -> render.Templates:
+    """The templates, read before any work (so a build renders them as they were when it began),
+    and mkdocs.yml for a site, checked before any work rather than after it."""
+    templates = render.read_templates()
     if build_site:
         site.check_site_config(site.default_mkdocs_config())
+    return templates
 
 
 def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
@@ -250,14 +256,18 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     }
     site.check_output_dirs(config.outputs().named_folders(), kept)
     site.check_writable_folder(config.cache_dir, "--cache-dir")
-    _check_project_files(config.build_site)
+    templates = _read_project_files(config.build_site)
     plan = load_plan(config.experiments) if config.experiments is not None else None
     with site.output_lock(*folders):
-        return _build_locked(config, command, plan, progress)
+        return _build_locked(config, command, plan, templates, progress)
 
 
 def _build_locked(
-    config: BuildConfig, command: str, plan: ExperimentPlan | None, progress: Progress
+    config: BuildConfig,
+    command: str,
+    plan: ExperimentPlan | None,
+    templates: render.Templates,
+    progress: Progress,
 ) -> BuildOutcome:
     clock = _StageClock(progress)
 
@@ -293,7 +303,9 @@ def _build_locked(
         {"key": key, "reused": reused},
         clock.timings,
     )
-    return publish(results_data, run, config.outputs(), clock, progress, experiments_data)
+    return publish(
+        results_data, run, config.outputs(), clock, templates, progress, experiments_data
+    )
 
 
 def rerender(
@@ -311,10 +323,12 @@ def rerender(
     outputs = OutputSettings(docs_dir, site_dir, build_site)
     folders = outputs.folders()
     site.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
-    _check_project_files(build_site)
+    templates = _read_project_files(build_site)
     with site.output_lock(*folders):
         try:
-            return _rerender_locked(docs_dir, site_dir, build_site, progress, site_url, repo_url)
+            return _rerender_locked(
+                docs_dir, site_dir, build_site, templates, progress, site_url, repo_url
+            )
         except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
             # The schema version matched, but a field is missing or of another type.
             raise ReportgenError(
@@ -328,6 +342,7 @@ def _rerender_locked(
     docs_dir: Path,
     site_dir: Path,
     build_site: bool,
+    templates: render.Templates,
     progress: Progress,
     site_url: str | None,
     repo_url: str | None,
@@ -357,5 +372,12 @@ def _rerender_locked(
         clock.timings[stage] = earlier_timings.get(stage, 0.0)
     experiments_data = results.read_experiments(docs_dir)
     return publish(
-        results_data, run, outputs, clock, progress, experiments_data, keep_figures_from=docs_dir
+        results_data,
+        run,
+        outputs,
+        clock,
+        templates,
+        progress,
+        experiments_data,
+        keep_figures_from=docs_dir,
     )

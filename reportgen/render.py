@@ -10,8 +10,8 @@ import html
 import json
 import math
 import re
-import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +122,15 @@ def fmt_code_block(value: object) -> Markup:
     return Markup(str(value).replace("```", "` ` `"))
 
 
-def check_templates_dir(templates_dir: Path | None = None) -> None:
+STATIC_FILES = ("stylesheets/reportgen.css",)  # copied from templates/ as they are (mkdocs.yml)
+
+
+def _check_templates_dir(templates_dir: Path | None = None) -> None:
     """Fail before any work when the page templates are missing: they live in reportgen's
     repository, beside the package, so reportgen runs from a checkout (pip install -e .)."""
     templates_dir = templates_dir or TEMPLATES_DIR
-    if not (templates_dir / "index.md.j2").is_file():
+    needed = ["index.md.j2", *STATIC_FILES]
+    if not all((templates_dir / name).is_file() for name in needed):
         raise ReportgenError(
             f"reportgen's page templates are not in {templates_dir}. reportgen runs from its "
             "repository: clone it and install it there with `pip install -e .` (as the README "
@@ -134,9 +138,32 @@ def check_templates_dir(templates_dir: Path | None = None) -> None:
         )
 
 
-def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+@dataclass(frozen=True)
+class Templates:
+    """The page templates and static files as read when a build began: the build renders them
+    as they were then, whatever happens to templates/ while it trains."""
+
+    sources: Mapping[str, str]  # template name (relative to templates/) -> Jinja source
+    static_files: Mapping[str, bytes]  # STATIC_FILES name -> content
+
+
+def read_templates(templates_dir: Path | None = None) -> Templates:
+    """Every template and static file under templates_dir (default: reportgen's), read now."""
+    templates_dir = templates_dir or TEMPLATES_DIR
+    _check_templates_dir(templates_dir)
+    return Templates(
+        sources={
+            path.relative_to(templates_dir).as_posix(): path.read_text(encoding="utf-8")
+            for path in sorted(templates_dir.rglob("*.j2"))
+        },
+        static_files={name: (templates_dir / name).read_bytes() for name in STATIC_FILES},
+    )
+
+
+def make_environment(templates: Templates | None = None) -> jinja2.Environment:
+    """The Environment pages render in, over templates (default: reportgen's, read now)."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=jinja2.DictLoader(dict((templates or read_templates()).sources)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -506,11 +533,11 @@ def page_context(
 def iter_pages(
     results: dict[str, Any],
     experiments: dict[str, Any] | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates: Templates | None = None,
 ) -> Iterator[tuple[str, str]]:
     """(file name relative to docs, Markdown text) of every page and Markdown download, rendered
     one at a time as the caller asks for them."""
-    environment = make_environment(templates_dir)
+    environment = make_environment(templates)
     context = page_context(results, experiments)
     for name, template in {**PAGES, **DOWNLOADS}.items():
         yield name, environment.get_template(template).render(context)
@@ -519,24 +546,21 @@ def iter_pages(
 def render_pages(
     results: dict[str, Any],
     experiments: dict[str, Any] | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates: Templates | None = None,
 ) -> dict[str, str]:
     """File name (relative to docs) -> Markdown text for every page and Markdown download."""
-    return dict(iter_pages(results, experiments, templates_dir))
-
-
-STATIC_FILES = ("stylesheets/reportgen.css",)  # copied from templates/ as they are (mkdocs.yml)
+    return dict(iter_pages(results, experiments, templates))
 
 
 def write_pages(
-    pages: dict[str, str], docs_dir: Path, templates_dir: Path = TEMPLATES_DIR
+    pages: dict[str, str], docs_dir: Path, templates: Templates | None = None
 ) -> list[Path]:
     """The rendered pages, and the static files the site links to, written under docs_dir."""
     written = []
-    for name in STATIC_FILES:
+    for name, content in (templates or read_templates()).static_files.items():
         path = docs_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(templates_dir / name, path)
+        path.write_bytes(content)
         written.append(path)
     for name, text in pages.items():
         path = docs_dir / name

@@ -274,3 +274,44 @@ def test_serve_previews_the_built_pages(derma_build: dict[str, Any], tmp_path: P
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def test_a_build_renders_the_templates_as_they_were_when_it_began(
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Editing templates/ while a build trains (a checkout, a half-saved file) leaves its pages as
+    the templates were at its start: they are read before training."""
+    import shutil
+
+    import reportgen.build
+    import reportgen.render
+
+    templates = tmp_path / "templates"
+    shutil.copytree(reportgen.render.TEMPLATES_DIR, templates)
+    index = templates / "index.md.j2"
+    index.write_text(index.read_text() + "\nAS AT THE START\n")
+    monkeypatch.setattr(reportgen.render, "TEMPLATES_DIR", templates)
+    real_train = reportgen.build._train
+
+    def train_while_templates_change(*args: Any) -> Any:
+        index.write_text("EDITED DURING THE BUILD\n")
+        (templates / "results.md.j2").write_text("{% if broken %}\n")  # a half-saved file
+        (templates / "stylesheets" / "reportgen.css").write_text("/* edited */\n")
+        return real_train(*args)
+
+    monkeypatch.setattr(reportgen.build, "_train", train_while_templates_change)
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", "--no-site")
+    result = CliRunner().invoke(main, [*args, *dir_args(out_dirs)])
+    assert result.exit_code == 0, result.output
+    docs = out_dirs["docs"]
+    assert (docs / "index.md").read_text().startswith("#")
+    assert "AS AT THE START" in (docs / "index.md").read_text()  # rendered from the copy
+    assert "EDITED" not in (docs / "index.md").read_text()
+    assert "## As a screening test" in (docs / "results.md").read_text()
+    assert (docs / "stylesheets" / "reportgen.css").read_bytes() == (
+        REPO_ROOT / "templates" / "stylesheets" / "reportgen.css"
+    ).read_bytes()
+    assert index.read_text() == "EDITED DURING THE BUILD\n"  # the copy did change mid-build
