@@ -116,6 +116,8 @@ def test_pages_workflow_builds_with_reportgen_and_deploys_with_the_official_acti
     uses = [step["uses"].split("@")[0] for step in build_steps if "uses" in step]
     assert "actions/upload-pages-artifact" in uses and "actions/configure-pages" in uses
     (build_run,) = [step["run"] for step in build_steps if "reportgen build" in step.get("run", "")]
+    (install_run,) = [step["run"] for step in build_steps if "pip install" in step.get("run", "")]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in install_run  # no CUDA
     assert "--site-url" in build_run and "--repo-url" in build_run and "--quiet" in build_run
     upload = next(
         step
