@@ -367,9 +367,14 @@ def _rerender_locked(
     earlier.update(urls)
     outputs = OutputSettings(docs_dir, site_dir, build_site, urls["site_url"], urls["repo_url"])
     clock = _StageClock(progress)
-    earlier_timings = results_data["timings"]
-    for stage in ("load", "train", "evaluate"):
-        clock.timings[stage] = earlier_timings.get(stage, 0.0)
+    # The stages this command does not repeat keep the earlier build's seconds; the page shows
+    # the live clock, as a build's does (render and site are timed after the pages are written).
+    clock.timings.update(
+        (stage, seconds)
+        for stage, seconds in results_data["timings"].items()
+        if stage not in ("figures", "render", "site")
+    )
+    results_data["timings"] = clock.timings
     experiments_data = results.read_experiments(docs_dir)
     return publish(
         results_data,

@@ -163,6 +163,17 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
     assert result.exit_code == 0, result.output
     assert "confusion_matrix_counts.png" in (dirs["docs"] / "results.md").read_text()
     assert (dirs["docs"] / "figures" / FIGURE_FILES["samples"]).is_file()
+    # The Stage timings table shows this command's clock, as results.json records it, up to the
+    # pages (render and site are timed after them); the earlier build's seconds are not mixed in.
+    timings = json.loads((dirs["docs"] / "data" / "results.json").read_text())["timings"]
+    page = (dirs["docs"] / "reproducibility.md").read_text().split("## Stage timings")[1]
+    shown = dict(re.findall(r"^\| (\w+) \| ([\d.]+) \|$", page.split("\n\n")[1], re.MULTILINE))
+    assert shown == {
+        stage: f"{seconds:.2f}"
+        for stage, seconds in timings.items()
+        if stage not in ("render", "site")
+    }
+    assert set(shown) == {"load", "train", "evaluate", "figures"}
 
 
 def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]) -> None:
