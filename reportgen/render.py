@@ -22,7 +22,7 @@ from markupsafe import Markup
 from reportgen import metrics, model_card, screening, sources, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
-from reportgen.experiments import variant_slug
+from reportgen.experiments import mean_sd, variant_slug
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -282,6 +282,17 @@ def val_loss_trend(history: list[dict[str, Any]]) -> str:
     return "flat"
 
 
+def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many test images sit in bins where the model is under-confident (right more often
+    than its confidence says) or over-confident, and its most confident occupied bin."""
+    occupied = [row for row in bins if row["count"]]
+    return {
+        "under": sum(row["count"] for row in occupied if row["accuracy"] > row["confidence"]),
+        "over": sum(row["count"] for row in occupied if row["accuracy"] < row["confidence"]),
+        "top_bin": occupied[-1] if occupied else None,
+    }
+
+
 def _next_steps(
     results: dict[str, Any], class_findings: list[dict[str, Any]], zero_recall: list[str]
 ) -> list[dict[str, Any]]:
@@ -307,6 +318,7 @@ def _next_steps(
             "final_train_loss": history[-1]["train_loss"],
             "epochs_run": history[-1]["epoch"],
             "val_loss_trend": val_loss_trend(history),
+            "recent": history[max(0, len(history) - 1 - RECENT_EPOCHS)],
         }
         for key, title in study.NEXT_STEPS
     ]
@@ -360,6 +372,23 @@ def selection_margin(
     }
 
 
+def within_seed_noise(
+    delta: float, sd: float, n: int, baseline_sd: float, baseline_n: int
+) -> bool | None:
+    """Whether a difference of two means over seeds is under twice its standard error (a rough
+    95% bar): too small to tell from seed-to-seed noise. None: one seed, so no spread to judge."""
+    if n < 2 or baseline_n < 2:
+        return None
+    return abs(delta) < 2 * math.sqrt(sd**2 / n + baseline_sd**2 / baseline_n)
+
+
+def _called(runs: list[dict[str, Any]], k: int) -> dict[str, float]:
+    """Mean and sd over runs of how many test images each run called class k."""
+    counts = [{"called": float(np.asarray(run["confusion_matrix"])[:, k].sum())} for run in runs]
+    mean, sd = mean_sd(counts, ("called",))
+    return {"mean": mean["called"], "sd": sd["called"]}
+
+
 def _experiments_view(
     experiments: dict[str, Any] | None, dataset: dict[str, Any], base_tunes_offsets: bool = False
 ) -> dict[str, Any] | None:
@@ -395,6 +424,21 @@ def _experiments_view(
                 "sd": sd,
                 "best": value(variant, column) >= best[column] - 1e-12,
             }
+        cells["focus_called"] = {**_called(variant["runs"], focus), "best": False}
+        base_cells = rows[0]["cells"] if rows else cells  # the baseline is the first variant
+        versus = {}
+        for column in ("balanced_accuracy", "focus_recall"):
+            delta = cells[column]["mean"] - base_cells[column]["mean"]
+            versus[column] = {
+                "delta": delta,
+                "within_noise": within_seed_noise(
+                    delta,
+                    cells[column]["sd"],
+                    len(variant["runs"]),
+                    base_cells[column]["sd"],
+                    len(baseline["runs"]),
+                ),
+            }
         rows.append(
             {
                 "name": variant["name"],
@@ -406,10 +450,9 @@ def _experiments_view(
                 "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
                 # Older experiments.json files have no val_sd.
                 "val_sd_balanced_accuracy": variant.get("val_sd", {}).get("balanced_accuracy"),
-                "delta_balanced_accuracy": variant["mean"]["balanced_accuracy"]
-                - baseline["mean"]["balanced_accuracy"],
-                "delta_focus_recall": value(variant, "focus_recall")
-                - value(baseline, "focus_recall"),
+                # Per column: the difference from the baseline's mean, and whether seed noise
+                # could explain it (None: one seed each, no spread to judge by).
+                "versus_baseline": versus,
                 "recommended": variant["name"] == experiments["recommended"],
                 "per_class_mean_recall": variant["mean"]["per_class_recall"],
                 "collapsed_onto": collapsed_onto(variant["mean"]["per_class_recall"], dataset),
@@ -419,6 +462,9 @@ def _experiments_view(
                 / len(variant["runs"]),
             }
         )
+    best_val = max(row["val_balanced_accuracy"] for row in rows)
+    for row in rows:
+        row["val_best"] = row["val_balanced_accuracy"] >= best_val - 1e-12
     recommended = next(row for row in rows if row["recommended"])
     screening_rows = screening.screening_by_variant(experiments, dataset)
     if screening_rows is not None:
@@ -430,6 +476,7 @@ def _experiments_view(
         "selection": selection_margin(recommended, rows),
         "selection_metric": experiments["selection_metric"],
         "focus_class": dataset["class_names"][focus],
+        "focus_test_images": dataset["counts"]["test"][focus],
         "rows": rows,
         "baseline": rows[0],
         "recommended_row": recommended,
@@ -505,6 +552,7 @@ def page_context(
             "front_matter": Markup(model_card.front_matter(results)),
         },
         "prevalence_rows": _prevalence_rows(dataset),
+        "calibration_direction": calibration_direction(results["test"]["calibration"]["bins"]),
         "ordinal_reference": ordinal_reference(results["test"], train_counts)
         if dataset["task"] == "ordinal-regression"
         else None,

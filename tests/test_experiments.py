@@ -264,6 +264,18 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert header in screening
     assert "tune per-class decision offsets ([tuned](#tuned)) report probabilities" in screening
     assert "| Macro F1 | Grade " in page  # the rarest grade heads its recall column
+    # Called <rarest grade>: per run, the test images given that grade (the confusion matrix's
+    # column), mean ± sd over seeds.
+    train_counts = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["dataset"][
+        "counts"
+    ]["train"]
+    rarest = int(np.argmin(train_counts))
+    for variant in experiments["variants"]:
+        called = [np.asarray(run["confusion_matrix"])[:, rarest].sum() for run in variant["runs"]]
+        rows = [row for row in page.splitlines() if row.startswith(f"| [{variant['name']}](")]
+        line = rows[0]  # the main table (the screening table's row comes later)
+        cell = line.split(" | ")[6]
+        assert cell == f"{np.mean(called):.0f}\u00a0±\u00a0{np.std(called, ddof=1):.0f}", line
     assert "ResNet-18 (28)" in page
     # overrides read as the experiments file spells them, so they can be copied into one
     assert '`loss_weighting = "inverse_frequency"`' in page and "`threshold_tuning = true`" in page

@@ -13,6 +13,7 @@ from reportgen.evaluate import summarize_test
 from reportgen.render import (
     DOWNLOADS,
     PAGES,
+    calibration_direction,
     collapsed_onto,
     escape_markdown,
     fmt_alternatives,
@@ -23,6 +24,7 @@ from reportgen.render import (
     percent_shares,
     render_pages,
     val_loss_trend,
+    within_seed_noise,
 )
 from tests.conftest import assert_blocks_set_apart, make_results
 
@@ -99,7 +101,8 @@ def test_imbalance_note_computes_the_majority_class_baseline() -> None:
     )  # the synthetic majority class is the same in every split
     page = render_pages(results)["results.md"]
     assert f"would score an accuracy of {baseline:.3f}" in page
-    assert f"| Always predict *melanocytic nevi* (baseline accuracy) | {baseline:.3f} | |" in page
+    row = "| Accuracy of always answering *melanocytic nevi* (majority-class reference) |"
+    assert f"{row} {baseline:.3f} | |" in page
 
 
 def test_template_text_is_not_escaped_as_data() -> None:
@@ -338,18 +341,26 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     row = {
         "name": "slow",
         "slug": "slow",
-        "cells": {"balanced_accuracy": {"mean": 0.34}, "focus_recall": {"mean": 0.0}},
-        "delta_balanced_accuracy": -0.1,
-        "delta_focus_recall": 0.0,
+        "cells": {
+            "balanced_accuracy": {"mean": 0.34},
+            "focus_recall": {"mean": 0.0},
+            "focus_called": {"mean": 2.0},
+        },
+        "versus_baseline": {
+            "balanced_accuracy": {"delta": -0.1, "within_noise": False},
+            "focus_recall": {"delta": 0.0, "within_noise": None},
+        },
+        "steps": ["class_weighted_loss"],
         "recommended": False,
         "collapsed_onto": "big",
     }
     line = (
         make_environment()
         .get_template("_bought.md.j2")
-        .render(row=row, experiments={"focus_class": "c"})
+        .render(row=row, experiments={"focus_class": "c", "focus_test_images": 30})
     )
     assert "— it finds *big* nearly always" in line  # emphasis, not escaped asterisks
+    assert "(-0.100), c recall 0.000 (+0.000), with 2 test images called *c*, where 30 are" in line
 
 
 @pytest.mark.parametrize("flag", ["dermamnist", "retinamnist"])
@@ -363,3 +374,26 @@ def test_the_grade_scale_is_cited_on_the_dataset_page() -> None:
     assert "Retinopathy (ICDR) severity scale ([Wilkinson et al." in page
     assert "(https://doi.org/10.1016/S0161-6420%2803%2900475-5)" in page  # no bare ")" in the URL
     assert "| grade 4 | proliferative retinopathy |" in page
+
+
+def test_a_difference_within_twice_its_standard_error_is_seed_noise() -> None:
+    # The RetinaMNIST class-weighted variant against the baseline (balanced accuracy, 3 seeds):
+    # +0.021 with sds 0.030 and 0.025, so a standard error of 0.0225.
+    assert within_seed_noise(0.021, 0.030, 3, 0.025, 3) is True
+    assert within_seed_noise(0.053, 0.014, 3, 0.025, 3) is False  # wide-cnn: 2 SE = 0.033
+    assert within_seed_noise(-0.044, 0.0, 3, 0.0, 3) is False  # no spread: any change shows
+    assert within_seed_noise(0.5, 0.1, 1, 0.1, 3) is None  # one seed: no spread to judge by
+
+
+def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> None:
+    bins = [
+        {"low": 0.2, "high": 0.3, "count": 10, "confidence": 0.25, "accuracy": 0.4},
+        {"low": 0.3, "high": 0.4, "count": 0, "confidence": None, "accuracy": None},
+        {"low": 0.5, "high": 0.6, "count": 5, "confidence": 0.55, "accuracy": 0.55},
+        {"low": 0.9, "high": 1.0, "count": 7, "confidence": 0.95, "accuracy": 0.8},
+        {"low": 1.0, "high": 1.0, "count": 0, "confidence": None, "accuracy": None},
+    ]
+    direction = calibration_direction(bins)
+    assert direction["under"] == 10 and direction["over"] == 7  # the exact bin is neither
+    assert direction["top_bin"] is bins[3]
+    assert calibration_direction(bins[1:2])["top_bin"] is None
