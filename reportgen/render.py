@@ -562,6 +562,7 @@ def page_context(
             "entries": sources.MEDMNIST_CITATIONS + source_citations,
         },
         "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
+        "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
         "screening": screening.screening_view(
             results["test"],
             dataset,

@@ -99,6 +99,18 @@ GRADE_SCALES = {
     },
 }
 
+# MedMNIST flag -> how its validation split may share patients with training, from MedMNIST's own
+# description of the split (medmnist.INFO[flag]["description"]) and the source data's make-up.
+SPLIT_NOTES = {
+    "retinamnist": "MedMNIST made RetinaMNIST's training and validation splits by dividing "
+    "DeepDRiD's training set 9:1, and its test split from DeepDRiD's validation set (its own "
+    "description, in medmnist.INFO). That description does not say whether the 9:1 division "
+    "kept each patient's photographs together, and DeepDRiD has several photographs of each "
+    "patient. If it did not, a validation image can have a photograph of the same eye in "
+    "training, and validation scores, which choose epochs, thresholds and the recommended "
+    "variant here, would read higher than scores on new patients.",
+}
+
 # MedMNIST flag -> the classes a screening clinician would send on to a specialist (by their
 # medmnist.INFO names, as catalog.class_names_of gives them), and why.
 SCREENING_ENDPOINTS = {

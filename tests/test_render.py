@@ -397,3 +397,11 @@ def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> N
     assert direction["under"] == 10 and direction["over"] == 7  # the exact bin is neither
     assert direction["top_bin"] is bins[3]
     assert calibration_direction(bins[1:2])["top_bin"] is None
+
+
+def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_training() -> None:
+    retina = render_pages(make_results(flag="retinamnist", official=True))["dataset.md"]
+    assert '!!! note "Validation may share patients with training"' in retina
+    assert "dividing DeepDRiD's training set 9:1" in retina
+    derma = render_pages(make_results())["dataset.md"]
+    assert "Validation may share patients" not in derma  # DermaMNIST has its own leakage warning
