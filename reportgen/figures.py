@@ -90,7 +90,15 @@ def _epoch_axis(ax: plt.Axes, epochs: list[int]) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
-def plot_loss_curves(history: list[dict[str, float]], path: Path) -> Path:
+def _titled(title: str, context: str | None) -> str:
+    """A figure's title, led by what it shows when that is not the build's own run (a variant's
+    figure keeps its name and seed when downloaded on its own)."""
+    return title if context is None else f"{context} — {title}"
+
+
+def plot_loss_curves(
+    history: list[dict[str, float]], path: Path, context: str | None = None
+) -> Path:
     epochs = [row["epoch"] for row in history]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     ax.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
@@ -98,13 +106,15 @@ def plot_loss_curves(history: list[dict[str, float]], path: Path) -> Path:
     ax.set_xlabel("epoch")
     _epoch_axis(ax, epochs)
     ax.set_ylabel("cross-entropy loss")
-    ax.set_title("Loss per epoch")
+    ax.set_title(_titled("Loss per epoch", context))
     ax.legend()
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def plot_metric_curves(history: list[dict[str, float]], path: Path) -> Path:
+def plot_metric_curves(
+    history: list[dict[str, float]], path: Path, context: str | None = None
+) -> Path:
     """Accuracy and AUC per epoch, train and val, side by side."""
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -118,14 +128,18 @@ def plot_metric_curves(history: list[dict[str, float]], path: Path) -> Path:
         ax.set_xlabel("epoch")
         _epoch_axis(ax, epochs)
         ax.set_ylabel(label)
-        ax.set_title(f"{name} per epoch")
+        ax.set_title(_titled(f"{name} per epoch", context))
         ax.legend()
         ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
 def plot_confusion_matrix(
-    matrix: list[list[float]], class_names: list[str], path: Path, normalized: bool
+    matrix: list[list[float]],
+    class_names: list[str],
+    path: Path,
+    normalized: bool,
+    context: str | None = None,
 ) -> Path:
     """Heat map, true class per row; counts, or shares of each row when normalized."""
     values = np.asarray(matrix, dtype=float)
@@ -151,9 +165,12 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(
-        "Confusion matrix (row-normalized: recall on the diagonal)"
-        if normalized
-        else "Confusion matrix (counts)"
+        _titled(
+            "Confusion matrix (row-normalized: recall on the diagonal)"
+            if normalized
+            else "Confusion matrix (counts)",
+            context,
+        )
     )
     return _save(fig, path)
 
@@ -277,13 +294,18 @@ def experiment_figure_jobs(
     }
     for variant in variants:
         slug, first = variant_slug(variant["name"]), variant["runs"][0]
+        context = f"{variant['name']}, seed {first['seed']}"
         jobs[f"experiments/{slug}_loss"] = partial(
-            plot_loss_curves, first["history"], figures_dir / "experiments" / f"{slug}_loss.png"
+            plot_loss_curves,
+            first["history"],
+            figures_dir / "experiments" / f"{slug}_loss.png",
+            context,
         )
         jobs[f"experiments/{slug}_metrics"] = partial(
             plot_metric_curves,
             first["history"],
             figures_dir / "experiments" / f"{slug}_metrics.png",
+            context,
         )
         jobs[f"experiments/{slug}_confusion"] = partial(
             plot_confusion_matrix,
@@ -291,6 +313,7 @@ def experiment_figure_jobs(
             class_names,
             figures_dir / "experiments" / f"{slug}_confusion.png",
             normalized=True,
+            context=context,
         )
     return jobs
 
@@ -324,6 +347,7 @@ def inputs_digest(
         else [
             [
                 v["name"],
+                v["runs"][0]["seed"],
                 v["mean"]["per_class_recall"],
                 v["runs"][0]["history"],
                 v["runs"][0]["confusion_matrix_normalized"],

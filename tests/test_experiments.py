@@ -436,3 +436,37 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
 def test_seeds_default_to_three() -> None:
     plan = parse_plan({"variants": [{"name": "baseline"}]}, "inline")
     assert plan.seeds == [0, 1, 2]
+
+
+def test_a_variants_figures_name_the_variant_and_seed_in_their_titles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downloaded on its own, a variant's figure still says whose run it shows."""
+    import matplotlib.axes
+
+    from reportgen.figures import experiment_figure_jobs
+
+    titles: list[str] = []
+    real_set_title = matplotlib.axes.Axes.set_title
+
+    def record(self: matplotlib.axes.Axes, label: str, *args: object, **kwargs: object) -> object:
+        titles.append(label)
+        return real_set_title(self, label, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", record)
+    history = [
+        {
+            f"{split}_{name}": 0.5
+            for split in ("train", "val")
+            for name in ("loss", "accuracy", "auc")
+        }
+        | {"epoch": epoch}
+        for epoch in (1, 2)
+    ]
+    run = {"seed": 7, "history": history, "confusion_matrix_normalized": [[1.0, 0.0], [0.5, 0.5]]}
+    variant = {"name": "weighted", "mean": {"per_class_recall": [1.0, 0.5]}, "runs": [run]}
+    jobs = experiment_figure_jobs({"variants": [variant]}, ["a", "b"], tmp_path)
+    for name in ("loss", "metrics", "confusion"):
+        titles.clear()
+        jobs[f"experiments/weighted_{name}"]()
+        assert titles and all(title.startswith("weighted, seed 7 — ") for title in titles), titles
