@@ -37,19 +37,24 @@ class PlannedRun:
 
 
 def run_entry(
-    seed: int, key: str, run: cache.TrainedRun, reused: bool, dataset: dict[str, Any]
+    planned: PlannedRun, run: cache.TrainedRun, reused: bool, dataset: dict[str, Any]
 ) -> dict[str, Any]:
-    """What experiments.json keeps of one run: metrics, selection, curves, confusion matrix and,
-    where the dataset (its flag and class names) has a screening endpoint, the referral AUC and
-    the test sensitivity and specificity at the referral threshold set on validation."""
+    """What experiments.json keeps of one run: its full training settings (the variant's
+    overrides applied to the build's config) and thread count, metrics, selection, curves,
+    confusion matrix and, where the dataset (its flag and class names) has a screening endpoint,
+    the referral AUC and the test sensitivity and specificity at the referral threshold set on
+    validation."""
     record = run.record
     # Only the estimate is kept (the page shows the spread over seeds), so no bootstrap.
     auc = referral_auc_of(dataset, run.test_labels, run.test_probabilities, resamples=0)
     target = referral_operating_point_of(dataset, run)
     return {
-        "seed": seed,
-        "key": key,
+        "seed": planned.seed,
+        "key": planned.key,
         "reused": reused,
+        "config": planned.config.training_fields(),
+        # Runs are seeded but not bit-identical across thread counts (floating-point order).
+        "torch_threads": record["environment"]["torch_threads"],
         "test": run_metrics(record["test"]),
         "val": run_metrics(record["val"]),
         "selected_epoch": record["selection"]["selected_epoch"],
@@ -194,7 +199,7 @@ def run_plan(
                     f"run {p.key} of {p.variant} was trained but cannot be read back"
                 )
             reused = cached.get(p.key) is not None
-            runs.append(run_entry(p.seed, p.key, run, reused, dataset_names))
+            runs.append(run_entry(p, run, reused, dataset_names))
         variants.append(summarize_variant(variant, runs))
     return {
         "dataset": base.dataset,

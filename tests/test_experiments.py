@@ -243,6 +243,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert "figures: 100%" in result.output and "19/19" in result.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
+    built = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["config"]
+    base_training = {name: built[name] for name in experiments["variants"][0]["runs"][0]["config"]}
+    assert base_training["epochs"] == 1 and base_training["loss_weighting"] == "none"
     assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
     for variant in experiments["variants"]:
         assert variant["seeds"] == [0, 1] and len(variant["runs"]) == 2
@@ -250,6 +253,11 @@ def test_build_with_experiments_writes_json_page_and_links(
             assert metric in variant["mean"] and metric in variant["sd"]
         runs = [run["test"]["balanced_accuracy"] for run in variant["runs"]]
         assert variant["mean"]["balanced_accuracy"] == pytest.approx(sum(runs) / 2)
+        for run in variant[
+            "runs"
+        ]:  # each run's full settings: the build's, the overrides, the seed
+            assert run["config"] == {**base_training, **variant["config"], "seed": run["seed"]}
+            assert run["torch_threads"] >= 1
     baseline_run = experiments["variants"][0]["runs"][0]
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
