@@ -103,11 +103,13 @@ def fmt_counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def fmt_alternatives(names: list[str], mark: str = "*") -> Markup:
+def fmt_alternatives(names: list[str], mark: str = "*", conjunction: str = "or") -> Markup:
     """ "*a*, *b* or *c*": names, each escaped and wrapped in `mark` (Markdown emphasis), joined
-    as alternatives."""
+    as alternatives (or, with conjunction "and", as a list)."""
     shown = [f"{mark}{escape_markdown(name)}{mark}" for name in names]
-    return Markup(" or ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown))
+    return Markup(
+        f" {conjunction} ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+    )
 
 
 def fmt_device(environment: dict[str, object]) -> str:
@@ -282,13 +284,20 @@ def val_loss_trend(history: list[dict[str, Any]]) -> str:
     return "flat"
 
 
+CALIBRATION_MARGIN = 0.05  # a bin's accuracy this far from its confidence is clearly off
+
+
 def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
-    """How many test images sit in bins where the model is under-confident (right more often
-    than its confidence says) or over-confident, and its most confident occupied bin."""
+    """How many test images sit in bins where the model is clearly under-confident (right more
+    often than its confidence says, by over CALIBRATION_MARGIN), clearly over-confident, or
+    within the margin, and its most confident occupied bin."""
     occupied = [row for row in bins if row["count"]]
+    gaps = [(row["count"], row["accuracy"] - row["confidence"]) for row in occupied]
     return {
-        "under": sum(row["count"] for row in occupied if row["accuracy"] > row["confidence"]),
-        "over": sum(row["count"] for row in occupied if row["accuracy"] < row["confidence"]),
+        "margin": CALIBRATION_MARGIN,
+        "under": sum(count for count, gap in gaps if gap > CALIBRATION_MARGIN),
+        "over": sum(count for count, gap in gaps if gap < -CALIBRATION_MARGIN),
+        "close": sum(count for count, gap in gaps if abs(gap) <= CALIBRATION_MARGIN),
         "top_bin": occupied[-1] if occupied else None,
     }
 
@@ -375,11 +384,12 @@ def selection_margin(
 def within_seed_noise(
     delta: float, sd: float, n: int, baseline_sd: float, baseline_n: int
 ) -> bool | None:
-    """Whether a difference of two means over seeds is under twice its standard error (a rough
-    95% bar): too small to tell from seed-to-seed noise. None: one seed, so no spread to judge."""
+    """Whether a difference of two means over seeds is at most twice its standard error (a rough
+    95% bar; a tie, up to rounding, counts): too small to tell from seed-to-seed noise. None:
+    one seed, so no spread to judge."""
     if n < 2 or baseline_n < 2:
         return None
-    return abs(delta) < 2 * math.sqrt(sd**2 / n + baseline_sd**2 / baseline_n)
+    return abs(delta) <= 2 * math.sqrt(sd**2 / n + baseline_sd**2 / baseline_n) + 1e-9
 
 
 def _called(runs: list[dict[str, Any]], k: int) -> dict[str, float]:
@@ -427,7 +437,7 @@ def _experiments_view(
         cells["focus_called"] = {**_called(variant["runs"], focus), "best": False}
         base_cells = rows[0]["cells"] if rows else cells  # the baseline is the first variant
         versus = {}
-        for column in ("balanced_accuracy", "focus_recall"):
+        for column in columns:
             delta = cells[column]["mean"] - base_cells[column]["mean"]
             versus[column] = {
                 "delta": delta,
@@ -466,6 +476,21 @@ def _experiments_view(
     for row in rows:
         row["val_best"] = row["val_balanced_accuracy"] >= best_val - 1e-12
     recommended = next(row for row in rows if row["recommended"])
+    labels = {
+        "accuracy": "accuracy",
+        "auc": "AUC",
+        "balanced_accuracy": "balanced accuracy",
+        "focus_recall": f"{dataset['class_names'][focus]} recall",
+    }
+    # The headline differences of the recommended variant from the baseline that seed noise could
+    # explain (a difference that shows as +0.000 is left out).
+    recommended_within_noise = [
+        label
+        for column, label in labels.items()
+        if recommended is not rows[0]
+        and recommended["versus_baseline"][column]["within_noise"]
+        and abs(recommended["versus_baseline"][column]["delta"]) >= 0.0005
+    ]
     screening_rows = screening.screening_by_variant(experiments, dataset)
     if screening_rows is not None:
         for row, reading in zip(rows, screening_rows, strict=True):
@@ -480,6 +505,7 @@ def _experiments_view(
         "rows": rows,
         "baseline": rows[0],
         "recommended_row": recommended,
+        "recommended_within_noise": recommended_within_noise,
         "references": experiments["references"],
         "by_step": {
             key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS

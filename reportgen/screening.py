@@ -179,13 +179,40 @@ def screening_view(
             "referred": referred_by_class[k],
             "support": int(matrix[k].sum()),
         }
+    # Sensitivity class by class within the group: a pooled rate can hide the class referred least.
+    by_positive_class = [
+        {
+            "name": dataset["class_names"][k],
+            "referred": referred_by_class[k],
+            "support": int(matrix[k].sum()),
+            "sensitivity": exact_interval(referred_by_class[k], int(matrix[k].sum())),
+            # The class its unreferred images were most often called, and how many (None: none).
+            "missed_as": _most_called(matrix[k], negatives, dataset["class_names"]),
+        }
+        for k in positive
+    ]
     return {
         **endpoint,
         **counts,
+        "by_positive_class": by_positive_class,
+        "least_referred": min(
+            by_positive_class,
+            key=lambda row: math.inf if row["support"] == 0 else row["referred"] / row["support"],
+        ),
         "most_referred_negative": most_referred_negative,
         "auc": auc,
         "operating_point": operating_point,
     }
+
+
+def _most_called(
+    row: np.ndarray, among: list[int], class_names: list[str]
+) -> dict[str, Any] | None:
+    """Of a confusion-matrix row, the class among `among` given most images (first on a tie)."""
+    if not among or max(int(row[k]) for k in among) == 0:
+        return None
+    k = max(among, key=lambda k: int(row[k]))
+    return {"name": class_names[k], "count": int(row[k])}
 
 
 def screening_by_variant(

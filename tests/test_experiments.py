@@ -417,6 +417,16 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert written["estimate"] == pytest.approx(auc, abs=1e-3)  # the file keeps 6 decimals
     assert written["low"] <= written["estimate"] <= written["high"]
     assert f"one that should not with probability **{auc:.2f}**" in results_page
+    # Sensitivity class by class within the group, recomputed from the predictions file.
+    names = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["dataset"][
+        "class_names"
+    ]
+    probabilities = predictions[[f"prob_{k}" for k in range(len(names))]].to_numpy()
+    referred = np.isin(probabilities.argmax(axis=1), group)
+    for k in group:
+        of_class = (predictions["label"] == k).to_numpy()
+        count = f"{referred[of_class].sum()}&nbsp;of&nbsp;{of_class.sum()}"
+        assert f"| &emsp;of which *{names[k]}*, referred | {count} |" in results_page
     assert "![Referral ROC curve" in results_page
     assert (out_dirs["docs"] / "figures" / "referral_roc.png").is_file()
     for built in (out_dirs["docs"]).glob("*.md"):

@@ -331,6 +331,7 @@ def test_alternatives_read_a_comma_list_ending_in_or_with_each_name_escaped() ->
     assert fmt_alternatives(["melanoma"]) == "*melanoma*"
     assert fmt_alternatives(["grade 2", "grade 3"], "**") == "**grade 2** or **grade 3**"
     assert fmt_alternatives(["a", "b_c", "d"]) == "*a*, *b\\_c* or *d*"
+    assert fmt_alternatives(["accuracy", "AUC"], "", "and") == "accuracy and AUC"
 
 
 def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
@@ -360,7 +361,10 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
         .render(row=row, experiments={"focus_class": "c", "focus_test_images": 30})
     )
     assert "— it finds *big* nearly always" in line  # emphasis, not escaped asterisks
-    assert "(-0.100), c recall 0.000 (+0.000), with 2 test images called *c*, where 30 are" in line
+    assert (
+        "(-0.100), c recall 0.000 (+0.000), with 2 test images called *c*, 0 of them rightly (the test split has 30)"
+        in line
+    )
 
 
 @pytest.mark.parametrize("flag", ["dermamnist", "retinamnist"])
@@ -382,6 +386,8 @@ def test_a_difference_within_twice_its_standard_error_is_seed_noise() -> None:
     assert within_seed_noise(0.021, 0.030, 3, 0.025, 3) is True
     assert within_seed_noise(0.053, 0.014, 3, 0.025, 3) is False  # wide-cnn: 2 SE = 0.033
     assert within_seed_noise(-0.044, 0.0, 3, 0.0, 3) is False  # no spread: any change shows
+    # adamw's grade-4 recall on RetinaMNIST: +1/15 with sd 0.0577 against 0, exactly 2 SE: a tie
+    assert within_seed_noise(1 / 15, (1 / 300) ** 0.5, 3, 0.0, 3) is True
     assert within_seed_noise(0.5, 0.1, 1, 0.1, 3) is None  # one seed: no spread to judge by
 
 
@@ -394,7 +400,10 @@ def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> N
         {"low": 1.0, "high": 1.0, "count": 0, "confidence": None, "accuracy": None},
     ]
     direction = calibration_direction(bins)
-    assert direction["under"] == 10 and direction["over"] == 7  # the exact bin is neither
+    assert direction["under"] == 10 and direction["over"] == 7  # gaps of +0.15 and -0.15
+    assert direction["close"] == 5  # the exact bin
+    bins[0]["accuracy"] = 0.29  # +0.04: within the 0.05 margin
+    assert calibration_direction(bins)["under"] == 0 and calibration_direction(bins)["close"] == 15
     assert direction["top_bin"] is bins[3]
     assert calibration_direction(bins[1:2])["top_bin"] is None
 
@@ -405,3 +414,43 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
     assert "dividing DeepDRiD's training set 9:1" in retina
     derma = render_pages(make_results())["dataset.md"]
     assert "Validation may share patients" not in derma  # DermaMNIST has its own leakage warning
+
+
+def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
+    from reportgen.render import _experiments_view
+
+    def variant(name: str, accuracy: float, auc: float, balanced: float) -> dict:
+        metrics = {"accuracy": accuracy, "auc": auc, "balanced_accuracy": balanced}
+        return {
+            "name": name,
+            "description": "",
+            "config": {},
+            "steps": [],
+            "mean": {**metrics, "macro_f1": 0.3, "per_class_recall": [0.9, 0.1]},
+            "sd": {
+                "accuracy": 0.02,
+                "auc": 0.01,
+                "balanced_accuracy": 0.005,
+                "macro_f1": 0.0,
+                "per_class_recall": [0.0, 0.0],
+            },
+            "val_mean": {"balanced_accuracy": 0.5 if name == "better" else 0.4},
+            "val_sd": {"balanced_accuracy": 0.01},
+            "runs": [{"confusion_matrix": [[9, 1], [9, 1]], "train_seconds": 1.0}] * 3,
+        }
+
+    experiments = {
+        "recommended": "better",
+        "seeds": [0, 1, 2],
+        "selection_metric": "mean validation balanced accuracy",
+        "references": [],
+        "variants": [variant("baseline", 0.50, 0.70, 0.30), variant("better", 0.51, 0.71, 0.40)],
+    }
+    dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
+               "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+    view = _experiments_view(experiments, dataset)
+    # accuracy +0.01 against 2 SE 0.033, AUC +0.01 against 0.016: noise; balanced accuracy +0.10
+    # against 0.008 is not, and b recall +0.000 is left out.
+    assert view["recommended_within_noise"] == ["accuracy", "AUC"]
+    experiments["recommended"] = "baseline"
+    assert _experiments_view(experiments, dataset)["recommended_within_noise"] == []
