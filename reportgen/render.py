@@ -589,6 +589,8 @@ def page_context(
         },
         "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
+        # Older results.json files (schema 5 before it was added) have none.
+        "colour_reference": results.get("colour_reference"),
         "screening": screening.screening_view(
             results["test"],
             dataset,

@@ -20,6 +20,7 @@ from reportgen.cache import TrainedRun
 from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
+from reportgen.reference import colour_reference_of
 from reportgen.screening import referral_auc_of, referral_operating_point_of
 
 # 2: test intervals and calibration; 3: balanced accuracy's posterior interval; 4: referral AUC;
@@ -128,6 +129,8 @@ def assemble_results(
         # The screening reading's parts that need probabilities (None: the dataset has no endpoint).
         "referral_auc": referral_auc_of(dataset, run.test_labels, run.test_probabilities),
         "referral_operating_point": referral_operating_point_of(dataset, run),
+        # What a logistic regression on overall colour and brightness scores (reference.py).
+        "colour_reference": colour_reference_of(data_file, len(dataset["class_names"])),
         "timings": timings,
         "cache": cache,
     }

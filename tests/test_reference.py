@@ -1,0 +1,79 @@
+"""The colour reference sees an image's overall colour and brightness, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reportgen.cli import main
+from reportgen.reference import colour_features, colour_reference
+from tests.conftest import dir_args, synthetic_build_args
+
+
+def test_features_are_each_channels_mean_then_spread() -> None:
+    images = np.zeros((2, 28, 28, 3), dtype=np.uint8)
+    images[0, :, :, 0] = 255  # image 0: pure red
+    images[1, :14, :, 2] = 255  # image 1: the top half blue
+    features = colour_features(images)
+    assert features.shape == (2, 6)
+    np.testing.assert_allclose(features[0], [1, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(features[1], [0, 0, 0.5, 0, 0, 0.5])
+    assert colour_features(np.zeros((3, 28, 28), dtype=np.uint8)).shape == (3, 2)  # grey
+
+
+def _images(brightness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Noisy 28x28 RGB images, each of the given mean brightness."""
+    images = rng.normal(brightness[:, None, None, None], 5, (brightness.size, 28, 28, 3))
+    return np.clip(images, 0, 255).astype(np.uint8)
+
+
+def test_it_finds_classes_told_by_brightness_but_not_by_where_the_bright_part_is() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.tile([0, 1], 100)
+    by_brightness = _images(np.where(labels == 1, 160.0, 90.0), rng)
+    found = colour_reference(by_brightness, labels, by_brightness, labels, 2)
+    assert found["accuracy"] == 1.0 and found["auc"] == 1.0 and found["n_features"] == 6
+
+    # Same colour statistics, told apart only by which half is bright: a CNN could, this cannot.
+    halves = np.full((labels.size, 28, 28, 3), 60, dtype=np.uint8)
+    halves[labels == 1, :, :14] = 200
+    halves[labels == 0, :, 14:] = 200
+    blind = colour_reference(halves, labels, halves, labels, 2)
+    assert blind["accuracy"] == pytest.approx(0.5) and blind["auc"] == pytest.approx(0.5)
+
+
+def test_a_class_missing_from_training_gets_no_probability(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    train_labels = np.tile([0, 1], 30)
+    test_labels = np.tile([0, 1, 2], 10)
+    train = _images(np.where(train_labels == 1, 160.0, 90.0), rng)
+    test = _images(np.where(test_labels == 1, 160.0, 90.0), rng)
+    found = colour_reference(train, train_labels, test, test_labels, 3)
+    assert found["accuracy"] == pytest.approx(2 / 3)  # class 2 is never predicted
+
+
+def test_the_build_publishes_the_reference_and_the_results_page_shows_it(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path]
+) -> None:
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", "--no-site")
+    result = CliRunner().invoke(main, [*args, *dir_args(out_dirs)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())
+    with np.load(synthetic_retina_root / "retinamnist.npz") as data:
+        expected = colour_reference(
+            data["train_images"],
+            data["train_labels"].ravel(),
+            data["test_images"],
+            data["test_labels"].ravel(),
+            5,
+        )
+    assert results["colour_reference"] == pytest.approx(expected)
+    page = (out_dirs["docs"] / "results.md").read_text()
+    assert (
+        f"scores accuracy {expected['accuracy']:.3f}, AUC {expected['auc']:.3f} and balanced "
+        f"accuracy {expected['balanced_accuracy']:.3f} on the same test images"
+    ) in page
