@@ -352,15 +352,17 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
             "focus_recall": {"delta": 0.0, "within_noise": None},
         },
         "steps": ["class_weighted_loss"],
+        "config": {"loss_weighting": "inverse_frequency"},
         "recommended": False,
         "collapsed_onto": "big",
     }
-    line = (
-        make_environment()
-        .get_template("_bought.md.j2")
-        .render(row=row, experiments={"focus_class": "c", "focus_test_images": 30})
-    )
+    experiments = {"focus_class": "c", "focus_test_images": 30}
+    line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
     assert "— it finds *big* nearly always" in line  # emphasis, not escaped asterisks
+    assert "settings at once" not in line  # one setting
+    row["config"] = {"model": "wide_cnn", "lr": 0.003, "epochs": 15, "optimizer": "adamw"}
+    line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
+    assert "— it changes 4 settings at once (epochs, lr, model, optimizer)" in line
     assert (
         "(-0.100), c recall 0.000 (+0.000), with 2 test images called *c*, 0 of them rightly (the test split has 30)"
         in line
