@@ -208,4 +208,6 @@ def run_plan(
         "recommended": recommend(variants),
         "variants": variants,
         "references": REFERENCES.get(base.dataset, []),
+        # The experiments file as read, so the published plan is the one that ran.
+        "plan_toml": plan.source,
     }

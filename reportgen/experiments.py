@@ -90,6 +90,7 @@ class Variant:
 class ExperimentPlan:
     seeds: list[int]
     variants: list[Variant]
+    source: str = ""  # the experiments file's text, published beside experiments.json
 
     def config_for(self, base: BuildConfig, variant: Variant, seed: int) -> BuildConfig:
         return dataclasses.replace(base, **variant.overrides, seed=seed)
@@ -209,7 +210,8 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
 
 def load_plan(path: Path) -> ExperimentPlan:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ReportgenError(
             f"Experiments file {path} does not exist. Pass the path of a TOML file such as experiments.toml."
@@ -220,7 +222,7 @@ def load_plan(path: Path) -> ExperimentPlan:
         raise ReportgenError(
             f"Experiments file {path} is not valid TOML: {error}. Fix the line it names."
         ) from None
-    return parse_plan(data, str(path))
+    return dataclasses.replace(parse_plan(data, str(path)), source=text)
 
 
 def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:

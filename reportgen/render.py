@@ -23,6 +23,7 @@ from reportgen import metrics, model_card, screening, sources, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
 from reportgen.experiments import mean_sd, variant_slug
+from reportgen.results import PLAN_FILE
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -506,6 +507,8 @@ def _experiments_view(
         "baseline": rows[0],
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
+        # The experiments file published beside experiments.json (older builds have none).
+        "plan_file": PLAN_FILE.as_posix() if experiments.get("plan_toml") else None,
         "references": experiments["references"],
         "by_step": {
             key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS

@@ -29,6 +29,7 @@ SCHEMA_VERSION = 5
 RESULTS_FILE = Path("data") / "results.json"
 PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"
+PLAN_FILE = Path("data") / "experiments.toml"  # the experiments file, as the build read it
 PER_CLASS_FILE = Path("data") / "per_class.csv"
 REQUIRED_KEYS = (
     "config",
@@ -158,6 +159,10 @@ def _write_json(data: dict[str, Any], path: Path) -> Path:
 
 
 def write_experiments(experiments: dict[str, Any], docs_dir: Path) -> Path:
+    """experiments.json, and beside it the experiments file it ran (older files keep none)."""
+    if experiments.get("plan_toml"):
+        (docs_dir / PLAN_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (docs_dir / PLAN_FILE).write_text(experiments["plan_toml"], encoding="utf-8")
     return _write_json(experiments, docs_dir / EXPERIMENTS_FILE)
 
 

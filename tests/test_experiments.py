@@ -296,6 +296,11 @@ def test_build_with_experiments_writes_json_page_and_links(
         "[weighted](experiments.md#weighted)" in steps and "[tuned](experiments.md#tuned)" in steps
     )
     assert (out_dirs["site"] / "experiments" / "index.html").is_file()
+    # The plan that ran is published beside experiments.json, and the page links it.
+    published_plan = out_dirs["docs"] / "data" / "experiments.toml"
+    assert published_plan.read_text() == plan.read_text()
+    assert (out_dirs["site"] / "data" / "experiments.toml").read_text() == plan.read_text()
+    assert "published as [experiments.toml](data/experiments.toml)" in page
     assert (out_dirs["docs"] / "figures" / "experiments" / "recall_by_variant.png").is_file()
     for figure in (
         "loss",
@@ -324,6 +329,12 @@ def test_build_with_experiments_writes_json_page_and_links(
         check=True,
     )
     assert "torch imported: False" in cached.stdout, cached.stdout + cached.stderr
+
+    # Re-rendering from the published files keeps the plan beside experiments.json.
+    docs_and_site = ["--docs-dir", str(out_dirs["docs"]), "--site-dir", str(out_dirs["site"])]
+    rendered = runner.invoke(main, ["render", *docs_and_site])
+    assert rendered.exit_code == 0, rendered.output
+    assert published_plan.read_text() == plan.read_text()
 
 
 def test_jobs_auto_gives_each_cpu_worker_four_cores_and_never_more_workers_than_runs(
