@@ -195,9 +195,11 @@ def screening_view(
         **endpoint,
         **counts,
         "by_positive_class": by_positive_class,
+        # The class of the group referred least often (None: no test image of the group).
         "least_referred": min(
-            by_positive_class,
-            key=lambda row: math.inf if row["support"] == 0 else row["referred"] / row["support"],
+            (row for row in by_positive_class if row["support"]),
+            key=lambda row: row["referred"] / row["support"],
+            default=None,
         ),
         "most_referred_negative": most_referred_negative,
         "auc": auc,

@@ -240,3 +240,27 @@ def test_the_results_page_gives_the_validation_threshold_and_what_it_does_on_tes
     section = render_pages(results)["results.md"].split("## As a screening test")[1]
     assert "(sensitivity 0.80, 95% interval" in section
     assert "below the 90% it was set for)" in section
+
+
+def test_sensitivity_class_by_class_names_the_grade_referred_least() -> None:
+    from reportgen.screening import screening_view
+
+    retina = {"flag": "retinamnist", "class_names": [f"grade {k}" for k in range(5)]}
+    matrix = np.zeros((5, 5), dtype=int)
+    matrix[0, 0] = 50
+    matrix[2, 2], matrix[2, 1] = 9, 1  # grade 2: 9 of 10 referred
+    matrix[3, 4] = 5  # grade 3: 5 of 5 (called grade 4: still referred)
+    matrix[4, 4], matrix[4, 0], matrix[4, 1] = 2, 2, 1  # grade 4: 2 of 5; 2 called grade 0
+    view = screening_view({"confusion_matrix": matrix.tolist()}, retina)
+    assert [
+        (row["name"], row["referred"], row["support"]) for row in view["by_positive_class"]
+    ] == [
+        ("grade 2", 9, 10),
+        ("grade 3", 5, 5),
+        ("grade 4", 2, 5),
+    ]
+    least = view["least_referred"]
+    assert least["name"] == "grade 4" and least["missed_as"] == {"name": "grade 0", "count": 2}
+    assert view["by_positive_class"][1]["missed_as"] is None  # none missed
+    no_group = np.diag([50, 10, 0, 0, 0])
+    assert screening_view({"confusion_matrix": no_group.tolist()}, retina)["least_referred"] is None
