@@ -381,6 +381,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "| 0.766 | 0.927 |" in published and "pretrained on ImageNet" in published
     reportgen_row = next(line for line in published.splitlines() if "reportgen:" in line)
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
+    colour_row = next(line for line in published.splitlines() if "Logistic regression" in line)
+    assert colour_row.endswith("| no: an unofficial file, not the benchmark's images |")
     assert "gaps between rows smaller than that do not show that one model is better" in page
     assert "validation images its mean over 1 seed was" in page and "the runner-up's, [" in page
     assert "\n\n| Variant | Accuracy |" in page  # a table, not text run on from the paragraph
