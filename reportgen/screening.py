@@ -170,27 +170,31 @@ def screening_view(
     matrix = np.asarray(test["confusion_matrix"])
     counts = screening_counts(matrix, positive)
     referred_by_class = counts["referred_by_class"]
+    supports = matrix.sum(axis=1).astype(int).tolist()
+    names = dataset["class_names"]
     negatives = [k for k in range(len(referred_by_class)) if k not in positive]
-    most_referred_negative = None
-    if negatives and max(referred_by_class[k] for k in negatives) > 0:
-        k = max(negatives, key=lambda k: referred_by_class[k])  # on a tie, the first class
-        most_referred_negative = {
-            "name": dataset["class_names"][k],
-            "referred": referred_by_class[k],
-            "support": int(matrix[k].sum()),
-        }
+    k = _largest_among(referred_by_class, negatives)
+    most_referred_negative = (
+        None
+        if k is None
+        else {"name": names[k], "referred": referred_by_class[k], "support": supports[k]}
+    )
     # Sensitivity class by class within the group: a pooled rate can hide the class referred least.
-    by_positive_class = [
-        {
-            "name": dataset["class_names"][k],
-            "referred": referred_by_class[k],
-            "support": int(matrix[k].sum()),
-            "sensitivity": exact_interval(referred_by_class[k], int(matrix[k].sum())),
-            # The class its unreferred images were most often called, and how many (None: none).
-            "missed_as": _most_called(matrix[k], negatives, dataset["class_names"]),
-        }
-        for k in positive
-    ]
+    by_positive_class = []
+    for k in positive:
+        # The class its unreferred images were most often called, and how many (None: none).
+        missed = _largest_among(matrix[k].tolist(), negatives)
+        by_positive_class.append(
+            {
+                "name": names[k],
+                "referred": referred_by_class[k],
+                "support": supports[k],
+                "sensitivity": exact_interval(referred_by_class[k], supports[k]),
+                "missed_as": None
+                if missed is None
+                else {"name": names[missed], "count": int(matrix[k, missed])},
+            }
+        )
     return {
         **endpoint,
         **counts,
@@ -207,14 +211,12 @@ def screening_view(
     }
 
 
-def _most_called(
-    row: np.ndarray, among: list[int], class_names: list[str]
-) -> dict[str, Any] | None:
-    """Of a confusion-matrix row, the class among `among` given most images (first on a tie)."""
-    if not among or max(int(row[k]) for k in among) == 0:
+def _largest_among(values: list[int], among: list[int]) -> int | None:
+    """The index in `among` whose value is largest (the first on a tie); None where `among` is
+    empty or all its values are 0."""
+    if not among or max(values[k] for k in among) == 0:
         return None
-    k = max(among, key=lambda k: int(row[k]))
-    return {"name": class_names[k], "count": int(row[k])}
+    return max(among, key=lambda k: values[k])
 
 
 def screening_by_variant(
