@@ -382,6 +382,9 @@ def selection_margin(
     }
 
 
+SHOWN_AS_ZERO = 0.0005  # a difference below this prints as +0.000 (three decimals)
+
+
 def within_seed_noise(
     delta: float, sd: float, n: int, baseline_sd: float, baseline_n: int
 ) -> bool | None:
@@ -440,15 +443,18 @@ def _experiments_view(
         versus = {}
         for column in columns:
             delta = cells[column]["mean"] - base_cells[column]["mean"]
+            within_noise = within_seed_noise(
+                delta,
+                cells[column]["sd"],
+                len(variant["runs"]),
+                base_cells[column]["sd"],
+                len(baseline["runs"]),
+            )
             versus[column] = {
                 "delta": delta,
-                "within_noise": within_seed_noise(
-                    delta,
-                    cells[column]["sd"],
-                    len(variant["runs"]),
-                    base_cells[column]["sd"],
-                    len(baseline["runs"]),
-                ),
+                "within_noise": within_noise,
+                # What the pages mark: a difference that shows as +0.000 gets no mark.
+                "marked": bool(within_noise) and abs(delta) >= SHOWN_AS_ZERO,
             }
         rows.append(
             {
@@ -483,14 +489,12 @@ def _experiments_view(
         "balanced_accuracy": "balanced accuracy",
         "focus_recall": f"{dataset['class_names'][focus]} recall",
     }
-    # The headline differences of the recommended variant from the baseline that seed noise could
-    # explain (a difference that shows as +0.000 is left out).
+    # The headline differences of the recommended variant from the baseline that the pages mark
+    # as within seed noise.
     recommended_within_noise = [
         label
         for column, label in labels.items()
-        if recommended is not rows[0]
-        and recommended["versus_baseline"][column]["within_noise"]
-        and abs(recommended["versus_baseline"][column]["delta"]) >= 0.0005
+        if recommended is not rows[0] and recommended["versus_baseline"][column]["marked"]
     ]
     screening_rows = screening.screening_by_variant(experiments, dataset)
     if screening_rows is not None:

@@ -348,8 +348,8 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
             "focus_called": {"mean": 2.0},
         },
         "versus_baseline": {
-            "balanced_accuracy": {"delta": -0.1, "within_noise": False},
-            "focus_recall": {"delta": 0.0, "within_noise": None},
+            "balanced_accuracy": {"delta": -0.1, "within_noise": False, "marked": False},
+            "focus_recall": {"delta": 0.0, "within_noise": None, "marked": False},
         },
         "steps": ["class_weighted_loss"],
         "config": {"loss_weighting": "inverse_frequency"},
