@@ -128,10 +128,9 @@ def fmt_code_block(value: object) -> Markup:
 STATIC_FILES = ("stylesheets/reportgen.css",)  # copied from templates/ as they are (mkdocs.yml)
 
 
-def _check_templates_dir(templates_dir: Path | None = None) -> None:
+def _check_templates_dir(templates_dir: Path) -> None:
     """Fail before any work when the page templates are missing: they live in reportgen's
     repository, beside the package, so reportgen runs from a checkout (pip install -e .)."""
-    templates_dir = templates_dir or TEMPLATES_DIR
     needed = ["index.md.j2", *STATIC_FILES]
     if not all((templates_dir / name).is_file() for name in needed):
         raise ReportgenError(
