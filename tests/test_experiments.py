@@ -26,7 +26,7 @@ from reportgen.experiments import (
     summarize_variant,
     variant_slug,
 )
-from reportgen.render import selection_margin
+from reportgen.experiments_view import selection_margin
 from tests.conftest import REPO_ROOT, assert_blocks_set_apart, dir_args, synthetic_build_args
 
 

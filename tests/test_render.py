@@ -10,22 +10,15 @@ import pytest
 import yaml
 
 from reportgen.evaluate import summarize_test
-from reportgen.render import (
-    DOWNLOADS,
-    PAGES,
+from reportgen.experiments_view import collapsed_onto, experiments_view, within_seed_noise
+from reportgen.formatting import escape_markdown, fmt_alternatives, fmt_counted, fmt_setting
+from reportgen.page_readings import (
     calibration_direction,
-    collapsed_onto,
-    escape_markdown,
-    fmt_alternatives,
-    fmt_counted,
-    fmt_setting,
-    make_environment,
     ordinal_reference,
     percent_shares,
-    render_pages,
     val_loss_trend,
-    within_seed_noise,
 )
+from reportgen.render import DOWNLOADS, PAGES, make_environment, render_pages
 from tests.conftest import assert_blocks_set_apart, make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -419,7 +412,6 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
 
 
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
-    from reportgen.render import _experiments_view
 
     def variant(name: str, accuracy: float, auc: float, balanced: float) -> dict:
         metrics = {"accuracy": accuracy, "auc": auc, "balanced_accuracy": balanced}
@@ -450,9 +442,9 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     }
     dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
                "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
-    view = _experiments_view(experiments, dataset)
+    view = experiments_view(experiments, dataset)
     # accuracy +0.01 against 2 SE 0.033, AUC +0.01 against 0.016: noise; balanced accuracy +0.10
     # against 0.008 is not, and b recall +0.000 is left out.
     assert view["recommended_within_noise"] == ["accuracy", "AUC"]
     experiments["recommended"] = "baseline"
-    assert _experiments_view(experiments, dataset)["recommended_within_noise"] == []
+    assert experiments_view(experiments, dataset)["recommended_within_noise"] == []

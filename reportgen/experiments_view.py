@@ -1,0 +1,229 @@
+"""The Experiments page's data: each variant's row against the baseline, and the choice made on
+validation, from experiments.json alone (no torch)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from reportgen import screening, study
+from reportgen.experiments import mean_sd, variant_slug
+from reportgen.page_readings import largest_class, smallest_class
+from reportgen.results import PLAN_FILE
+
+EXPERIMENT_COLUMNS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
+
+
+def _focus_class(dataset: dict[str, Any]) -> int:
+    """The class the experiments table follows: melanoma where it exists, else the rarest class."""
+    names = dataset["class_names"]
+    if "melanoma" in names:
+        return names.index("melanoma")
+    return smallest_class(dataset["counts"]["train"])
+
+
+COLLAPSED_RECALL = (0.95, 0.10)  # the largest class found this often, every other this rarely
+
+
+def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | None:
+    """The largest training class, where a variant finds it nearly always and every other class
+    rarely (mean test recall): a model that answers almost only that class. Else None."""
+    largest = largest_class(dataset["counts"]["train"])
+    others = [recall for k, recall in enumerate(mean_recall) if k != largest]
+    if (
+        mean_recall[largest] >= COLLAPSED_RECALL[0]
+        and max(others, default=0) <= COLLAPSED_RECALL[1]
+    ):
+        return str(dataset["class_names"][largest])
+    return None
+
+
+def selection_margin(
+    recommended: dict[str, Any], rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """How far the recommended variant's val score leads the runner-up's, against the spread of
+    its own val score between seeds: `thin` where the lead is smaller than that spread."""
+    others = [row for row in rows if row is not recommended]
+    if not others:
+        return None
+    by_val = sorted(others, key=lambda row: -row["val_balanced_accuracy"])
+    lead = recommended["val_balanced_accuracy"]
+    noise = recommended["val_sd_balanced_accuracy"]
+    # The other variants whose val score lies within that spread of it, best first.
+    close = (
+        [] if noise is None else [r for r in by_val if lead - r["val_balanced_accuracy"] < noise]
+    )
+    return {
+        "runner_up": by_val[0],
+        "gap": lead - by_val[0]["val_balanced_accuracy"],
+        "noise": noise,
+        "close": close,
+        "thin": bool(close),  # the runner-up, the closest, is among them
+    }
+
+
+SHOWN_AS_ZERO = 0.0005  # a difference below this prints as +0.000 (three decimals)
+
+
+def within_seed_noise(
+    delta: float, sd: float, n: int, baseline_sd: float, baseline_n: int
+) -> bool | None:
+    """Whether a difference of two means over seeds is at most twice its standard error (a rough
+    95% bar; a tie, up to rounding, counts): too small to tell from seed-to-seed noise. None:
+    one seed, so no spread to judge."""
+    if n < 2 or baseline_n < 2:
+        return None
+    return abs(delta) <= 2 * math.sqrt(sd**2 / n + baseline_sd**2 / baseline_n) + 1e-9
+
+
+def _called(runs: list[dict[str, Any]], k: int) -> dict[str, float]:
+    """Mean and sd over runs of how many test images each run called class k."""
+    counts = [{"called": float(np.asarray(run["confusion_matrix"])[:, k].sum())} for run in runs]
+    mean, sd = mean_sd(counts, ("called",))
+    return {"mean": mean["called"], "sd": sd["called"]}
+
+
+def _column_stat(variant: dict[str, Any], column: str, stat: str, focus: int) -> float:
+    """A variant's mean or sd (stat) over seeds for one table column."""
+    if column == "focus_recall":
+        return variant[stat]["per_class_recall"][focus]
+    return variant[stat][column]
+
+
+def _versus_baseline(
+    cells: dict[str, dict[str, Any]],
+    base_cells: dict[str, dict[str, Any]],
+    n: int,
+    baseline_n: int,
+) -> dict[str, dict[str, Any]]:
+    """Per column: the difference from the baseline's mean, whether seed noise could explain it
+    (None: one seed each, no spread to judge by), and whether the pages mark it so."""
+    versus = {}
+    for column in (*EXPERIMENT_COLUMNS, "focus_recall"):
+        delta = cells[column]["mean"] - base_cells[column]["mean"]
+        within_noise = within_seed_noise(
+            delta, cells[column]["sd"], n, base_cells[column]["sd"], baseline_n
+        )
+        versus[column] = {
+            "delta": delta,
+            "within_noise": within_noise,
+            # What the pages mark: a difference that shows as +0.000 gets no mark.
+            "marked": bool(within_noise) and abs(delta) >= SHOWN_AS_ZERO,
+        }
+    return versus
+
+
+def _variant_rows(
+    experiments: dict[str, Any], dataset: dict[str, Any], focus: int
+) -> list[dict[str, Any]]:
+    """One row per variant, the baseline first: its cells (mean, sd, best in column), its
+    differences from the baseline, and what the page says about it."""
+    variants = experiments["variants"]
+    columns = (*EXPERIMENT_COLUMNS, "focus_recall")
+    best = {
+        column: max(_column_stat(variant, column, "mean", focus) for variant in variants)
+        for column in columns
+    }
+    rows: list[dict[str, Any]] = []
+    for variant in variants:
+        cells: dict[str, dict[str, Any]] = {}
+        for column in columns:
+            mean = _column_stat(variant, column, "mean", focus)
+            cells[column] = {
+                "mean": mean,
+                "sd": _column_stat(variant, column, "sd", focus),
+                "best": mean >= best[column] - 1e-12,
+            }
+        cells["focus_called"] = {**_called(variant["runs"], focus), "best": False}
+        base_cells = rows[0]["cells"] if rows else cells  # the baseline is the first variant
+        rows.append(
+            {
+                "name": variant["name"],
+                "slug": variant_slug(variant["name"]),
+                "description": variant["description"],
+                "config": variant["config"],
+                "steps": variant["steps"],
+                "cells": cells,
+                "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
+                # Older experiments.json files have no val_sd.
+                "val_sd_balanced_accuracy": variant.get("val_sd", {}).get("balanced_accuracy"),
+                "versus_baseline": _versus_baseline(
+                    cells, base_cells, len(variant["runs"]), len(variants[0]["runs"])
+                ),
+                "recommended": variant["name"] == experiments["recommended"],
+                "per_class_mean_recall": variant["mean"]["per_class_recall"],
+                "collapsed_onto": collapsed_onto(variant["mean"]["per_class_recall"], dataset),
+                "per_class_sd_recall": variant["sd"]["per_class_recall"],
+                "first_run": variant["runs"][0],
+                "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
+                / len(variant["runs"]),
+            }
+        )
+    return rows
+
+
+def experiments_view(
+    experiments: dict[str, Any] | None, dataset: dict[str, Any], base_tunes_offsets: bool = False
+) -> dict[str, Any] | None:
+    """Rows of the experiments table with the best value per column marked, plus deltas vs baseline.
+    base_tunes_offsets: whether the build's own config tunes per-class offsets (variants inherit
+    it unless they override threshold_tuning)."""
+    if experiments is None:
+        return None
+    focus = _focus_class(dataset)
+    rows = _variant_rows(experiments, dataset, focus)
+    best_val = max(row["val_balanced_accuracy"] for row in rows)
+    for row in rows:
+        row["val_best"] = row["val_balanced_accuracy"] >= best_val - 1e-12
+    recommended = next(row for row in rows if row["recommended"])
+    labels = {
+        "accuracy": "accuracy",
+        "auc": "AUC",
+        "balanced_accuracy": "balanced accuracy",
+        "focus_recall": f"{dataset['class_names'][focus]} recall",
+    }
+    # The headline differences of the recommended variant from the baseline that the pages mark
+    # as within seed noise.
+    recommended_within_noise = [
+        label
+        for column, label in labels.items()
+        if recommended is not rows[0] and recommended["versus_baseline"][column]["marked"]
+    ]
+    screening_rows = screening.screening_by_variant(experiments, dataset)
+    if screening_rows is not None:
+        for row, reading in zip(rows, screening_rows, strict=True):
+            row["screening"] = reading
+    return {
+        "seeds": experiments["seeds"],
+        "recommended": experiments["recommended"],
+        "selection": selection_margin(recommended, rows),
+        "selection_metric": experiments["selection_metric"],
+        "focus_class": dataset["class_names"][focus],
+        "focus_test_images": dataset["counts"]["test"][focus],
+        "rows": rows,
+        "baseline": rows[0],
+        "recommended_row": recommended,
+        "recommended_within_noise": recommended_within_noise,
+        # The experiments file published beside experiments.json (older builds have none).
+        "plan_file": PLAN_FILE.as_posix() if experiments.get("plan_toml") else None,
+        "references": experiments["references"],
+        "by_step": {
+            key: [row for row in rows if key in row["steps"]] for key, _ in study.NEXT_STEPS
+        },
+        # Variants that try ideas the study did not propose (not the baseline itself).
+        "beyond_steps": [row for row in rows[1:] if not row["steps"]],
+        # Each variant's screening reading, in the order of `rows` (None: none to show).
+        "screening": screening_rows,
+        # Whether those readings include the referral AUC and the rates at the threshold set on
+        # validation (files written before them do not).
+        "screening_auc": screening_rows is not None and "auc" in screening_rows[0]["mean"],
+        "screening_target": screening_rows is not None
+        and screening.TARGET_RATES[0] in screening_rows[0]["mean"],
+        "target_sensitivity": screening.TARGET_SENSITIVITY,
+        # Variants whose reported probabilities are re-weighted by tuned per-class offsets.
+        "offset_variants": [
+            row for row in rows if row["config"].get("threshold_tuning", base_tunes_offsets)
+        ],
+    }

@@ -1,0 +1,95 @@
+"""Jinja filters: numbers and text as the Markdown pages show them.
+
+Every `{{ value }}` from data passes through `escape_markdown` (the Environment's `finalize`) unless
+it is `Markup`: the numbers and links these filters build.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+
+from markupsafe import Markup
+
+# The characters Python-Markdown (with the tables extension) lets a backslash escape; escaping any
+# other character, e.g. `~`, would show the backslash.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|#!])")
+
+
+def escape_markdown(value: object) -> str:
+    """Text that Markdown and HTML show literally: `<script>` stays text, `|` stays in its cell."""
+    if isinstance(value, Markup):
+        return str(value)
+    text = html.escape(str(value), quote=False)
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text).replace("\n", " ")
+
+
+def fmt_number(value: float | None, digits: int = 3) -> Markup:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Markup("n/a")
+    return Markup(f"{value:.{digits}f}")
+
+
+def fmt_percent(value: float | None, digits: int = 1) -> Markup:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Markup("n/a")
+    return Markup(f"{100 * value:.{digits}f}%")
+
+
+def fmt_count(value: int) -> Markup:
+    return Markup(f"{value:,}")
+
+
+def fmt_interval(interval: dict[str, float | None], digits: int = 3) -> Markup:
+    """`low–high` of an interval from confidence.metric_intervals (no spaces: one table line)."""
+    if interval["low"] is None or interval["high"] is None:
+        return Markup("n/a")
+    return Markup(f"{fmt_number(interval['low'], digits)}–{fmt_number(interval['high'], digits)}")
+
+
+def fmt_code(value: object) -> Markup:
+    """Inline code fenced by more backticks than any run inside, so the text stays literal."""
+    text = str(value).replace("\n", " ")
+    longest_run = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest_run + 1)
+    return Markup(f"{fence} {text} {fence}" if longest_run else f"`{text}`")
+
+
+def fmt_setting(value: object, toml: bool = False) -> str:
+    """A config value as a user writes it: true/false rather than Python's True/False, and with
+    toml=True strings quoted as in an experiments file. None (no value) reads "not set"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "not set"
+    if toml and isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def fmt_counted(count: int, noun: str) -> str:
+    """ "1 seed", "3 seeds": a count with its noun, plural when it is not one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def fmt_alternatives(names: list[str], mark: str = "*", conjunction: str = "or") -> Markup:
+    """ "*a*, *b* or *c*": names, each escaped and wrapped in `mark` (Markdown emphasis), joined
+    as alternatives (or, with conjunction "and", as a list)."""
+    shown = [f"{mark}{escape_markdown(name)}{mark}" for name in names]
+    return Markup(
+        f" {conjunction} ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+    )
+
+
+def fmt_device(environment: dict[str, object]) -> str:
+    """ "cuda (NVIDIA H100 80GB HBM3)": the device type, with the hardware's name where recorded
+    (results written before reportgen recorded it have only the type)."""
+    name = environment.get("device_name")
+    return f"{environment['device']} ({name})" if name else str(environment["device"])
+
+
+def fmt_code_block(value: object) -> Markup:
+    """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
+    return Markup(str(value).replace("```", "` ` `"))

@@ -1,0 +1,158 @@
+"""What the pages say about one run, computed from its results.json data (no torch).
+
+Each function turns part of the results into the plain values a template shows: shares that add
+up to 100, the trend of the val loss, the direction of miscalibration, the study's numbers beside
+this run's, and the next steps with the numbers that motivate them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reportgen import metrics, study
+
+
+def prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
+    counts = dataset["counts"]
+    totals = {split: max(sum(values), 1) for split, values in counts.items()}
+    return [
+        {
+            "name": name,
+            "counts": {split: counts[split][k] for split in counts},
+            "shares": {split: counts[split][k] / totals[split] for split in counts},
+        }
+        for k, name in enumerate(dataset["class_names"])
+    ]
+
+
+def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
+    """The study's numbers beside this run's, only for the study's own dataset."""
+    if results["dataset"]["flag"] != study.STUDY_DATASET:
+        return None
+    classes = results["test"]["report"]["classes"]
+    rows = []
+    for row, quoted, prevalence in zip(
+        classes, study.STUDY_TEST["per_class"], study.STUDY_TEST["prevalence_percent"], strict=True
+    ):
+        precision, recall, f1, support = quoted
+        rows.append(
+            {
+                "name": row["name"],
+                "study": {"precision": precision, "recall": recall, "f1": f1, "support": support},
+                "run": row,
+                "study_prevalence": prevalence / 100,
+            }
+        )
+    return {
+        "accuracy": study.STUDY_TEST["accuracy"],
+        "auc": study.STUDY_TEST["auc"],
+        "classes": rows,
+    }
+
+
+def percent_shares(counts: list[int], decimals: int = 1) -> list[float]:
+    """Each count's share in percent at `decimals` places, rounded so that the shares add up to
+    exactly 100 (largest remainder); all zeros when there is nothing to share."""
+    total = sum(counts)
+    if total == 0:
+        return [0.0] * len(counts)
+    units = 100 * 10**decimals
+    exact = [units * count / total for count in counts]
+    shares = [int(share) for share in exact]
+    by_remainder = sorted(range(len(counts)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: units - sum(shares)]:
+        shares[i] += 1
+    return [share / 10**decimals for share in shares]
+
+
+def ordinal_reference(test: dict[str, Any], train_counts: list[int]) -> dict[str, Any]:
+    """For ordered grades: metrics.ordinal_errors of always answering the most common training
+    grade, and how many images of the highest grade were called the lowest (test split)."""
+    matrix = test["confusion_matrix"]
+    support = [sum(row) for row in matrix]
+    labels = np.repeat(np.arange(len(support)), support)
+    constant = np.full_like(labels, largest_class(train_counts))
+    return {
+        **metrics.ordinal_errors(labels, constant, len(support)),
+        "highest_count": support[-1],
+        "highest_called_lowest": matrix[-1][0],
+    }
+
+
+def largest_class(counts: list[int]) -> int:
+    """Index of the class with the most images (the first, on a tie)."""
+    return counts.index(max(counts))
+
+
+def smallest_class(counts: list[int]) -> int:
+    """Index of the class with the fewest images (the first, on a tie)."""
+    return counts.index(min(counts))
+
+
+VAL_LOSS_MARGIN = 0.02  # a 2% change in val loss counts as a trend
+RECENT_EPOCHS = 3  # "still falling": lower than this many epochs before the last
+
+
+def val_loss_trend(history: list[dict[str, Any]]) -> str:
+    """ "rising": the last val loss is VAL_LOSS_MARGIN or more above its best; "falling": it is
+    the best, or that much below its value RECENT_EPOCHS epochs earlier (a one-epoch wiggle at
+    the end does not hide a loss still coming down); else "flat"."""
+    losses = [row["val_loss"] for row in history]
+    last, best = losses[-1], min(losses)
+    if last >= (1 + VAL_LOSS_MARGIN) * best:
+        return "rising"
+    earlier = losses[max(0, len(losses) - 1 - RECENT_EPOCHS)]
+    if last == best or last <= (1 - VAL_LOSS_MARGIN) * earlier:
+        return "falling"
+    return "flat"
+
+
+CALIBRATION_MARGIN = 0.05  # a bin's accuracy this far from its confidence is clearly off
+
+
+def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many test images sit in bins where the model is clearly under-confident (right more
+    often than its confidence says, by over CALIBRATION_MARGIN), clearly over-confident, or
+    within the margin, and its most confident occupied bin."""
+    occupied = [row for row in bins if row["count"]]
+    gaps = [(row["count"], row["accuracy"] - row["confidence"]) for row in occupied]
+    return {
+        "margin": CALIBRATION_MARGIN,
+        "under": sum(count for count, gap in gaps if gap > CALIBRATION_MARGIN),
+        "over": sum(count for count, gap in gaps if gap < -CALIBRATION_MARGIN),
+        "close": sum(count for count, gap in gaps if abs(gap) <= CALIBRATION_MARGIN),
+        "top_bin": occupied[-1] if occupied else None,
+    }
+
+
+def next_steps_view(
+    results: dict[str, Any], class_findings: list[dict[str, Any]], zero_recall: list[str]
+) -> list[dict[str, Any]]:
+    """The study's proposed steps, each with the numbers from this run that motivate it."""
+    counts = results["dataset"]["counts"]["train"]
+    names = results["dataset"]["class_names"]
+    largest, smallest = largest_class(counts), smallest_class(counts)
+    rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
+    history = results["history"]
+    best_val = min(history, key=lambda row: row["val_loss"])
+    return [
+        {
+            "key": key,
+            "title": title,
+            "largest": {"name": names[largest], "count": counts[largest]},
+            "smallest": {"name": names[smallest], "count": counts[smallest]},
+            "imbalance_ratio": counts[largest] / max(counts[smallest], 1),
+            "zero_recall": zero_recall,
+            "rare": rare,
+            "best_val_epoch": best_val["epoch"],
+            "best_val_loss": best_val["val_loss"],
+            "final_val_loss": history[-1]["val_loss"],
+            "final_train_loss": history[-1]["train_loss"],
+            "epochs_run": history[-1]["epoch"],
+            "val_loss_trend": val_loss_trend(history),
+            "recent": history[max(0, len(history) - 1 - RECENT_EPOCHS)],
+        }
+        for key, title in study.NEXT_STEPS
+    ]
