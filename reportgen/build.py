@@ -29,6 +29,7 @@ from reportgen.data import (
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
+from reportgen.reference import colour_reference_of
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,11 @@ def _build_locked(
             "experiments",
             lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run, on_note=on_note),
         )
+    # Timed apart: it reads the data file again, even when every run came from the cache.
+    colour_reference = clock.run(
+        "colour reference",
+        lambda: colour_reference_of(data_file, run.test_probabilities.shape[1]),
+    )
     results_data = results.assemble_results(
         config,
         command,
@@ -302,6 +308,7 @@ def _build_locked(
         official,
         {"key": key, "reused": reused},
         clock.timings,
+        colour_reference,
     )
     return publish(
         results_data, run, config.outputs(), clock, templates, progress, experiments_data

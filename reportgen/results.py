@@ -20,7 +20,6 @@ from reportgen.cache import TrainedRun
 from reportgen.catalog import class_names_of, collection_summary, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
-from reportgen.reference import colour_reference_of
 from reportgen.screening import referral_auc_of, referral_operating_point_of
 
 # 2: test intervals and calibration; 3: balanced accuracy's posterior interval; 4: referral AUC;
@@ -109,7 +108,10 @@ def assemble_results(
     official: bool,
     cache: dict[str, Any],
     timings: dict[str, float],
+    colour_reference: dict[str, Any],
 ) -> dict[str, Any]:
+    """results.json's content: the run's record, its dataset and build, and colour_reference
+    (reference.colour_reference on the same file)."""
     record = run.record
     dataset = dataset_summary(config, data_file, md5, official, record["counts"])
     return {
@@ -131,7 +133,7 @@ def assemble_results(
         "referral_auc": referral_auc_of(dataset, run.test_labels, run.test_probabilities),
         "referral_operating_point": referral_operating_point_of(dataset, run),
         # What a logistic regression on overall colour and brightness scores (reference.py).
-        "colour_reference": colour_reference_of(data_file, len(dataset["class_names"])),
+        "colour_reference": colour_reference,
         "timings": timings,
         "cache": cache,
     }

@@ -96,7 +96,15 @@ def test_results_json_is_complete(derma_build: dict[str, Any]) -> None:
         "confusion_matrix",
         "report",
     }
-    assert set(results["timings"]) == {"load", "train", "evaluate", "figures", "render", "site"}
+    assert set(results["timings"]) == {
+        "load",
+        "train",
+        "evaluate",
+        "colour reference",
+        "figures",
+        "render",
+        "site",
+    }
     assert all(seconds >= 0 for seconds in results["timings"].values())
     # The synthetic classes are learnable: two epochs must beat the majority-class baseline.
     assert test["auc"] > 0.9
@@ -167,13 +175,13 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
     # pages (render and site are timed after them); the earlier build's seconds are not mixed in.
     timings = json.loads((dirs["docs"] / "data" / "results.json").read_text())["timings"]
     page = (dirs["docs"] / "reproducibility.md").read_text().split("## Stage timings")[1]
-    shown = dict(re.findall(r"^\| (\w+) \| ([\d.]+) \|$", page.split("\n\n")[1], re.MULTILINE))
+    shown = dict(re.findall(r"^\| (\w[\w ]*) \| ([\d.]+) \|$", page.split("\n\n")[1], re.MULTILINE))
     assert shown == {
         stage: f"{seconds:.2f}"
         for stage, seconds in timings.items()
         if stage not in ("render", "site")
     }
-    assert set(shown) == {"load", "train", "evaluate", "figures"}
+    assert set(shown) == {"load", "train", "evaluate", "colour reference", "figures"}
 
 
 def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]) -> None:
