@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,13 @@ from reportgen.screening import endpoint_of, referral_score, screening_counts, s
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
+# Okabe and Ito's palette, told apart with the common colour-vision deficiencies; per-class
+# curves also differ in line style and marker, so no class is known by its colour alone.
+CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+CLASS_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
+CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+# Text large enough to read when a figure is shrunk to a phone's width (about 360 px).
+STYLE = {"font.size": 12, "axes.titlesize": 13, "legend.fontsize": 10.5}
 
 
 def _short(name: str, width: int = 28) -> str:
@@ -37,6 +44,27 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def _styled(plot: Callable[..., Path]) -> Callable[..., Path]:
+    """plot, drawn with STYLE's fonts (matplotlib's global settings are left as they were)."""
+
+    @wraps(plot)
+    def styled(*args: Any, **kwargs: Any) -> Path:
+        with plt.rc_context(STYLE):
+            return plot(*args, **kwargs)
+
+    return styled
+
+
+def _class_style(k: int) -> dict[str, Any]:
+    """Colour, line style and marker of class k's curve (they repeat after seven classes)."""
+    return {
+        "color": CLASS_COLOURS[k % len(CLASS_COLOURS)],
+        "linestyle": CLASS_LINESTYLES[k % len(CLASS_LINESTYLES)],
+        "marker": CLASS_MARKERS[k % len(CLASS_MARKERS)],
+    }
+
+
+@_styled
 def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], path: Path) -> Path:
     """Grouped bars: share of each class (%) in each split."""
     fig, ax = plt.subplots(figsize=(9, 4.2))
@@ -56,6 +84,7 @@ def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], 
     return _save(fig, path)
 
 
+@_styled
 def plot_sample_grid(
     sample_images: np.ndarray, sample_counts: np.ndarray, class_names: list[str], path: Path
 ) -> Path:
@@ -95,49 +124,76 @@ def _epoch_axis(ax: plt.Axes, epochs: list[int]) -> None:
 
 
 def _titled(title: str, context: str | None) -> str:
-    """A figure's title, led by what it shows when that is not the build's own run (a variant's
-    figure keeps its name and seed when downloaded on its own)."""
-    return title if context is None else f"{context} — {title}"
+    """A figure's title, under a line saying what it shows when that is not the build's own run
+    (a variant's figure keeps its name and seed when downloaded on its own)."""
+    return title if context is None else f"{context}\n{title}"
 
 
+Limits = tuple[float, float]
+
+
+@_styled
 def plot_loss_curves(
-    history: list[dict[str, float]], path: Path, context: str | None = None
+    history: list[dict[str, float]],
+    path: Path,
+    context: str | None = None,
+    ylim: Limits | None = None,
 ) -> Path:
+    """Train and val loss per epoch; ylim: fixed y-axis limits (default: fitted to the data)."""
     epochs = [row["epoch"] for row in history]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     ax.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
-    ax.plot(epochs, [row["val_loss"] for row in history], marker="o", label="val")
+    ax.plot(epochs, [row["val_loss"] for row in history], marker="s", label="val")
     ax.set_xlabel("epoch")
     _epoch_axis(ax, epochs)
     ax.set_ylabel("cross-entropy loss")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_title(_titled("Loss per epoch", context))
     ax.legend()
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
+@_styled
 def plot_metric_curves(
-    history: list[dict[str, float]], path: Path, context: str | None = None
+    history: list[dict[str, float]],
+    path: Path,
+    context: str | None = None,
+    ylims: dict[str, Limits] | None = None,
 ) -> Path:
-    """Accuracy and AUC per epoch, train and val, side by side."""
+    """Accuracy and AUC per epoch, train and val, one above the other (readable at a phone's
+    width). ylims: fixed y-axis limits per metric ("accuracy", "auc"; default: fitted)."""
     epochs = [row["epoch"] for row in history]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(2, 1, figsize=(6.5, 7.6), sharex=True)
     panels = (
         (axes[0], "accuracy", "accuracy", "Accuracy"),
         (axes[1], "auc", "AUC (mean one-vs-rest)", "AUC"),
     )
     for ax, metric, label, name in panels:
         ax.plot(epochs, [row[f"train_{metric}"] for row in history], marker="o", label="train")
-        ax.plot(epochs, [row[f"val_{metric}"] for row in history], marker="o", label="val")
-        ax.set_xlabel("epoch")
+        ax.plot(epochs, [row[f"val_{metric}"] for row in history], marker="s", label="val")
         _epoch_axis(ax, epochs)
         ax.set_ylabel(label)
-        ax.set_title(_titled(f"{name} per epoch", context))
+        if ylims is not None:
+            ax.set_ylim(*ylims[metric])
+        ax.set_title(_titled(f"{name} per epoch", context if ax is axes[0] else None))
         ax.legend()
         ax.grid(alpha=0.3)
+    axes[1].set_xlabel("epoch")
     return _save(fig, path)
 
 
+def shared_limits(values: list[float], floor: float = 0.0, ceiling: float | None = None) -> Limits:
+    """y-axis limits that hold every value with a 5% margin, kept within [floor, ceiling]: one
+    scale for the same curve of every variant, so their heights compare across tabs."""
+    low, high = min(values), max(values)
+    margin = 0.05 * (high - low or 1.0)
+    top = high + margin if ceiling is None else min(ceiling, high + margin)
+    return (max(floor, low - margin), top)
+
+
+@_styled
 def plot_confusion_matrix(
     matrix: list[list[float]],
     class_names: list[str],
@@ -160,7 +216,7 @@ def plot_confusion_matrix(
             text,
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=11,
             color="white" if value > threshold else "black",
         )
     labels = [_short(name, 18) for name in class_names]
@@ -170,15 +226,14 @@ def plot_confusion_matrix(
     ax.set_ylabel("true class")
     ax.set_title(
         _titled(
-            "Confusion matrix (row-normalized: recall on the diagonal)"
-            if normalized
-            else "Confusion matrix (counts)",
+            "Confusion matrix, row-normalized" if normalized else "Confusion matrix, counts",
             context,
         )
     )
     return _save(fig, path)
 
 
+@_styled
 def plot_roc_curves(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -192,16 +247,25 @@ def plot_roc_curves(
         if np.isnan(per_class_auc[k]):
             continue
         fpr, tpr = metrics.roc_points(labels, probabilities, k)
-        ax.plot(fpr, tpr, label=f"{_short(name, 24)} (AUC {per_class_auc[k]:.3f})")
+        ax.plot(
+            fpr,
+            tpr,
+            **_class_style(k),
+            markevery=0.15,
+            markersize=6,
+            linewidth=1.6,
+            label=f"{_short(name, 24)} (AUC {per_class_auc[k]:.3f})",
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate (recall)")
     ax.set_title("One-vs-rest ROC curves (test)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
+@_styled
 def plot_referral_roc(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -219,11 +283,16 @@ def plot_referral_roc(
     fpr, tpr, _ = roc_curve(np.isin(labels, positive), referral_score(probabilities, positive))
     fig, ax = plt.subplots(figsize=(6, 5.6))
     ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=f"every threshold (AUC {auc:.3f})")
+    # The decision is a hollow ring drawn above the triangle: where the two points nearly
+    # coincide, both stay visible.
     ax.plot(
         *decision,
         "o",
         color="#c62828",
-        markersize=8,
+        markersize=13,
+        markerfacecolor="none",
+        markeredgewidth=2.2,
+        zorder=4,
         label="the model's own decision",
     )
     if validated is not None:
@@ -231,14 +300,15 @@ def plot_referral_roc(
             *validated,
             "^",
             color="#6a1b9a",
-            markersize=9,
+            markersize=8,
+            zorder=3,
             label="threshold set on validation",
         )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
     ax.set_ylabel(f"sensitivity ({_short(group_name, 32)} referred)")
     ax.set_title("Referral ROC curve (test)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -253,6 +323,7 @@ def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, floa
     return (1 - test["specificity"]["estimate"], test["sensitivity"]["estimate"])
 
 
+@_styled
 def plot_recall_by_variant(
     variant_names: list[str], mean_recall: list[list[float]], class_names: list[str], path: Path
 ) -> Path:
@@ -270,7 +341,7 @@ def plot_recall_by_variant(
             f"{value:.2f}",
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=10.5,
             color="black" if value > 0.6 else "white",
         )
     ax.set_xticks(
@@ -296,6 +367,16 @@ def experiment_figure_jobs(
             figures_dir / "experiments" / "recall_by_variant.png",
         )
     }
+    # Every variant's curves on the same scales, so that flipping between their tabs compares
+    # heights as well as shapes.
+    rows = [row for variant in variants for row in variant["runs"][0]["history"]]
+    loss_ylim = shared_limits([row[f"{split}_loss"] for row in rows for split in ("train", "val")])
+    metric_ylims = {
+        metric: shared_limits(
+            [row[f"{split}_{metric}"] for row in rows for split in ("train", "val")], 0.0, 1.0
+        )
+        for metric in ("accuracy", "auc")
+    }
     for variant in variants:
         slug, first = variant_slug(variant["name"]), variant["runs"][0]
         context = f"{variant['name']}, seed {first['seed']}"
@@ -304,12 +385,14 @@ def experiment_figure_jobs(
             first["history"],
             figures_dir / "experiments" / f"{slug}_loss.png",
             context,
+            loss_ylim,
         )
         jobs[f"experiments/{slug}_metrics"] = partial(
             plot_metric_curves,
             first["history"],
             figures_dir / "experiments" / f"{slug}_metrics.png",
             context,
+            metric_ylims,
         )
         jobs[f"experiments/{slug}_confusion"] = partial(
             plot_confusion_matrix,
@@ -366,6 +449,7 @@ def inputs_digest(
     return digest.hexdigest()
 
 
+@_styled
 def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     """Accuracy against mean confidence per confidence bin, over a histogram of images per bin."""
     bins = calibration["bins"]
@@ -394,7 +478,7 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
     top.set_title(f"Reliability diagram (test), ECE {calibration['ece']:.3f}")
-    top.legend(fontsize=8, loc="upper left")
+    top.legend(loc="upper left")
     top.grid(alpha=0.3)
     bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
     bottom.set_xlim(0, 1)

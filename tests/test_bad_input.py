@@ -454,8 +454,10 @@ def test_a_broken_mkdocs_config_is_reported_before_training(
     work = tmp_path / "work"
     work.mkdir()
     shipped = (REPO_ROOT / "mkdocs.yml").read_text()
-    assert "  - search\n" in shipped
-    (work / "mkdocs.yml").write_text(shipped.replace("  - search\n", "  - search\n  - no-such\n"))
+    assert "\n  - glightbox:" in shipped
+    (work / "mkdocs.yml").write_text(
+        shipped.replace("\n  - glightbox:", "\n  - no-such\n  - glightbox:")
+    )
     monkeypatch.chdir(work)
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)

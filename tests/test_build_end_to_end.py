@@ -159,6 +159,10 @@ def test_rerun_reuses_the_cached_run_and_its_figures(derma_build: dict[str, Any]
     assert results["cache"]["reused"] is True
     assert results["test"] == derma_build["results"]["test"]
     assert results["timings"]["train"] == 0.0
+    # The page says the stages that did not run were cached, rather than showing 0.00 seconds.
+    page = (derma_build["dirs"]["docs"] / "reproducibility.md").read_text()
+    assert "| train | cached |" in page and "| evaluate | cached |" in page
+    assert re.search(r"^\| load \| [\d.]+ \|$", page, re.MULTILINE)
     assert roc.stat().st_mtime_ns == drawn_at  # copied from the earlier build, not redrawn
 
 
@@ -175,9 +179,12 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
     # pages (render and site are timed after them); the earlier build's seconds are not mixed in.
     timings = json.loads((dirs["docs"] / "data" / "results.json").read_text())["timings"]
     page = (dirs["docs"] / "reproducibility.md").read_text().split("## Stage timings")[1]
-    shown = dict(re.findall(r"^\| (\w[\w ]*) \| ([\d.]+) \|$", page.split("\n\n")[1], re.MULTILINE))
+    shown = dict(
+        re.findall(r"^\| (\w[\w ]*) \| ([\d.]+|cached) \|$", page.split("\n\n")[1], re.MULTILINE)
+    )
+    reused = json.loads((dirs["docs"] / "data" / "results.json").read_text())["cache"]["reused"]
     assert shown == {
-        stage: f"{seconds:.2f}"
+        stage: "cached" if reused and stage in ("train", "evaluate") else f"{seconds:.2f}"
         for stage, seconds in timings.items()
         if stage not in ("render", "site")
     }

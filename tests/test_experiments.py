@@ -284,6 +284,13 @@ def test_build_with_experiments_writes_json_page_and_links(
         line = rows[0]  # the main table (the screening table's row comes later)
         cell = line.split(" | ")[6]
         assert cell == f"{np.mean(called):.0f}\u00a0±\u00a0{np.std(called, ddof=1):.0f}", line
+    # The recall chart's table: each variant's mean test recall of every class.
+    for variant in experiments["variants"]:
+        recall_row = next(
+            row for row in page.splitlines() if row.startswith(f"    | [{variant['name']}](")
+        )
+        cells = [cell.strip() for cell in recall_row.strip().strip("|").split("|")][1:]
+        assert cells == [f"{recall:.3f}" for recall in variant["mean"]["per_class_recall"]]
     assert "ResNet-18 (28)" in page
     # overrides read as the experiments file spells them, so they can be copied into one
     assert '`loss_weighting = "inverse_frequency"`' in page and "`threshold_tuning = true`" in page
@@ -469,35 +476,65 @@ def test_seeds_default_to_three() -> None:
     assert plan.seeds == [0, 1, 2]
 
 
-def test_a_variants_figures_name_the_variant_and_seed_in_their_titles(
+def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Downloaded on its own, a variant's figure still says whose run it shows."""
+    """Downloaded on its own, a variant's figure still says whose run it shows; and every
+    variant's curves use one y scale, so flipping between their tabs compares heights."""
     import matplotlib.axes
 
     from reportgen.figures import experiment_figure_jobs
 
     titles: list[str] = []
+    limits: list[tuple[str, tuple[float, float]]] = []
     real_set_title = matplotlib.axes.Axes.set_title
 
     def record(self: matplotlib.axes.Axes, label: str, *args: object, **kwargs: object) -> object:
         titles.append(label)
         return real_set_title(self, label, *args, **kwargs)
 
+    def savefig(self: matplotlib.figure.Figure, *args: object, **kwargs: object) -> None:
+        limits.extend((ax.get_ylabel(), ax.get_ylim()) for ax in self.axes)
+
     monkeypatch.setattr(matplotlib.axes.Axes, "set_title", record)
-    history = [
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+
+    def history(level: float) -> list[dict[str, float]]:
+        """Two epochs at which every loss and score is level, then twice level."""
+        keys = [
+            f"{split}_{name}" for split in ("train", "val") for name in ("loss", "accuracy", "auc")
+        ]
+        return [{key: level * epoch for key in keys} | {"epoch": epoch} for epoch in (1, 2)]
+
+    variants = [
         {
-            f"{split}_{name}": 0.5
-            for split in ("train", "val")
-            for name in ("loss", "accuracy", "auc")
+            "name": name,
+            "mean": {"per_class_recall": [1.0, 0.5]},
+            "runs": [
+                {
+                    "seed": 7,
+                    "history": history(level),
+                    "confusion_matrix_normalized": [[1.0, 0.0], [0.5, 0.5]],
+                }
+            ],
         }
-        | {"epoch": epoch}
-        for epoch in (1, 2)
+        for name, level in (("weighted", 0.2), ("plain", 0.4))
     ]
-    run = {"seed": 7, "history": history, "confusion_matrix_normalized": [[1.0, 0.0], [0.5, 0.5]]}
-    variant = {"name": "weighted", "mean": {"per_class_recall": [1.0, 0.5]}, "runs": [run]}
-    jobs = experiment_figure_jobs({"variants": [variant]}, ["a", "b"], tmp_path)
+    jobs = experiment_figure_jobs({"variants": variants}, ["a", "b"], tmp_path)
     for name in ("loss", "metrics", "confusion"):
         titles.clear()
         jobs[f"experiments/weighted_{name}"]()
-        assert titles and all(title.startswith("weighted, seed 7 — ") for title in titles), titles
+        assert titles and titles[0].startswith("weighted, seed 7\n"), titles
+    by_axis: dict[str, set[tuple[float, float]]] = {}
+    for variant in ("weighted", "plain"):
+        limits.clear()
+        jobs[f"experiments/{variant}_loss"]()
+        jobs[f"experiments/{variant}_metrics"]()
+        for label, ylim in limits:
+            by_axis.setdefault(label, set()).add(ylim)
+    assert set(by_axis) == {"cross-entropy loss", "accuracy", "AUC (mean one-vs-rest)"}
+    # One scale per axis for both variants, holding both: values 0.2-0.4 and 0.4-0.8.
+    for label, scales in by_axis.items():
+        assert len(scales) == 1, (label, scales)
+        low, high = scales.pop()
+        assert low <= 0.2 and high >= 0.8 and high <= 1.0, label

@@ -262,3 +262,45 @@ def test_downloads_are_served(served_site: dict[str, Any], page: Any) -> None:
         assert response.status == 200, href
     card = page.request.get(next(href for href in hrefs if href.endswith("model_card.md"))).text()
     assert card.startswith("---\n") and "model-index:" in card
+
+
+def test_search_finds_a_word_written_in_brackets(served_site: dict[str, Any], page: Any) -> None:
+    # The pages write "calibration error (ECE)": words are split at brackets as well as spaces.
+    page.goto(served_site["url"], wait_until="networkidle")
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("ECE")
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(state="visible")
+    assert "ECE" in results.first.inner_text()
+    assert page.console_errors == []
+
+
+def test_phone_tables_keep_their_first_column_and_code_on_one_line(
+    served_site: dict[str, Any], browser: Any, screenshot_dir: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    try:
+        tab.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
+        # The Per class table (Material wraps each table in a box that scrolls sideways).
+        wrap = tab.locator(
+            ".md-typeset__scrollwrap", has=tab.locator("th", has_text="Recall 95% interval")
+        )
+        assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")  # too wide for a phone
+        first_cell = wrap.locator("tbody tr td").first
+        before = first_cell.bounding_box()
+        wrap.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+        after = first_cell.bounding_box()
+        assert wrap.evaluate("el => el.scrollLeft") > 0
+        # The class names stay in view, held at the box's left edge (a table's padding away from
+        # where they began); a cell that scrolled with the table would be far off to the left.
+        assert 0 <= after["x"] <= before["x"]
+        tab.screenshot(path=str(screenshot_dir / "results-phone.png"), full_page=True)
+        tab.goto(page_url(served_site["url"], "model.md"), wait_until="networkidle")
+        operations = tab.locator("table td:nth-child(2) code")
+        assert operations.count() > 3
+        lines = operations.evaluate_all("codes => codes.map(c => c.getClientRects().length)")
+        assert set(lines) == {1}  # `Conv2d(3, 16, ...)` is not broken a few letters to a line
+    finally:
+        context.close()

@@ -1,0 +1,37 @@
+"""Figures readable without telling colours apart, and drawn without changing global settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.figure
+import numpy as np
+import pytest
+
+from reportgen.figures import plot_roc_curves
+
+
+def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[matplotlib.figure.Figure] = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def savefig(self: matplotlib.figure.Figure, *args: object, **kwargs: object) -> None:
+        drawn.append(self)
+        real_savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    font_size = matplotlib.rcParams["font.size"]
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(7), 10)
+    probabilities = rng.dirichlet(np.ones(7), 70)
+    path = plot_roc_curves(labels, probabilities, list("abcdefg"), [0.6] * 7, tmp_path / "roc.png")
+    assert path.is_file()
+    curves = [line for line in drawn[0].axes[0].get_lines() if line.get_label() != "chance"]
+    assert len(curves) == 7
+    # Seven classes, seven markers (and line styles): none is known by its colour alone.
+    assert len({line.get_marker() for line in curves}) == 7
+    assert drawn[0].axes[0].title.get_fontsize() > 12  # STYLE's larger text applied...
+    assert matplotlib.rcParams["font.size"] == font_size  # ...inside its own context only
