@@ -49,6 +49,8 @@ class Progress:
 
     on_stage: Callable[[str], None] = lambda stage: None
     on_epoch: Callable[[Any], None] | None = None
+    # Experiment runs are about to train: how many (none are announced when all are cached).
+    on_runs_start: Callable[[int], None] = lambda total: None
     # An experiment run has finished training: (variant, seed, runs to train in all).
     on_run: Callable[[str, int, int], None] = lambda variant, seed, total: None
     # track(label, items, total) yields items while showing how far along they are.
@@ -73,13 +75,18 @@ class _StageClock:
         self.timings: dict[str, float] = {}
         self._progress = progress
         self._announced = ""
+        self._running = 0  # stages now running: a stage run inside another is timed, not announced
 
     def run(self, stage: str, work: Callable[[], Any]) -> Any:
-        if stage != self._announced:
+        if stage != self._announced and not self._running:
             self._progress.on_stage(stage)
             self._announced = stage
         started = time.perf_counter()
-        value = work()
+        self._running += 1
+        try:
+            value = work()
+        finally:
+            self._running -= 1
         self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
         return value
 
@@ -292,7 +299,15 @@ def _build_locked(
     if plan is not None:
         experiments_data = clock.run(
             "experiments",
-            lambda: run_plan(config, plan, md5, dataset, on_run=progress.on_run, on_note=on_note),
+            lambda: run_plan(
+                config,
+                plan,
+                md5,
+                dataset,
+                on_run=progress.on_run,
+                on_note=on_note,
+                on_start=progress.on_runs_start,
+            ),
         )
     # Timed apart: it reads the data file again, even when every run came from the cache.
     colour_reference = clock.run(

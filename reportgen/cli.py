@@ -163,11 +163,14 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
         if not quiet:
             click.echo(f"[reportgen] {stage}", err=True)
 
+    def on_runs_start(total: int) -> None:
+        bar["runs"] = tqdm(
+            total=total, desc="experiment runs", unit="run", disable=quiet, file=sys.stderr
+        )
+
     def on_run(variant: str, seed: int, total: int) -> None:
         if "runs" not in bar:
-            bar["runs"] = tqdm(
-                total=total, desc="experiment runs", unit="run", disable=quiet, file=sys.stderr
-            )
+            on_runs_start(total)
         bar["runs"].set_postfix(finished=f"{variant} seed {seed}")
         bar["runs"].update(1)
 
@@ -190,6 +193,7 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
         yield Progress(
             on_stage=on_stage,
             on_epoch=on_epoch,
+            on_runs_start=on_runs_start,
             on_run=on_run,
             track=track,
             quiet=quiet,

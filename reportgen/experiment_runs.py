@@ -115,6 +115,7 @@ def _train_missing(
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None],
     on_note: Callable[[str], None],
+    on_start: Callable[[int], None],
 ) -> None:
     if not missing:
         return  # everything cached: not even torch is imported
@@ -126,10 +127,10 @@ def _train_missing(
     if jobs == 1:
         from reportgen.runner import run_training  # imports torch
 
+        dataset = load_dataset()  # before on_start: loading may announce itself
+        on_start(len(missing))
         for planned in missing:
-            cache.save_run(
-                run_training(load_dataset(), planned.config), base.cache_dir, planned.key
-            )
+            cache.save_run(run_training(dataset, planned.config), base.cache_dir, planned.key)
             on_run(planned.variant, planned.seed, len(missing))
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -138,6 +139,7 @@ def _train_missing(
         jobs, mp_context=context, initializer=_set_worker_threads, initargs=(threads,)
     ) as pool:
         try:
+            on_start(len(missing))
             with sigint_blocked():  # the workers start in submit()
                 futures = {
                     pool.submit(_train_and_cache, p.config, base.cache_dir, p.key): p
@@ -170,11 +172,13 @@ def run_plan(
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None] = lambda name, seed, total: None,
     on_note: Callable[[str], None] = lambda note: None,
+    on_start: Callable[[int], None] = lambda total: None,
 ) -> dict[str, Any]:
     """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
 
     load_dataset is called only when a run is not cached (and should load at most once). on_note
-    receives warnings about the runs about to train (bf16 on a CPU without bfloat16 instructions).
+    receives warnings about the runs about to train (bf16 on a CPU without bfloat16 instructions),
+    on_start how many runs are about to train, and on_run each run that has finished.
     """
     planned = [
         PlannedRun(variant.name, seed, config, cache.run_key(config, data_md5))
@@ -184,7 +188,9 @@ def run_plan(
     ]
     cached = {} if base.retrain else {p.key: cache.load_run(base.cache_dir, p.key) for p in planned}
     missing = [p for p in planned if cached.get(p.key) is None]
-    _train_missing(base, list({p.key: p for p in missing}.values()), load_dataset, on_run, on_note)
+    _train_missing(
+        base, list({p.key: p for p in missing}.values()), load_dataset, on_run, on_note, on_start
+    )
 
     # The names screening.endpoint_of reads, without loading the data (all runs may be cached).
     class_names = class_names_of(medmnist_info()[base.dataset])

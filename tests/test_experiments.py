@@ -538,3 +538,33 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
         assert len(scales) == 1, (label, scales)
         low, high = scales.pop()
         assert low <= 0.2 and high >= 0.8 and high <= 1.0, label
+
+
+def test_the_runs_bar_shows_before_the_first_run_trains_and_load_is_not_announced_twice(
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The main run is cached, so the data is first loaded inside the experiments stage."""
+    import reportgen.runner
+
+    args = synthetic_build_args(
+        str(synthetic_retina_root), "--epochs", "1", "--no-site", *dir_args(out_dirs)
+    )
+    assert runner.invoke(main, args).exit_code == 0
+    plan = tmp_path / "one.toml"
+    plan.write_text('seeds = [5]\n[[variants]]\nname = "baseline"\n')
+    real_run_training = reportgen.runner.run_training
+
+    def run_training(*a: object, **kw: object) -> object:
+        sys.stderr.write("<training starts>\n")
+        return real_run_training(*a, **kw)
+
+    monkeypatch.setattr(reportgen.runner, "run_training", run_training)
+    result = runner.invoke(main, [*args, "--experiments", str(plan)])
+    assert result.exit_code == 0, result.output
+    output = result.output
+    assert output.count("[reportgen] load") == 1, output
+    assert output.index("0/1") < output.index("<training starts>") < output.index("1/1"), output
