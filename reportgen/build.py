@@ -311,7 +311,7 @@ def _build_locked(
         )
     # Timed apart: it reads the data file again, even when every run came from the cache.
     colour_reference = clock.run(
-        "colour reference",
+        "simple reference",
         lambda: colour_reference_of(data_file, run.test_probabilities.shape[1]),
     )
     results_data = results.assemble_results(

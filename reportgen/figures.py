@@ -241,10 +241,12 @@ def plot_roc_curves(
     per_class_auc: list[float],
     path: Path,
 ) -> Path:
-    """One-vs-rest ROC curve of every class present in labels."""
+    """One-vs-rest ROC curve of every class present in labels; of two classes, the second's only
+    (the first's is its mirror image, with the same AUC)."""
+    binary = len(class_names) == 2
     fig, ax = plt.subplots(figsize=(6.8, 6))
     for k, name in enumerate(class_names):
-        if np.isnan(per_class_auc[k]):
+        if np.isnan(per_class_auc[k]) or (binary and k == 0):
             continue
         fpr, tpr = metrics.roc_points(labels, probabilities, k)
         ax.plot(
@@ -259,7 +261,11 @@ def plot_roc_curves(
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate (recall)")
-    ax.set_title("One-vs-rest ROC curves (test)")
+    ax.set_title(
+        f"ROC curve of {_short(class_names[1], 24)} (test)"
+        if binary
+        else "One-vs-rest ROC curves (test)"
+    )
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, path)

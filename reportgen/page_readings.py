@@ -52,6 +52,12 @@ def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def with_option(command: str, option: str) -> str:
+    """A shell command (as cli.shell_command writes it) with one more option, on a line of its
+    own where the command already spans several."""
+    return f"{command} \\\n    {option}" if "\n" in command else f"{command} {option}"
+
+
 def percent_shares(counts: list[int], decimals: int = 1) -> list[float]:
     """Each count's share in percent at `decimals` places, rounded so that the shares add up to
     exactly 100 (largest remainder); all zeros when there is nothing to share."""

@@ -14,7 +14,10 @@ import numpy as np
 
 from reportgen import metrics
 
-FEATURES = "each channel's mean and standard deviation"
+FEATURES = {  # by channel count: what the features are, in words
+    3: "each channel's mean and standard deviation",
+    1: "the image's mean brightness and its standard deviation",
+}
 
 
 def colour_features(images: np.ndarray) -> np.ndarray:
@@ -43,7 +46,7 @@ def colour_reference(
     probabilities[:, model.classes_] = model.predict_proba(test_x)  # a class absent from train: 0
     return {
         "model": "logistic regression",
-        "features": FEATURES,
+        "features": FEATURES[1 if train_images.ndim == 3 else train_images.shape[-1]],
         "n_features": train_x.shape[1],
         "accuracy": metrics.accuracy(test_labels, probabilities),
         "auc": metrics.mean_auc(test_labels, probabilities),

@@ -39,6 +39,7 @@ from reportgen.page_readings import (
     percent_shares,
     prevalence_rows,
     study_comparison,
+    with_option,
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -163,6 +164,14 @@ def page_context(
             "name": dataset["class_names"][majority],
             "accuracy": test_counts[majority] / max(sum(test_counts), 1),
         },
+        # Whether accuracy is above balanced accuracy: the imbalance note says it flatters only then.
+        "accuracy_flatters": results["test"]["accuracy"] > results["test"]["balanced_accuracy"],
+        # What the colour reference sees of an image, in words.
+        "image_tone": "overall colour and brightness"
+        if dataset["n_channels"] == 3
+        else "overall brightness and contrast",
+        # The build's own command, asking for the experiments as well.
+        "experiments_command": with_option(results["command"], "--experiments experiments.toml"),
         "data_label": dataset["name"]
         if dataset["official"]
         else f"the unofficial file {dataset['file_name']}",

@@ -100,7 +100,7 @@ def test_results_json_is_complete(derma_build: dict[str, Any]) -> None:
         "load",
         "train",
         "evaluate",
-        "colour reference",
+        "simple reference",
         "figures",
         "render",
         "site",
@@ -188,7 +188,7 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
         for stage, seconds in timings.items()
         if stage not in ("render", "site")
     }
-    assert set(shown) == {"load", "train", "evaluate", "colour reference", "figures"}
+    assert set(shown) == {"load", "train", "evaluate", "simple reference", "figures"}
 
 
 def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]) -> None:

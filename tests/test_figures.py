@@ -35,3 +35,17 @@ def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alo
     assert len({line.get_marker() for line in curves}) == 7
     assert drawn[0].axes[0].title.get_fontsize() > 12  # STYLE's larger text applied...
     assert matplotlib.rcParams["font.size"] == font_size  # ...inside its own context only
+
+
+def test_of_two_classes_the_roc_figure_draws_the_second_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[matplotlib.figure.Figure] = []
+    monkeypatch.setattr(
+        matplotlib.figure.Figure, "savefig", lambda self, *a, **kw: drawn.append(self)
+    )
+    labels = np.repeat([0, 1], 20)
+    probabilities = np.random.default_rng(1).dirichlet(np.ones(2), 40)
+    plot_roc_curves(labels, probabilities, ["normal", "pneumonia"], [0.7, 0.7], tmp_path / "r.png")
+    curves = [line.get_label() for line in drawn[0].axes[0].get_lines()]
+    assert curves == ["pneumonia (AUC 0.700)", "chance"]

@@ -44,6 +44,12 @@ def test_it_finds_classes_told_by_brightness_but_not_by_where_the_bright_part_is
     halves[labels == 0, :, 14:] = 200
     blind = colour_reference(halves, labels, halves, labels, 2)
     assert blind["accuracy"] == pytest.approx(0.5) and blind["auc"] == pytest.approx(0.5)
+    assert found["features"] == "each channel's mean and standard deviation"
+
+    grey = by_brightness[..., 0]  # (N, 28, 28), as a grey MedMNIST file holds them
+    found = colour_reference(grey, labels, grey, labels, 2)
+    assert found["accuracy"] == 1.0 and found["n_features"] == 2
+    assert found["features"] == "the image's mean brightness and its standard deviation"
 
 
 def test_a_class_missing_from_training_gets_no_probability(tmp_path: Path) -> None:

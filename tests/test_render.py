@@ -448,3 +448,30 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert view["recommended_within_noise"] == ["accuracy", "AUC"]
     experiments["recommended"] = "baseline"
     assert experiments_view(experiments, dataset)["recommended_within_noise"] == []
+
+
+def test_the_imbalance_note_says_accuracy_flatters_only_when_it_does() -> None:
+    """On PneumoniaMNIST a model can find the rarer class more often: accuracy below balanced."""
+    results = make_results(flag="pneumoniamnist", official=True)
+    results["test"]["accuracy"], results["test"]["balanced_accuracy"] = 0.752, 0.794
+    pages = render_pages(results)
+    for page in ("index.md", "results.md"):
+        assert "why accuracy flatters" not in pages[page]
+        assert "read accuracy beside balanced accuracy" in pages[page]
+        assert "the model finds the less common class of the test split more often" in pages[page]
+    assert "hides how the other class fares" in pages["dataset.md"]
+    # One grey channel: the reference sees brightness, and the augmentation jitters it.
+    assert "image's overall brightness and contrast alone" in pages["index.md"]
+    assert "colour" not in pages["next-steps.md"]
+    results["test"]["accuracy"] = 0.9
+    assert "why accuracy flatters" in render_pages(results)["index.md"]
+
+
+def test_the_experiments_placeholder_gives_this_builds_command() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    results["command"] = "reportgen build \\\n    --dataset retinamnist \\\n    --data-root ../data"
+    page = render_pages(results)["experiments.md"]
+    assert (
+        "reportgen build \\\n    --dataset retinamnist \\\n    --data-root ../data \\\n"
+        "    --experiments experiments.toml\n```" in page
+    )
