@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import zipfile
 import zlib
@@ -93,6 +94,8 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             f"--data-root {data_root} is a file, not a folder. Point it at the folder that "
             f"holds {flag}.npz."
         )
+    # The folders made here for the download, so that a failed one leaves no trace of them.
+    created = [folder for folder in (data_root, *data_root.parents) if not folder.exists()]
     try:
         data_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -109,8 +112,14 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
         partial = data_root / f"{flag}.npz"
         if partial.exists() and file_md5(partial) != info["MD5"]:
             partial.unlink()
+        for folder in created:  # deepest first; only while still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         reason = "no network connection to Zenodo" if "download" in str(error) else str(error)
-        raise ReportgenError(_missing_file_message(flag, info, path, reason)) from None
+        message = _missing_file_message(flag, info, path, reason)
+        if created:
+            message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
+        raise ReportgenError(message) from None
     return path
 
 

@@ -59,13 +59,23 @@ def test_absent_data_offline_says_where_to_get_it(
 
     monkeypatch.setattr(medmnist.dataset.MedMNIST, "download", offline_download)
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
+    mistyped = tmp_path / "dta" / "medmnist"  # neither folder exists
     result = CliRunner().invoke(
-        main, ["build", "--data-root", str(tmp_path / "empty"), *dir_args(earlier_build)]
+        main, ["build", "--data-root", str(mistyped), *dir_args(earlier_build)]
     )
     assert_clean_failure(
         result, "dermamnist.npz", "could not be downloaded", "zenodo.org", "--data-root"
     )
+    assert f"The folder {mistyped} did not exist either" in result.output
+    assert not (tmp_path / "dta").exists()  # the folders made for the download are gone again
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+    existing = tmp_path / "empty"
+    existing.mkdir()
+    result = CliRunner().invoke(
+        main, ["build", "--data-root", str(existing), *dir_args(earlier_build)]
+    )
+    assert_clean_failure(result, "dermamnist.npz", "could not be downloaded")
+    assert "did not exist" not in result.output and existing.is_dir()  # the user's folder stays
 
 
 @pytest.mark.parametrize(
