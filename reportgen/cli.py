@@ -28,11 +28,22 @@ from reportgen.errors import ReportgenError
 def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     from reportgen.data import check_flag
 
+    flag = value.lower()  # "RetinaMNIST", as MedMNIST writes the names, means retinamnist
     try:
-        check_flag(value)
+        check_flag(flag)
     except ReportgenError as error:
         raise click.BadParameter(str(error)) from None
-    return value
+    return flag
+
+
+def _dataset_help() -> str:
+    from reportgen.catalog import supported_flags
+
+    return (
+        "MedMNIST 2D dataset (multi-class, binary-class or ordinal-regression task): "
+        + ", ".join(supported_flags())
+        + "."
+    )
 
 
 # Help text of each training option; type, default, choices and range come from BuildConfig,
@@ -329,13 +340,13 @@ def main() -> None:
     """Train the study's CNN on a MedMNIST dataset and publish the results as a static site."""
 
 
-@main.command()
+@main.command(short_help="Train, evaluate and publish the study's CNN as a site.")
 @click.option(
     "--dataset",
     default=DEFAULT_DATASET,
     show_default=True,
     callback=_check_dataset,
-    help="MedMNIST 2D flag (multi-class, binary-class or ordinal-regression task).",
+    help=_dataset_help(),
 )
 @click.option(
     "--data-root",
@@ -406,7 +417,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     _run(work, quiet, config.epochs * config.ensemble, outputs, summary)
 
 
-@main.command()
+@main.command(short_help="Rebuild pages and site from an earlier build's results.json.")
 @_folder_option("--docs-dir", "docs", "Folder of an earlier build, holding data/results.json.")
 @_folder_option("--site-dir", "site", "Folder for the built static site.")
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
@@ -432,7 +443,7 @@ def render(
     _run(work, quiet, 0, outputs, _summary)
 
 
-@main.command()
+@main.command(short_help="Preview the site, rebuilt live as pages change.")
 @_folder_option(
     "--docs-dir", "docs", "Folder of an earlier build (`reportgen build` or `render`) to preview."
 )

@@ -171,3 +171,17 @@ def test_the_recorded_command_writes_the_home_folder_as_tilde(
     monkeypatch.setenv("HOME", str(tmp_path))
     runner.invoke(main, ["build", "--data-root", str(tmp_path / "d"), f"--docs-dir={tmp_path}/o"])
     assert commands == ["reportgen build --data-root '~/d' '--docs-dir=~/o'"]
+
+
+def test_dataset_names_are_listed_in_help_and_read_in_any_case(
+    runner: CliRunner, captured: list[BuildConfig]
+) -> None:
+    from reportgen.catalog import supported_flags
+
+    help_text = runner.invoke(main, ["build", "--help"], terminal_width=400).output
+    assert ", ".join(supported_flags()) in help_text
+    runner.invoke(main, ["build", "--dataset", "RetinaMNIST"])
+    assert [config.dataset for config in captured] == ["retinamnist"]
+    # The top-level help shows each command's whole one-line summary, not one cut short.
+    commands = runner.invoke(main, ["--help"]).output.split("Commands:")[1]
+    assert "..." not in commands and "…" not in commands
