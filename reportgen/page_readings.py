@@ -7,6 +7,7 @@ this run's, and the next steps with the numbers that motivate them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,22 @@ def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
         "accuracy": study.STUDY_TEST["accuracy"],
         "auc": study.STUDY_TEST["auc"],
         "classes": rows,
+    }
+
+
+def auc_extremes(test: dict[str, Any], class_names: list[str]) -> dict[str, Any] | None:
+    """The classes with the lowest and the highest one-vs-rest test AUC (classes absent from test
+    have none), for the figure's text alternative. None: no class has one."""
+    scored = [
+        {"name": name, "auc": auc}
+        for name, auc in zip(class_names, test["per_class_auc"], strict=True)
+        if auc is not None and not math.isnan(auc)
+    ]
+    if not scored:
+        return None
+    return {
+        "low": min(scored, key=lambda row: row["auc"]),
+        "high": max(scored, key=lambda row: row["auc"]),
     }
 
 

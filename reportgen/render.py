@@ -32,6 +32,7 @@ from reportgen.formatting import (
     fmt_setting,
 )
 from reportgen.page_readings import (
+    auc_extremes,
     calibration_direction,
     largest_class,
     next_steps_view,
@@ -182,6 +183,7 @@ def page_context(
         },
         "prevalence_rows": prevalence_rows(dataset),
         "calibration_direction": calibration_direction(results["test"]["calibration"]["bins"]),
+        "auc_extremes": auc_extremes(results["test"], dataset["class_names"]),
         "ordinal_reference": ordinal_reference(results["test"], train_counts)
         if dataset["task"] == "ordinal-regression"
         else None,

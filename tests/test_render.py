@@ -13,6 +13,7 @@ from reportgen.evaluate import summarize_test
 from reportgen.experiments_view import collapsed_onto, experiments_view, within_seed_noise
 from reportgen.formatting import escape_markdown, fmt_alternatives, fmt_counted, fmt_setting
 from reportgen.page_readings import (
+    auc_extremes,
     calibration_direction,
     ordinal_reference,
     percent_shares,
@@ -82,7 +83,11 @@ def test_every_page_says_research_only_and_dermamnist_pages_say_why_scores_are_o
     for name in ("index.md", "dataset.md", "results.md"):
         assert "one lesion can be on both sides of the split" in pages[name], name
         assert "Abhishek, Jain and Hamarneh" in pages[name], name
+    # The imbalance note on the headline pages; Dataset makes the point under its prevalence table.
+    for name in ("index.md", "results.md"):
         assert "Class imbalance: why accuracy flatters" in pages[name], name
+    assert "Class imbalance" not in pages["dataset.md"]
+    assert "so accuracy rewards predicting it" in pages["dataset.md"]
     assert "Leakage between splits" in pages["model-card.md"]
 
 
@@ -475,3 +480,12 @@ def test_the_experiments_placeholder_gives_this_builds_command() -> None:
         "reportgen build \\\n    --dataset retinamnist \\\n    --data-root ../data \\\n"
         "    --experiments experiments.toml\n```" in page
     )
+
+
+def test_auc_extremes_skip_classes_absent_from_test() -> None:
+    test = {"per_class_auc": [0.7, float("nan"), 0.9, 0.6]}
+    extremes = auc_extremes(test, ["a", "b", "c", "d"])
+    assert extremes == {"low": {"name": "d", "auc": 0.6}, "high": {"name": "c", "auc": 0.9}}
+    assert auc_extremes({"per_class_auc": [float("nan")]}, ["a"]) is None
+    page = render_pages(make_results())["results.md"]
+    assert "![One-vs-rest ROC curves: AUC from " in page  # the figure's text alternative
