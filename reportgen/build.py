@@ -134,7 +134,14 @@ def _train(
 
     for note in precision_notes([config]):
         on_note(note)
-    run = run_training(dataset(), config, on_epoch=progress.on_epoch)
+    data = dataset()
+    n_train = len(data.train.labels)
+    if config.batch_size > n_train:
+        on_note(
+            f"note: --batch-size {config.batch_size} is more than the {n_train:,} training images, "
+            f"so each epoch is a single step ({config.epochs} in all); the study used 100."
+        )
+    run = run_training(data, config, on_epoch=progress.on_epoch)
     clock.timings["train"] = run.record["seconds"]["train"]
     clock.timings["evaluate"] = run.record["seconds"]["evaluate"]
     return run

@@ -478,3 +478,23 @@ def test_a_broken_mkdocs_config_is_reported_before_training(
     assert not out_dirs["docs"].exists()
     no_site = CliRunner().invoke(main, [*args, "--no-site"])  # the pages need no MkDocs config
     assert no_site.exit_code == 0, no_site.output
+
+
+def test_a_batch_larger_than_the_training_split_is_noted(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path]
+) -> None:
+    """Legal, but almost certainly a slip: 1,080 images in one batch make one step an epoch."""
+    args = synthetic_build_args(
+        synthetic_retina_root, "--epochs", "1", "--batch-size", "5000", "--no-site"
+    )
+    result = CliRunner().invoke(main, [*args, *dir_args(out_dirs)])
+    assert result.exit_code == 0, result.output
+    assert "--batch-size 5000 is more than the 1,080 training images" in result.output
+    plain = CliRunner().invoke(
+        main,
+        [
+            *synthetic_build_args(synthetic_retina_root, "--epochs", "1", "--no-site"),
+            *dir_args(out_dirs),
+        ],
+    )
+    assert plain.exit_code == 0 and "is more than the" not in plain.output
