@@ -339,7 +339,8 @@ def plot_recall_by_variant(
         figsize=(max(6.0, 1.1 * len(class_names) + 3), 0.45 * len(variant_names) + 2)
     )
     image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mean test recall")
+    colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    colorbar.set_label("mean test recall", labelpad=8)
     for (i, j), value in np.ndenumerate(values):
         ax.text(
             j,

@@ -404,7 +404,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         specificity = matrix[np.ix_(others, others)].sum() / matrix[others].sum()
         star = " ★" if variant["name"] == experiments["recommended"] else ""
         name = f"[{variant['name']}](#{variant_slug(variant['name'])}){star}"
-        row = f"| {name} | {sensitivity:.2f} ± 0.00 | {specificity:.2f} ± 0.00 |"
+        pm = "&nbsp;±&nbsp;"  # mean ± sd kept on one line
+        row = f"| {name} | {sensitivity:.2f}{pm}0.00 | {specificity:.2f}{pm}0.00 |"
         assert row in screening, screening
         # The referral AUC, recomputed with scikit-learn from the run's cached probabilities.
         run = cache.load_run(out_dirs["cache"], variant["runs"][0]["key"])
@@ -422,8 +423,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
             "specificity": (~referred[~in_group]).mean(),
         }
         assert variant["runs"][0]["referral_at_target"] == pytest.approx(at_target)
-        cells = f"| {auc:.2f} ± 0.00 | {at_target['sensitivity']:.2f} ± 0.00 | "
-        assert cells + f"{at_target['specificity']:.2f} ± 0.00 |\n" in screening.split(name)[1]
+        cells = f"| {auc:.2f}{pm}0.00 | {at_target['sensitivity']:.2f}{pm}0.00 | "
+        assert cells + f"{at_target['specificity']:.2f}{pm}0.00 |\n" in screening.split(name)[1]
     assert "| Share of images referred | Referral AUC |" in screening
     results_page = (out_dirs["docs"] / "results.md").read_text()
     assert (
