@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from functools import partial, wraps
 from pathlib import Path
@@ -160,7 +161,7 @@ def plot_metric_curves(
     history: list[dict[str, float]],
     path: Path,
     context: str | None = None,
-    ylims: dict[str, Limits] | None = None,
+    ylims: dict[str, Limits | None] | None = None,
 ) -> Path:
     """Accuracy and AUC per epoch, train and val, one above the other (readable at a phone's
     width). ylims: fixed y-axis limits per metric ("accuracy", "auc"; default: fitted)."""
@@ -175,7 +176,7 @@ def plot_metric_curves(
         ax.plot(epochs, [row[f"val_{metric}"] for row in history], marker="s", label="val")
         _epoch_axis(ax, epochs)
         ax.set_ylabel(label)
-        if ylims is not None:
+        if ylims is not None and ylims[metric] is not None:
             ax.set_ylim(*ylims[metric])
         ax.set_title(_titled(f"{name} per epoch", context if ax is axes[0] else None))
         ax.legend()
@@ -184,10 +185,16 @@ def plot_metric_curves(
     return _save(fig, path)
 
 
-def shared_limits(values: list[float], floor: float = 0.0, ceiling: float | None = None) -> Limits:
-    """y-axis limits that hold every value with a 5% margin, kept within [floor, ceiling]: one
-    scale for the same curve of every variant, so their heights compare across tabs."""
-    low, high = min(values), max(values)
+def shared_limits(
+    values: list[float], floor: float = 0.0, ceiling: float | None = None
+) -> Limits | None:
+    """y-axis limits that hold every finite value with a 5% margin, kept within [floor, ceiling]:
+    one scale for the same curve of every variant, so their heights compare across tabs. None
+    (each figure fits its own) when no value is finite."""
+    finite = [value for value in values if math.isfinite(value)]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
     margin = 0.05 * (high - low or 1.0)
     top = high + margin if ceiling is None else min(ceiling, high + margin)
     return (max(floor, low - margin), top)

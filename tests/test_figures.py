@@ -9,7 +9,7 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-from reportgen.figures import plot_roc_curves
+from reportgen.figures import plot_roc_curves, shared_limits
 
 
 def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alone(
@@ -49,3 +49,11 @@ def test_of_two_classes_the_roc_figure_draws_the_second_only(
     plot_roc_curves(labels, probabilities, ["normal", "pneumonia"], [0.7, 0.7], tmp_path / "r.png")
     curves = [line.get_label() for line in drawn[0].axes[0].get_lines()]
     assert curves == ["pneumonia (AUC 0.700)", "chance"]
+
+
+def test_shared_limits_hold_every_finite_value_within_bounds() -> None:
+    assert shared_limits([0.2, 0.4]) == pytest.approx((0.19, 0.41))
+    assert shared_limits([0.0, 1.0], 0.0, 1.0) == (0.0, 1.0)  # the margin stays within bounds
+    assert shared_limits([0.5, float("nan"), 0.7]) == pytest.approx((0.49, 0.71))
+    assert shared_limits([float("inf")]) is None  # nothing to scale by: each figure fits its own
+    assert shared_limits([0.3, 0.3]) == pytest.approx((0.25, 0.35))  # a flat curve still gets room
