@@ -138,6 +138,16 @@ def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
+def _check_dev_addr(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """HOST:PORT, as MkDocs needs it: checked before anything says it is serving."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise click.BadParameter(
+            f"{value!r} is not HOST:PORT with a port from 1 to 65535. Use e.g. 127.0.0.1:8000."
+        )
+    return value
+
+
 def _expand_user(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
     """`~` is not expanded by the shell in --opt=~/x or in quotes; expand it here."""
     return value.expanduser() if value is not None else None
@@ -451,6 +461,7 @@ def render(
     "--dev-addr",
     default="127.0.0.1:8000",
     show_default=True,
+    callback=_check_dev_addr,
     help="HOST:PORT to serve on; 127.0.0.1 keeps the preview on this machine.",
 )
 def serve(docs_dir: Path, dev_addr: str) -> None:

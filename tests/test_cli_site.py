@@ -44,3 +44,16 @@ def test_serve_without_a_build_says_build_first(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
     assert result.exit_code == 1
     assert "No results file" in result.output and "reportgen build" in result.output
+
+
+@pytest.mark.parametrize("address", ["localhost", "127.0.0.1:", ":8000", "127.0.0.1:99999"])
+def test_serve_refuses_an_address_without_a_port_before_saying_it_serves(
+    runner: CliRunner, tmp_path: Path, address: str
+) -> None:
+    write_results(make_results(official=True), tmp_path / "docs")
+    result = runner.invoke(
+        main, ["serve", "--docs-dir", str(tmp_path / "docs"), "--dev-addr", address]
+    )
+    assert result.exit_code == 2
+    assert "is not HOST:PORT" in result.output and "127.0.0.1:8000" in result.output
+    assert "Serving" not in result.output and "Traceback" not in result.output
