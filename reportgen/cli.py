@@ -6,6 +6,7 @@ import dataclasses
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -265,8 +266,9 @@ def _run(
         raise _interrupted(guard.received_after_commit[0], outputs, swapped_in=True)
 
 
-def _summary_table(results: dict[str, Any]) -> str:
-    """Stage timings and headline test metrics with their intervals, as aligned plain text."""
+def _summary_table(results: dict[str, Any], wall_seconds: float) -> str:
+    """Stage timings, the command's wall-clock time (start-up and torch's import included), and
+    headline test metrics with their intervals, as aligned plain text."""
     test, intervals = results["test"], results["test"]["intervals"]
 
     def interval(key: str) -> str:
@@ -275,8 +277,16 @@ def _summary_table(results: dict[str, Any]) -> str:
 
     timings = results["timings"]
     lines = [f"{'stage':<20}{'seconds':>9}"]
-    lines += [f"{stage:<20}{seconds:>9.2f}" for stage, seconds in timings.items()]
-    lines += [f"{'total':<20}{sum(timings.values()):>9.2f}", ""]
+    cached = ("train", "evaluate") if results.get("cache", {}).get("reused") else ()
+    lines += [
+        f"{stage:<20}{'cached' if stage in cached else f'{seconds:.2f}':>9}"
+        for stage, seconds in timings.items()
+    ]
+    lines += [
+        f"{'sum of stages':<20}{sum(timings.values()):>9.2f}",
+        f"{'wall clock':<20}{wall_seconds:>9.2f}",
+        "",
+    ]
     lines.append(f"{'test metric':<20}{'value':>9}   {int(100 * intervals['level'])}% interval")
     for label, key in (
         ("accuracy", "accuracy"),
@@ -415,6 +425,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     )
     command = _invoked_command()
     outputs = config.outputs().folders()
+    started = time.perf_counter()
 
     def work(progress: Any) -> Any:
         from reportgen.build import build as run_build  # imported under the guard
@@ -422,7 +433,8 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         return run_build(config, command, progress)
 
     def summary(outcome: Any) -> str:
-        return _summary_table(outcome.results) + "\n" + _summary(outcome)
+        wall_seconds = time.perf_counter() - started
+        return _summary_table(outcome.results, wall_seconds) + "\n" + _summary(outcome)
 
     _run(work, quiet, config.epochs * config.ensemble, outputs, summary)
 

@@ -255,6 +255,12 @@ def test_summary_table_and_quiet_output(derma_build: dict[str, Any]) -> None:
     assert "[reportgen]" not in quiet.output and "%|" not in quiet.output
     lines = quiet.output.splitlines()
     assert lines[0].split() == ["stage", "seconds"] and "95% interval" in quiet.output
+    # The command's own clock beside the stages' sum: start-up and imports are outside the stages.
+    timed = {line[:20].strip(): line[20:].strip() for line in lines if line[:20].strip()}
+    stages = json.loads((derma_build["dirs"]["docs"] / "data" / "results.json").read_text())
+    assert float(timed["sum of stages"]) == pytest.approx(sum(stages["timings"].values()), abs=0.01)
+    assert float(timed["wall clock"]) >= max(stages["timings"].values())
+    assert timed["train"] == "cached" and timed["evaluate"] == "cached"  # as the page says
     assert lines[-1].startswith("DermaMNIST (UNOFFICIAL data file, cached run): test accuracy")
 
 
