@@ -49,6 +49,12 @@ def fmt_interval(interval: dict[str, float | None], digits: int = 3) -> Markup:
     return Markup(f"{fmt_number(interval['low'], digits)}–{fmt_number(interval['high'], digits)}")
 
 
+def fmt_interval_cell(interval: dict[str, float | None], digits: int = 3) -> Markup:
+    """fmt_interval for a table cell of an HTML page: kept on one line, so a narrow column does
+    not break it after the dash."""
+    return Markup(f'<span class="nowrap">{fmt_interval(interval, digits)}</span>')
+
+
 def fmt_code(value: object) -> Markup:
     """Inline code fenced by more backticks than any run inside, so the text stays literal."""
     text = str(value).replace("\n", " ")

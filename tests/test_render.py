@@ -119,11 +119,13 @@ def test_results_page_shows_every_interval() -> None:
         ("balanced_accuracy", "Balanced accuracy"),
     ):
         low, high = intervals[key]["low"], intervals[key]["high"]
-        assert f"| {label} | {results['test'][key]:.3f} | {low:.3f}–{high:.3f} |" in page
+        cell = f'<span class="nowrap">{low:.3f}–{high:.3f}</span>'  # never broken after the dash
+        assert f"| {label} | {results['test'][key]:.3f} | {cell} |" in page
     for row, interval in zip(
         results["test"]["report"]["classes"], intervals["per_class_recall"], strict=True
     ):
-        assert f"| {row['recall']:.2f} | {interval['low']:.2f}–{interval['high']:.2f} |" in page
+        cell = f'<span class="nowrap">{interval["low"]:.2f}–{interval["high"]:.2f}</span>'
+        assert f"| {row['recall']:.2f} | {cell} |" in page
     assert f"**{results['test']['calibration']['ece']:.3f}**" in page
     assert "figures/reliability_diagram.png" in page
 
