@@ -467,6 +467,7 @@ def test_the_imbalance_note_says_accuracy_flatters_only_when_it_does() -> None:
         assert "read accuracy beside balanced accuracy" in pages[page]
         assert "the model finds the less common class of the test split more often" in pages[page]
     assert "hides how the other class fares" in pages["dataset.md"]
+    assert "Neither class has a recall below 0.10" in pages["results.md"]
     # One grey channel: the reference sees brightness, and the augmentation jitters it.
     assert "image's overall brightness and contrast alone" in pages["index.md"]
     assert "colour" not in pages["next-steps.md"]
