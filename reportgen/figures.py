@@ -32,6 +32,7 @@ CLASS_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), 
 CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 # Text large enough to read when a figure is shrunk to a phone's width (about 360 px).
 STYLE = {"font.size": 12, "axes.titlesize": 13, "legend.fontsize": 10.5}
+CLOSE_POINTS = 0.08  # referral ROC points this close (in rate units) are named beside the curve
 
 
 def _short(name: str, width: int = 28) -> str:
@@ -317,6 +318,21 @@ def plot_referral_roc(
             zorder=3,
             label="threshold set on validation",
         )
+    if validated is not None and math.dist(decision, validated) < CLOSE_POINTS:
+        # Nearly on top of each other: each point gets its name beside it, on either side of the
+        # curve (above it is the top left, below it the bottom right), so both can be told apart.
+        for (x, y), (dx, dy), text, colour in (
+            (decision, (0.12, -0.16), "own decision", "#c62828"),
+            (validated, (-0.3, 0.09), "validation threshold", "#6a1b9a"),
+        ):
+            ax.annotate(
+                text,
+                xy=(x, y),
+                xytext=(min(max(x + dx, 0.02), 0.75), min(max(y + dy, 0.05), 0.97)),
+                color=colour,
+                fontsize=10,
+                arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 1, "shrinkB": 8},
+            )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
     ax.set_ylabel(f"sensitivity ({_short(group_name, 32)} referred)")

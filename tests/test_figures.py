@@ -57,3 +57,29 @@ def test_shared_limits_hold_every_finite_value_within_bounds() -> None:
     assert shared_limits([0.5, float("nan"), 0.7]) == pytest.approx((0.49, 0.71))
     assert shared_limits([float("inf")]) is None  # nothing to scale by: each figure fits its own
     assert shared_limits([0.3, 0.3]) == pytest.approx((0.25, 0.35))  # a flat curve still gets room
+
+
+@pytest.mark.parametrize(("validated", "named"), [((0.31, 0.86), True), ((0.6, 0.95), False)])
+def test_referral_points_close_together_are_named_beside_the_curve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validated: tuple[float, float], named: bool
+) -> None:
+    from reportgen.figures import plot_referral_roc
+
+    drawn: list[matplotlib.figure.Figure] = []
+    monkeypatch.setattr(
+        matplotlib.figure.Figure, "savefig", lambda self, *a, **kw: drawn.append(self)
+    )
+    labels = np.repeat(np.arange(5), 8)
+    probabilities = np.random.default_rng(2).dirichlet(np.ones(5), 40)
+    plot_referral_roc(
+        labels,
+        probabilities,
+        [2, 3, 4],
+        "referable",
+        0.7,
+        (0.3, 0.85),
+        tmp_path / "r.png",
+        validated,
+    )
+    texts = [text.get_text() for text in drawn[0].axes[0].texts]
+    assert texts == (["own decision", "validation threshold"] if named else [])
