@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 import reportgen
-from reportgen import cache, figures, render, results, site
+from reportgen import cache, figure_plan, render, results, site
 from reportgen.config import BuildConfig, OutputSettings
 from reportgen.data import (
     LoadedDataset,
@@ -157,15 +157,15 @@ def _draw_or_reuse_figures(
 ) -> None:
     """Copy the earlier build's figures when their inputs are unchanged, else draw them all."""
     have_samples = run.sample_images.size > 0
-    digest = figures.inputs_digest(
+    digest = figure_plan.inputs_digest(
         results_data, run.test_labels, run.test_probabilities, run.sample_images, experiments_data
     )
-    digest_file = Path("data") / figures.DIGEST_FILE
+    digest_file = Path("data") / figure_plan.DIGEST_FILE
     earlier_digest = earlier_docs / digest_file
     if earlier_digest.is_file() and earlier_digest.read_text() == digest:
         shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
     else:
-        jobs = figures.figure_jobs(
+        jobs = figure_plan.figure_jobs(
             results_data,
             run.test_labels,
             run.test_probabilities,
@@ -174,12 +174,12 @@ def _draw_or_reuse_figures(
             docs_stage / "figures",
         )
         if experiments_data is not None:
-            jobs |= figures.experiment_figure_jobs(
+            jobs |= figure_plan.experiment_figure_jobs(
                 experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
             )
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
-        earlier_samples = earlier_docs / "figures" / figures.FIGURE_FILES["samples"]
+        earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES["samples"]
         if not have_samples and earlier_samples.is_file():
             shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)

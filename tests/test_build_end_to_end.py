@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from reportgen import confidence, metrics
 from reportgen.cli import main
-from reportgen.figures import FIGURE_FILES
+from reportgen.figure_plan import FIGURE_FILES
 from reportgen.render import PAGES
 from reportgen.study import STUDY_TEST
 from tests.conftest import DERMAMNIST_COUNTS, REPO_ROOT, dir_args, synthetic_build_args

@@ -484,7 +484,7 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
     variant's curves use one y scale, so flipping between their tabs compares heights."""
     import matplotlib.axes
 
-    from reportgen.figures import experiment_figure_jobs
+    from reportgen.figure_plan import experiment_figure_jobs
 
     titles: list[str] = []
     limits: list[tuple[str, tuple[float, float]]] = []

@@ -9,7 +9,8 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-from reportgen.figures import plot_roc_curves, shared_limits
+from reportgen.figure_plan import shared_limits
+from reportgen.figures import plot_roc_curves
 
 
 def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alone(

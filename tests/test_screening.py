@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from reportgen.evaluate import summarize_test
-from reportgen.figures import figure_jobs
+from reportgen.figure_plan import figure_jobs
 from reportgen.render import render_pages
 from reportgen.screening import (
     referral_auc,

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 import reportgen
 from reportgen.cli import main
-from reportgen.figures import FIGURE_FILES
+from reportgen.figure_plan import FIGURE_FILES
 from reportgen.render import PAGES
 from tests.conftest import dir_args
 

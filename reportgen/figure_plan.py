@@ -1,0 +1,234 @@
+"""Which figures a build draws, from which data, and whether the last build's can be reused.
+
+figures.py draws one figure per function; this module lists the calls for a build's pages
+(figure_jobs) and its Experiments page (experiment_figure_jobs), and digests their inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen import figures
+from reportgen.experiments import variant_slug
+from reportgen.figures import (
+    Limits,
+    plot_class_prevalence,
+    plot_confusion_matrix,
+    plot_loss_curves,
+    plot_metric_curves,
+    plot_recall_by_variant,
+    plot_referral_roc,
+    plot_reliability_diagram,
+    plot_roc_curves,
+    plot_sample_grid,
+)
+from reportgen.screening import endpoint_of, screening_counts, screening_rates
+
+
+def shared_limits(
+    values: list[float], floor: float = 0.0, ceiling: float | None = None
+) -> Limits | None:
+    """y-axis limits that hold every finite value with a 5% margin, kept within [floor, ceiling]:
+    one scale for the same curve of every variant, so their heights compare across tabs. None
+    (each figure fits its own) when no value is finite."""
+    finite = [value for value in values if math.isfinite(value)]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
+    margin = 0.05 * (high - low or 1.0)
+    top = high + margin if ceiling is None else min(ceiling, high + margin)
+    return (max(floor, low - margin), top)
+
+
+def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, float] | None:
+    """(1 - specificity, sensitivity) on test at the threshold set on validation, if any."""
+    if operating_point is None:
+        return None
+    test = operating_point["test"]
+    if test["sensitivity"]["estimate"] is None or test["specificity"]["estimate"] is None:
+        return None
+    return (1 - test["specificity"]["estimate"], test["sensitivity"]["estimate"])
+
+
+def experiment_figure_jobs(
+    experiments: dict[str, Any], class_names: list[str], figures_dir: Path
+) -> dict[str, Callable[[], Path]]:
+    """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
+    curves, accuracy/AUC curves and confusion matrix (first seed)."""
+    variants = experiments["variants"]
+    jobs: dict[str, Callable[[], Path]] = {
+        "experiments/recall_by_variant": partial(
+            plot_recall_by_variant,
+            [variant["name"] for variant in variants],
+            [variant["mean"]["per_class_recall"] for variant in variants],
+            class_names,
+            figures_dir / "experiments" / "recall_by_variant.png",
+        )
+    }
+    # Every variant's curves on the same scales, so that flipping between their tabs compares
+    # heights as well as shapes.
+    rows = [row for variant in variants for row in variant["runs"][0]["history"]]
+    loss_ylim = shared_limits([row[f"{split}_loss"] for row in rows for split in ("train", "val")])
+    metric_ylims = {
+        metric: shared_limits(
+            [row[f"{split}_{metric}"] for row in rows for split in ("train", "val")], 0.0, 1.0
+        )
+        for metric in ("accuracy", "auc")
+    }
+    for variant in variants:
+        slug, first = variant_slug(variant["name"]), variant["runs"][0]
+        context = f"{variant['name']}, seed {first['seed']}"
+        jobs[f"experiments/{slug}_loss"] = partial(
+            plot_loss_curves,
+            first["history"],
+            figures_dir / "experiments" / f"{slug}_loss.png",
+            context,
+            loss_ylim,
+        )
+        jobs[f"experiments/{slug}_metrics"] = partial(
+            plot_metric_curves,
+            first["history"],
+            figures_dir / "experiments" / f"{slug}_metrics.png",
+            context,
+            metric_ylims,
+        )
+        jobs[f"experiments/{slug}_confusion"] = partial(
+            plot_confusion_matrix,
+            first["confusion_matrix_normalized"],
+            class_names,
+            figures_dir / "experiments" / f"{slug}_confusion.png",
+            normalized=True,
+            context=context,
+        )
+    return jobs
+
+
+DIGEST_FILE = "figures.sha256"  # under data/: the digest of the inputs the figures were drawn from
+
+
+def inputs_digest(
+    results: dict[str, Any],
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    sample_images: np.ndarray,
+    experiments: dict[str, Any] | None,
+) -> str:
+    """SHA-256 of everything the figures show, and of the code that draws them (this module and
+    figures.py): equal means redraw-free."""
+    test = results["test"]
+    shown = {
+        "classes": results["dataset"]["class_names"],
+        "counts": results["dataset"]["counts"],
+        "history": results["history"],
+        "confusion": [
+            test["confusion_matrix"],
+            test["confusion_matrix_normalized"],
+            test["per_class_auc"],
+        ],
+        "calibration": test.get("calibration"),
+        # None without a screening endpoint.
+        "referral": [results.get("referral_auc"), results.get("referral_operating_point")],
+        "experiments": None
+        if experiments is None
+        else [
+            [
+                v["name"],
+                v["runs"][0]["seed"],
+                v["mean"]["per_class_recall"],
+                v["runs"][0]["history"],
+                v["runs"][0]["confusion_matrix_normalized"],
+            ]
+            for v in experiments["variants"]
+        ],
+    }
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(figures.__file__).read_bytes())
+    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
+    for array in (test_labels, test_probabilities, sample_images):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+FIGURE_FILES = {
+    "prevalence": "class_prevalence.png",
+    "samples": "sample_grid.png",
+    "loss": "loss_curves.png",
+    "metrics": "accuracy_auc_curves.png",
+    "confusion_counts": "confusion_matrix_counts.png",
+    "confusion_normalized": "confusion_matrix_normalized.png",
+    "roc": "roc_curves.png",
+    "reliability": "reliability_diagram.png",
+    "referral_roc": "referral_roc.png",
+}
+
+
+def figure_jobs(
+    results: dict[str, Any],
+    test_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    sample_images: np.ndarray | None,
+    sample_counts: np.ndarray | None,
+    figures_dir: Path,
+) -> dict[str, Callable[[], Path]]:
+    """One call per figure of the site, each drawing into figures_dir; the sample grid only when
+    images are given. Calling them is the work; listing them first lets a caller show progress."""
+    names = results["dataset"]["class_names"]
+    test = results["test"]
+    path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
+    jobs: dict[str, Callable[[], Path]] = {
+        "prevalence": partial(
+            plot_class_prevalence, results["dataset"]["counts"], names, path["prevalence"]
+        ),
+        "loss": partial(plot_loss_curves, results["history"], path["loss"]),
+        "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
+        "confusion_counts": partial(
+            plot_confusion_matrix,
+            test["confusion_matrix"],
+            names,
+            path["confusion_counts"],
+            normalized=False,
+        ),
+        "confusion_normalized": partial(
+            plot_confusion_matrix,
+            test["confusion_matrix_normalized"],
+            names,
+            path["confusion_normalized"],
+            normalized=True,
+        ),
+        "roc": partial(
+            plot_roc_curves,
+            test_labels,
+            test_probabilities,
+            names,
+            test["per_class_auc"],
+            path["roc"],
+        ),
+        "reliability": partial(plot_reliability_diagram, test["calibration"], path["reliability"]),
+    }
+    endpoint = endpoint_of(results["dataset"])
+    if endpoint is not None and results["referral_auc"]["estimate"] is not None:
+        rates = screening_rates(screening_counts(np.asarray(test["confusion_matrix"]), endpoint[1]))
+        jobs["referral_roc"] = partial(
+            plot_referral_roc,
+            test_labels,
+            test_probabilities,
+            endpoint[1],
+            endpoint[0]["name"],
+            results["referral_auc"]["estimate"],
+            (1 - rates["specificity"], rates["sensitivity"]),
+            path["referral_roc"],
+            validated_point(results["referral_operating_point"]),
+        )
+    if sample_images is not None and sample_counts is not None:
+        jobs["samples"] = partial(
+            plot_sample_grid, sample_images, sample_counts, names, path["samples"]
+        )
+    return jobs
