@@ -14,6 +14,8 @@ from reportgen.page_readings import largest_class, smallest_class
 from reportgen.results import PLAN_FILE
 
 EXPERIMENT_COLUMNS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
+# The table's columns that compare with the baseline: the metrics, then the focus class's recall.
+TABLE_COLUMNS = (*EXPERIMENT_COLUMNS, "focus_recall")
 
 
 def _focus_class(dataset: dict[str, Any]) -> int:
@@ -101,7 +103,7 @@ def _versus_baseline(
     """Per column: the difference from the baseline's mean, whether seed noise could explain it
     (None: one seed each, no spread to judge by), and whether the pages mark it so."""
     versus = {}
-    for column in (*EXPERIMENT_COLUMNS, "focus_recall"):
+    for column in TABLE_COLUMNS:
         delta = cells[column]["mean"] - base_cells[column]["mean"]
         within_noise = within_seed_noise(
             delta, cells[column]["sd"], n, base_cells[column]["sd"], baseline_n
@@ -121,15 +123,14 @@ def _variant_rows(
     """One row per variant, the baseline first: its cells (mean, sd, best in column), its
     differences from the baseline, and what the page says about it."""
     variants = experiments["variants"]
-    columns = (*EXPERIMENT_COLUMNS, "focus_recall")
     best = {
         column: max(_column_stat(variant, column, "mean", focus) for variant in variants)
-        for column in columns
+        for column in TABLE_COLUMNS
     }
     rows: list[dict[str, Any]] = []
     for variant in variants:
         cells: dict[str, dict[str, Any]] = {}
-        for column in columns:
+        for column in TABLE_COLUMNS:
             mean = _column_stat(variant, column, "mean", focus)
             cells[column] = {
                 "mean": mean,

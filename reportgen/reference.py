@@ -46,7 +46,7 @@ def colour_reference(
     probabilities[:, model.classes_] = model.predict_proba(test_x)  # a class absent from train: 0
     return {
         "model": "logistic regression",
-        "features": FEATURES[1 if train_images.ndim == 3 else train_images.shape[-1]],
+        "features": FEATURES[train_x.shape[1] // 2],  # two features per channel
         "n_features": train_x.shape[1],
         "accuracy": metrics.accuracy(test_labels, probabilities),
         "auc": metrics.mean_auc(test_labels, probabilities),
