@@ -301,7 +301,7 @@ def _build_locked(
         run = _train(config, progress, clock, dataset, on_note)
         cache.save_run(run, config.cache_dir, key)
     else:
-        clock.timings.update(train=0.0, evaluate=0.0)
+        clock.timings.update(dict.fromkeys(results.CACHED_STAGES, 0.0))
     experiments_data = None
     if plan is not None:
         experiments_data = clock.run(

@@ -277,7 +277,9 @@ def _summary_table(results: dict[str, Any], wall_seconds: float) -> str:
 
     timings = results["timings"]
     lines = [f"{'stage':<20}{'seconds':>9}"]
-    cached = ("train", "evaluate") if results.get("cache", {}).get("reused") else ()
+    from reportgen.results import skipped_stages
+
+    cached = skipped_stages(results)
     lines += [
         f"{stage:<20}{'cached' if stage in cached else f'{seconds:.2f}':>9}"
         for stage, seconds in timings.items()

@@ -43,6 +43,7 @@ from reportgen.page_readings import (
     study_comparison,
     with_option,
 )
+from reportgen.results import skipped_stages
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -175,6 +176,8 @@ def page_context(
         else "overall brightness and contrast",
         # The build's own command, asking for the experiments as well.
         "experiments_command": with_option(results["command"], "--experiments experiments.toml"),
+        # Stages this build did not run (it reused a cached run): shown as "cached", not 0.00.
+        "skipped_stages": skipped_stages(results),
         "data_label": dataset["name"]
         if dataset["official"]
         else f"the unofficial file {dataset['file_name']}",

@@ -30,6 +30,7 @@ PREDICTIONS_FILE = Path("data") / "predictions.csv"
 EXPERIMENTS_FILE = Path("data") / "experiments.json"
 PLAN_FILE = Path("data") / "experiments.toml"  # the experiments file, as the build read it
 PER_CLASS_FILE = Path("data") / "per_class.csv"
+CACHED_STAGES = ("train", "evaluate")  # the stages a build skips when it reuses a cached run
 REQUIRED_KEYS = (
     "config",
     "environment",
@@ -137,6 +138,11 @@ def assemble_results(
         "timings": timings,
         "cache": cache,
     }
+
+
+def skipped_stages(results: dict[str, Any]) -> tuple[str, ...]:
+    """The stages a build did not run (timed at 0): CACHED_STAGES where it reused a cached run."""
+    return CACHED_STAGES if results.get("cache", {}).get("reused") else ()
 
 
 def _json_safe(value: Any) -> Any:
