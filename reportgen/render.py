@@ -142,6 +142,7 @@ def page_context(
     collection = results["collection"]
     test_counts = dataset["counts"]["test"]
     source_citations = sources.SOURCE_CITATIONS.get(dataset["flag"], [])
+    rgb = dataset["n_channels"] == 3
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -170,10 +171,10 @@ def page_context(
         },
         # Whether accuracy is above balanced accuracy: the imbalance note says it flatters only then.
         "accuracy_flatters": results["test"]["accuracy"] > results["test"]["balanced_accuracy"],
-        # What the colour reference sees of an image, in words.
-        "image_tone": "overall colour and brightness"
-        if dataset["n_channels"] == 3
-        else "overall brightness and contrast",
+        # Wording for the data's kind: two classes or more, colour or grey images.
+        "two_classes": len(dataset["class_names"]) == 2,
+        "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",
+        "jitter_kind": "colour" if rgb else "brightness",  # what the augmentation's jitter varies
         # The build's own command, asking for the experiments as well.
         "experiments_command": with_option(results["command"], "--experiments experiments.toml"),
         # Stages this build did not run (it reused a cached run): shown as "cached", not 0.00.
