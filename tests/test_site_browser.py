@@ -6,6 +6,7 @@ Screenshots go to $REPORTGEN_SCREENSHOTS, else a pytest temporary folder (printe
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import http.server
@@ -22,7 +23,7 @@ import reportgen
 from reportgen.cli import main
 from reportgen.figure_plan import FIGURE_FILES
 from reportgen.render import PAGES
-from tests.conftest import dir_args
+from tests.conftest import dir_args, synthetic_build_args
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium tries to reach Google's services.
@@ -53,11 +54,10 @@ def page_url(base: str, page: str) -> str:
     return base if page == "index.md" else f"{base}{page.removesuffix('.md')}/"
 
 
-@pytest.fixture(scope="module")
-def served_site(
-    synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    base = tmp_path_factory.mktemp("browser-site")
+@contextlib.contextmanager
+def built_and_served(base: Path, build_args: list[str]) -> Iterator[dict[str, Any]]:
+    """Build a site with build_args into base's docs, site and cache folders, served by a thread
+    on 127.0.0.1 (its address is the build's --site-url) while the context lasts."""
     dirs = {name: base / name for name in ("docs", "site", "cache")}
     handler = functools.partial(_QuietHandler, directory=str(dirs["site"]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -65,29 +65,45 @@ def served_site(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        result = CliRunner().invoke(
-            main,
-            [
-                "build",
-                "--data-root",
-                str(synthetic_derma_root),
-                "--allow-unofficial-data",
-                "--epochs",
-                "1",
-                "--site-url",
-                url,
-                "--repo-url",
-                REPO_URL,
-                "--quiet",
-                *dir_args(dirs),
-            ],
-        )
+        arguments = [*build_args, "--site-url", url, "--quiet", *dir_args(dirs)]
+        result = CliRunner().invoke(main, arguments)
         assert result.exit_code == 0, result.output
         yield {"url": url, "dirs": dirs}
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(scope="module")
+def served_site(
+    synthetic_derma_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A 1-epoch build of the synthetic DermaMNIST file, without experiments."""
+    build_args = synthetic_build_args(
+        synthetic_derma_root, "--epochs", "1", "--repo-url", REPO_URL, dataset="dermamnist"
+    )
+    with built_and_served(tmp_path_factory.mktemp("browser-site"), build_args) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def served_experiments_site(
+    synthetic_retina_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A 1-epoch build of the synthetic RetinaMNIST file with two variants, one seed: the
+    baseline and the wide CNN, whose section has every tab a variant can have."""
+    base = tmp_path_factory.mktemp("browser-experiments")
+    plan = base / "plan.toml"
+    plan.write_text(
+        'seeds = [0]\n[[variants]]\nname = "baseline"\n'
+        '[[variants]]\nname = "wide"\ndescription = "The wide CNN."\nmodel = "wide_cnn"\n'
+    )
+    build_args = synthetic_build_args(
+        synthetic_retina_root, "--epochs", "1", "--experiments", str(plan)
+    )
+    with built_and_served(base, build_args) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -311,5 +327,37 @@ def test_phone_tables_keep_their_first_column_and_code_on_one_line(
         tab.goto(page_url(served_site["url"], "model.md"), wait_until="networkidle")
         wrap = tab.locator(".md-typeset__scrollwrap", has=tab.locator("th", has_text="Operation"))
         assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth")
+    finally:
+        context.close()
+
+
+def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
+    served_experiments_site: dict[str, Any], browser: Any, screenshot_dir: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
+    try:
+        url = page_url(served_experiments_site["url"], "experiments.md")
+        tab.goto(url, wait_until="networkidle")
+        strips = tab.locator(".tabbed-labels")
+        labels = strips.evaluate_all("s => s.map(e => [...e.children].map(l => l.innerText))")
+        assert ["Per class", "Seed 0", "Network", "Curves", "Confusion"] in labels  # the wide CNN
+        # Every strip of tab labels fits the screen: none hides behind Material's scroll arrow.
+        assert strips.evaluate_all("s => s.filter(e => e.scrollWidth > e.clientWidth)") == []
+        # The figures load lazily, so ask the server for each one instead of waiting for them.
+        sources = tab.eval_on_selector_all("img", "images => images.map(i => i.src)")
+        assert any(src.endswith("figures/experiments/wide_confusion.png") for src in sources)
+        assert [src for src in sources if tab.request.get(src).status != 200] == []
+        # A tab shows its figure when chosen.
+        wide_section = tab.locator(".tabbed-set", has=tab.get_by_text("Network", exact=True))
+        wide_section.get_by_text("Confusion", exact=True).click()
+        figure = wide_section.locator("img[src$='wide_confusion.png']")
+        figure.scroll_into_view_if_needed()  # a lazy image loads once it nears the screen
+        figure.wait_for(state="visible")
+        assert figure.evaluate("image => image.complete && image.naturalWidth > 0")
+        tab.screenshot(path=str(screenshot_dir / "experiments-phone.png"), full_page=True)
+        assert tab.console_errors == []
     finally:
         context.close()
