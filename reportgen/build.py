@@ -18,7 +18,7 @@ import jinja2
 
 import reportgen
 from reportgen import cache, figure_plan, render, results, site
-from reportgen.config import BuildConfig, OutputSettings
+from reportgen.config import BuildConfig, OutputSettings, settings_conflict
 from reportgen.data import (
     LoadedDataset,
     check_flag,
@@ -30,6 +30,7 @@ from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
 from reportgen.reference import colour_reference_of
+from reportgen.runner import member_seeds
 
 
 @dataclass(frozen=True)
@@ -269,12 +270,30 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
         **({"--experiments": config.experiments} if config.experiments is not None else {}),
         "the working folder": Path.cwd(),
     }
+    plan = load_plan(config.experiments) if config.experiments is not None else None
+    check_settings(config, plan)
     site.check_output_dirs(config.outputs().named_folders(), kept)
     site.check_writable_folder(config.cache_dir, "--cache-dir")
     templates = _read_project_files(config.build_site)
-    plan = load_plan(config.experiments) if config.experiments is not None else None
     with site.output_lock(*folders):
         return _build_locked(config, command, plan, templates, progress)
+
+
+def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
+    """Fail before any training on settings that are each allowed but do not work together: the
+    build's own, then every run of the experiments plan."""
+    runs = [("", config)]
+    if plan is not None:
+        runs += [
+            (f"{config.experiments}, variant {variant.name!r}, seed {seed}: ", run_config)
+            for variant in plan.variants
+            for seed in plan.seeds
+            for run_config in [plan.config_for(config, variant, seed)]
+        ]
+    for where, run_config in runs:
+        problem = settings_conflict(run_config, max(member_seeds(run_config)))
+        if problem is not None:
+            raise ReportgenError(where + problem)
 
 
 def _build_locked(

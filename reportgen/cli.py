@@ -70,7 +70,8 @@ TRAINING_OPTIONS = {
     "sampler": "shuffle, or balanced: oversample minority classes.",
     "augment": "Flips, 90-degree rotations, small affine and colour jitter on training batches.",
     "select_epoch": "Which epoch's weights to keep.",
-    "patience": "Early stopping: epochs without a better selection metric; 0 = off.",
+    "patience": "Early stopping: epochs without a better validation score; needs --select-epoch "
+    "val_auc or val_balanced_accuracy. 0 = off.",
     "threshold_tuning": "Tune per-class decision offsets on validation for balanced accuracy.",
     "tta": "Test-time augmentation over the 8 flips/rotations.",
     "ensemble": "Train this many networks (seeds seed, seed+1000, ...) and average their "

@@ -180,3 +180,24 @@ class BuildConfig:
             for field in dataclasses.fields(self)
             for value in [getattr(self, field.name)]
         }
+
+
+def settings_conflict(config: BuildConfig, largest_seed: int) -> str | None:
+    """Why settings that are each in range do not work together, or None when they do.
+
+    largest_seed is the highest seed the run trains with (an ensemble's last network's).
+    """
+    if config.patience and config.select_epoch == "last":
+        return (
+            f"patience = {config.patience} with select_epoch = last: early stopping waits for a "
+            "better validation score, and keeping the last epoch has none, so training would "
+            "never stop early. Choose an epoch on validation (--select-epoch val_auc or "
+            "val_balanced_accuracy) or drop --patience."
+        )
+    if largest_seed > MAX_SEED:
+        return (
+            f"seed {config.seed} with ensemble = {config.ensemble} gives the last network seed "
+            f"{largest_seed}, above the largest seed, {MAX_SEED}. Choose a seed of at most "
+            f"{config.seed - (largest_seed - MAX_SEED)}."
+        )
+    return None

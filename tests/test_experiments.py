@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score
 
 from reportgen import cache
+from reportgen.build import check_settings
 from reportgen.cli import main
+from reportgen.config import MAX_SEED, BuildConfig, settings_conflict
 from reportgen.errors import ReportgenError
 from reportgen.experiments import (
     SECTION_ANCHORS,
@@ -569,3 +571,51 @@ def test_the_runs_bar_shows_before_the_first_run_trains_and_load_is_not_announce
     output = result.output
     assert output.count("[reportgen] load") == 1, output
     assert output.index("0/1") < output.index("<training starts>") < output.index("1/1"), output
+
+
+@pytest.mark.parametrize(
+    ("options", "plan_text", "expected"),
+    [
+        (["--patience", "3"], None, "patience = 3 with select_epoch = last"),
+        (["--seed", str(MAX_SEED - 1500), "--ensemble", "3"], None, "Choose a seed of at most"),
+        (
+            [],
+            (
+                f"seeds = [0, {MAX_SEED - 1500}]\n"
+                '[[variants]]\nname = "baseline"\n[[variants]]\nname = "trio"\nensemble = 3\n'
+            ),
+            f"variant 'trio', seed {MAX_SEED - 1500}: seed",
+        ),
+        (
+            [],
+            'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "stop"\npatience = 2\n',
+            "variant 'stop', seed 0: patience = 2 with select_epoch = last",
+        ),
+    ],
+    ids=["patience-without-selection", "ensemble-seed-overflow", "plan-seed", "plan-patience"],
+)
+def test_settings_that_do_not_work_together_fail_before_any_folder_is_made(
+    tmp_path: Path,
+    runner: CliRunner,
+    out_dirs: dict[str, Path],
+    options: list[str],
+    plan_text: str | None,
+    expected: str,
+) -> None:
+    """Each value is allowed alone; together they would do nothing (patience) or crash after the
+    first network trained (a seed past numpy's range)."""
+    plan = tmp_path / "plan.toml"
+    if plan_text is not None:
+        plan.write_text(plan_text)
+    extra = ["--experiments", str(plan)] if plan_text is not None else []
+    args = ["build", "--data-root", str(tmp_path), *dir_args(out_dirs), *options, *extra]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert expected in result.output
+    assert not any(folder.exists() for folder in out_dirs.values())
+
+
+def test_the_study_and_every_run_of_the_shipped_plan_pass_the_settings_check() -> None:
+    study = BuildConfig(experiments=REPO_ROOT / "experiments.toml")
+    check_settings(study, load_plan(REPO_ROOT / "experiments.toml"))  # raises on a conflict
+    assert settings_conflict(BuildConfig(seed=MAX_SEED), MAX_SEED) is None  # the top seed is fine
