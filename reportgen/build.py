@@ -30,7 +30,6 @@ from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
 from reportgen.reference import colour_reference_of
-from reportgen.runner import member_seeds
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,7 @@ def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
             for run_config in [plan.config_for(config, variant, seed)]
         ]
     for where, run_config in runs:
-        problem = settings_conflict(run_config, max(member_seeds(run_config)))
+        problem = settings_conflict(run_config)
         if problem is not None:
             raise ReportgenError(where + problem)
 

@@ -46,6 +46,7 @@ CHOICES = {
 
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
+ENSEMBLE_SEED_STRIDE = 1000  # member i trains with seed + 1000 i: apart from the seeds of a plan
 
 
 def _number(value: float) -> str:
@@ -182,11 +183,14 @@ class BuildConfig:
         }
 
 
-def settings_conflict(config: BuildConfig, largest_seed: int) -> str | None:
-    """Why settings that are each in range do not work together, or None when they do.
+def member_seeds(config: BuildConfig) -> list[int]:
+    """The seed of each network of the run; the first is the run's own seed."""
+    return [config.seed + ENSEMBLE_SEED_STRIDE * member for member in range(config.ensemble)]
 
-    largest_seed is the highest seed the run trains with (an ensemble's last network's).
-    """
+
+def settings_conflict(config: BuildConfig) -> str | None:
+    """Why settings that are each in range do not work together, or None when they do."""
+    largest_seed = max(member_seeds(config))
     if config.patience and config.select_epoch == "last":
         return (
             f"patience = {config.patience} with select_epoch = last: early stopping waits for a "

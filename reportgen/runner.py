@@ -13,7 +13,7 @@ import torch
 
 from reportgen.cache import TrainedRun
 from reportgen.catalog import medmnist_version
-from reportgen.config import BuildConfig
+from reportgen.config import BuildConfig, member_seeds
 from reportgen.crossfit import cross_fitted_probabilities
 from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.evaluate import summarize_test
@@ -30,12 +30,6 @@ from reportgen.train import (
 )
 
 SAMPLES_PER_CLASS = 8
-ENSEMBLE_SEED_STRIDE = 1000  # member i trains with seed + 1000 i: apart from the seeds of a plan
-
-
-def member_seeds(config: BuildConfig) -> list[int]:
-    """The seed of each network of the run; the first is the run's own seed."""
-    return [config.seed + ENSEMBLE_SEED_STRIDE * member for member in range(config.ensemble)]
 
 
 def sample_training_images(
