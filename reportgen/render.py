@@ -43,6 +43,7 @@ from reportgen.page_readings import (
     study_comparison,
     with_option,
 )
+from reportgen.recipe import architecture, kept_epoch, recipe_view
 from reportgen.results import skipped_stages
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -122,6 +123,8 @@ def make_environment(templates: Templates | None = None) -> jinja2.Environment:
         counted=fmt_counted,
         device=fmt_device,
         alternatives=fmt_alternatives,
+        architecture=architecture,
+        kept_epoch=kept_epoch,
     )
     return environment
 
@@ -143,6 +146,7 @@ def page_context(
     test_counts = dataset["counts"]["test"]
     source_citations = sources.SOURCE_CITATIONS.get(dataset["flag"], [])
     rgb = dataset["n_channels"] == 3
+    jitter_kind = "colour" if rgb else "brightness"  # what the augmentation's jitter varies
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -174,7 +178,9 @@ def page_context(
         # Wording for the data's kind: two classes or more, colour or grey images.
         "two_classes": len(dataset["class_names"]) == 2,
         "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",
-        "jitter_kind": "colour" if rgb else "brightness",  # what the augmentation's jitter varies
+        "jitter_kind": jitter_kind,
+        # How the headline run was trained and decides, in the pages' words.
+        "recipe": recipe_view(results, jitter_kind, variants=experiments is not None),
         # The build's own command, asking for the experiments as well.
         "experiments_command": with_option(results["command"], "--experiments experiments.toml"),
         # Stages this build did not run (it reused a cached run): shown as "cached", not 0.00.

@@ -492,3 +492,46 @@ def test_auc_extremes_skip_classes_absent_from_test() -> None:
     assert auc_extremes({"per_class_auc": [float("nan")]}, ["a"]) is None
     page = render_pages(make_results())["results.md"]
     assert "![One-vs-rest ROC curves: AUC from " in page  # the figure's text alternative
+
+
+def test_every_page_describes_the_recipe_the_build_ran_not_the_studys() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    results["model"]["name"] = "WideCNN"
+    results["config"].update(
+        model="wide_cnn",
+        optimizer="adamw",
+        lr=0.003,
+        weight_decay=0.0001,
+        select_epoch="val_auc",
+        patience=5,
+        threshold_tuning=True,
+        augment=True,
+        tta=True,
+        ensemble=3,
+    )
+    results["selection"].update(selected_epoch=7, ensemble_seeds=[0, 1000, 2000])
+    pages = render_pages(results)
+    study_words = ["SGD", "Four 3×3 convolutions", "the weights after the last epoch"]
+    for name in ("model-card.md", "data/model_card.md", "training.md", "model.md"):
+        assert not [words for words in study_words if words in pages[name]], name
+    for card in (pages["model-card.md"], pages["data/model_card.md"]):
+        assert "AdamW, learning rate 0.003, weight decay 0.0001" in card
+        assert (
+            "kept: the epoch with the best validation AUC: epoch 7, early stopping after 5" in card
+        )
+        assert (
+            "| Decision rule | per-class offsets tuned on validation for balanced accuracy, "
+            in card
+        )
+        assert "An ensemble of 3 such networks, trained alike with seeds 0, 1000, 2000" in card
+        assert "A wider VGG-style network" in card
+        assert (
+            "Validation images are used only to monitor training (the curves), to choose the "
+            "epoch whose weights are kept, to tune the per-class offsets of the decision rule"
+        ) in card
+        assert "One training run of 3 networks with one seed" in card
+    assert "A wider VGG-style network" in pages["model.md"]
+    assert "augmented (flips, rotations, affine, colour jitter)" in pages["training.md"]
+    assert "No augmentation" not in pages["dataset.md"]
+    assert "each batch is augmented" in pages["dataset.md"]
+    assert "except test-time augmentation" in pages["dataset.md"]
