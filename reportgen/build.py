@@ -161,8 +161,10 @@ def _draw_or_reuse_figures(
         results_data, run.test_labels, run.test_probabilities, run.sample_images, experiments_data
     )
     digest_file = Path("data") / figure_plan.DIGEST_FILE
-    earlier_digest = earlier_docs / digest_file
-    if earlier_digest.is_file() and earlier_digest.read_text() == digest:
+    earlier_manifest = earlier_docs / digest_file
+    if earlier_manifest.is_file() and figure_plan.reusable_figures(
+        earlier_manifest.read_text(), digest, earlier_docs / "figures"
+    ):
         shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
     else:
         jobs = figure_plan.figure_jobs(
@@ -180,10 +182,17 @@ def _draw_or_reuse_figures(
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
         earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES["samples"]
-        if not have_samples and earlier_samples.is_file():
+        if not have_samples:  # a re-render: the grid needs the data file, so it is copied
+            if not earlier_samples.is_file():
+                raise ReportgenError(
+                    f"{earlier_samples} is missing, and re-rendering cannot draw it: it shows "
+                    "training images, which only a build reads. Run reportgen build again."
+                )
             shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
-    (docs_stage / digest_file).write_text(digest)
+    (docs_stage / digest_file).write_text(
+        figure_plan.figures_manifest(digest, docs_stage / "figures")
+    )
 
 
 def publish(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import figures
+from reportgen import figures, metrics, screening
 from reportgen.experiments import variant_slug
 from reportgen.figures import (
     Limits,
@@ -111,7 +111,33 @@ def experiment_figure_jobs(
     return jobs
 
 
-DIGEST_FILE = "figures.sha256"  # under data/: the digest of the inputs the figures were drawn from
+# Under data/: the digest of the inputs the figures were drawn from, then each figure's SHA-256
+# and path under figures/ (sha256sum's format), so a reused folder can be checked file by file.
+DIGEST_FILE = "figures.sha256"
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def figures_manifest(digest: str, figures_dir: Path) -> str:
+    """DIGEST_FILE's text for the figures now in figures_dir, drawn from inputs with digest."""
+    files = sorted(path for path in figures_dir.rglob("*") if path.is_file())
+    lines = [f"{_file_sha256(path)}  {path.relative_to(figures_dir).as_posix()}" for path in files]
+    return "\n".join([digest, *lines]) + "\n"
+
+
+def reusable_figures(manifest: str, digest: str, figures_dir: Path) -> bool:
+    """Whether figures_dir holds, unchanged, every figure a manifest lists for these inputs."""
+    first, *lines = manifest.splitlines() or [""]
+    if first != digest or not lines:
+        return False
+    for line in lines:
+        expected, _, name = line.partition("  ")
+        path = figures_dir / name
+        if not path.is_file() or _file_sha256(path) != expected:
+            return False
+    return True
 
 
 def inputs_digest(
@@ -150,7 +176,8 @@ def inputs_digest(
         ],
     }
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(Path(figures.__file__).read_bytes())
+    for module in (figures, metrics, screening):  # the rest of the code that draws
+        digest.update(Path(str(module.__file__)).read_bytes())
     digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
     for array in (test_labels, test_probabilities, sample_images):
         digest.update(np.ascontiguousarray(array).tobytes())

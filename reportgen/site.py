@@ -126,6 +126,8 @@ def build_site(
     mkdocs_logger = logging.getLogger("mkdocs")
     previous_level = mkdocs_logger.level
     mkdocs_logger.setLevel(logging.WARNING)
+    warnings = _Collected()
+    mkdocs_logger.addHandler(warnings)
     try:
         config = load_config(
             config_file=str(config_file),
@@ -137,11 +139,13 @@ def build_site(
         )
         build(config)
     except (Abort, ConfigurationError) as error:
+        found = "".join(f"\n  - {message}" for message in warnings.messages)
         raise ReportgenError(
-            f"MkDocs could not build the site strictly: {error}. The earlier site is unchanged; "
-            "the warnings above name the page and the problem."
+            f"MkDocs could not build the site strictly ({str(error).rstrip('.!')}). The earlier "
+            f"site is unchanged. What MkDocs found:{found or ' nothing more.'}"
         ) from None
     finally:
+        mkdocs_logger.removeHandler(warnings)
         mkdocs_logger.setLevel(previous_level)
     return site_dir
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from reportgen import confidence, metrics
+from reportgen import confidence, figure_plan, metrics
 from reportgen.cli import main
 from reportgen.figure_plan import FIGURE_FILES
 from reportgen.render import PAGES
@@ -189,6 +190,46 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
         if stage not in ("render", "site")
     }
     assert set(shown) == {"load", "train", "evaluate", "simple reference", "figures"}
+
+
+def test_render_redraws_figures_that_are_missing_or_changed(derma_build: dict[str, Any]) -> None:
+    """A matching inputs digest is not enough to copy the earlier figures: every file the manifest
+    lists must be there, unchanged."""
+    dirs = derma_build["dirs"]
+    figures = dirs["docs"] / "figures"
+    render_args = ["render", "--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"])]
+    (figures / FIGURE_FILES["roc"]).unlink()
+    (figures / FIGURE_FILES["loss"]).write_bytes(b"not a picture")
+    result = CliRunner().invoke(main, render_args)
+    assert result.exit_code == 0, result.output
+    assert (figures / FIGURE_FILES["roc"]).read_bytes().startswith(b"\x89PNG")
+    assert (figures / FIGURE_FILES["loss"]).read_bytes().startswith(b"\x89PNG")
+    # Without the folder, all is redrawn but the sample grid, which needs the data file.
+    samples = (figures / FIGURE_FILES["samples"]).read_bytes()
+    earlier = sorted(path.name for path in figures.iterdir())
+    shutil.rmtree(figures)
+    result = CliRunner().invoke(main, render_args)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "sample_grid.png is missing" in result.output and "reportgen build" in result.output
+    figures.mkdir()
+    (figures / FIGURE_FILES["samples"]).write_bytes(samples)
+    result = CliRunner().invoke(main, render_args)
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in figures.iterdir()) == earlier
+
+
+def test_the_figures_manifest_lists_each_file_and_rejects_any_change(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.png").write_bytes(b"a")
+    (tmp_path / "sub" / "b.png").write_bytes(b"b")
+    manifest = figure_plan.figures_manifest("inputs", tmp_path)
+    assert manifest.splitlines()[0] == "inputs"
+    assert manifest.splitlines()[2].endswith("  sub/b.png")
+    assert figure_plan.reusable_figures(manifest, "inputs", tmp_path)
+    assert not figure_plan.reusable_figures(manifest, "other inputs", tmp_path)
+    assert not figure_plan.reusable_figures("inputs", "inputs", tmp_path)  # an older, bare digest
+    (tmp_path / "a.png").write_bytes(b"changed")
+    assert not figure_plan.reusable_figures(manifest, "inputs", tmp_path)
 
 
 def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import stat
 from pathlib import Path
 
+import pytest
 import yaml
 
 import reportgen
 from reportgen import site
+from reportgen.errors import ReportgenError
 from reportgen.render import PAGES
 from tests.conftest import REPO_ROOT, make_results
 
@@ -77,6 +80,20 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
     ).read_text() == "---\nlicense: mit\n---\n# Card\n"
     assert not (tmp_path / "site" / "data" / "model_card").exists()
     assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_a_strict_build_failure_says_what_mkdocs_found(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Home\n\n![a figure](figures/gone.png)\n")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text("site_name: t\nstrict: true\nnav:\n  - Home: index.md\n")
+    with pytest.raises(ReportgenError) as caught:
+        site.build_site(docs, tmp_path / "site", config)
+    message = str(caught.value)
+    assert "could not build the site strictly" in message
+    assert "'index.md' contains a link 'figures/gone.png'" in message  # the warning itself
+    assert not logging.getLogger("mkdocs").handlers  # the collecting handler is removed
 
 
 def test_a_copied_mkdocs_config_still_runs_reportgens_hook_and_its_own(tmp_path: Path) -> None:
