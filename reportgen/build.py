@@ -341,6 +341,7 @@ def _build_locked(
                 on_run=progress.on_run,
                 on_note=on_note,
                 on_start=progress.on_runs_start,
+                fresh_keys=frozenset({key}),
             ),
         )
     # Timed apart: it reads the data file again, even when every run came from the cache.

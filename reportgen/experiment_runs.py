@@ -17,6 +17,7 @@ from reportgen import cache
 from reportgen.catalog import class_names_of, medmnist_info
 from reportgen.config import BuildConfig
 from reportgen.data import LoadedDataset
+from reportgen.errors import ReportgenError
 from reportgen.experiments import (
     REFERENCES,
     ExperimentPlan,
@@ -173,12 +174,14 @@ def run_plan(
     on_run: Callable[[str, int, int], None] = lambda name, seed, total: None,
     on_note: Callable[[str], None] = lambda note: None,
     on_start: Callable[[int], None] = lambda total: None,
+    fresh_keys: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
 
     load_dataset is called only when a run is not cached (and should load at most once). on_note
     receives warnings about the runs about to train (bf16 on a CPU without bfloat16 instructions),
-    on_start how many runs are about to train, and on_run each run that has finished.
+    on_start how many runs are about to train, and on_run each run that has finished. fresh_keys
+    are runs this build has already trained or read: taken from the cache even with retrain.
     """
     planned = [
         PlannedRun(variant.name, seed, config, cache.run_key(config, data_md5))
@@ -186,7 +189,11 @@ def run_plan(
         for seed in plan.seeds
         for config in [plan.config_for(base, variant, seed)]
     ]
-    cached = {} if base.retrain else {p.key: cache.load_run(base.cache_dir, p.key) for p in planned}
+    cached = {
+        p.key: cache.load_run(base.cache_dir, p.key)
+        for p in planned
+        if not base.retrain or p.key in fresh_keys
+    }
     missing = [p for p in planned if cached.get(p.key) is None]
     _train_missing(
         base, list({p.key: p for p in missing}.values()), load_dataset, on_run, on_note, on_start
@@ -201,8 +208,10 @@ def run_plan(
         for p in (p for p in planned if p.variant == variant.name):
             run = cached.get(p.key) or cache.load_run(base.cache_dir, p.key)
             if run is None:
-                raise RuntimeError(
-                    f"run {p.key} of {p.variant} was trained but cannot be read back"
+                raise ReportgenError(
+                    f"The run of {p.variant}, seed {p.seed}, was trained but cannot be read back "
+                    f"from {base.cache_dir / p.key}: another build may have replaced or removed it "
+                    "meanwhile. Run the build again; one build at a time per --cache-dir."
                 )
             reused = cached.get(p.key) is not None
             runs.append(run_entry(p, run, reused, dataset_names))

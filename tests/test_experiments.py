@@ -573,6 +573,38 @@ def test_the_runs_bar_shows_before_the_first_run_trains_and_load_is_not_announce
     assert output.index("0/1") < output.index("<training starts>") < output.index("1/1"), output
 
 
+def test_retrain_with_experiments_trains_the_main_run_once(
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan's baseline at seed 0 is the build's own run: --retrain trains it for the build,
+    and the experiments take it from there instead of training it a second time."""
+    import reportgen.runner
+
+    trained: list[int] = []
+    real_run_training = reportgen.runner.run_training
+
+    def run_training(dataset: object, config: BuildConfig, *a: object, **kw: object) -> object:
+        trained.append(config.seed)
+        return real_run_training(dataset, config, *a, **kw)
+
+    monkeypatch.setattr(reportgen.runner, "run_training", run_training)
+    plan = tmp_path / "two.toml"
+    plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n')
+    args = synthetic_build_args(
+        str(synthetic_retina_root), "--epochs", "1", "--no-site", "--jobs", "1",
+        "--experiments", str(plan), *dir_args(out_dirs),
+    )  # fmt: skip
+    assert runner.invoke(main, args).exit_code == 0
+    trained.clear()
+    result = runner.invoke(main, [*args, "--retrain"])
+    assert result.exit_code == 0, result.output
+    assert trained == [0, 1]  # the build's run, then the plan's seed 1; seed 0 not again
+
+
 @pytest.mark.parametrize(
     ("options", "plan_text", "expected"),
     [
