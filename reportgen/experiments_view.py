@@ -3,13 +3,14 @@ validation, from experiments.json alone (no torch)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from reportgen import screening, study
 from reportgen.experiments import mean_sd, variant_slug
+from reportgen.formatting import rounded
 from reportgen.page_readings import largest_class, smallest_class
 from reportgen.results import PLAN_FILE
 
@@ -66,18 +67,21 @@ def selection_margin(
     }
 
 
-SHOWN_AS_ZERO = 0.0005  # a difference below this prints as +0.000 (three decimals)
+NOISE_LEVEL = 0.05  # a difference is within seed noise when Welch's test gives p at least this
 
 
 def within_seed_noise(
     delta: float, sd: float, n: int, baseline_sd: float, baseline_n: int
 ) -> bool | None:
-    """Whether a difference of two means over seeds is at most twice its standard error (a rough
-    95% bar; a tie, up to rounding, counts): too small to tell from seed-to-seed noise. None:
-    one seed, so no spread to judge."""
+    """Whether a difference of two means over seeds could be seed-to-seed noise: Welch's t-test
+    (unequal variances) gives p >= 0.05, two-sided. With no spread on either side, only a tie is
+    noise. None: one seed, so no spread to judge by."""
     if n < 2 or baseline_n < 2:
         return None
-    return abs(delta) <= 2 * math.sqrt(sd**2 / n + baseline_sd**2 / baseline_n) + 1e-9
+    if sd == 0 and baseline_sd == 0:
+        return abs(delta) < 1e-9
+    test = stats.ttest_ind_from_stats(delta, sd, n, 0.0, baseline_sd, baseline_n, equal_var=False)
+    return bool(test.pvalue >= NOISE_LEVEL)
 
 
 def _called(runs: list[dict[str, Any]], k: int) -> dict[str, float]:
@@ -108,11 +112,14 @@ def _versus_baseline(
         within_noise = within_seed_noise(
             delta, cells[column]["sd"], n, base_cells[column]["sd"], baseline_n
         )
+        mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
         versus[column] = {
             "delta": delta,
+            "mean": mean,  # the two means, for the pages to show their difference as rounded
+            "baseline": baseline,
             "within_noise": within_noise,
             # What the pages mark: a difference that shows as +0.000 gets no mark.
-            "marked": bool(within_noise) and abs(delta) >= SHOWN_AS_ZERO,
+            "marked": bool(within_noise) and rounded(mean) != rounded(baseline),
         }
     return versus
 

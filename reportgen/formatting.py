@@ -10,6 +10,7 @@ import html
 import json
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup
 
@@ -26,16 +27,35 @@ def escape_markdown(value: object) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text).replace("\n", " ")
 
 
+def rounded(value: float, digits: int = 3) -> Decimal:
+    """value rounded half up from its shortest decimal form, as a reader rounds it by hand:
+    211/400 = 0.5275 gives 0.528 (the float, 0.52749999..., would print as 0.527)."""
+    result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    return abs(result) if result == 0 else result  # -0.0004 reads 0.000, not -0.000
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def fmt_number(value: float | None, digits: int = 3) -> Markup:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return Markup("n/a")
-    return Markup(f"{value:.{digits}f}")
+    return Markup(f"{rounded(value, digits):f}")
 
 
 def fmt_percent(value: float | None, digits: int = 1) -> Markup:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return Markup("n/a")
-    return Markup(f"{100 * value:.{digits}f}%")
+    return Markup(f"{rounded(100 * Decimal(repr(float(value))), digits):f}%")
+
+
+def fmt_difference(value: float, other: float, digits: int = 3) -> Markup:
+    """value - other with its sign, from the two numbers as the page shows them, so the page's
+    arithmetic checks out: 0.7265 - 0.7205 is shown as 0.727 - 0.720 = +0.007, not +0.006."""
+    difference = rounded(value, digits) - rounded(other, digits)
+    sign = "+" if difference >= 0 else "-"  # a zero difference reads +0.000
+    return Markup(f"{sign}{abs(difference):f}")
 
 
 def fmt_count(value: int) -> Markup:

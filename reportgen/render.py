@@ -26,6 +26,7 @@ from reportgen.formatting import (
     fmt_count,
     fmt_counted,
     fmt_device,
+    fmt_difference,
     fmt_interval,
     fmt_interval_cell,
     fmt_number,
@@ -123,6 +124,7 @@ def make_environment(templates: Templates | None = None) -> jinja2.Environment:
         counted=fmt_counted,
         device=fmt_device,
         alternatives=fmt_alternatives,
+        difference=fmt_difference,
         architecture=architecture,
         kept_epoch=kept_epoch,
     )

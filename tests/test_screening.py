@@ -67,9 +67,12 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     assert "it is 40% of these test images" in section
     assert "treat the images as independent, which they are not (DeepDRiD has" in section
     finding = (
-        "this run refers 13 of the 20 images graded referable in the test split (65% sensitivity)"
+        "this run refers 13 of the 20 images graded referable in the test split (sensitivity "
+        "0.65, 95% interval 0.41–0.85)"
     )
     assert finding in pages["index.md"]
+    assert "RetinaMNIST does not label: an image of grade 0 or 1 with oedema" in pages["index.md"]
+    assert "with oedema counts here as not referable" in pages["model-card.md"]
     assert "#as-a-screening-test-referable-retinopathy" in pages["index.md"]
 
 
