@@ -155,8 +155,11 @@ def _variant_rows(
                 "steps": variant["steps"],
                 "cells": cells,
                 "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
-                # Older experiments.json files have no val_sd.
-                "val_sd_balanced_accuracy": variant.get("val_sd", {}).get("balanced_accuracy"),
+                # None with one seed (no spread: mean_sd's 0 would read as a certain score) and
+                # for older experiments.json files, which have no val_sd.
+                "val_sd_balanced_accuracy": variant.get("val_sd", {}).get("balanced_accuracy")
+                if len(variant["runs"]) > 1
+                else None,
                 "versus_baseline": _versus_baseline(
                     cells, base_cells, len(variant["runs"]), len(variants[0]["runs"])
                 ),
@@ -173,11 +176,10 @@ def _variant_rows(
 
 
 def experiments_view(
-    experiments: dict[str, Any] | None, dataset: dict[str, Any], base_tunes_offsets: bool = False
+    experiments: dict[str, Any] | None, dataset: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Rows of the experiments table with the best value per column marked, plus deltas vs baseline.
-    base_tunes_offsets: whether the build's own config tunes per-class offsets (variants inherit
-    it unless they override threshold_tuning)."""
+    A row's settings are its first run's: the build's, then the variant's overrides."""
     if experiments is None:
         return None
     focus = _focus_class(dataset)
@@ -232,6 +234,6 @@ def experiments_view(
         "target_sensitivity": screening.TARGET_SENSITIVITY,
         # Variants whose reported probabilities are re-weighted by tuned per-class offsets.
         "offset_variants": [
-            row for row in rows if row["config"].get("threshold_tuning", base_tunes_offsets)
+            row for row in rows if row["first_run"]["config"].get("threshold_tuning")
         ],
     }

@@ -220,9 +220,7 @@ def page_context(
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
         "next_steps": next_steps_view(results, class_findings, never_found),
-        "experiments": experiments_view(
-            experiments, dataset, bool(results["config"].get("threshold_tuning"))
-        ),
+        "experiments": experiments_view(experiments, dataset),
     }
 
 

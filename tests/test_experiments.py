@@ -651,3 +651,26 @@ def test_the_study_and_every_run_of_the_shipped_plan_pass_the_settings_check() -
     study = BuildConfig(experiments=REPO_ROOT / "experiments.toml")
     check_settings(study, load_plan(REPO_ROOT / "experiments.toml"))  # raises on a conflict
     assert settings_conflict(BuildConfig(seed=MAX_SEED)) is None  # the top seed is fine
+
+
+def test_variant_sections_read_settings_inherited_from_the_build(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
+) -> None:
+    """--ensemble 2 on the command line reaches every variant that does not override it: each
+    variant's section says so in its Seed and Curves tabs alike."""
+    plan = tmp_path / "inherit.toml"
+    plan.write_text(
+        'seeds = [0]\n[[variants]]\nname = "baseline"\n'
+        '[[variants]]\nname = "picky"\nselect_epoch = "val_auc"\n'
+    )
+    args = synthetic_build_args(
+        str(synthetic_retina_root), "--epochs", "1", "--ensemble", "2", "--no-site",
+        "--experiments", str(plan), *dir_args(out_dirs),
+    )  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    page = (out_dirs["docs"] / "experiments.md").read_text()
+    assert page.count("The first of its 2 networks kept its weights after epoch 1") == 2
+    assert page.count("The curves are those of the first of the run's 2 networks") == 2
+    assert "the one with the best validation AUC" in page.split("## picky")[1]
+    assert "the last one" in page.split("## baseline")[1].split("## picky")[0]

@@ -461,7 +461,8 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
             },
             "val_mean": {"balanced_accuracy": 0.5 if name == "better" else 0.4},
             "val_sd": {"balanced_accuracy": 0.01},
-            "runs": [{"confusion_matrix": [[9, 1], [9, 1]], "train_seconds": 1.0}] * 3,
+            "runs": [{"confusion_matrix": [[9, 1], [9, 1]], "train_seconds": 1.0, "config": {}}]
+            * 3,
         }
 
     experiments = {
@@ -479,6 +480,14 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert view["recommended_within_noise"] == ["accuracy", "AUC"]
     experiments["recommended"] = "baseline"
     assert experiments_view(experiments, dataset)["recommended_within_noise"] == []
+    # One seed: no spread, so neither a noise mark nor a validation sd (mean_sd's 0) to weigh by.
+    experiments["recommended"] = "better"
+    for one in experiments["variants"]:
+        one["runs"] = one["runs"][:1]
+    single = experiments_view(experiments, dataset)
+    assert single["recommended_within_noise"] == []
+    assert [row["val_sd_balanced_accuracy"] for row in single["rows"]] == [None, None]
+    assert single["selection"]["noise"] is None and not single["selection"]["thin"]
 
 
 def test_the_imbalance_note_says_accuracy_flatters_only_when_it_does() -> None:
