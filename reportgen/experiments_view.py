@@ -67,6 +67,10 @@ def selection_margin(
     }
 
 
+# A recommended variant whose validation score runs this far above its test score gets a note:
+# picking the best of many on few validation images favours luck there.
+VAL_OVER_TEST_NOTABLE = 0.03
+
 NOISE_LEVEL = 0.05  # a difference is within seed noise when Welch's test gives p at least this
 
 
@@ -209,6 +213,10 @@ def experiments_view(
         "seeds": experiments["seeds"],
         "recommended": experiments["recommended"],
         "selection": selection_margin(recommended, rows),
+        # Whether the recommended variant's validation score runs well above its test score.
+        "val_over_test_notable": recommended["val_balanced_accuracy"]
+        - recommended["cells"]["balanced_accuracy"]["mean"]
+        > VAL_OVER_TEST_NOTABLE,
         "selection_metric": experiments["selection_metric"],
         "focus_class": dataset["class_names"][focus],
         "focus_test_images": dataset["counts"]["test"][focus],

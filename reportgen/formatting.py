@@ -50,10 +50,13 @@ def fmt_percent(value: float | None, digits: int = 1) -> Markup:
     return Markup(f"{rounded(100 * Decimal(repr(float(value))), digits):f}%")
 
 
-def fmt_difference(value: float, other: float, digits: int = 3) -> Markup:
-    """value - other with its sign, from the two numbers as the page shows them, so the page's
-    arithmetic checks out: 0.7265 - 0.7205 is shown as 0.727 - 0.720 = +0.007, not +0.006."""
+def fmt_difference(value: float, other: float, digits: int = 3, signed: bool = True) -> Markup:
+    """value - other, from the two numbers as the page shows them, so the page's arithmetic
+    checks out: 0.7265 - 0.7205 is shown as 0.727 - 0.720 = +0.007, not +0.006. signed=False
+    drops the sign, for text that says "above" or "below" itself."""
     difference = rounded(value, digits) - rounded(other, digits)
+    if not signed:
+        return Markup(f"{abs(difference):f}")
     sign = "+" if difference >= 0 else "-"  # a zero difference reads +0.000
     return Markup(f"{sign}{abs(difference):f}")
 

@@ -179,3 +179,15 @@ def next_steps_view(
         }
         for key, title in study.NEXT_STEPS
     ]
+
+
+ACCURACY_GAP = 0.1  # accuracy and balanced accuracy further apart than this tell different stories
+
+
+def accuracy_gap(test: dict[str, Any]) -> str:
+    """Where accuracy lies against balanced accuracy: "above" or "below" it by more than
+    ACCURACY_GAP, else "close"."""
+    gap = test["accuracy"] - test["balanced_accuracy"]
+    if gap > ACCURACY_GAP:
+        return "above"
+    return "below" if gap < -ACCURACY_GAP else "close"

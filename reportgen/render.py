@@ -34,6 +34,7 @@ from reportgen.formatting import (
     fmt_setting,
 )
 from reportgen.page_readings import (
+    accuracy_gap,
     auc_extremes,
     calibration_direction,
     largest_class,
@@ -177,6 +178,7 @@ def page_context(
         },
         # Whether accuracy is above balanced accuracy: the imbalance note says it flatters only then.
         "accuracy_flatters": results["test"]["accuracy"] > results["test"]["balanced_accuracy"],
+        "accuracy_gap": accuracy_gap(results["test"]),  # above, below or close to it
         # Wording for the data's kind: two classes or more, colour or grey images.
         "two_classes": len(dataset["class_names"]) == 2,
         "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",

@@ -579,3 +579,19 @@ def test_numbers_round_half_up_and_differences_agree_with_the_numbers_shown() ->
     assert fmt_difference(0.72652, 0.72046) == "+0.007"
     assert fmt_difference(0.307, 0.3395) == "-0.033"  # 0.307 - 0.340
     assert fmt_difference(0.5, 0.5) == "+0.000"
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "balanced", "said"),
+    [
+        (0.70, 0.40, "is well above balanced accuracy (0.400)"),
+        (0.45, 0.60, "is well below balanced accuracy (0.600)"),
+        (0.50, 0.45, "are within 0.10 of each other"),
+    ],
+)
+def test_findings_say_which_way_accuracy_and_balanced_accuracy_part(
+    accuracy: float, balanced: float, said: str
+) -> None:
+    results = make_results()
+    results["test"].update(accuracy=accuracy, balanced_accuracy=balanced)
+    assert said in render_pages(results)["index.md"]
