@@ -74,6 +74,7 @@ class SiteOptions:
     site_url: str | None = None  # where the site is published; None leaves MkDocs' default
     repo_url: str | None = None  # repository linked from the header; None: no link
     footer: str = ""  # the footer's line (MkDocs' `copyright`), HTML
+    site_name: str | None = None  # header and browser-tab title; None keeps mkdocs.yml's
 
     def overrides(self) -> dict[str, Any]:
         """Keyword arguments for mkdocs.config.load_config; None values keep mkdocs.yml's."""
@@ -84,6 +85,7 @@ class SiteOptions:
             "repo_url": self.repo_url,
             "repo_name": repo_name,
             "copyright": self.footer or None,
+            "site_name": self.site_name,
         }
 
 
@@ -102,7 +104,20 @@ def site_options(
 ) -> SiteOptions:
     """Options for a site built now from results."""
     built = datetime.datetime.now(datetime.UTC)
-    return SiteOptions(site_url=site_url, repo_url=repo_url, footer=footer_text(results, built))
+    return SiteOptions(
+        site_url=site_url,
+        repo_url=repo_url,
+        footer=footer_text(results, built),
+        site_name=site_name(results),
+    )
+
+
+def site_name(results: dict[str, Any]) -> str:
+    """The title every page's header and browser tab show: it names the data, so a tab or a
+    bookmark on its own still says which dataset the numbers describe."""
+    dataset = results["dataset"]
+    data = dataset["name"] if dataset["official"] else f"{dataset['name']} (unofficial file)"
+    return f"reportgen: {data} results"
 
 
 def check_config_file(config_file: Path) -> None:

@@ -40,15 +40,24 @@ def test_site_options_become_mkdocs_overrides() -> None:
         site_url="https://lab.example.org/study/",
         repo_url="https://git.example.org/lab/reportgen/",
         footer="x",
+        site_name="reportgen: RetinaMNIST results",
     )
     assert options.overrides() == {
         "site_url": "https://lab.example.org/study/",
         "repo_url": "https://git.example.org/lab/reportgen/",
         "repo_name": "lab/reportgen",
         "copyright": "x",
+        "site_name": "reportgen: RetinaMNIST results",
     }
     # None keeps mkdocs.yml's value (load_config drops None).
     assert set(site.SiteOptions().overrides().values()) == {None}
+
+
+def test_the_site_title_names_the_data_and_flags_an_unofficial_file() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    assert site.site_name(results) == "reportgen: RetinaMNIST results"
+    results["dataset"]["official"] = False
+    assert site.site_name(results) == "reportgen: RetinaMNIST (unofficial file) results"
 
 
 def test_footer_names_date_version_and_data_and_escapes_html() -> None:
