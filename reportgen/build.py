@@ -382,17 +382,38 @@ def rerender(
     site.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
     templates = _read_project_files(build_site)
     with site.output_lock(*folders):
-        try:
-            return _rerender_locked(
-                docs_dir, site_dir, build_site, templates, progress, site_url, repo_url
-            )
-        except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
-            # The schema version matched, but a field is missing or of another type.
-            raise ReportgenError(
-                f"{docs_dir / results.RESULTS_FILE} does not have the layout this reportgen "
-                f"({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was "
-                "written by another version or edited by hand. Rebuild it with `reportgen build`."
-            ) from None
+        return _rerender_locked(
+            docs_dir, site_dir, build_site, templates, progress, site_url, repo_url
+        )
+
+
+def _check_layout(
+    docs_dir: Path,
+    results_data: dict[str, Any],
+    experiments_data: dict[str, Any] | None,
+    run: cache.TrainedRun,
+    templates: render.Templates,
+) -> None:
+    """Fail clearly when an earlier build's files lack fields, or hold other types, than the
+    pages, figures and footer read: a dry run of what reads them, before any output is staged.
+    Only this step's errors are taken for a bad file; later ones are reportgen's own bugs."""
+    try:
+        render.render_pages(results_data, experiments_data, templates)  # about 0.2 s
+        figure_plan.figure_jobs(
+            results_data, run.test_labels, run.test_probabilities, None, None, docs_dir
+        )
+        if experiments_data is not None:
+            class_names = results_data["dataset"]["class_names"]
+            figure_plan.experiment_figure_jobs(experiments_data, class_names, docs_dir)
+        site.site_options(results_data, None, None)
+    except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
+        # The schema version matched, but a field is missing or of another type.
+        raise ReportgenError(
+            f"{docs_dir / results.RESULTS_FILE} (or experiments.json beside it) does not have the "
+            f"layout this reportgen ({reportgen.__version__}) renders ({type(error).__name__}: "
+            f"{error}); it was written by another version or edited by hand. Rebuild it with "
+            "`reportgen build`."
+        ) from None
 
 
 def _rerender_locked(
@@ -433,6 +454,7 @@ def _rerender_locked(
     )
     results_data["timings"] = clock.timings
     experiments_data = results.read_experiments(docs_dir)
+    _check_layout(docs_dir, results_data, experiments_data, run, templates)
     return publish(
         results_data,
         run,

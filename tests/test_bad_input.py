@@ -308,8 +308,9 @@ def test_render_refuses_results_of_another_schema_version(
         (lambda results: results["test"].pop("report"), "KeyError: 'report'"),
         (lambda results: results.update(history="not a list"), "TypeError"),
         (lambda results: results["dataset"].update(class_names=["only one"]), "IndexError"),
+        (lambda results: results["test"].update(auc=None), "TypeError"),
     ],
-    ids=["field missing", "wrong type", "fewer classes than predictions"],
+    ids=["field missing", "wrong type", "fewer classes than predictions", "null AUC"],
 )
 def test_render_refuses_results_of_the_same_version_but_another_layout(
     edit: Callable[[dict[str, Any]], None],
@@ -322,6 +323,25 @@ def test_render_refuses_results_of_the_same_version_but_another_layout(
     assert_clean_failure(
         result, "does not have the layout this reportgen", problem, "reportgen build"
     )
+    assert after == before
+
+
+def test_a_bug_while_drawing_is_not_blamed_on_the_results_file(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the dry run over the file's fields turns errors into "edited by hand"; an error in
+    reportgen's own drawing code surfaces as the bug it is, and earlier output is kept."""
+    import reportgen.figure_plan
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("a bug in the drawing code")
+
+    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", broken)
+    result, before, after = _render_edited_results(
+        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
+    )  # a changed input: every figure is drawn again
+    assert isinstance(result.exception, ValueError)
+    assert "does not have the layout" not in result.output
     assert after == before
 
 
