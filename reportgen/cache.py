@@ -29,6 +29,7 @@ from reportgen.errors import ReportgenError
 CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
 MANIFEST = "manifest.json"
 RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
+ENTRY_LOCK_SECONDS = 120  # the longest wait for another build's read or write of an entry
 # Sources whose change alters what training produces; their text is part of every cache key.
 # (tests/test_cache.py checks that this covers every module runner.py reaches.)
 TRAINING_SOURCES = (
@@ -104,6 +105,12 @@ def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     """Write the run atomically under cache_dir/runs/key and return that directory."""
     try:
         return _save_run(run, cache_dir, key)
+    except TimeoutError:  # an OSError too, but not a full disk
+        raise ReportgenError(
+            f"The cached run {cache_dir / 'runs' / key} stayed locked for {ENTRY_LOCK_SECONDS} s: "
+            "another build is stuck reading or writing it. Stop that build, or use another "
+            "--cache-dir."
+        ) from None
     except OSError as error:
         raise ReportgenError(
             f"Could not save the trained run in {cache_dir} ({error.strerror or error}). Free "
@@ -133,14 +140,15 @@ def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
             "sha256": {name: _sha256(staging / name) for name in RUN_FILES},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if not target.is_dir():
-                raise
-            # Another build saved the same key meanwhile; its entry is verified when it is loaded.
+        with _entry_lock(runs_dir, key):  # no reader sees the gap between removal and rename
+            if target.exists():
+                shutil.rmtree(target)
+            try:
+                os.replace(staging, target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+                # Another build saved the same key meanwhile; it is verified when loaded.
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful replace
     return target
@@ -166,13 +174,30 @@ def _read_verified(run_dir: Path, key: str) -> TrainedRun:
         )
 
 
+def _entry_lock(runs_dir: Path, key: str) -> Any:
+    """A lock on one cache entry, held while it is replaced or read, so that two builds sharing a
+    cache folder never read an entry half replaced, nor remove one another's fresh entry. Each
+    holds it for a second or so; a wait beyond ENTRY_LOCK_SECONDS is an error."""
+    from filelock import FileLock
+
+    return FileLock(runs_dir / f".{key}.lock", timeout=ENTRY_LOCK_SECONDS)
+
+
 def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
     """The cached run for key, or None when absent or damaged (a damaged entry is removed)."""
-    run_dir = cache_dir / "runs" / key
+    runs_dir = cache_dir / "runs"
+    run_dir = runs_dir / key
     if not run_dir.is_dir():
         return None
     try:
-        return _read_verified(run_dir, key)
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return None
+        with _entry_lock(runs_dir, key):
+            try:
+                return _read_verified(run_dir, key)
+            except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+                shutil.rmtree(run_dir, ignore_errors=True)
+                return None
+    except TimeoutError:
+        raise ReportgenError(
+            f"The cached run {run_dir} stayed locked for {ENTRY_LOCK_SECONDS} s: another build "
+            "is stuck writing it. Stop that build, or use another --cache-dir."
+        ) from None

@@ -15,6 +15,7 @@ import reportgen
 from reportgen import cache
 from reportgen.cli import main
 from reportgen.config import BuildConfig
+from reportgen.errors import ReportgenError
 from tests.conftest import dir_args, synthetic_build_args
 
 
@@ -130,6 +131,30 @@ def test_damaged_cache_entry_is_retrained_not_used(
     assert results["test"]["accuracy"] != 0.123456
     rebuilt = cache.load_run(dirs["cache"], key)
     assert rebuilt is not None and rebuilt.record["test"] == cached_build["results"]["test"]
-    assert sorted(path.name for path in (dirs["cache"] / "runs").iterdir()) == [
-        key
-    ]  # no staging left
+    entries = (dirs["cache"] / "runs").iterdir()
+    assert sorted(path.name for path in entries if path.suffix != ".lock") == [key]  # no staging
+
+
+def test_an_entry_another_build_holds_is_waited_for_then_named(
+    cached_build: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading and replacing an entry take its lock: a reader never sees it half replaced, nor
+    removes another build's fresh entry as damaged. A lock held too long ends in a clear error."""
+    from filelock import FileLock
+
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(cached_build["dirs"]["cache"], cache_dir)
+    key = cached_build["results"]["cache"]["key"]
+    run = cache.load_run(cache_dir, key)
+    assert run is not None
+    monkeypatch.setattr(cache, "ENTRY_LOCK_SECONDS", 0.2)
+    with FileLock(cache_dir / "runs" / f".{key}.lock"):  # another build, mid-replace
+        with pytest.raises(ReportgenError, match="stayed locked for 0.2 s"):
+            cache.load_run(cache_dir, key)
+        with pytest.raises(ReportgenError, match="stayed locked for 0.2 s"):
+            cache.save_run(run, cache_dir, key)
+    assert (cache_dir / "runs" / key).is_dir()  # neither call removed the entry
+    saved = cache.save_run(run, cache_dir, key)  # once released, both work
+    reread = cache.load_run(cache_dir, key)
+    assert saved == cache_dir / "runs" / key and reread is not None
+    assert reread.record == run.record
