@@ -288,7 +288,6 @@ def check_output_dirs(outputs: dict[str, Path], inputs: dict[str, Path] | None =
     inside one, because replacing the folder would delete it.
     """
     for option, target in outputs.items():
-        _check_writable_parent(target)
         _check_replaceable(option, target)
     resolved = {option: target.resolve() for option, target in outputs.items()}
     options = list(resolved)
@@ -307,6 +306,9 @@ def check_output_dirs(outputs: dict[str, Path], inputs: dict[str, Path] | None =
                     f"replaces whole, so it would be deleted. Move it out, or choose another "
                     f"{option}."
                 )
+    # Last, as it creates the folders above each output: a refused build leaves none behind.
+    for target in outputs.values():
+        _check_writable_parent(target)
 
 
 def _folder_mode() -> int:

@@ -405,6 +405,17 @@ def test_overlapping_output_folders_are_refused_before_training(
     assert {name: tree_digest(tmp_path / name) for name in ("docs", "site")} == before
 
 
+def test_a_refused_build_creates_no_folders(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Overlapping outputs in folders that do not exist yet: refused, and none is created."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--epochs", "1", "--docs-dir", "new/out/docs", "--site-dir", "new/out/docs/site"]
+    result = CliRunner().invoke(main, synthetic_build_args(earlier_build["data"], *args))
+    assert_clean_failure(result, "overlap")
+    assert not (tmp_path / "new").exists()
+
+
 def test_render_refuses_a_site_folder_that_holds_the_working_folder(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
