@@ -175,7 +175,7 @@ def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterat
     """Progress callbacks; open bars are closed on the way out, so a message starts a line."""
     from tqdm.auto import tqdm
 
-    from reportgen.build import Progress
+    from reportgen.progress import Progress
 
     bar: dict[str, Any] = {}
 
@@ -461,7 +461,7 @@ def render(
     outputs = OutputSettings(docs_dir, site_dir, build_site=not no_site).folders()
 
     def work(progress: Any) -> Any:
-        from reportgen.build import rerender  # imported under the guard
+        from reportgen.publish import rerender  # imported under the guard
 
         return rerender(docs_dir, site_dir, not no_site, progress, site_url, repo_url)
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from filelock import FileLock
 
 import reportgen.build
+import reportgen.publish
 import reportgen.render
 import reportgen.site
 from reportgen.cli import main
@@ -69,7 +70,11 @@ def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., A
     ("module", "stage", "signum"),
     [
         (reportgen.build, "verify_dataset_file", signal.SIGINT),
-        (reportgen.build, "_draw_or_reuse_figures", signal.SIGTERM),  # draws, or copies the earlier
+        (
+            reportgen.publish,
+            "_draw_or_reuse_figures",
+            signal.SIGTERM,
+        ),  # draws, or copies the earlier
         (reportgen.render, "write_pages", signal.SIGINT),
         (reportgen.site, "build_site", signal.SIGTERM),
     ],

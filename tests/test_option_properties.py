@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reportgen.build
-from reportgen.build import BuildOutcome
 from reportgen.cli import CONFIG_FIELDS, main
 from reportgen.config import BOUNDS, MAX_SEED, Bounds
 from reportgen.errors import ReportgenError
 from reportgen.experiments import FIXED_FIELDS, parse_plan
+from reportgen.publish import BuildOutcome
 from tests.conftest import make_results
 
 EXAMPLES = settings(max_examples=40, deadline=None)

@@ -1,0 +1,63 @@
+"""How a build reports where it is: the callbacks the CLI supplies and the clock that times and
+announces each stage. The build itself never prints."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+def _untracked(_label: str, items: Iterable[Any], _total: int) -> Iterable[Any]:
+    return items
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks the CLI supplies to show progress; the build itself never prints."""
+
+    on_stage: Callable[[str], None] = lambda stage: None
+    on_epoch: Callable[[Any], None] | None = None
+    # Experiment runs are about to train: how many (none are announced when all are cached).
+    on_runs_start: Callable[[int], None] = lambda total: None
+    # An experiment run has finished training: (variant, seed, runs to train in all).
+    on_run: Callable[[str, int, int], None] = lambda variant, seed, total: None
+    # track(label, items, total) yields items while showing how far along they are.
+    track: Callable[[str, Iterable[Any], int], Iterable[Any]] = _untracked
+    quiet: bool = False  # also silence what libraries print (the download's progress bar)
+    # Called just before finished output is swapped in: from then on the build must complete.
+    on_commit: Callable[[], None] = lambda: None
+
+
+@contextlib.contextmanager
+def silenced(enabled: bool) -> Iterator[None]:
+    """Swallow what libraries print to stdout and stderr (medmnist's download bar) when enabled."""
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+class StageClock:
+    def __init__(self, progress: Progress) -> None:
+        self.timings: dict[str, float] = {}
+        self._progress = progress
+        self._announced = ""
+        self._running = 0  # stages now running: a stage run inside another is timed, not announced
+
+    def run(self, stage: str, work: Callable[[], Any]) -> Any:
+        if stage != self._announced and not self._running:
+            self._progress.on_stage(stage)
+            self._announced = stage
+        started = time.perf_counter()
+        self._running += 1
+        try:
+            value = work()
+        finally:
+            self._running -= 1
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+        return value

@@ -1,0 +1,250 @@
+"""Publishing: data, figures, pages and site written into staging folders and swapped into place,
+for a build and for `reportgen render` (from an earlier build's files, without torch or data).
+
+Output is staged and swapped in only at the end, so any failure leaves earlier docs and site intact.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+import reportgen
+from reportgen import cache, figure_plan, render, results, site
+from reportgen.config import OutputSettings
+from reportgen.errors import ReportgenError
+from reportgen.progress import Progress, StageClock
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    results: dict[str, Any]
+    docs_dir: Path
+    site_dir: Path | None
+
+
+def _draw_or_reuse_figures(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    experiments_data: dict[str, Any] | None,
+    docs_stage: Path,
+    earlier_docs: Path,
+    progress: Progress,
+) -> None:
+    """Copy the earlier build's figures when their inputs are unchanged, else draw them all."""
+    have_samples = run.sample_images.size > 0
+    digest = figure_plan.inputs_digest(
+        results_data, run.test_labels, run.test_probabilities, run.sample_images, experiments_data
+    )
+    digest_file = Path("data") / figure_plan.DIGEST_FILE
+    earlier_manifest = earlier_docs / digest_file
+    if earlier_manifest.is_file() and figure_plan.reusable_figures(
+        earlier_manifest.read_text(), digest, earlier_docs / "figures"
+    ):
+        shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
+    else:
+        jobs = figure_plan.figure_jobs(
+            results_data,
+            run.test_labels,
+            run.test_probabilities,
+            run.sample_images if have_samples else None,
+            run.sample_counts if have_samples else None,
+            docs_stage / "figures",
+        )
+        if experiments_data is not None:
+            jobs |= figure_plan.experiment_figure_jobs(
+                experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
+            )
+        for draw in progress.track("figures", jobs.values(), len(jobs)):
+            draw()
+        earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES["samples"]
+        if not have_samples:  # a re-render: the grid needs the data file, so it is copied
+            if not earlier_samples.is_file():
+                raise ReportgenError(
+                    f"{earlier_samples} is missing, and re-rendering cannot draw it: it shows "
+                    "training images, which only a build reads. Run reportgen build again."
+                )
+            shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
+    (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
+    (docs_stage / digest_file).write_text(
+        figure_plan.figures_manifest(digest, docs_stage / "figures")
+    )
+
+
+def publish(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    outputs: OutputSettings,
+    clock: StageClock,
+    templates: render.Templates,
+    progress: Progress = Progress(),
+    experiments_data: dict[str, Any] | None = None,
+    keep_figures_from: Path | None = None,
+) -> BuildOutcome:
+    """Write data, figures, pages and site into staging folders, then swap them into place."""
+    with site.staging_dir_for(outputs.docs_dir) as docs_stage:
+        results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
+        results.write_per_class(results_data, docs_stage)
+        if experiments_data is not None:
+            results.write_experiments(experiments_data, docs_stage)
+        clock.run(
+            "figures",
+            lambda: _draw_or_reuse_figures(
+                results_data,
+                run,
+                experiments_data,
+                docs_stage,
+                keep_figures_from or outputs.docs_dir,
+                progress,
+            ),
+        )
+        n_pages = len(render.PAGES) + len(render.DOWNLOADS)
+        clock.run(
+            "render",
+            lambda: render.write_pages(
+                dict(
+                    progress.track(
+                        "pages",
+                        render.iter_pages(results_data, experiments_data, templates),
+                        n_pages,
+                    )
+                ),
+                docs_stage,
+                templates,
+            ),
+        )
+        results_data["timings"] = clock.timings
+        results.write_results(results_data, docs_stage)
+        if not outputs.build_site:
+            progress.on_commit()
+            site.swap_into((docs_stage, outputs.docs_dir))
+            return BuildOutcome(results_data, outputs.docs_dir, None)
+        with site.staging_dir_for(outputs.site_dir) as site_stage:
+            options = site.site_options(results_data, outputs.site_url, outputs.repo_url)
+            clock.run(
+                "site",
+                lambda: site.build_site(
+                    docs_stage, site_stage, site.default_mkdocs_config(), options
+                ),
+            )
+            results_data["timings"] = clock.timings
+            for folder in (docs_stage, site_stage):
+                results.write_results(results_data, folder)
+            progress.on_commit()
+            site.swap_into((docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir))
+    return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
+
+
+def read_project_files(build_site: bool) -> render.Templates:
+    """The templates, read before any work (so a build renders them as they were when it began),
+    and mkdocs.yml for a site, checked before any work rather than after it."""
+    templates = render.read_templates()
+    if build_site:
+        site.check_site_config(site.default_mkdocs_config())
+    return templates
+
+
+def rerender(
+    docs_dir: Path,
+    site_dir: Path,
+    build_site: bool,
+    progress: Progress = Progress(),
+    site_url: str | None = None,
+    repo_url: str | None = None,
+) -> BuildOutcome:
+    """Rebuild pages, figures and site from an earlier build's results.json (no torch, no data).
+
+    site_url and repo_url default to the earlier build's.
+    """
+    outputs = OutputSettings(docs_dir, site_dir, build_site)
+    folders = outputs.folders()
+    site.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
+    templates = read_project_files(build_site)
+    with site.output_lock(*folders):
+        return _rerender_locked(
+            docs_dir, site_dir, build_site, templates, progress, site_url, repo_url
+        )
+
+
+def _check_layout(
+    docs_dir: Path,
+    results_data: dict[str, Any],
+    experiments_data: dict[str, Any] | None,
+    run: cache.TrainedRun,
+    templates: render.Templates,
+) -> None:
+    """Fail clearly when an earlier build's files lack fields, or hold other types, than the
+    pages, figures and footer read: a dry run of what reads them, before any output is staged.
+    Only this step's errors are taken for a bad file; later ones are reportgen's own bugs."""
+    try:
+        render.render_pages(results_data, experiments_data, templates)  # about 0.2 s
+        figure_plan.figure_jobs(
+            results_data, run.test_labels, run.test_probabilities, None, None, docs_dir
+        )
+        if experiments_data is not None:
+            class_names = results_data["dataset"]["class_names"]
+            figure_plan.experiment_figure_jobs(experiments_data, class_names, docs_dir)
+        site.site_options(results_data, None, None)
+    except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
+        # The schema version matched, but a field is missing or of another type.
+        raise ReportgenError(
+            f"{docs_dir / results.RESULTS_FILE} (or experiments.json beside it) does not have the "
+            f"layout this reportgen ({reportgen.__version__}) renders ({type(error).__name__}: "
+            f"{error}); it was written by another version or edited by hand. Rebuild it with "
+            "`reportgen build`."
+        ) from None
+
+
+def _rerender_locked(
+    docs_dir: Path,
+    site_dir: Path,
+    build_site: bool,
+    templates: render.Templates,
+    progress: Progress,
+    site_url: str | None,
+    repo_url: str | None,
+) -> BuildOutcome:
+    import numpy as np
+
+    results_data = results.read_results(docs_dir)
+    n_classes = len(results_data["dataset"]["class_names"])
+    labels, probabilities = results.read_predictions(docs_dir, n_classes)
+    run = cache.TrainedRun(
+        record={},
+        test_labels=labels,
+        test_probabilities=probabilities,
+        sample_images=np.zeros((0,), dtype=np.uint8),
+        sample_counts=np.zeros((0,), dtype=np.int64),
+    )
+    earlier = results_data["config"]
+    urls = {
+        "site_url": site_url if site_url is not None else earlier.get("site_url"),
+        "repo_url": repo_url if repo_url is not None else earlier.get("repo_url"),
+    }
+    earlier.update(urls)
+    outputs = OutputSettings(docs_dir, site_dir, build_site, urls["site_url"], urls["repo_url"])
+    clock = StageClock(progress)
+    # The stages this command does not repeat keep the earlier build's seconds; the page shows
+    # the live clock, as a build's does (render and site are timed after the pages are written).
+    clock.timings.update(
+        (stage, seconds)
+        for stage, seconds in results_data["timings"].items()
+        if stage not in ("figures", "render", "site")
+    )
+    results_data["timings"] = clock.timings
+    experiments_data = results.read_experiments(docs_dir)
+    _check_layout(docs_dir, results_data, experiments_data, run, templates)
+    return publish(
+        results_data,
+        run,
+        outputs,
+        clock,
+        templates,
+        progress,
+        experiments_data,
+        keep_figures_from=docs_dir,
+    )
