@@ -7,8 +7,7 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from reportgen.config import (
     default_data_root,
 )
 from reportgen.errors import ReportgenError
+from reportgen.terminal import one_line_summary, progress_bars, summary_table
 
 
 def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -170,63 +170,6 @@ def _url_option(flag: str, help_text: str) -> Callable[[Any], Any]:
     return click.option(flag, callback=_check_url, default=None, help=help_text)
 
 
-@contextmanager
-def _progress(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
-    """Progress callbacks; open bars are closed on the way out, so a message starts a line."""
-    from tqdm.auto import tqdm
-
-    from reportgen.progress import Progress
-
-    bar: dict[str, Any] = {}
-
-    def on_stage(stage: str) -> None:
-        for open_bar in bar.values():
-            open_bar.close()
-        bar.clear()
-        if not quiet:
-            click.echo(f"[reportgen] {stage}", err=True)
-
-    def on_runs_start(total: int) -> None:
-        bar["runs"] = tqdm(
-            total=total, desc="experiment runs", unit="run", disable=quiet, file=sys.stderr
-        )
-
-    def on_run(variant: str, seed: int, total: int) -> None:
-        if "runs" not in bar:
-            on_runs_start(total)
-        bar["runs"].set_postfix(finished=f"{variant} seed {seed}")
-        bar["runs"].update(1)
-
-    def on_epoch(stats: Any) -> None:
-        if "epochs" not in bar:
-            bar["epochs"] = tqdm(
-                total=epochs, desc="train", unit="epoch", disable=quiet, file=sys.stderr
-            )
-        bar["epochs"].set_postfix(
-            loss=f"{stats.train_loss:.3f}",
-            val_acc=f"{stats.val_accuracy:.3f}",
-            val_auc=f"{stats.val_auc:.3f}",
-        )
-        bar["epochs"].update(1)
-
-    def track(label: str, items: Iterable[Any], total: int) -> Iterable[Any]:
-        return tqdm(items, total=total, desc=label, unit="file", disable=quiet, file=sys.stderr)
-
-    try:
-        yield Progress(
-            on_stage=on_stage,
-            on_epoch=on_epoch,
-            on_runs_start=on_runs_start,
-            on_run=on_run,
-            track=track,
-            quiet=quiet,
-            on_commit=on_commit,
-        )
-    finally:
-        for open_bar in bar.values():
-            open_bar.close()
-
-
 def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.ClickException:
     name = signal.Signals(signum).name
     folders = " and ".join(str(folder) for folder in outputs)
@@ -255,7 +198,7 @@ def _run(
     """Run a build under the signal guard; failures and interrupts end in one line, no traceback."""
     from reportgen.interrupt import Interrupted, stop_on_signals
 
-    with stop_on_signals() as guard, _progress(quiet, epochs, guard.commit) as progress:
+    with stop_on_signals() as guard, progress_bars(quiet, epochs, guard.commit) as progress:
         try:
             outcome = work(progress)
         except ReportgenError as error:
@@ -265,53 +208,6 @@ def _run(
     click.echo(summary(outcome))
     if guard.received_after_commit:
         raise _interrupted(guard.received_after_commit[0], outputs, swapped_in=True)
-
-
-def _summary_table(results: dict[str, Any], wall_seconds: float) -> str:
-    """Stage timings, the command's wall-clock time (start-up and torch's import included), and
-    headline test metrics with their intervals, as aligned plain text."""
-    test, intervals = results["test"], results["test"]["intervals"]
-
-    def interval(key: str) -> str:
-        low, high = intervals[key]["low"], intervals[key]["high"]
-        return "n/a" if low is None or high is None else f"{low:.3f} – {high:.3f}"
-
-    timings = results["timings"]
-    lines = [f"{'stage':<20}{'seconds':>9}"]
-    from reportgen.results import skipped_stages
-
-    cached = skipped_stages(results)
-    lines += [
-        f"{stage:<20}{'cached' if stage in cached else f'{seconds:.2f}':>9}"
-        for stage, seconds in timings.items()
-    ]
-    lines += [
-        f"{'sum of stages':<20}{sum(timings.values()):>9.2f}",
-        f"{'wall clock':<20}{wall_seconds:>9.2f}",
-        "",
-    ]
-    lines.append(f"{'test metric':<20}{'value':>9}   {int(100 * intervals['level'])}% interval")
-    for label, key in (
-        ("accuracy", "accuracy"),
-        ("AUC", "auc"),
-        ("balanced accuracy", "balanced_accuracy"),
-    ):
-        lines.append(f"{label:<20}{test[key]:>9.3f}   {interval(key)}")
-    lines.append(f"{'calibration (ECE)':<20}{test['calibration']['ece']:>9.3f}")
-    return "\n".join(lines)
-
-
-def _summary(outcome: Any) -> str:
-    test = outcome.results["test"]
-    where = outcome.site_dir if outcome.site_dir is not None else outcome.docs_dir
-    notes = [] if outcome.results["dataset"]["official"] else ["UNOFFICIAL data file"]
-    if outcome.results.get("cache", {}).get("reused"):
-        notes.append("cached run")
-    noted = f" ({', '.join(notes)})" if notes else ""
-    return (
-        f"{outcome.results['dataset']['name']}{noted}: test accuracy {test['accuracy']:.3f}, "
-        f"AUC {test['auc']:.3f}, balanced accuracy {test['balanced_accuracy']:.3f} -> {where}"
-    )
 
 
 class _ArgvRecordingGroup(click.Group):
@@ -437,7 +333,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 
     def summary(outcome: Any) -> str:
         wall_seconds = time.perf_counter() - started
-        return _summary_table(outcome.results, wall_seconds) + "\n" + _summary(outcome)
+        return summary_table(outcome.results, wall_seconds) + "\n" + one_line_summary(outcome)
 
     _run(work, quiet, config.epochs * config.ensemble, outputs, summary)
 
@@ -465,7 +361,7 @@ def render(
 
         return rerender(docs_dir, site_dir, not no_site, progress, site_url, repo_url)
 
-    _run(work, quiet, 0, outputs, _summary)
+    _run(work, quiet, 0, outputs, one_line_summary)
 
 
 @main.command(short_help="Preview the site, rebuilt live as pages change.")

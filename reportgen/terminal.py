@@ -1,0 +1,117 @@
+"""What a command shows in the terminal: progress bars over the build's callbacks, and the summary
+it ends with. Only the CLI uses this; the build itself never prints."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+
+@contextmanager
+def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
+    """The build's progress callbacks as tqdm bars and stage lines on stderr (none when quiet);
+    open bars are closed on the way out, so a message starts a line."""
+    from tqdm.auto import tqdm
+
+    from reportgen.progress import Progress
+
+    bar: dict[str, Any] = {}
+
+    def on_stage(stage: str) -> None:
+        for open_bar in bar.values():
+            open_bar.close()
+        bar.clear()
+        if not quiet:
+            click.echo(f"[reportgen] {stage}", err=True)
+
+    def on_runs_start(total: int) -> None:
+        bar["runs"] = tqdm(
+            total=total, desc="experiment runs", unit="run", disable=quiet, file=sys.stderr
+        )
+
+    def on_run(variant: str, seed: int, total: int) -> None:
+        if "runs" not in bar:
+            on_runs_start(total)
+        bar["runs"].set_postfix(finished=f"{variant} seed {seed}")
+        bar["runs"].update(1)
+
+    def on_epoch(stats: Any) -> None:
+        if "epochs" not in bar:
+            bar["epochs"] = tqdm(
+                total=epochs, desc="train", unit="epoch", disable=quiet, file=sys.stderr
+            )
+        bar["epochs"].set_postfix(
+            loss=f"{stats.train_loss:.3f}",
+            val_acc=f"{stats.val_accuracy:.3f}",
+            val_auc=f"{stats.val_auc:.3f}",
+        )
+        bar["epochs"].update(1)
+
+    def track(label: str, items: Iterable[Any], total: int) -> Iterable[Any]:
+        return tqdm(items, total=total, desc=label, unit="file", disable=quiet, file=sys.stderr)
+
+    try:
+        yield Progress(
+            on_stage=on_stage,
+            on_epoch=on_epoch,
+            on_runs_start=on_runs_start,
+            on_run=on_run,
+            track=track,
+            quiet=quiet,
+            on_commit=on_commit,
+        )
+    finally:
+        for open_bar in bar.values():
+            open_bar.close()
+
+
+def summary_table(results: dict[str, Any], wall_seconds: float) -> str:
+    """Stage timings, the command's wall-clock time (start-up and torch's import included), and
+    headline test metrics with their intervals, as aligned plain text."""
+    test, intervals = results["test"], results["test"]["intervals"]
+
+    def interval(key: str) -> str:
+        low, high = intervals[key]["low"], intervals[key]["high"]
+        return "n/a" if low is None or high is None else f"{low:.3f} – {high:.3f}"
+
+    timings = results["timings"]
+    lines = [f"{'stage':<20}{'seconds':>9}"]
+    from reportgen.results import skipped_stages  # numpy and more: not at the CLI's start-up
+
+    cached = skipped_stages(results)
+    lines += [
+        f"{stage:<20}{'cached' if stage in cached else f'{seconds:.2f}':>9}"
+        for stage, seconds in timings.items()
+    ]
+    lines += [
+        f"{'sum of stages':<20}{sum(timings.values()):>9.2f}",
+        f"{'wall clock':<20}{wall_seconds:>9.2f}",
+        "",
+    ]
+    lines.append(f"{'test metric':<20}{'value':>9}   {round(100 * intervals['level'])}% interval")
+    for label, key in (
+        ("accuracy", "accuracy"),
+        ("AUC", "auc"),
+        ("balanced accuracy", "balanced_accuracy"),
+    ):
+        lines.append(f"{label:<20}{test[key]:>9.3f}   {interval(key)}")
+    lines.append(f"{'calibration (ECE)':<20}{test['calibration']['ece']:>9.3f}")
+    return "\n".join(lines)
+
+
+def one_line_summary(outcome: Any) -> str:
+    """The data, its headline test numbers and where the output went."""
+    test = outcome.results["test"]
+    where = outcome.site_dir if outcome.site_dir is not None else outcome.docs_dir
+    notes = [] if outcome.results["dataset"]["official"] else ["UNOFFICIAL data file"]
+    if outcome.results.get("cache", {}).get("reused"):
+        notes.append("cached run")
+    noted = f" ({', '.join(notes)})" if notes else ""
+    return (
+        f"{outcome.results['dataset']['name']}{noted}: test accuracy {test['accuracy']:.3f}, "
+        f"AUC {test['auc']:.3f}, balanced accuracy {test['balanced_accuracy']:.3f} -> {where}"
+    )
