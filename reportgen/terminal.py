@@ -10,6 +10,13 @@ from typing import Any
 
 import click
 
+from reportgen.formatting import fmt_number
+
+
+def number(value: float | None) -> str:
+    """A metric as the pages show it (three decimals, rounded half up), so the two agree."""
+    return str(fmt_number(value))
+
 
 @contextmanager
 def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
@@ -76,7 +83,7 @@ def summary_table(results: dict[str, Any], wall_seconds: float) -> str:
 
     def interval(key: str) -> str:
         low, high = intervals[key]["low"], intervals[key]["high"]
-        return "n/a" if low is None or high is None else f"{low:.3f} – {high:.3f}"
+        return "n/a" if low is None or high is None else f"{number(low)} – {number(high)}"
 
     timings = results["timings"]
     lines = [f"{'stage':<20}{'seconds':>9}"]
@@ -98,8 +105,8 @@ def summary_table(results: dict[str, Any], wall_seconds: float) -> str:
         ("AUC", "auc"),
         ("balanced accuracy", "balanced_accuracy"),
     ):
-        lines.append(f"{label:<20}{test[key]:>9.3f}   {interval(key)}")
-    lines.append(f"{'calibration (ECE)':<20}{test['calibration']['ece']:>9.3f}")
+        lines.append(f"{label:<20}{number(test[key]):>9}   {interval(key)}")
+    lines.append(f"{'calibration (ECE)':<20}{number(test['calibration']['ece']):>9}")
     return "\n".join(lines)
 
 
@@ -112,6 +119,7 @@ def one_line_summary(outcome: Any) -> str:
         notes.append("cached run")
     noted = f" ({', '.join(notes)})" if notes else ""
     return (
-        f"{outcome.results['dataset']['name']}{noted}: test accuracy {test['accuracy']:.3f}, "
-        f"AUC {test['auc']:.3f}, balanced accuracy {test['balanced_accuracy']:.3f} -> {where}"
+        f"{outcome.results['dataset']['name']}{noted}: test accuracy {number(test['accuracy'])}, "
+        f"AUC {number(test['auc'])}, balanced accuracy {number(test['balanced_accuracy'])} "
+        f"-> {where}"
     )

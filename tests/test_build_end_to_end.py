@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from reportgen import confidence, figure_plan, metrics
 from reportgen.cli import main
 from reportgen.figure_plan import FIGURE_FILES
+from reportgen.formatting import fmt_number
 from reportgen.render import PAGES
 from reportgen.study import STUDY_TEST
 from tests.conftest import DERMAMNIST_COUNTS, REPO_ROOT, dir_args, synthetic_build_args
@@ -292,8 +293,11 @@ def test_summary_table_and_quiet_output(derma_build: dict[str, Any]) -> None:
     assert "[reportgen] figures" in output and "figures: 100%" in output and "pages: 100%" in output
     results = derma_build["results"]
     accuracy = results["test"]["intervals"]["accuracy"]
-    row = f"accuracy{results['test']['accuracy']:>21.3f}   {accuracy['low']:.3f} – {accuracy['high']:.3f}"
+    shown = fmt_number(results["test"]["accuracy"])
+    row = f"accuracy{shown:>21}   {fmt_number(accuracy['low'])} – {fmt_number(accuracy['high'])}"
     assert row in output.splitlines()
+    # The terminal rounds as the pages do.
+    assert f"| Accuracy | {shown} |" in (derma_build["dirs"]["docs"] / "results.md").read_text()
     quiet = CliRunner().invoke(main, [*derma_build["args"], "--quiet"])  # reuses the cached run
     assert quiet.exit_code == 0, quiet.output
     assert "[reportgen]" not in quiet.output and "%|" not in quiet.output
