@@ -543,29 +543,38 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
         assert low <= 0.2 and high >= 0.8 and high <= 1.0, label
 
 
+@pytest.fixture()
+def trained_seeds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The seed of every run trained in this process, in order; each also writes
+    "<training starts>" to stderr as it begins."""
+    import reportgen.runner
+
+    seeds: list[int] = []
+    real_run_training = reportgen.runner.run_training
+
+    def run_training(dataset: object, config: BuildConfig, *a: object, **kw: object) -> object:
+        seeds.append(config.seed)
+        sys.stderr.write("<training starts>\n")
+        return real_run_training(dataset, config, *a, **kw)
+
+    monkeypatch.setattr(reportgen.runner, "run_training", run_training)
+    return seeds
+
+
 def test_the_runs_bar_shows_before_the_first_run_trains_and_load_is_not_announced_twice(
     synthetic_retina_root: Path,
     out_dirs: dict[str, Path],
     runner: CliRunner,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    trained_seeds: list[int],
 ) -> None:
     """The main run is cached, so the data is first loaded inside the experiments stage."""
-    import reportgen.runner
-
     args = synthetic_build_args(
         str(synthetic_retina_root), "--epochs", "1", "--no-site", *dir_args(out_dirs)
     )
     assert runner.invoke(main, args).exit_code == 0
     plan = tmp_path / "one.toml"
     plan.write_text('seeds = [5]\n[[variants]]\nname = "baseline"\n')
-    real_run_training = reportgen.runner.run_training
-
-    def run_training(*a: object, **kw: object) -> object:
-        sys.stderr.write("<training starts>\n")
-        return real_run_training(*a, **kw)
-
-    monkeypatch.setattr(reportgen.runner, "run_training", run_training)
     result = runner.invoke(main, [*args, "--experiments", str(plan)])
     assert result.exit_code == 0, result.output
     output = result.output
@@ -578,20 +587,10 @@ def test_retrain_with_experiments_trains_the_main_run_once(
     out_dirs: dict[str, Path],
     runner: CliRunner,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    trained_seeds: list[int],
 ) -> None:
     """The plan's baseline at seed 0 is the build's own run: --retrain trains it for the build,
     and the experiments take it from there instead of training it a second time."""
-    import reportgen.runner
-
-    trained: list[int] = []
-    real_run_training = reportgen.runner.run_training
-
-    def run_training(dataset: object, config: BuildConfig, *a: object, **kw: object) -> object:
-        trained.append(config.seed)
-        return real_run_training(dataset, config, *a, **kw)
-
-    monkeypatch.setattr(reportgen.runner, "run_training", run_training)
     plan = tmp_path / "two.toml"
     plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n')
     args = synthetic_build_args(
@@ -599,10 +598,10 @@ def test_retrain_with_experiments_trains_the_main_run_once(
         "--experiments", str(plan), *dir_args(out_dirs),
     )  # fmt: skip
     assert runner.invoke(main, args).exit_code == 0
-    trained.clear()
+    trained_seeds.clear()
     result = runner.invoke(main, [*args, "--retrain"])
     assert result.exit_code == 0, result.output
-    assert trained == [0, 1]  # the build's run, then the plan's seed 1; seed 0 not again
+    assert trained_seeds == [0, 1]  # the build's run, then the plan's seed 1; seed 0 not again
 
 
 @pytest.mark.parametrize(
