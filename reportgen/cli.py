@@ -17,7 +17,10 @@ import click
 from reportgen.config import (
     BOUNDS,
     CHOICES,
+    DEFAULT_CACHE_DIR,
     DEFAULT_DATASET,
+    DEFAULT_DOCS_DIR,
+    DEFAULT_SITE_DIR,
     BuildConfig,
     OutputSettings,
     default_data_root,
@@ -155,12 +158,12 @@ def _expand_user(_ctx: click.Context, _param: click.Parameter, value: Path | Non
     return value.expanduser() if value is not None else None
 
 
-def _folder_option(flag: str, default: str, help_text: str) -> Callable[[Any], Any]:
+def _folder_option(flag: str, default: Path, help_text: str) -> Callable[[Any], Any]:
     return click.option(
         flag,
         type=click.Path(path_type=Path),
         callback=_expand_user,
-        default=Path(default),
+        default=default,
         show_default=True,
         help=help_text,
     )
@@ -293,10 +296,12 @@ def main() -> None:
     "(so one at a time on small machines), two on a GPU from 20 runs up.",
 )
 @_folder_option(
-    "--docs-dir", "docs", "Folder for the rendered Markdown pages, figures and data files."
+    "--docs-dir",
+    DEFAULT_DOCS_DIR,
+    "Folder for the rendered Markdown pages, figures and data files.",
 )
-@_folder_option("--site-dir", "site", "Folder for the built static site.")
-@_folder_option("--cache-dir", ".reportgen", "Folder for cached trained runs.")
+@_folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
+@_folder_option("--cache-dir", DEFAULT_CACHE_DIR, "Folder for cached trained runs.")
 @click.option(
     "--no-site",
     is_flag=True,
@@ -339,8 +344,10 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 
 
 @main.command(short_help="Rebuild pages and site from an earlier build's results.json.")
-@_folder_option("--docs-dir", "docs", "Folder of an earlier build, holding data/results.json.")
-@_folder_option("--site-dir", "site", "Folder for the built static site.")
+@_folder_option(
+    "--docs-dir", DEFAULT_DOCS_DIR, "Folder of an earlier build, holding data/results.json."
+)
+@_folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
 @_url_option("--site-url", "Public address of the site. Default: the earlier build's.")
 @_url_option("--repo-url", "Repository the site's header links to. Default: the earlier build's.")
@@ -366,7 +373,9 @@ def render(
 
 @main.command(short_help="Preview the site, rebuilt live as pages change.")
 @_folder_option(
-    "--docs-dir", "docs", "Folder of an earlier build (`reportgen build` or `render`) to preview."
+    "--docs-dir",
+    DEFAULT_DOCS_DIR,
+    "Folder of an earlier build (`reportgen build` or `render`) to preview.",
 )
 @click.option(
     "--dev-addr",

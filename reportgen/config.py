@@ -45,6 +45,11 @@ CHOICES = {
 }
 
 
+# Where a build writes, relative to the working folder, unless told otherwise.
+DEFAULT_DOCS_DIR = Path("docs")
+DEFAULT_SITE_DIR = Path("site")
+DEFAULT_CACHE_DIR = Path(".reportgen")
+
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 ENSEMBLE_SEED_STRIDE = 1000  # member i trains with seed + 1000 i: apart from the seeds of a plan
 
@@ -103,8 +108,8 @@ BOUNDS = {
 class OutputSettings:
     """Where a build publishes and how: all that publishing pages and site needs."""
 
-    docs_dir: Path = Path("docs")
-    site_dir: Path = Path("site")
+    docs_dir: Path = DEFAULT_DOCS_DIR
+    site_dir: Path = DEFAULT_SITE_DIR
     build_site: bool = True
     site_url: str | None = None
     repo_url: str | None = None
@@ -153,9 +158,9 @@ class BuildConfig:
     tta: bool = False  # test-time augmentation: average over the 8 flips/rotations
     ensemble: int = 1  # networks trained with seeds seed, seed+1000, ...; probabilities averaged
     # output
-    docs_dir: Path = Path("docs")  # rendered Markdown pages, figures and data files
-    site_dir: Path = Path("site")  # the built static site
-    cache_dir: Path = Path(".reportgen")  # cached trained runs, keyed by config + data + code
+    docs_dir: Path = DEFAULT_DOCS_DIR  # rendered Markdown pages, figures and data files
+    site_dir: Path = DEFAULT_SITE_DIR  # the built static site
+    cache_dir: Path = DEFAULT_CACHE_DIR  # cached trained runs, keyed by config + data + code
     build_site: bool = True  # False: stop after writing the Markdown pages
     site_url: str | None = None  # public address of the site (canonical links, sitemap, ...)
     repo_url: str | None = None  # repository the site's header links to; None: no link
