@@ -195,9 +195,16 @@ def screening_view(
                 else {"name": names[missed], "count": int(matrix[k, missed])},
             }
         )
+    # What the images of the group that were not referred were called, most often first.
+    missed = matrix[np.ix_(positive, negatives)].sum(axis=0)
+    missed_as = sorted(
+        ({"name": names[k], "count": int(n)} for k, n in zip(negatives, missed, strict=True) if n),
+        key=lambda row: -row["count"],
+    )
     return {
         **endpoint,
         **counts,
+        "missed_as": missed_as,
         "by_positive_class": by_positive_class,
         # The class of the group referred least often (None: no test image of the group).
         "least_referred": min(
@@ -251,7 +258,14 @@ def screening_by_variant(
             for run in variant["runs"]
         ]
         mean, sd = mean_sd(rates, names)
-        rows.append({"name": variant["name"], "mean": mean, "sd": sd})
+        found = [
+            screening_counts(np.asarray(run["confusion_matrix"]), positive)["referred_positives"]
+            for run in variant["runs"]
+        ]
+        # The fewest and most images of the group that one of its runs referred.
+        rows.append(
+            {"name": variant["name"], "mean": mean, "sd": sd, "referred": [min(found), max(found)]}
+        )
     return rows
 
 
@@ -266,16 +280,20 @@ def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
     referred_positives = int(matrix[np.ix_(in_group, in_group)].sum())
     cleared_negatives = int(matrix[np.ix_(~in_group, ~in_group)].sum())
     referred = int(matrix[:, in_group].sum())
+    cleared = positives + negatives - referred
     return {
         "positives": positives,
         "negatives": negatives,
         "referred_positives": referred_positives,
         "cleared_negatives": cleared_negatives,
         "referred": referred,
+        "cleared": cleared,  # images not referred
         "sensitivity": exact_interval(referred_positives, positives),
         "specificity": exact_interval(cleared_negatives, negatives),
         # Of the images referred, how many belong to the group (positive predictive value).
         "precision": exact_interval(referred_positives, referred),
+        # Of the images not referred, how many rightly so (negative predictive value).
+        "npv": exact_interval(cleared_negatives, cleared),
         "referred_share": referred / max(positives + negatives, 1),
         # How common the group is among these images: what the predictive value rests on.
         "prevalence": positives / max(positives + negatives, 1),

@@ -140,7 +140,8 @@ SCREENING_ENDPOINTS = {
         "why": "moderate non-proliferative retinopathy or worse, the usual threshold for referral "
         "in diabetic eye screening",
         "caveat": "Gulshan et al. also refer macular oedema, which RetinaMNIST does not label: an "
-        "image of grade 0 or 1 with oedema counts here as not referable.",
+        "image of grade 0 or 1 with oedema counts here as not referable, so the sensitivity for "
+        "referable disease as they define it is unknown, and likely lower than shown.",
         "not_independent": "DeepDRiD has several photographs of each patient",
         "source": {
             "label": "Gulshan et al., JAMA, 2016",

@@ -29,6 +29,7 @@ from reportgen.experiments import (
     variant_slug,
 )
 from reportgen.experiments_view import selection_margin
+from reportgen.formatting import fmt_number
 from tests.conftest import REPO_ROOT, assert_blocks_set_apart, dir_args, synthetic_build_args
 
 
@@ -285,18 +286,27 @@ def test_build_with_experiments_writes_json_page_and_links(
         rows = [row for row in page.splitlines() if row.startswith(f"| [{variant['name']}](")]
         line = rows[0]  # the main table (the screening table's row comes later)
         cell = line.split(" | ")[6]
-        assert cell == f"{np.mean(called):.0f}\u00a0±\u00a0{np.std(called, ddof=1):.0f}", line
+        mean, sd = fmt_number(np.mean(called), 0), fmt_number(np.std(called, ddof=1), 0)
+        assert cell == f"{mean}\u00a0±\u00a0{sd}", line  # rounded as the pages round
     # The recall chart's table: each variant's mean test recall of every class.
     for variant in experiments["variants"]:
         recall_row = next(
             row for row in page.splitlines() if row.startswith(f"    | [{variant['name']}](")
         )
         cells = [cell.strip() for cell in recall_row.strip().strip("|").split("|")][1:]
-        assert cells == [f"{recall:.3f}" for recall in variant["mean"]["per_class_recall"]]
+        assert cells == [fmt_number(recall) for recall in variant["mean"]["per_class_recall"]]
     assert "ResNet-18 (28)" in page
     # overrides read as the experiments file spells them, so they can be copied into one
     assert '`loss_weighting = "inverse_frequency"`' in page and "`threshold_tuning = true`" in page
     home = (out_dirs["docs"] / "index.md").read_text()
+    # The referral finding leads with the spread of the study's recipe over its seeds: the fewest
+    # and most images graded referable that one of its runs referred.
+    referable = [2, 3, 4]
+    found = [
+        int(np.asarray(run["confusion_matrix"])[np.ix_(referable, referable)].sum())
+        for run in experiments["variants"][0]["runs"]
+    ]
+    assert f"the study's recipe referred {min(found)} to {max(found)} of the " in home
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
     assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home
     assert f"balanced accuracy {chosen['mean']['balanced_accuracy']:.3f}" in home

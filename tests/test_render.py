@@ -384,7 +384,7 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
     assert "— it changes 4 settings at once (epochs, lr, model, optimizer)" in line
     assert (
-        "(-0.100), c recall 0.000 (+0.000), with 2 test images called *c*, 0 of them rightly (the test split has 30)"
+        "(-0.100), c recall 0.000 (+0.000), with, per run on average, 2 test images called *c*, 0 of them rightly (the test split has 30)"
         in line
     )
 
@@ -595,3 +595,19 @@ def test_findings_say_which_way_accuracy_and_balanced_accuracy_part(
     results = make_results()
     results["test"].update(accuracy=accuracy, balanced_accuracy=balanced)
     assert said in render_pages(results)["index.md"]
+
+
+def test_calibration_opens_with_how_often_the_most_confident_answers_are_right() -> None:
+    results = make_results()
+    bins = results["test"]["calibration"]["bins"]
+    top = [b for b in bins if b["count"]][-1]
+    top.update(confidence=0.94, accuracy=0.83)
+    page = render_pages(results)["results.md"].split("## Calibration")[1]
+    assert page.startswith(
+        f"\n\n**In short:** when the model is most confident (a probability of "
+        f"{top['low']:.1f}–{top['high']:.1f} for its answer, "
+    )
+    assert "it is right 83% of the time, at a mean confidence of 94%. Read its" in page
+    top.update(accuracy=0.93)  # within the margin: no warning to read them as scores
+    page = render_pages(results)["results.md"].split("## Calibration")[1]
+    assert "at a mean confidence of 94%." in page and "Read its probabilities" not in page

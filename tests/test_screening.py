@@ -37,6 +37,8 @@ def test_screening_counts_by_hand() -> None:
     assert counts["sensitivity"]["estimate"] == pytest.approx(0.9)
     assert counts["specificity"]["estimate"] == pytest.approx(0.8)
     assert counts["precision"]["estimate"] == pytest.approx(9 / 11)
+    # Not referred: 9 images, 8 of them rightly (1 positive missed).
+    assert counts["cleared"] == 9 and counts["npv"]["estimate"] == pytest.approx(8 / 9)
     sensitivity = counts["sensitivity"]
     assert sensitivity["low"] < 0.9 < sensitivity["high"] < 1
     nothing_referred = screening_counts(np.array([[5, 0], [3, 0]]), [1])
@@ -66,11 +68,23 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     assert "most are *grade 0* (2 of its 20 test images referred)" in section
     assert "it is 40% of these test images" in section
     assert "treat the images as independent, which they are not (DeepDRiD has" in section
+    # Not referred: 35 images, 28 rightly; the 7 missed (4 grade 4, 3 grade 3) were called
+    # grade 0 (4) and grade 1 (3).
+    assert (
+        "| Negative predictive value: images not referred that should not be | 28&nbsp;of&nbsp;35 | 0.80 |"
+        in section
+    )
+    assert view["missed_as"] == [{"name": "grade 0", "count": 4}, {"name": "grade 1", "count": 3}]
+    assert "were called *grade 0* (4), *grade 1* (3)." in section
     finding = (
-        "this run refers 13 of the 20 images graded referable in the test split (sensitivity "
-        "0.65, 95% interval 0.41–0.85)"
+        "this build's run refers 13 of the 20 images graded referable (sensitivity 0.65, 95% "
+        "interval 0.41–0.85: it covers which test images were drawn, not another training run)"
     )
     assert finding in pages["index.md"]
+    assert (
+        "Of the 35 images it does not refer, 28 rightly so (negative predictive value 0.80); "
+        in pages["index.md"]
+    )
     assert "RetinaMNIST does not label: an image of grade 0 or 1 with oedema" in pages["index.md"]
     assert "with oedema counts here as not referable" in pages["model-card.md"]
     assert "#as-a-screening-test-referable-retinopathy" in pages["index.md"]
