@@ -132,6 +132,14 @@ def make_environment(templates: Templates | None = None) -> jinja2.Environment:
     return environment
 
 
+def class_meanings(dataset: dict[str, Any]) -> dict[str, str]:
+    """What each grade of a graded dataset means ("grade 4": "proliferative retinopathy"); empty
+    for other datasets, and for a file whose classes are not the scale's grades."""
+    meanings = sources.GRADE_SCALES.get(dataset["flag"], {}).get("meanings", [])
+    names = dataset["class_names"]
+    return dict(zip(names, meanings, strict=True)) if len(meanings) == len(names) else {}
+
+
 def page_context(
     results: dict[str, Any], experiments: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -209,6 +217,8 @@ def page_context(
             "entries": sources.MEDMNIST_CITATIONS + source_citations,
         },
         "grade_scale": sources.GRADE_SCALES.get(dataset["flag"]),
+        # Class name -> what the grade means clinically, for graded datasets (else empty).
+        "class_meanings": class_meanings(dataset),
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
         # Older results.json files (schema 5 before it was added) have none.
         "colour_reference": results.get("colour_reference"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -274,7 +275,8 @@ def test_classes_never_found_are_named_so_and_why_their_interval_is_not_bootstra
     predicted = np.where(np.isin(labels, [1, 4]), 0, labels)
     results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
     pages = render_pages(results)
-    assert f"- **{names[4]}** is never found: recall 0.00 (0 of 10" in pages["index.md"]
+    never = f"- **{names[4]}** (proliferative retinopathy) is never found: recall 0.00 (0 of 10"
+    assert never in pages["index.md"]
     assert f"at zero in every resample (here *{names[1]}*, *{names[4]}*)" in pages["results.md"]
     balanced = results["test"]["intervals"]["balanced_accuracy"]
     # Every class is all found or none found, so every bootstrap resample scores 0.60 again.
@@ -611,3 +613,13 @@ def test_calibration_opens_with_how_often_the_most_confident_answers_are_right()
     top.update(accuracy=0.93)  # within the margin: no warning to read them as scores
     page = render_pages(results)["results.md"].split("## Calibration")[1]
     assert "at a mean confidence of 94%." in page and "Read its probabilities" not in page
+
+
+def test_findings_say_what_a_grade_means_where_the_dataset_is_graded() -> None:
+    retina = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
+    findings = retina.split("## Findings")[1]
+    assert re.search(
+        r"\*\*grade \d\*\* \((no apparent|mild|moderate|severe|proliferative)", findings
+    )
+    derma = render_pages(make_results())["index.md"].split("## Findings")[1]
+    assert "retinopathy" not in derma
