@@ -79,8 +79,14 @@ def fmt_interval_cell(interval: dict[str, float | None], digits: int = 3) -> Mar
 
 
 def fmt_code(value: object) -> Markup:
-    """Inline code fenced by more backticks than any run inside, so the text stays literal."""
+    """Inline code fenced by more backticks than any run inside, so the text stays literal.
+
+    Text with an `&` becomes an HTML <code> element of escaped text instead: in a code span,
+    "&#" not followed by a character reference makes Python-Markdown's HTML parser swallow text
+    up to later inline HTML on the page (found by the property tests, for a data path "&#")."""
     text = str(value).replace("\n", " ")
+    if "&" in text:
+        return Markup(f"<code>{escape_markdown(text)}</code>")
     longest_run = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest_run + 1)
     return Markup(f"{fence} {text} {fence}" if longest_run else f"`{text}`")
