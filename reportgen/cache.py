@@ -106,11 +106,7 @@ def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     try:
         return _save_run(run, cache_dir, key)
     except TimeoutError:  # an OSError too, but not a full disk
-        raise ReportgenError(
-            f"The cached run {cache_dir / 'runs' / key} stayed locked for {ENTRY_LOCK_SECONDS} s: "
-            "another build is stuck reading or writing it. Stop that build, or use another "
-            "--cache-dir."
-        ) from None
+        raise _locked_too_long(cache_dir / "runs" / key) from None
     except OSError as error:
         raise ReportgenError(
             f"Could not save the trained run in {cache_dir} ({error.strerror or error}). Free "
@@ -183,6 +179,13 @@ def _entry_lock(runs_dir: Path, key: str) -> Any:
     return FileLock(runs_dir / f".{key}.lock", timeout=ENTRY_LOCK_SECONDS)
 
 
+def _locked_too_long(run_dir: Path) -> ReportgenError:
+    return ReportgenError(
+        f"The cached run {run_dir} stayed locked for {ENTRY_LOCK_SECONDS} s: another build is "
+        "stuck reading or writing it. Stop that build, or use another --cache-dir."
+    )
+
+
 def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
     """The cached run for key, or None when absent or damaged (a damaged entry is removed)."""
     runs_dir = cache_dir / "runs"
@@ -197,7 +200,4 @@ def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
                 shutil.rmtree(run_dir, ignore_errors=True)
                 return None
     except TimeoutError:
-        raise ReportgenError(
-            f"The cached run {run_dir} stayed locked for {ENTRY_LOCK_SECONDS} s: another build "
-            "is stuck writing it. Stop that build, or use another --cache-dir."
-        ) from None
+        raise _locked_too_long(run_dir) from None
