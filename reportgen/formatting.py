@@ -30,6 +30,8 @@ def escape_markdown(value: object) -> str:
 def rounded(value: float, digits: int = 3) -> Decimal:
     """value rounded half up from its shortest decimal form, as a reader rounds it by hand:
     211/400 = 0.5275 gives 0.528 (the float, 0.52749999..., would print as 0.527)."""
+    if not math.isfinite(value):
+        return Decimal(repr(float(value)))  # NaN and infinities have no digits to round
     result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
     return abs(result) if result == 0 else result  # -0.0004 reads 0.000, not -0.000
 
@@ -54,6 +56,8 @@ def fmt_difference(value: float, other: float, digits: int = 3, signed: bool = T
     """value - other, from the two numbers as the page shows them, so the page's arithmetic
     checks out: 0.7265 - 0.7205 is shown as 0.727 - 0.720 = +0.007, not +0.006. signed=False
     drops the sign, for text that says "above" or "below" itself."""
+    if _missing(value) or _missing(other):
+        return Markup("n/a")
     difference = rounded(value, digits) - rounded(other, digits)
     if not signed:
         return Markup(f"{abs(difference):f}")

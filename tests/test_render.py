@@ -20,6 +20,7 @@ from reportgen.formatting import (
     fmt_number,
     fmt_percent,
     fmt_setting,
+    rounded,
 )
 from reportgen.page_readings import (
     auc_extremes,
@@ -581,6 +582,9 @@ def test_numbers_round_half_up_and_differences_agree_with_the_numbers_shown() ->
     assert fmt_difference(0.72652, 0.72046) == "+0.007"
     assert fmt_difference(0.307, 0.3395) == "-0.033"  # 0.307 - 0.340
     assert fmt_difference(0.5, 0.5) == "+0.000"
+    nan = float("nan")  # the recall of a class with no test images
+    assert fmt_difference(nan, 0.5) == "n/a" and fmt_number(nan) == "n/a"
+    assert str(rounded(nan)) == "NaN" and rounded(nan) != rounded(0.5)
 
 
 @pytest.mark.parametrize(
