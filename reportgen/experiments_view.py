@@ -213,6 +213,10 @@ def experiments_view(
         "seeds": experiments["seeds"],
         "recommended": experiments["recommended"],
         "selection": selection_margin(recommended, rows),
+        # Comparisons with the baseline per column, and how many of them would pass Welch's test
+        # by chance alone if no variant changed anything.
+        "compared": len(rows) - 1,
+        "chance_passes": NOISE_LEVEL * (len(rows) - 1),
         # Whether the recommended variant's validation score runs well above its test score.
         "val_over_test_notable": recommended["val_balanced_accuracy"]
         - recommended["cells"]["balanced_accuracy"]["mean"]

@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 from reportgen import metrics
+from reportgen.formatting import fmt_number
 from reportgen.screening import referral_score
 
 DPI = 110
@@ -278,7 +279,9 @@ def plot_referral_roc(
     (a triangle), where there is one."""
     fpr, tpr, _ = roc_curve(np.isin(labels, positive), referral_score(probabilities, positive))
     fig, ax = plt.subplots(figsize=(6, 5.6))
-    ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=f"every threshold (AUC {auc:.3f})")
+    # The AUC rounded as the pages round it, so legend and text agree.
+    label = f"every threshold (AUC {fmt_number(auc, 2)})"
+    ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=label)
     # The decision is a hollow ring drawn above the triangle: where the two points nearly
     # coincide, both stay visible.
     ax.plot(

@@ -307,6 +307,9 @@ def test_build_with_experiments_writes_json_page_and_links(
         for run in experiments["variants"][0]["runs"]
     ]
     assert f"the study's recipe referred {min(found)} to {max(found)} of the " in home
+    # Two variants against the baseline at p < 0.05 each: 0.1 chance passes per column.
+    next_steps = (out_dirs["docs"] / "next-steps.md").read_text()
+    assert "with 2 variants compared with the baseline, about 0.1 per column" in next_steps
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
     assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home
     assert f"balanced accuracy {chosen['mean']['balanced_accuracy']:.3f}" in home

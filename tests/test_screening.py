@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from reportgen.evaluate import summarize_test
 from reportgen.figure_plan import figure_jobs
+from reportgen.formatting import fmt_number
 from reportgen.render import render_pages
 from reportgen.screening import (
     referral_auc,
@@ -184,6 +186,28 @@ def test_the_referral_roc_figure_marks_the_decision_the_screening_table_counts(
         (1 - at_threshold["specificity"]["estimate"], at_threshold["sensitivity"]["estimate"])
     )
     assert job() == path and path.stat().st_size > 0
+
+
+def test_the_referral_roc_legend_rounds_the_auc_as_the_pages_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reportgen.figures
+
+    legends: list[list[str]] = []
+    real_save = reportgen.figures._save
+
+    def save(fig: Any, path: Path) -> Path:
+        legends.append([text.get_text() for text in fig.axes[0].get_legend().get_texts()])
+        return real_save(fig, path)
+
+    monkeypatch.setattr(reportgen.figures, "_save", save)
+    labels = np.repeat(np.arange(5), 2)
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(5), 10)
+    reportgen.figures.plot_referral_roc(
+        labels, probabilities, [2, 3, 4], "referable", 0.815, (0.3, 0.8), tmp_path / "r.png"
+    )
+    # 0.815 is stored as 0.81499...: Python's "%.2f" gives 0.81, the pages (half up) 0.82.
+    assert "every threshold (AUC 0.82)" in legends[0] and fmt_number(0.815, 2) == "0.82"
 
 
 def as_probabilities(group_score: np.ndarray) -> np.ndarray:
