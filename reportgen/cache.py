@@ -97,7 +97,7 @@ def cache_key(training_fields: dict[str, object], data_md5: str, device: str) ->
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -133,7 +133,7 @@ def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
         manifest = {
             "format": CACHE_FORMAT,
             "key": key,
-            "sha256": {name: _sha256(staging / name) for name in RUN_FILES},
+            "sha256": {name: file_sha256(staging / name) for name in RUN_FILES},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         with _entry_lock(runs_dir, key):  # no reader sees the gap between removal and rename
@@ -156,7 +156,7 @@ def _read_verified(run_dir: Path, key: str) -> TrainedRun:
     if manifest["format"] != CACHE_FORMAT or manifest["key"] != key:
         raise ValueError("manifest is for another key or format")
     for name in RUN_FILES:
-        if _sha256(run_dir / name) != manifest["sha256"][name]:
+        if file_sha256(run_dir / name) != manifest["sha256"][name]:
             raise ValueError(f"{name} checksum mismatch")
     with np.load(run_dir / "arrays.npz") as arrays:
         return TrainedRun(

@@ -108,18 +108,17 @@ def _versus_baseline(
     n: int,
     baseline_n: int,
 ) -> dict[str, dict[str, Any]]:
-    """Per column: the difference from the baseline's mean, whether seed noise could explain it
-    (None: one seed each, no spread to judge by), and whether the pages mark it so."""
+    """Per column: the variant's and the baseline's means (the pages show the difference of the
+    two as rounded), whether seed noise could explain it (None: one seed each, no spread to judge
+    by), and whether the pages mark it so."""
     versus = {}
     for column in TABLE_COLUMNS:
-        delta = cells[column]["mean"] - base_cells[column]["mean"]
-        within_noise = within_seed_noise(
-            delta, cells[column]["sd"], n, base_cells[column]["sd"], baseline_n
-        )
         mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
+        within_noise = within_seed_noise(
+            mean - baseline, cells[column]["sd"], n, base_cells[column]["sd"], baseline_n
+        )
         versus[column] = {
-            "delta": delta,
-            "mean": mean,  # the two means, for the pages to show their difference as rounded
+            "mean": mean,
             "baseline": baseline,
             "within_noise": within_noise,
             # What the pages mark: a difference that shows as +0.000 gets no mark.

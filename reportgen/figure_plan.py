@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import figures, metrics, screening
+from reportgen.cache import file_sha256
 from reportgen.experiments import variant_slug
 from reportgen.figures import (
     Limits,
@@ -116,14 +117,10 @@ def experiment_figure_jobs(
 DIGEST_FILE = "figures.sha256"
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def figures_manifest(digest: str, figures_dir: Path) -> str:
     """DIGEST_FILE's text for the figures now in figures_dir, drawn from inputs with digest."""
     files = sorted(path for path in figures_dir.rglob("*") if path.is_file())
-    lines = [f"{_file_sha256(path)}  {path.relative_to(figures_dir).as_posix()}" for path in files]
+    lines = [f"{file_sha256(path)}  {path.relative_to(figures_dir).as_posix()}" for path in files]
     return "\n".join([digest, *lines]) + "\n"
 
 
@@ -135,7 +132,7 @@ def reusable_figures(manifest: str, digest: str, figures_dir: Path) -> bool:
     for line in lines:
         expected, _, name = line.partition("  ")
         path = figures_dir / name
-        if not path.is_file() or _file_sha256(path) != expected:
+        if not path.is_file() or file_sha256(path) != expected:
             return False
     return True
 
@@ -147,8 +144,9 @@ def inputs_digest(
     sample_images: np.ndarray,
     experiments: dict[str, Any] | None,
 ) -> str:
-    """SHA-256 of everything the figures show, and of the code that draws them (this module and
-    figures.py): equal means redraw-free."""
+    """SHA-256 of everything the figures show, and of the code that draws them (this module,
+    figures.py, and metrics.py and screening.py, which compute what they plot): equal means
+    redraw-free."""
     test = results["test"]
     shown = {
         "classes": results["dataset"]["class_names"],

@@ -42,23 +42,11 @@ def _draw_or_reuse_figures(
     )
     digest_file = Path("data") / figure_plan.DIGEST_FILE
     earlier_manifest = earlier_docs / digest_file
-    if earlier_manifest.is_file() and figure_plan.reusable_figures(
-        earlier_manifest.read_text(), digest, earlier_docs / "figures"
-    ):
+    manifest = earlier_manifest.read_text() if earlier_manifest.is_file() else ""
+    if figure_plan.reusable_figures(manifest, digest, earlier_docs / "figures"):
         shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
     else:
-        jobs = figure_plan.figure_jobs(
-            results_data,
-            run.test_labels,
-            run.test_probabilities,
-            run.sample_images if have_samples else None,
-            run.sample_counts if have_samples else None,
-            docs_stage / "figures",
-        )
-        if experiments_data is not None:
-            jobs |= figure_plan.experiment_figure_jobs(
-                experiments_data, results_data["dataset"]["class_names"], docs_stage / "figures"
-            )
+        jobs = _figure_jobs(results_data, run, experiments_data, docs_stage / "figures")
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
         earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES["samples"]
@@ -69,10 +57,32 @@ def _draw_or_reuse_figures(
                     "training images, which only a build reads. Run reportgen build again."
                 )
             shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
+        manifest = figure_plan.figures_manifest(digest, docs_stage / "figures")
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
-    (docs_stage / digest_file).write_text(
-        figure_plan.figures_manifest(digest, docs_stage / "figures")
+    (docs_stage / digest_file).write_text(manifest)  # a reused folder keeps its checked manifest
+
+
+def _figure_jobs(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    experiments_data: dict[str, Any] | None,
+    figures_dir: Path,
+) -> dict[str, Any]:
+    """Every figure of the pages and, with experiments, of the Experiments page, drawn into
+    figures_dir when called; the sample grid only where the run holds its images."""
+    have_samples = run.sample_images.size > 0
+    jobs = figure_plan.figure_jobs(
+        results_data,
+        run.test_labels,
+        run.test_probabilities,
+        run.sample_images if have_samples else None,
+        run.sample_counts if have_samples else None,
+        figures_dir,
     )
+    if experiments_data is not None:
+        class_names = results_data["dataset"]["class_names"]
+        jobs |= figure_plan.experiment_figure_jobs(experiments_data, class_names, figures_dir)
+    return jobs
 
 
 def publish(
@@ -182,12 +192,7 @@ def _check_layout(
     Only this step's errors are taken for a bad file; later ones are reportgen's own bugs."""
     try:
         render.render_pages(results_data, experiments_data, templates)  # about 0.2 s
-        figure_plan.figure_jobs(
-            results_data, run.test_labels, run.test_probabilities, None, None, docs_dir
-        )
-        if experiments_data is not None:
-            class_names = results_data["dataset"]["class_names"]
-            figure_plan.experiment_figure_jobs(experiments_data, class_names, docs_dir)
+        _figure_jobs(results_data, run, experiments_data, docs_dir)  # listed, not drawn
         site.site_options(results_data, None, None)
     except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
         # The schema version matched, but a field is missing or of another type.

@@ -26,6 +26,7 @@ SELECTION_METRICS = {
 }
 
 TTA_VIEWS = 8  # the dihedral group: 4 rotations, each with and without a flip
+TTA_WORDS = f"test-time augmentation over {TTA_VIEWS} flips/rotations"
 
 
 def architecture(model_name: str) -> str:
@@ -83,7 +84,7 @@ def decision_rule(config: dict[str, Any]) -> str:
         else "most probable class"
     )
     if config["tta"]:
-        words += f", test-time augmentation over {TTA_VIEWS} flips/rotations"
+        words += ", " + TTA_WORDS
     return words
 
 
@@ -116,6 +117,7 @@ def recipe_view(
         "selection": selection(config, results["selection"]["selected_epoch"]),
         "decision_rule": decision_rule(config),
         "ensemble": ensemble,
+        "tta": TTA_WORDS if config["tta"] else None,  # how test images are also seen
         "validation_uses": validation_uses(
             config, results.get("referral_operating_point") is not None, variants
         ),

@@ -245,9 +245,13 @@ def screening_by_variant(
     names = SCREENING_RATES + (("auc",) if with_auc else ()) + (TARGET_RATES if with_target else ())
     rows = []
     for variant in experiments["variants"]:
+        counts = [
+            screening_counts(np.asarray(run["confusion_matrix"]), positive)
+            for run in variant["runs"]
+        ]
         rates = [
             {
-                **screening_rates(screening_counts(np.asarray(run["confusion_matrix"]), positive)),
+                **screening_rates(run_counts),
                 **({"auc": run["referral_auc"]} if with_auc else {}),
                 **(
                     {f"target_{name}": run["referral_at_target"][name] for name in TARGET_NAMES}
@@ -255,13 +259,10 @@ def screening_by_variant(
                     else {}
                 ),
             }
-            for run in variant["runs"]
+            for run, run_counts in zip(variant["runs"], counts, strict=True)
         ]
         mean, sd = mean_sd(rates, names)
-        found = [
-            screening_counts(np.asarray(run["confusion_matrix"]), positive)["referred_positives"]
-            for run in variant["runs"]
-        ]
+        found = [run_counts["referred_positives"] for run_counts in counts]
         # The fewest and most images of the group that one of its runs referred.
         rows.append(
             {"name": variant["name"], "mean": mean, "sd": sd, "referred": [min(found), max(found)]}
