@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 from scipy import stats
 
 from reportgen import screening, study
 from reportgen.experiments import mean_sd, variant_slug
-from reportgen.formatting import rounded
+from reportgen.formatting import escape_markdown, fmt_number, rounded
 from reportgen.page_readings import largest_class, smallest_class
 from reportgen.results import PLAN_FILE
 
@@ -75,12 +76,12 @@ NOISE_LEVEL = 0.05  # a difference is within seed noise when Welch's test gives 
 
 
 def within_seed_noise(
-    delta: float, sd: float, n: int, baseline_sd: float, baseline_n: int
+    delta: float, sd: float | None, n: int, baseline_sd: float | None, baseline_n: int
 ) -> bool | None:
     """Whether a difference of two means over seeds could be seed-to-seed noise: Welch's t-test
     (unequal variances) gives p >= 0.05, two-sided. With no spread on either side, only a tie is
     noise. None: one seed, so no spread to judge by."""
-    if n < 2 or baseline_n < 2:
+    if n < 2 or baseline_n < 2 or sd is None or baseline_sd is None:
         return None
     if sd == 0 and baseline_sd == 0:
         return abs(delta) < 1e-9
@@ -102,15 +103,38 @@ def _column_stat(variant: dict[str, Any], column: str, stat: str, focus: int) ->
     return variant[stat][column]
 
 
+# A difference in the focus class's recall worth this many test images or fewer is also said in
+# images: a recall of +0.050 can be one image of twenty, which no mark of seed noise conveys.
+FEW_IMAGES = 2
+
+
+def image_difference(delta_recall: float, n_images: int, focus: str) -> Markup | None:
+    """ "1 more of the 20 *grade 4* images found": a small difference in the focus class's recall
+    (per run, so fractional when the seeds differ) in images; None for none or for more than
+    FEW_IMAGES."""
+    images = delta_recall * n_images
+    if abs(images) < 0.05 or abs(images) > FEW_IMAGES + 1e-9:
+        return None
+    whole = abs(images - round(images)) < 1e-9
+    count = fmt_number(abs(images), 0 if whole else 1)
+    direction = "more" if images > 0 else "fewer"
+    found = "found" if whole else "found per run, on average"
+    return Markup(
+        f"{count} {direction} of the {n_images} *{escape_markdown(focus)}* images {found}"
+    )
+
+
 def _versus_baseline(
     cells: dict[str, dict[str, Any]],
     base_cells: dict[str, dict[str, Any]],
     n: int,
     baseline_n: int,
+    focus: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Per column: the variant's and the baseline's means (the pages show the difference of the
     two as rounded), whether seed noise could explain it (None: one seed each, no spread to judge
-    by), and whether the pages mark it so."""
+    by), whether the pages mark it so, and for the focus class's recall (focus: its "name" and
+    test "images") a small difference in images."""
     versus = {}
     for column in TABLE_COLUMNS:
         mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
@@ -123,6 +147,9 @@ def _versus_baseline(
             "within_noise": within_noise,
             # What the pages mark: a difference that shows as +0.000 gets no mark.
             "marked": bool(within_noise) and rounded(mean) != rounded(baseline),
+            "images": image_difference(mean - baseline, focus["images"], focus["name"])
+            if column == "focus_recall"
+            else None,
         }
     return versus
 
@@ -139,15 +166,19 @@ def _variant_rows(
     }
     rows: list[dict[str, Any]] = []
     for variant in variants:
+        # With one seed there is no spread between runs: mean_sd's 0 would read as a certain score.
+        spread = len(variant["runs"]) > 1
         cells: dict[str, dict[str, Any]] = {}
         for column in TABLE_COLUMNS:
             mean = _column_stat(variant, column, "mean", focus)
             cells[column] = {
                 "mean": mean,
-                "sd": _column_stat(variant, column, "sd", focus),
-                "best": mean >= best[column] - 1e-12,
+                "sd": _column_stat(variant, column, "sd", focus) if spread else None,
+                # Not the focus recall: a variant can buy it by calling many more images so.
+                "best": column != "focus_recall" and mean >= best[column] - 1e-12,
             }
-        cells["focus_called"] = {**_called(variant["runs"], focus), "best": False}
+        called = _called(variant["runs"], focus)
+        cells["focus_called"] = {**called, "sd": called["sd"] if spread else None, "best": False}
         base_cells = rows[0]["cells"] if rows else cells  # the baseline is the first variant
         rows.append(
             {
@@ -158,18 +189,24 @@ def _variant_rows(
                 "steps": variant["steps"],
                 "cells": cells,
                 "val_balanced_accuracy": variant["val_mean"]["balanced_accuracy"],
-                # None with one seed (no spread: mean_sd's 0 would read as a certain score) and
-                # for older experiments.json files, which have no val_sd.
+                # None with one seed, and for older experiments.json files, which have no val_sd.
                 "val_sd_balanced_accuracy": variant.get("val_sd", {}).get("balanced_accuracy")
-                if len(variant["runs"]) > 1
+                if spread
                 else None,
                 "versus_baseline": _versus_baseline(
-                    cells, base_cells, len(variant["runs"]), len(variants[0]["runs"])
+                    cells,
+                    base_cells,
+                    len(variant["runs"]),
+                    len(variants[0]["runs"]),
+                    {
+                        "name": dataset["class_names"][focus],
+                        "images": dataset["counts"]["test"][focus],
+                    },
                 ),
                 "recommended": variant["name"] == experiments["recommended"],
                 "per_class_mean_recall": variant["mean"]["per_class_recall"],
                 "collapsed_onto": collapsed_onto(variant["mean"]["per_class_recall"], dataset),
-                "per_class_sd_recall": variant["sd"]["per_class_recall"],
+                "per_class_sd_recall": variant["sd"]["per_class_recall"] if spread else None,
                 "first_run": variant["runs"][0],
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),
@@ -208,8 +245,14 @@ def experiments_view(
     if screening_rows is not None:
         for row, reading in zip(rows, screening_rows, strict=True):
             row["screening"] = reading
+    seeds = experiments["seeds"]
     return {
-        "seeds": experiments["seeds"],
+        "seeds": seeds,
+        # One seed: each variant is one run, with no spread between runs to show or test.
+        "one_seed": len(seeds) == 1,
+        "seed_phrase": f"mean of {len(seeds)} seeds"
+        if len(seeds) > 1
+        else f"one run, seed {seeds[0]}",
         "recommended": experiments["recommended"],
         "selection": selection_margin(recommended, rows),
         # Comparisons with the baseline per column, and how many of them would pass Welch's test
@@ -248,3 +291,16 @@ def experiments_view(
             row for row in rows if row["first_run"]["config"].get("threshold_tuning")
         ],
     }
+
+
+def baseline_versus_reference(
+    view: dict[str, Any] | None, colour_reference: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The study recipe's means over seeds (the experiments' baseline) beside the colour
+    reference, since one run's lead over it can be a lucky seed's: the means, and whether on AUC,
+    as the pages round, it ranks no better. None without both, or with one seed."""
+    if view is None or colour_reference is None or view["one_seed"]:
+        return None
+    base = view["baseline"]["cells"]
+    means = {metric: base[metric]["mean"] for metric in ("accuracy", "auc", "balanced_accuracy")}
+    return {**means, "auc_no_better": rounded(means["auc"]) <= rounded(colour_reference["auc"])}

@@ -109,7 +109,10 @@ def fmt_setting(value: object, toml: bool = False) -> str:
 
 
 def fmt_counted(count: int, noun: str) -> str:
-    """ "1 seed", "3 seeds": a count with its noun, plural when it is not one."""
+    """ "1 seed", "3 seeds": a count with its noun, plural when it is not one ("once" and
+    "twice" for the noun "time")."""
+    if noun == "time" and count in (1, 2):
+        return "once" if count == 1 else "twice"
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from reportgen import model_card, screening, sources, study
 from reportgen.errors import ReportgenError
 from reportgen.evaluate import findings
-from reportgen.experiments_view import experiments_view
+from reportgen.experiments_view import baseline_versus_reference, experiments_view
 from reportgen.formatting import (
     escape_markdown,
     fmt_alternatives,
@@ -158,6 +158,8 @@ def page_context(
     source_citations = sources.SOURCE_CITATIONS.get(dataset["flag"], [])
     rgb = dataset["n_channels"] == 3
     jitter_kind = "colour" if rgb else "brightness"  # what the augmentation's jitter varies
+    variants = experiments_view(experiments, dataset)
+    colour_reference = results.get("colour_reference")  # None in older results.json files
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -220,8 +222,8 @@ def page_context(
         # Class name -> what the grade means clinically, for graded datasets (else empty).
         "class_meanings": class_meanings(dataset),
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
-        # Older results.json files (schema 5 before it was added) have none.
-        "colour_reference": results.get("colour_reference"),
+        "colour_reference": colour_reference,
+        "reference_over_seeds": baseline_versus_reference(variants, colour_reference),
         "screening": screening.screening_view(
             results["test"],
             dataset,
@@ -232,7 +234,7 @@ def page_context(
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
         "next_steps": next_steps_view(results, class_findings, never_found),
-        "experiments": experiments_view(experiments, dataset),
+        "experiments": variants,
     }
 
 

@@ -229,12 +229,12 @@ def _largest_among(values: list[int], among: list[int]) -> int | None:
 def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
-    """Per variant of experiments.json, in its order: the mean and sd over its runs of
-    sensitivity, specificity and share referred (NaN where a split has no images to count), of
-    the referral AUC ("auc") where every run keeps one, and of test sensitivity and specificity at
-    the threshold set on validation (TARGET_RATES) where every run keeps them. None without an
-    endpoint, or for a file whose runs keep no confusion-matrix counts (written before they were
-    kept)."""
+    """Per variant of experiments.json, in its order: the mean and sd (None for one run) over its
+    runs of sensitivity, specificity and share referred (NaN where a split has no images to
+    count), of the referral AUC ("auc") where every run keeps one, and of test sensitivity and
+    specificity at the threshold set on validation (TARGET_RATES) where every run keeps them.
+    None without an endpoint, or for a file whose runs keep no confusion-matrix counts (written
+    before they were kept)."""
     found = endpoint_of(dataset)
     runs = [run for variant in experiments["variants"] for run in variant["runs"]]
     if found is None or not all("confusion_matrix" in run for run in runs):
@@ -265,7 +265,12 @@ def screening_by_variant(
         found = [run_counts["referred_positives"] for run_counts in counts]
         # The fewest and most images of the group that one of its runs referred.
         rows.append(
-            {"name": variant["name"], "mean": mean, "sd": sd, "referred": [min(found), max(found)]}
+            {
+                "name": variant["name"],
+                "mean": mean,
+                "sd": sd if len(rates) > 1 else None,  # one run: no spread to show
+                "referred": [min(found), max(found)],
+            }
         )
     return rows
 

@@ -296,6 +296,14 @@ def test_build_with_experiments_writes_json_page_and_links(
         cells = [cell.strip() for cell in recall_row.strip().strip("|").split("|")][1:]
         assert cells == [fmt_number(recall) for recall in variant["mean"]["per_class_recall"]]
     assert "ResNet-18 (28)" in page
+    # Results sets the colour reference beside the study recipe's means over seeds, not only
+    # beside this build's one run.
+    baseline_means = experiments["variants"][0]["mean"]
+    results_page = (out_dirs["docs"] / "results.md").read_text()
+    assert (
+        "Over the 2 seeds of [Experiments](experiments.md), the same recipe averages accuracy "
+        f"{fmt_number(baseline_means['accuracy'])}, AUC {fmt_number(baseline_means['auc'])}"
+    ) in results_page
     # overrides read as the experiments file spells them, so they can be copied into one
     assert '`loss_weighting = "inverse_frequency"`' in page and "`threshold_tuning = true`" in page
     home = (out_dirs["docs"] / "index.md").read_text()
@@ -409,7 +417,12 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     colour_row = next(line for line in published.splitlines() if "Logistic regression" in line)
     assert colour_row.endswith("| no: an unofficial file, not the benchmark's images |")
     assert "gaps between rows smaller than that do not show that one model is better" in page
-    assert "validation images its mean over 1 seed was" in page and "the runner-up's, [" in page
+    assert "validation images its score was" in page and "the runner-up's, [" in page
+    # One seed: each cell is that run's score, with no "± 0.000" posing as a spread.
+    assert "trained from scratch once (seed 0); the table shows that run's scores" in page
+    table = page.split("| Variant | Accuracy |")[1].split("\n\n")[0]
+    screening_table = page.split("## As a screening test")[1].split("## Published results")[0]
+    assert "±" not in table and "±" not in screening_table
     assert "\n\n| Variant | Accuracy |" in page  # a table, not text run on from the paragraph
     # The screening table, recomputed from each run's confusion-matrix counts (akiec, bcc, melanoma).
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
@@ -422,8 +435,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         specificity = matrix[np.ix_(others, others)].sum() / matrix[others].sum()
         star = " ★" if variant["name"] == experiments["recommended"] else ""
         name = f"[{variant['name']}](#{variant_slug(variant['name'])}){star}"
-        pm = "&nbsp;±&nbsp;"  # mean ± sd kept on one line
-        row = f"| {name} | {sensitivity:.2f}{pm}0.00 | {specificity:.2f}{pm}0.00 |"
+        row = f"| {name} | {sensitivity:.2f} | {specificity:.2f} |"
         assert row in screening, screening
         # The referral AUC, recomputed with scikit-learn from the run's cached probabilities.
         run = cache.load_run(out_dirs["cache"], variant["runs"][0]["key"])
@@ -441,12 +453,13 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
             "specificity": (~referred[~in_group]).mean(),
         }
         assert variant["runs"][0]["referral_at_target"] == pytest.approx(at_target)
-        cells = f"| {auc:.2f}{pm}0.00 | {at_target['sensitivity']:.2f}{pm}0.00 | "
-        assert cells + f"{at_target['specificity']:.2f}{pm}0.00 |\n" in screening.split(name)[1]
+        cells = f"| {auc:.2f} | {at_target['sensitivity']:.2f} | "
+        assert cells + f"{at_target['specificity']:.2f} |\n" in screening.split(name)[1]
     assert "| Share of images referred | Referral AUC |" in screening
     results_page = (out_dirs["docs"] / "results.md").read_text()
     assert (
-        "the [Experiments](experiments.md#screening-by-variant) page gives the mean" in results_page
+        "the [Experiments](experiments.md#screening-by-variant) page gives every variant's"
+        in results_page
     )
     # The main run's referral AUC, recomputed from the predictions file the build publishes.
     predictions = pd.read_csv(out_dirs["docs"] / "data" / "predictions.csv")
@@ -473,7 +486,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
     beyond = steps.split("## Beyond the study's steps")[1]  # tta is not one of the study's steps
     assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
-    assert "(test, mean of 1 seed, versus" in steps and "trained from scratch 1 time " in page
+    assert "(test, one run, seed 0, versus" in steps and "trained from scratch once " in page
     assert "[baseline]" not in beyond
     # A variant with another network shows it layer by layer; the study's CNN is on the Model page.
     wide, tta = page.split("### wide")[1], page.split("### tta")[1].split("### wide")[0]

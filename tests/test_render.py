@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from reportgen.evaluate import summarize_test
-from reportgen.experiments_view import collapsed_onto, experiments_view, within_seed_noise
+from reportgen.experiments_view import (
+    baseline_versus_reference,
+    collapsed_onto,
+    experiments_view,
+    image_difference,
+    within_seed_noise,
+)
 from reportgen.formatting import (
     escape_markdown,
     fmt_alternatives,
@@ -336,6 +342,7 @@ def test_settings_read_as_a_user_writes_them(value: object, toml: bool, shown: s
 
 def test_counts_agree_with_their_nouns() -> None:
     assert [fmt_counted(n, "seed") for n in (0, 1, 3)] == ["0 seeds", "1 seed", "3 seeds"]
+    assert [fmt_counted(n, "time") for n in (1, 2, 3)] == ["once", "twice", "3 times"]
 
 
 def test_alternatives_read_a_comma_list_ending_in_or_with_each_name_escaped() -> None:
@@ -359,27 +366,15 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
             "focus_called": {"mean": 2.0},
         },
         "versus_baseline": {
-            "balanced_accuracy": {
-                "delta": -0.1,
-                "mean": 0.34,
-                "baseline": 0.44,
-                "within_noise": False,
-                "marked": False,
-            },
-            "focus_recall": {
-                "delta": 0.0,
-                "mean": 0.0,
-                "baseline": 0.0,
-                "within_noise": None,
-                "marked": False,
-            },
+            "balanced_accuracy": {"mean": 0.34, "baseline": 0.44, "marked": False, "images": None},
+            "focus_recall": {"mean": 0.0, "baseline": 0.0, "marked": False, "images": None},
         },
         "steps": ["class_weighted_loss"],
         "config": {"loss_weighting": "inverse_frequency"},
         "recommended": False,
         "collapsed_onto": "big",
     }
-    experiments = {"focus_class": "c", "focus_test_images": 30}
+    experiments = {"focus_class": "c", "focus_test_images": 30, "one_seed": False}
     line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
     assert "— it finds *big* nearly always" in line  # emphasis, not escaped asterisks
     assert "settings at once" not in line  # one setting
@@ -485,12 +480,40 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert experiments_view(experiments, dataset)["recommended_within_noise"] == []
     # One seed: no spread, so neither a noise mark nor a validation sd (mean_sd's 0) to weigh by.
     experiments["recommended"] = "better"
+    experiments["seeds"] = [0]
     for one in experiments["variants"]:
         one["runs"] = one["runs"][:1]
+    # The b recall column is never bold: a variant can buy recall by calling more images b.
+    assert not any(row["cells"]["focus_recall"]["best"] for row in view["rows"])
+    assert any(row["cells"]["accuracy"]["best"] for row in view["rows"])
+    # The baseline's means over seeds beside the colour reference, whose AUC it does not beat.
+    reference = {"accuracy": 0.45, "auc": 0.70, "balanced_accuracy": 0.25}
+    assert baseline_versus_reference(view, reference) == {
+        "accuracy": 0.50, "auc": 0.70, "balanced_accuracy": 0.30, "auc_no_better": True,
+    }  # fmt: skip
+    reference["auc"] = 0.69
+    assert baseline_versus_reference(view, reference)["auc_no_better"] is False
+    assert baseline_versus_reference(view, None) is None
     single = experiments_view(experiments, dataset)
     assert single["recommended_within_noise"] == []
     assert [row["val_sd_balanced_accuracy"] for row in single["rows"]] == [None, None]
     assert single["selection"]["noise"] is None and not single["selection"]["thin"]
+    # One seed: no sd anywhere (mean_sd's 0 would read as a certain score), no seed-mean reading.
+    cells = [cell for row in single["rows"] for cell in row["cells"].values()]
+    assert all(cell["sd"] is None for cell in cells) and single["one_seed"]
+    assert single["seed_phrase"] == "one run, seed 0"
+    assert baseline_versus_reference(single, reference) is None
+
+
+def test_a_small_difference_in_the_focus_recall_is_also_said_in_images() -> None:
+    assert image_difference(0.05, 20, "grade 4") == "1 more of the 20 *grade 4* images found"
+    assert image_difference(-0.1, 20, "a") == "2 fewer of the 20 *a* images found"
+    assert image_difference(1 / 15, 20, "a") == (
+        "1.3 more of the 20 *a* images found per run, on average"  # seeds found 1, 1 and 2
+    )
+    assert image_difference(0.0, 20, "a") is None  # no difference
+    assert image_difference(0.15, 20, "a") is None  # 3 images: the recall says enough
+    assert image_difference(0.05, 20, "a_b") == "1 more of the 20 *a\\_b* images found"
 
 
 def test_the_imbalance_note_says_accuracy_flatters_only_when_it_does() -> None:
