@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 from pathlib import Path
@@ -294,3 +295,26 @@ def assert_blocks_set_apart(name: str, text: str) -> None:
         above_is_text = above.strip() and not above.lstrip().startswith(MARKDOWN_BLOCK_STARTS)
         if starts_block and above_is_text and not above.startswith("    "):
             raise AssertionError(f"{name}: {line[:40]!r} runs on from {above[:60]!r}")
+
+
+def reportgen_imports(module: str) -> set[str]:
+    """File names of the reportgen modules that module imports, directly or not."""
+    package_dir = Path(__file__).resolve().parent.parent / "reportgen"
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((package_dir / name).read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("reportgen.")
+            ):
+                pending.append(node.module.split(".")[1] + ".py")
+            elif isinstance(node, ast.ImportFrom) and node.module == "reportgen":
+                pending.extend(f"{alias.name}.py" for alias in node.names)
+    return seen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 from pathlib import Path
@@ -11,41 +10,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import reportgen
 from reportgen import cache
 from reportgen.cli import main
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
-from tests.conftest import dir_args, synthetic_build_args
-
-
-def _reportgen_imports(module: str) -> set[str]:
-    """File names of the reportgen modules that module imports, directly or not."""
-    package_dir = Path(reportgen.__file__).parent
-    seen: set[str] = set()
-    pending = [module]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        tree = ast.parse((package_dir / name).read_text())
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("reportgen.")
-            ):
-                pending.append(node.module.split(".")[1] + ".py")
-            elif isinstance(node, ast.ImportFrom) and node.module == "reportgen":
-                pending.extend(f"{alias.name}.py" for alias in node.names)
-    return seen
+from tests.conftest import dir_args, reportgen_imports, synthetic_build_args
 
 
 def test_code_version_covers_every_module_training_runs() -> None:
     # errors.py holds message text only; config.py's training fields are in the key as values.
     not_digested = {"errors.py", "config.py"}
-    assert _reportgen_imports("runner.py") - not_digested <= set(cache.TRAINING_SOURCES)
+    assert reportgen_imports("runner.py") - not_digested <= set(cache.TRAINING_SOURCES)
 
 
 def _another_value(value: object) -> object:

@@ -9,8 +9,9 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-from reportgen.figure_plan import shared_limits
+from reportgen.figure_plan import FIGURE_SOURCES, shared_limits
 from reportgen.figures import plot_roc_curves
+from tests.conftest import reportgen_imports
 
 
 def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alone(
@@ -84,3 +85,11 @@ def test_referral_points_close_together_are_named_beside_the_curve(
     )
     texts = [text.get_text() for text in drawn[0].axes[0].texts]
     assert texts == (["own decision", "validation threshold"] if named else [])
+
+
+def test_the_figures_digest_covers_every_module_that_draws_them() -> None:
+    """A change to code that draws or computes a figure (a legend's rounding, an axis label's
+    wording) must redraw it, not reuse the earlier build's PNG."""
+    not_digested = {"errors.py"}  # message text only
+    assert reportgen_imports("figure_plan.py") - not_digested == set(FIGURE_SOURCES)
+    assert len(set(FIGURE_SOURCES)) == len(FIGURE_SOURCES)
