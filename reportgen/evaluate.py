@@ -34,34 +34,3 @@ def summarize_test(
         "intervals": confidence.metric_intervals(labels, probabilities),
         "calibration": confidence.reliability_bins(labels, probabilities),
     }
-
-
-def findings(
-    test: dict[str, Any], class_names: list[str], prevalence: list[float]
-) -> list[dict[str, Any]]:
-    """Per class, how well it is found and what it is most often mistaken for.
-
-    prevalence: share of each class in the training split. Sorted worst recall first.
-    """
-    matrix = np.asarray(test["confusion_matrix"])
-    rows = []
-    for row in test["report"]["classes"]:
-        k = row["index"]
-        errors = matrix[k].copy()
-        errors[k] = 0
-        confused_with = int(errors.argmax()) if errors.sum() else None
-        rows.append(
-            {
-                "index": k,
-                "name": class_names[k],
-                "recall": row["recall"],
-                "precision": row["precision"],
-                "support": row["support"],
-                "prevalence": prevalence[k],
-                "missed": int(errors.sum()),
-                "predicted": int(matrix[:, k].sum()),  # test images given this class
-                "confused_with": class_names[confused_with] if confused_with is not None else None,
-                "confused_count": int(errors.max()) if errors.sum() else 0,
-            }
-        )
-    return sorted(rows, key=lambda row: (row["recall"], row["prevalence"]))

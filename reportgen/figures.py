@@ -17,7 +17,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
-from reportgen import metrics
 from reportgen.formatting import fmt_number
 from reportgen.screening import referral_score
 
@@ -239,7 +238,7 @@ def plot_roc_curves(
     for k, name in enumerate(class_names):
         if np.isnan(per_class_auc[k]) or (binary and k == 0):
             continue
-        fpr, tpr = metrics.roc_points(labels, probabilities, k)
+        fpr, tpr, _ = roc_curve(labels == k, probabilities[:, k])  # class k against the rest
         ax.plot(
             fpr,
             tpr,

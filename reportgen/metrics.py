@@ -16,7 +16,6 @@ from sklearn.metrics import (
     f1_score,
     precision_recall_fscore_support,
     roc_auc_score,
-    roc_curve,
 )
 
 
@@ -121,11 +120,3 @@ def classification_report_rows(
             }
         )
     return {"classes": classes, "averages": averages}
-
-
-def roc_points(
-    labels: np.ndarray, probabilities: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(false positive rates, true positive rates) of class k against the rest."""
-    fpr, tpr, _ = roc_curve(labels == k, probabilities[:, k])
-    return fpr, tpr

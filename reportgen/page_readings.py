@@ -1,8 +1,9 @@
 """What the pages say about one run, computed from its results.json data (no torch).
 
-Each function turns part of the results into the plain values a template shows: shares that add
-up to 100, the trend of the val loss, the direction of miscalibration, the study's numbers beside
-this run's, and the next steps with the numbers that motivate them.
+Each function turns part of the results into the plain values a template shows: how well each
+class is found and what it is mistaken for, shares that add up to 100, the trend of the val loss,
+the direction of miscalibration, the study's numbers beside this run's, and the next steps with
+the numbers that motivate them.
 """
 
 from __future__ import annotations
@@ -191,3 +192,34 @@ def accuracy_gap(test: dict[str, Any]) -> str:
     if gap > ACCURACY_GAP:
         return "above"
     return "below" if gap < -ACCURACY_GAP else "close"
+
+
+def findings(
+    test: dict[str, Any], class_names: list[str], prevalence: list[float]
+) -> list[dict[str, Any]]:
+    """Per class, how well it is found and what it is most often mistaken for.
+
+    prevalence: share of each class in the training split. Sorted worst recall first.
+    """
+    matrix = np.asarray(test["confusion_matrix"])
+    rows = []
+    for row in test["report"]["classes"]:
+        k = row["index"]
+        errors = matrix[k].copy()
+        errors[k] = 0
+        confused_with = int(errors.argmax()) if errors.sum() else None
+        rows.append(
+            {
+                "index": k,
+                "name": class_names[k],
+                "recall": row["recall"],
+                "precision": row["precision"],
+                "support": row["support"],
+                "prevalence": prevalence[k],
+                "missed": int(errors.sum()),
+                "predicted": int(matrix[:, k].sum()),  # test images given this class
+                "confused_with": class_names[confused_with] if confused_with is not None else None,
+                "confused_count": int(errors.max()) if errors.sum() else 0,
+            }
+        )
+    return sorted(rows, key=lambda row: (row["recall"], row["prevalence"]))

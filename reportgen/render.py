@@ -16,7 +16,6 @@ from markupsafe import Markup
 
 from reportgen import model_card, screening, sources, study
 from reportgen.errors import ReportgenError
-from reportgen.evaluate import findings
 from reportgen.experiments_view import baseline_versus_reference, experiments_view
 from reportgen.formatting import (
     escape_markdown,
@@ -37,6 +36,7 @@ from reportgen.page_readings import (
     accuracy_gap,
     auc_extremes,
     calibration_direction,
+    findings,
     largest_class,
     next_steps_view,
     ordinal_reference,
