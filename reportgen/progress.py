@@ -43,21 +43,28 @@ def silenced(enabled: bool) -> Iterator[None]:
 
 
 class StageClock:
+    """Seconds per stage. A stage run inside another (the data loaded for the first experiment run
+    that trains) is timed as its own and not also as its parent's, so the timings add up to the
+    time spent; it is announced only when nothing else runs."""
+
     def __init__(self, progress: Progress) -> None:
         self.timings: dict[str, float] = {}
         self._progress = progress
         self._announced = ""
-        self._running = 0  # stages now running: a stage run inside another is timed, not announced
+        self._nested: list[float] = []  # per running stage, the seconds its inner stages took
 
     def run(self, stage: str, work: Callable[[], Any]) -> Any:
-        if stage != self._announced and not self._running:
+        if stage != self._announced and not self._nested:
             self._progress.on_stage(stage)
             self._announced = stage
         started = time.perf_counter()
-        self._running += 1
+        self._nested.append(0.0)
         try:
             value = work()
         finally:
-            self._running -= 1
-        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+            spent = time.perf_counter() - started
+            inner = self._nested.pop()
+            self.timings[stage] = self.timings.get(stage, 0.0) + spent - inner
+            if self._nested:
+                self._nested[-1] += spent
         return value

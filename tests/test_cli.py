@@ -185,3 +185,29 @@ def test_dataset_names_are_listed_in_help_and_read_in_any_case(
     # The top-level help shows each command's whole one-line summary, not one cut short.
     commands = runner.invoke(main, ["--help"]).output.split("Commands:")[1]
     assert "..." not in commands and "…" not in commands
+
+
+def test_a_stage_run_inside_another_is_timed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data loaded inside the experiments stage counts as load time, not twice: the stage
+    timings add up to the time spent, and only the outer stage is announced."""
+    from reportgen import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    announced: list[str] = []
+    clock = progress.StageClock(progress.Progress(on_stage=announced.append))
+
+    def wait(seconds: float) -> None:
+        now[0] += seconds
+
+    def experiments() -> str:
+        wait(2.0)
+        clock.run("load", lambda: wait(3.0))
+        wait(5.0)
+        return "runs"
+
+    assert clock.run("experiments", experiments) == "runs"
+    clock.run("load", lambda: wait(1.0))
+    assert clock.timings == {"experiments": 7.0, "load": 4.0}
+    assert sum(clock.timings.values()) == now[0]
+    assert announced == ["experiments", "load"]
