@@ -105,10 +105,11 @@ SPLIT_NOTES = {
     "retinamnist": "MedMNIST made RetinaMNIST's training and validation splits by dividing "
     "DeepDRiD's training set 9:1, and its test split from DeepDRiD's validation set (its own "
     "description, in medmnist.INFO). That description does not say whether the 9:1 division "
-    "kept each patient's photographs together, and DeepDRiD has several photographs of each "
-    "patient. If it did not, a validation image can have a photograph of the same eye in "
-    "training, and validation scores, which choose epochs, thresholds and the recommended "
-    "variant here, would read higher than scores on new patients.",
+    "kept each patient's photographs together. DeepDRiD has four photographs of each patient, "
+    "two of each eye, and both photographs of an eye carry its grade. If the division was by "
+    "image, nearly every validation image has a photograph of the same eye in training, and "
+    "validation scores, which choose epochs, thresholds and the recommended variant here, "
+    "would read higher than scores on new patients.",
 }
 
 # MedMNIST flag -> the classes a screening clinician would send on to a specialist (by their
@@ -127,6 +128,8 @@ SCREENING_ENDPOINTS = {
         "one; the other four are benign",
         "caveat": "",
         "not_independent": "HAM10000 has several images of some lesions",
+        # What that does to an interval that treats every image as independent.
+        "intervals_effect": "somewhat too narrow",
         "source": {
             "label": "Tschandl et al., Scientific Data, 2018",
             "url": "https://doi.org/10.1038/sdata.2018.161",
@@ -142,7 +145,12 @@ SCREENING_ENDPOINTS = {
         "caveat": "Gulshan et al. also refer macular oedema, which RetinaMNIST does not label: an "
         "image of grade 0 or 1 with oedema counts here as not referable, so the sensitivity for "
         "referable disease as they define it is unknown, and likely lower than shown.",
-        "not_independent": "DeepDRiD has several photographs of each patient",
+        # From DeepDRiD's published image lists (patient_id, image_id <patient>_l1, _l2, _r1, _r2):
+        # 400 images of 100 patients in the validation set that RetinaMNIST's test split comes from.
+        "not_independent": "DeepDRiD has four photographs of each patient, two of each eye, and "
+        "both photographs of an eye carry its grade",
+        "intervals_effect": "too narrow, perhaps much: the test images come from about a quarter "
+        "as many patients",
         "source": {
             "label": "Gulshan et al., JAMA, 2016",
             "url": "https://doi.org/10.1001/jama.2016.17216",

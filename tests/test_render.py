@@ -436,8 +436,14 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
     retina = render_pages(make_results(flag="retinamnist", official=True))["dataset.md"]
     assert '!!! note "Validation may share patients with training"' in retina
     assert "dividing DeepDRiD's training set 9:1" in retina
+    assert "four photographs of each patient, two of each eye" in retina
     derma = render_pages(make_results())["dataset.md"]
     assert "Validation may share patients" not in derma  # DermaMNIST has its own leakage warning
+    # Four photographs a patient: intervals that count images as independent are much too
+    # narrow, where HAM10000's repeated lesions make them only somewhat so.
+    results = render_pages(make_results(flag="retinamnist", official=True))["results.md"]
+    assert results.count("too narrow, perhaps much: the test images come from about a") == 2
+    assert "somewhat too narrow" in render_pages(make_results())["results.md"]
 
 
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
