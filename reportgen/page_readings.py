@@ -136,18 +136,32 @@ def val_loss_trend(history: list[dict[str, Any]]) -> str:
 CALIBRATION_MARGIN = 0.05  # a bin's accuracy this far from its confidence is clearly off
 
 
+# A class the model gives to at least this many times as many test images as have it: its recall
+# comes partly from answering it often, which the best-found finding says.
+OVERCALLED = 2.0
+
+
 def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
     """How many test images sit in bins where the model is clearly under-confident (right more
     often than its confidence says, by over CALIBRATION_MARGIN), clearly over-confident, or
-    within the margin, and its most confident occupied bin."""
+    within the margin; its most confident occupied bin, and the bin holding the most images
+    with its share of them where that is another bin (often the least confident answers)."""
     occupied = [row for row in bins if row["count"]]
     gaps = [(row["count"], row["accuracy"] - row["confidence"]) for row in occupied]
+    largest = max(occupied, key=lambda row: row["count"], default=None)
+    total = sum(row["count"] for row in occupied)
     return {
         "margin": CALIBRATION_MARGIN,
         "under": sum(count for count, gap in gaps if gap > CALIBRATION_MARGIN),
         "over": sum(count for count, gap in gaps if gap < -CALIBRATION_MARGIN),
         "close": sum(count for count, gap in gaps if abs(gap) <= CALIBRATION_MARGIN),
         "top_bin": occupied[-1] if occupied else None,
+        "largest_bin": {**largest, "share": largest["count"] / total}
+        if largest is not None and largest is not occupied[-1]
+        else None,
+        # The top bin's mean confidence is off its accuracy by more than the margin.
+        "top_bin_off": bool(occupied)
+        and abs(occupied[-1]["confidence"] - occupied[-1]["accuracy"]) > CALIBRATION_MARGIN,
     }
 
 
@@ -218,6 +232,9 @@ def findings(
                 "prevalence": prevalence[k],
                 "missed": int(errors.sum()),
                 "predicted": int(matrix[:, k].sum()),  # test images given this class
+                # Given to at least OVERCALLED times as many test images as have it.
+                "overcalled": row["support"] > 0
+                and matrix[:, k].sum() >= OVERCALLED * row["support"],
                 "confused_with": class_names[confused_with] if confused_with is not None else None,
                 "confused_count": int(errors.max()) if errors.sum() else 0,
             }

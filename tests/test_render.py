@@ -642,7 +642,18 @@ def test_calibration_opens_with_how_often_the_most_confident_answers_are_right()
         f"\n\n**In short:** when the model is most confident (a probability of "
         f"{top['low']:.1f}–{top['high']:.1f} for its answer, "
     )
-    assert "it is right 83% of the time, at a mean confidence of 94%. Read its" in page
+    # Then the bin holding the most images, whatever its confidence.
+    most = max(bins, key=lambda b: b["count"])
+    share = round(100 * most["count"] / sum(b["count"] for b in bins))
+    assert (
+        "it is right 83% of the time, at a mean confidence of 94%. The largest group, "
+        f"{most['count']} images ({share}% of the test split), gets a probability of "
+        f"{most['low']:.1f}–{most['high']:.1f} for its answer and is right "
+        f"{round(100 * most['accuracy'])}% of the time. Read its"
+    ) in page
+    top["count"] = 10 * most["count"]  # the most confident bin is the largest: said once
+    page = render_pages(results)["results.md"].split("## Calibration")[1]
+    assert "The largest group" not in page
     top.update(accuracy=0.93)  # within the margin: no warning to read them as scores
     page = render_pages(results)["results.md"].split("## Calibration")[1]
     assert "at a mean confidence of 94%." in page and "Read its probabilities" not in page
@@ -656,3 +667,34 @@ def test_findings_say_what_a_grade_means_where_the_dataset_is_graded() -> None:
     )
     derma = render_pages(make_results())["index.md"].split("## Findings")[1]
     assert "retinopathy" not in derma
+
+
+def test_a_best_found_class_the_model_answers_often_is_said_to_be_overcalled() -> None:
+    results = make_results()
+    test = results["test"]
+    best = max(test["report"]["classes"], key=lambda row: row["recall"])
+    k, support = best["index"], best["support"]
+    matrix = np.asarray(test["confusion_matrix"])
+    called = int(matrix[:, k].sum())
+    page = render_pages(results)["results.md"]
+    assert ("so much of that recall comes from giving the answer often" in page) == (
+        called >= 2 * support
+    )
+    # Give class k twice its support in calls (moving images of other classes into column k).
+    other = next(j for j in range(matrix.shape[0]) if j != k and matrix[j].sum() > 0)
+    moved = max(0, 2 * support - called)
+    assert matrix[other].sum() >= moved, "the fixture has too few images to move"
+    for column in range(matrix.shape[1]):
+        if column == k or moved == 0:
+            continue
+        taken = min(matrix[other, column], moved)
+        matrix[other, column] -= taken
+        matrix[other, k] += taken
+        moved -= taken
+    test["confusion_matrix"] = matrix.tolist()
+    page = render_pages(results)["results.md"]
+    name = results["dataset"]["class_names"][k]
+    assert (
+        f"The model calls {int(matrix[:, k].sum()):,} test images *{name}* where {support:,} are, "
+        "so much of that recall comes from giving the answer often"
+    ) in page
