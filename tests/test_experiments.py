@@ -304,6 +304,11 @@ def test_build_with_experiments_writes_json_page_and_links(
         "Over the 2 seeds of [Experiments](experiments.md), the same recipe averages accuracy "
         f"{fmt_number(baseline_means['accuracy'])}, AUC {fmt_number(baseline_means['auc'])}"
     ) in results_page
+    # The model card says which model it describes when the recommended variant is another.
+    card = (out_dirs["docs"] / "model-card.md").read_text()
+    assert ("This card is for the build's own run" in card) == (
+        experiments["recommended"] != "baseline"
+    )
     # overrides read as the experiments file spells them, so they can be copied into one
     assert '`loss_weighting = "inverse_frequency"`' in page and "`threshold_tuning = true`" in page
     home = (out_dirs["docs"] / "index.md").read_text()

@@ -698,3 +698,15 @@ def test_a_best_found_class_the_model_answers_often_is_said_to_be_overcalled() -
         f"The model calls {int(matrix[:, k].sum()):,} test images *{name}* where {support:,} are, "
         "so much of that recall comes from giving the answer often"
     ) in page
+
+
+def test_the_model_card_says_it_is_not_the_recommended_variants_and_the_home_page_explains_terms() -> (
+    None
+):
+    results = make_results(flag="retinamnist", official=True)
+    home = render_pages(results)["index.md"]
+    assert '??? info "How to read these pages: the words they use"' in home
+    assert "**Epoch**: one pass of training over all the training images." in home
+    assert "which is its sensitivity for that class" in home
+    card = render_pages(results)["model-card.md"]
+    assert "This card is for the build's own run" not in card  # no experiments: nothing to confuse
