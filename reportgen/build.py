@@ -25,8 +25,11 @@ from reportgen.publish import BuildOutcome, publish, read_project_files
 from reportgen.reference import colour_reference_of
 
 
-def _dataset_loader(config: BuildConfig, clock: StageClock) -> Callable[[], LoadedDataset]:
-    """Loads the dataset through medmnist on first call only (never when every run is cached)."""
+def _dataset_loader(
+    config: BuildConfig, clock: StageClock, md5: str
+) -> Callable[[], LoadedDataset]:
+    """Loads the dataset through medmnist on first call only (never when every run is cached),
+    checking that the file still has the MD5 the runs' cache keys name."""
     loaded: list[LoadedDataset] = []
 
     def load() -> LoadedDataset:
@@ -35,7 +38,7 @@ def _dataset_loader(config: BuildConfig, clock: StageClock) -> Callable[[], Load
                 clock.run(
                     "load",
                     lambda: load_dataset(
-                        config.dataset, config.data_root, config.allow_unofficial_data
+                        config.dataset, config.data_root, config.allow_unofficial_data, md5
                     ),
                 )
             )
@@ -135,7 +138,7 @@ def _build_locked(
     key = cache.run_key(config, md5)
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
-    dataset = _dataset_loader(config, clock)
+    dataset = _dataset_loader(config, clock, md5)
     on_note = _said_once(progress.on_stage)
     if run is None:
         run = _train(config, progress, clock, dataset, on_note)

@@ -238,11 +238,21 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> tuple[
     return md5, official
 
 
-def load_dataset(flag: str, data_root: Path, allow_unofficial: bool) -> LoadedDataset:
-    """Fetch, verify and load all three splits of a MedMNIST 2D dataset."""
+def load_dataset(
+    flag: str, data_root: Path, allow_unofficial: bool, expected_md5: str | None = None
+) -> LoadedDataset:
+    """Fetch, verify and load all three splits of a MedMNIST 2D dataset. expected_md5: the MD5
+    the caller has already named the data by (in a run's cache key): a file that no longer has
+    it is an error, so a run is never trained on other data than its key and pages name."""
     info = check_flag(flag)
     path = fetch_dataset_file(flag, data_root)
     md5, official = verify_dataset_file(flag, path, allow_unofficial)
+    if expected_md5 is not None and md5 != expected_md5:
+        raise ReportgenError(
+            f"{path} changed while this build ran: it had MD5 {expected_md5} when the build "
+            f"started and has {md5} now. Wait until whatever writes it has finished (another "
+            "download into the same folder?), then build again."
+        )
     splits = _read_splits(flag, info, path)
     return LoadedDataset(
         flag=flag,

@@ -100,18 +100,20 @@ def _set_worker_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str) -> str:
-    """Worker: load the data, train one run and cache it; returns the key."""
+def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str, data_md5: str) -> str:
+    """Worker: load the data (still the file data_md5 names), train one run and cache it;
+    returns the key."""
     from reportgen.data import load_dataset
     from reportgen.runner import run_training  # imports torch
 
-    dataset = load_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
+    dataset = load_dataset(config.dataset, config.data_root, config.allow_unofficial_data, data_md5)
     cache.save_run(run_training(dataset, config), cache_dir, key)
     return key
 
 
 def _train_missing(
     base: BuildConfig,
+    data_md5: str,
     missing: list[PlannedRun],
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None],
@@ -143,7 +145,7 @@ def _train_missing(
             on_start(len(missing))
             with sigint_blocked():  # the workers start in submit()
                 futures = {
-                    pool.submit(_train_and_cache, p.config, base.cache_dir, p.key): p
+                    pool.submit(_train_and_cache, p.config, base.cache_dir, p.key, data_md5): p
                     for p in missing
                 }
             for future in as_completed(futures):
@@ -196,7 +198,13 @@ def run_plan(
     }
     missing = [p for p in planned if cached.get(p.key) is None]
     _train_missing(
-        base, list({p.key: p for p in missing}.values()), load_dataset, on_run, on_note, on_start
+        base,
+        data_md5,
+        list({p.key: p for p in missing}.values()),
+        load_dataset,
+        on_run,
+        on_note,
+        on_start,
     )
 
     # The names screening.endpoint_of reads, without loading the data (all runs may be cached).

@@ -459,6 +459,31 @@ def test_a_run_that_cannot_be_cached_fails_cleanly_and_publishes_nothing(
     assert not list((out_dirs["cache"] / "runs").iterdir())  # no half-written entry left behind
 
 
+def test_a_data_file_replaced_after_the_build_named_it_is_refused_before_training(
+    tmp_path: Path, earlier_build: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache key names the data by the MD5 read first; a file replaced before training
+    (another download into the same folder) must not be trained on under that key."""
+    from reportgen import cache
+    from tests.conftest import RETINAMNIST_COUNTS, write_synthetic_npz
+
+    root = tmp_path / "data"
+    write_synthetic_npz(root / "retinamnist.npz", RETINAMNIST_COUNTS, seed=3)  # not yet cached
+    run_key = cache.run_key
+
+    def replaced_after_keying(*args: Any, **kwargs: Any) -> str:
+        key = run_key(*args, **kwargs)
+        write_synthetic_npz(root / "retinamnist.npz", RETINAMNIST_COUNTS, seed=7)
+        return key
+
+    monkeypatch.setattr(cache, "run_key", replaced_after_keying)
+    before = tree_digest(earlier_build["site"])
+    args = synthetic_build_args(root, "--epochs", "1", *dir_args(earlier_build))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(result, "changed while this build ran", "build again")
+    assert tree_digest(earlier_build["site"]) == before
+
+
 def test_missing_templates_or_mkdocs_config_are_reported_before_training(
     synthetic_retina_root: Path,
     out_dirs: dict[str, Path],
