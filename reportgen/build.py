@@ -66,8 +66,8 @@ def _train(
     dataset: Callable[[], LoadedDataset],
     on_note: Callable[[str], None],
 ) -> cache.TrainedRun:
+    from reportgen.device import precision_notes
     from reportgen.runner import run_training  # imports torch
-    from reportgen.train import precision_notes
 
     for note in precision_notes([config]):
         on_note(note)

@@ -38,6 +38,7 @@ TRAINING_SOURCES = (
     "catalog.py",
     "model.py",
     "train.py",
+    "device.py",
     "cuda_graph.py",
     "augment.py",
     "thresholds.py",

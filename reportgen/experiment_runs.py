@@ -122,7 +122,7 @@ def _train_missing(
 ) -> None:
     if not missing:
         return  # everything cached: not even torch is imported
-    from reportgen.train import precision_notes, resolve_device
+    from reportgen.device import precision_notes, resolve_device
 
     for note in precision_notes([planned.config for planned in missing]):
         on_note(note)

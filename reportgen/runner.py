@@ -6,7 +6,6 @@ import dataclasses
 import platform
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,14 +15,13 @@ from reportgen.catalog import medmnist_version
 from reportgen.config import BuildConfig, member_seeds
 from reportgen.crossfit import cross_fitted_probabilities
 from reportgen.data import SPLITS, LoadedDataset, class_counts
+from reportgen.device import describe_device, resolve_device
 from reportgen.evaluate import summarize_test
 from reportgen.model import count_parameters, describe_layers
 from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import (
     EpochStats,
     predict_proba,
-    read_cpuinfo,
-    resolve_device,
     to_device_tensors,
     train_model,
     warm_up,
@@ -47,19 +45,6 @@ def sample_training_images(
         grid[k, : chosen.size] = images[np.sort(chosen)]
         filled[k] = chosen.size
     return grid, filled
-
-
-def describe_device(device: torch.device, cpuinfo: Path | None = None) -> str:
-    """The hardware a run trained on, by name: the GPU's, or the CPU's model from /proc/cpuinfo."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple GPU (MPS)"
-    for line in (read_cpuinfo(cpuinfo) or "").splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and value.strip():
-            return value.strip()
-    return platform.processor() or "unknown CPU"
 
 
 def run_training(

@@ -12,9 +12,8 @@ import functools
 import math
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +24,7 @@ from reportgen.augment import augment_batch, dihedral_views
 from reportgen.config import BuildConfig
 from reportgen.cuda_graph import GraphedStep, StepOutputs, can_capture
 from reportgen.data import LoadedDataset, Split
+from reportgen.device import autocast, resolve_device
 from reportgen.errors import ReportgenError
 from reportgen.model import build_model
 from reportgen.selection import first_best, patience_ran_out, selection_score
@@ -56,66 +56,6 @@ class TrainedModel:
     selected_epoch: int  # 1-based epoch whose weights the model holds
     stopped_early: bool  # patience ran out before the last epoch
     val_probabilities: np.ndarray  # (epochs run, N_val, K): val predictions after each epoch
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks cuda, then mps, then cpu; an explicit choice that is absent is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ReportgenError(
-            "--device cuda was asked for, but torch sees no CUDA GPU on this machine. "
-            "Use --device cpu (or auto)."
-        )
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ReportgenError(
-            "--device mps was asked for, but MPS is not available. Use --device cpu."
-        )
-    return torch.device(name)
-
-
-NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo's names
-CPUINFO_FILE = Path("/proc/cpuinfo")
-
-
-def read_cpuinfo(cpuinfo: Path | None = None) -> str | None:
-    """The text of /proc/cpuinfo (or of the file given); None where it cannot be read (not Linux)."""
-    try:
-        return (cpuinfo or CPUINFO_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-
-
-def cpu_has_native_bf16(cpuinfo: str) -> bool:
-    """Whether a /proc/cpuinfo text lists bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
-    return not NATIVE_BF16_FLAGS.isdisjoint(cpuinfo.split())
-
-
-def precision_note(device: torch.device, precision: str, cpuinfo: Path | None = None) -> str | None:
-    """A warning when bf16 is asked for on a CPU without bfloat16 instructions; None otherwise.
-
-    Where cpuinfo cannot be read (not Linux), nothing is known and nothing is said.
-    """
-    if precision != "bf16" or device.type != "cpu":
-        return None
-    text = read_cpuinfo(cpuinfo)
-    if text is None or cpu_has_native_bf16(text):
-        return None
-    return (
-        "note: this CPU lists no bfloat16 instructions (AVX512-BF16 or AMX), so --precision bf16 "
-        "is emulated here and may well be slower than fp32; benchmarks/bench_train.py measures both."
-    )
-
-
-def precision_notes(configs: Iterable[BuildConfig]) -> list[str]:
-    """The distinct precision notes for configs about to train, in first-seen order."""
-    settings = dict.fromkeys((config.device, config.precision) for config in configs)
-    notes = (precision_note(resolve_device(device), precision) for device, precision in settings)
-    return list(dict.fromkeys(note for note in notes if note is not None))
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -171,18 +111,6 @@ def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 pixels [0, 255] -> [0, 1] -> [-1, 1] (mean 0.5, std 0.5), as the study did."""
     return images.float().div_(255.0).sub_(0.5).div_(0.5)
-
-
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """The forward pass's precision: fp32 (autocast off) or bfloat16 mixed precision.
-
-    Under bf16, autocast runs convolutions and matrix products in bfloat16 and keeps batch-norm
-    statistics, the loss and the weights in float32. Its cache of cast weights is off: it cannot
-    live in a CUDA graph, and each weight is cast once per forward pass anyway.
-    """
-    return torch.autocast(
-        device.type, dtype=torch.bfloat16, enabled=precision == "bf16", cache_enabled=False
-    )
 
 
 def predict_proba(

@@ -17,13 +17,13 @@ import reportgen.train
 from reportgen.config import BuildConfig
 from reportgen.cuda_graph import GraphedStep, can_capture
 from reportgen.data import LoadedDataset, load_dataset
+from reportgen.device import resolve_device
 from reportgen.model import StudyCNN
 from reportgen.train import (
     StepRecipe,
     make_optimizer,
     make_step,
     prepare_model,
-    resolve_device,
     seed_everything,
     to_device_tensors,
     train_model,

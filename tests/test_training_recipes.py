@@ -11,6 +11,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+import reportgen.device
 import reportgen.runner
 import reportgen.train
 from reportgen import metrics
@@ -19,14 +20,13 @@ from reportgen.cli import main
 from reportgen.config import BuildConfig
 from reportgen.crossfit import best_epoch, cross_fitted_probabilities
 from reportgen.data import LoadedDataset, Split, load_dataset
+from reportgen.device import cpu_has_native_bf16, precision_note
 from reportgen.runner import run_training
 from reportgen.selection import first_best, patience_ran_out
 from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import (
     class_weights,
-    cpu_has_native_bf16,
     epoch_order,
-    precision_note,
     predict_proba,
     to_device_tensors,
     train_model,
@@ -457,7 +457,7 @@ def cpu_without_bf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """/proc/cpuinfo as a CPU without bfloat16 instructions would have it."""
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(AVX512_ONLY)
-    monkeypatch.setattr(reportgen.train, "CPUINFO_FILE", cpuinfo)
+    monkeypatch.setattr(reportgen.device, "CPUINFO_FILE", cpuinfo)
 
 
 @pytest.mark.usefixtures("cpu_without_bf16")
@@ -508,7 +508,7 @@ def test_tta_changes_only_inference_averaging_over_the_eight_views(retina: Loade
 def test_the_hardware_is_named_from_cpuinfo_or_the_gpu(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reportgen.runner import describe_device
+    from reportgen.device import describe_device
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9654\n")
