@@ -133,6 +133,23 @@ def val_loss_trend(history: list[dict[str, Any]]) -> str:
     return "flat"
 
 
+def training_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the curves say, for the Training page: the val loss's trend (val_loss_trend), its
+    lowest value and epoch, the last epoch's val and train losses, and whether val loss ends
+    below train loss (which puzzles a reader who expects the opposite)."""
+    best = min(history, key=lambda row: row["val_loss"])
+    last = history[-1]
+    return {
+        "trend": val_loss_trend(history),
+        "best_epoch": best["epoch"],
+        "best_val_loss": best["val_loss"],
+        "last_epoch": last["epoch"],
+        "last_val_loss": last["val_loss"],
+        "last_train_loss": last["train_loss"],
+        "val_below_train": last["val_loss"] < last["train_loss"],
+    }
+
+
 CALIBRATION_MARGIN = 0.05  # a bin's accuracy this far from its confidence is clearly off
 
 

@@ -43,6 +43,7 @@ from reportgen.page_readings import (
     percent_shares,
     prevalence_rows,
     study_comparison,
+    training_reading,
     with_option,
 )
 from reportgen.recipe import architecture, kept_epoch, recipe_view
@@ -174,6 +175,7 @@ def page_context(
         "dataset": dataset,
         "test": results["test"],
         "history": results["history"],
+        "training_reading": training_reading(results["history"]),
         "config": results["config"],
         "findings": class_findings,
         "missed_classes": [row for row in class_findings if row["recall"] < 0.1],

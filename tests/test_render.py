@@ -33,6 +33,7 @@ from reportgen.page_readings import (
     calibration_direction,
     ordinal_reference,
     percent_shares,
+    training_reading,
     val_loss_trend,
 )
 from reportgen.render import DOWNLOADS, PAGES, make_environment, render_pages
@@ -710,3 +711,28 @@ def test_the_model_card_says_it_is_not_the_recommended_variants_and_the_home_pag
     assert "which is its sensitivity for that class" in home
     card = render_pages(results)["model-card.md"]
     assert "This card is for the build's own run" not in card  # no experiments: nothing to confuse
+
+
+def test_the_training_page_says_what_its_curves_show() -> None:
+    def history(val: list[float], train: list[float]) -> list[dict]:
+        return [
+            {"epoch": i + 1, "val_loss": v, "train_loss": t}
+            for i, (v, t) in enumerate(zip(val, train, strict=True))
+        ]
+
+    rising = training_reading(history([1.0, 0.8, 0.9, 1.0], [1.2, 0.9, 0.7, 0.5]))
+    assert rising["trend"] == "rising" and rising["best_epoch"] == 2
+    assert not rising["val_below_train"]
+    falling = training_reading(history([1.2, 1.1, 1.0], [1.3, 1.2, 1.1]))
+    assert falling["trend"] == "falling" and falling["val_below_train"]
+    results = make_results()
+    results["history"] = [
+        {**row, "val_loss": 2.0 + 0.5 * row["epoch"]} for row in results["history"]
+    ]  # validation loss rises from the first epoch on, above the training loss
+    page = render_pages(results)["training.md"]
+    first = results["history"][0]
+    assert (
+        f"**In short:** validation loss rose from its lowest, {fmt_number(first['val_loss'])} "
+        "after epoch 1, to "
+    ) in page
+    assert "It ends below the training loss" not in page
