@@ -499,10 +499,13 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         '=== "Network"' in wide and "A wider VGG-style network" in wide and "| **Total** |" in wide
     )
     assert '=== "Network"' not in tta
+    # Each variant's details fold away but the recommended one's; the class total is said once.
+    assert page.count('??? info "Details: ') == 2 and page.count('???+ info "Details: ') == 1
+    assert page.count("*melanoma* images") == 1 and "(the test split has" not in page
     assert '??? info "Terms used on this page"' in page
     assert "**Melanoma recall**: the share of melanoma test images found." in page
     assert (
-        "\n    This network kept its weights after epoch 1 of the 1 it trained: the last one."
+        "\n        This network kept its weights after epoch 1 of the 1 it trained: the last one."
         in tta
     )
     assert "With TTA.\n\nOverrides of the baseline: `tta = true`." in tta  # its own paragraph

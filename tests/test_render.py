@@ -383,7 +383,7 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
     assert "— it changes 4 settings at once (epochs, lr, model, optimizer)" in line
     assert (
-        "(-0.100), c recall 0.000 (+0.000), with, per run on average, 2 test images called *c*, 0 of them rightly (the test split has 30)"
+        "(-0.100), c recall 0.000 (+0.000), with, per run on average, 2 test images called *c*, 0 of them rightly"
         in line
     )
 

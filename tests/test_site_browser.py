@@ -341,6 +341,10 @@ def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
     try:
         url = page_url(served_experiments_site["url"], "experiments.md")
         tab.goto(url, wait_until="networkidle")
+        # Each variant's details are folded away, the recommended variant's open.
+        folded = tab.eval_on_selector_all("details", "ds => ds.map(d => d.open)")
+        assert folded.count(True) == 1 and len(folded) >= 2, folded
+        tab.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
         strips = tab.locator(".tabbed-labels")
         labels = strips.evaluate_all("s => s.map(e => [...e.children].map(l => l.innerText))")
         assert ["Per class", "Seed 0", "Network", "Curves", "Confusion"] in labels  # the wide CNN
