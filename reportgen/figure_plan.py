@@ -157,11 +157,11 @@ def inputs_digest(
     results: dict[str, Any],
     test_labels: np.ndarray,
     test_probabilities: np.ndarray,
-    sample_images: np.ndarray,
     experiments: dict[str, Any] | None,
 ) -> str:
     """SHA-256 of everything the figures show, and of the code that draws them (FIGURE_SOURCES):
-    equal means redraw-free."""
+    equal means redraw-free. The sample grid's images are named by the run's cache key (its code,
+    settings and data file), which a re-render, without the images, still has."""
     test = results["test"]
     shown = {
         "classes": results["dataset"]["class_names"],
@@ -173,6 +173,7 @@ def inputs_digest(
             test["per_class_auc"],
         ],
         "calibration": test.get("calibration"),
+        "run": results.get("cache", {}).get("key"),
         # None without a screening endpoint.
         "referral": [results.get("referral_auc"), results.get("referral_operating_point")],
         "experiments": None
@@ -192,7 +193,7 @@ def inputs_digest(
     for name in FIGURE_SOURCES:
         digest.update((Path(__file__).parent / name).read_bytes())
     digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
-    for array in (test_labels, test_probabilities, sample_images):
+    for array in (test_labels, test_probabilities):
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
 

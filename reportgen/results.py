@@ -145,14 +145,14 @@ def skipped_stages(results: dict[str, Any]) -> tuple[str, ...]:
     return CACHED_STAGES if results.get("cache", {}).get("reused") else ()
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN and infinity become null: results.json stays valid JSON for every reader."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+        return [json_safe(item) for item in value]
     return value
 
 
@@ -162,7 +162,7 @@ def write_results(results: dict[str, Any], docs_dir: Path) -> Path:
 
 def _write_json(data: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False), encoding="utf-8")
+    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False), encoding="utf-8")
     return path
 
 
@@ -187,6 +187,15 @@ def read_experiments(docs_dir: Path) -> dict[str, Any] | None:
         ) from None
 
 
+PROBABILITY_FORMAT = "%.6f"  # predictions.csv's probabilities, so what `reportgen render` reads
+
+
+def probabilities_as_written(probabilities: np.ndarray) -> np.ndarray:
+    """The probabilities as predictions.csv writes them (text, rounded): equal for a build and for
+    a render that reads them back, so the two can tell whether the figures' inputs changed."""
+    return np.char.mod(PROBABILITY_FORMAT, probabilities)
+
+
 def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: Path) -> Path:
     """One row per test image: index, label, prediction, prob_0 … prob_{K-1}."""
     import pandas as pd  # only when writing the table
@@ -202,7 +211,7 @@ def write_predictions(labels: np.ndarray, probabilities: np.ndarray, docs_dir: P
         table[f"prob_{k}"] = probabilities[:, k]
     path = docs_dir / PREDICTIONS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.6f")
+    table.to_csv(path, index=False, float_format=PROBABILITY_FORMAT)
     return path
 
 

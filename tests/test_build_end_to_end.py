@@ -174,10 +174,14 @@ def test_rerun_reuses_the_cached_run_and_its_figures(derma_build: dict[str, Any]
 def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) -> None:
     dirs = derma_build["dirs"]
     (dirs["docs"] / "results.md").unlink()
+    roc = dirs["docs"] / "figures" / FIGURE_FILES["roc"]
+    drawn_at = roc.stat().st_mtime_ns
     result = CliRunner().invoke(
         main, ["render", "--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"])]
     )
     assert result.exit_code == 0, result.output
+    # Nothing the figures show changed since the build, so they are copied, not redrawn.
+    assert roc.stat().st_mtime_ns == drawn_at and "figures:" not in result.output
     assert "confusion_matrix_counts.png" in (dirs["docs"] / "results.md").read_text()
     assert (dirs["docs"] / "figures" / FIGURE_FILES["samples"]).is_file()
     # The Stage timings table shows this command's clock, as results.json records it, up to the
