@@ -69,7 +69,9 @@ def dataset_summary(
     return {
         "flag": config.dataset,
         "name": info["python_class"],
-        "file": home_as_tilde(str(file.resolve())),
+        # As the command named it (--data-root), not resolved: the pages show that command, and
+        # a machine's own folders say nothing to a reader.
+        "file": home_as_tilde(str(file)),
         "file_name": file.name,
         "md5": md5,
         "official": official,

@@ -158,6 +158,9 @@ def test_published_paths_write_the_home_folder_as_tilde_and_still_rebuild_the_sa
     counts = {"train": [1], "val": [1], "test": [1]}
     summary = dataset_summary(config, home / "medmnist data" / "retinamnist.npz", "", True, counts)
     assert summary["file"] == "~/medmnist data/retinamnist.npz"
+    # A relative --data-root is shown as given, as the exact command on the same page gives it.
+    relative = dataset_summary(config, Path("../shared/data/retinamnist.npz"), "", True, counts)
+    assert relative["file"] == "../shared/data/retinamnist.npz"
 
     # reportgen expands ~ itself (the shell leaves a quoted one alone), so the command still works
     result = runner.invoke(main, shlex.split(command.replace("\\\n", " "))[1:])
