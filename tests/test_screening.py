@@ -84,7 +84,7 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     )
     assert finding in pages["index.md"]
     assert (
-        "Of the 35 images it does not refer, 28 rightly so (negative predictive value 0.80); "
+        "Of the 35 images it does not refer, 28 rightly so (negative predictive value 0.80)."
         in pages["index.md"]
     )
     assert "RetinaMNIST does not label: an image of grade 0 or 1 with oedema" in pages["index.md"]
