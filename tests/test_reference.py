@@ -83,3 +83,17 @@ def test_the_build_publishes_the_reference_and_the_results_page_shows_it(
         f"scores accuracy {expected['accuracy']:.3f}, AUC {expected['auc']:.3f} and balanced "
         f"accuracy {expected['balanced_accuracy']:.3f} on the same test images"
     ) in page
+
+
+def test_features_taken_in_blocks_equal_those_of_the_whole_split(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large split is turned into floats a block at a time; the features do not change."""
+    import reportgen.reference
+
+    images = np.random.default_rng(0).integers(0, 256, size=(10, 28, 28, 3), dtype=np.uint8)
+    pixels = images.reshape(10, -1, 3).astype(np.float64) / 255
+    whole = np.concatenate([pixels.mean(axis=1), pixels.std(axis=1)], axis=1)
+    monkeypatch.setattr(reportgen.reference, "FEATURE_BLOCK", 3)  # blocks of 3, 3, 3 and 1
+    np.testing.assert_array_equal(colour_features(images), whole)
+    assert colour_features(images[..., 0]).shape == (10, 2)  # grey: one channel
