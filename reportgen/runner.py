@@ -16,7 +16,7 @@ from reportgen.config import BuildConfig, member_seeds
 from reportgen.crossfit import cross_fitted_probabilities
 from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.device import describe_device, resolve_device
-from reportgen.evaluate import summarize_test
+from reportgen.evaluate import summarize_split, summarize_test
 from reportgen.model import count_parameters, describe_layers
 from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import (
@@ -106,7 +106,7 @@ def run_training(
     if config.threshold_tuning:
         probabilities = apply_offsets(probabilities, offsets)
     test = summarize_test(dataset.test.labels, probabilities, dataset.class_names)
-    val = summarize_test(val_labels, val_probabilities, dataset.class_names)
+    val = summarize_split(val_labels, val_probabilities, dataset.class_names)
     evaluate_seconds = time.perf_counter() - started
 
     channels = dataset.train.images.shape[-1]

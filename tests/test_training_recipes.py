@@ -354,6 +354,10 @@ def test_the_val_row_is_cross_fitted_wherever_val_made_a_choice(
     if cross_fitted:
         expected = metrics.balanced_accuracy(retina.val.labels, returned[0].argmax(axis=1))
         assert run.record["val"]["balanced_accuracy"] == expected
+    # Validation keeps its headline numbers and report, not the test split's resampled
+    # intervals and calibration, which no page shows for it.
+    assert {"accuracy", "auc", "macro_f1", "report"} <= set(run.record["val"])
+    assert "intervals" not in run.record["val"] and "calibration" not in run.record["val"]
 
 
 @pytest.mark.parametrize(
