@@ -10,14 +10,13 @@ from markupsafe import Markup
 from scipy import stats
 
 from reportgen import screening, study
-from reportgen.experiments import mean_sd, variant_slug
+from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, rounded
 from reportgen.page_readings import largest_class, smallest_class
 from reportgen.results import PLAN_FILE
 
-EXPERIMENT_COLUMNS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
 # The table's columns that compare with the baseline: the metrics, then the focus class's recall.
-TABLE_COLUMNS = (*EXPERIMENT_COLUMNS, "focus_recall")
+TABLE_COLUMNS = (*SUMMARY_METRICS, "focus_recall")
 
 
 def _focus_class(dataset: dict[str, Any]) -> int:
@@ -47,8 +46,9 @@ def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | N
 def selection_margin(
     recommended: dict[str, Any], rows: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """How far the recommended variant's val score leads the runner-up's, against the spread of
-    its own val score between seeds: `thin` where the lead is smaller than that spread."""
+    """The runner-up on validation and the other variants whose val score lies within the
+    spread of the recommended variant's own val score between seeds: `thin` where there are
+    any (the pages say the lead, as the difference of the two scores shown)."""
     others = [row for row in rows if row is not recommended]
     if not others:
         return None
@@ -61,7 +61,6 @@ def selection_margin(
     )
     return {
         "runner_up": by_val[0],
-        "gap": lead - by_val[0]["val_balanced_accuracy"],
         "noise": noise,
         "close": close,
         "thin": bool(close),  # the runner-up, the closest, is among them
@@ -132,9 +131,9 @@ def _versus_baseline(
     focus: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Per column: the variant's and the baseline's means (the pages show the difference of the
-    two as rounded), whether seed noise could explain it (None: one seed each, no spread to judge
-    by), whether the pages mark it so, and for the focus class's recall (focus: its "name" and
-    test "images") a small difference in images."""
+    two as rounded), whether the pages mark the difference as within seed noise (never with one
+    seed: no spread to judge by), and for the focus class's recall (focus: its "name" and test
+    "images") a small difference in images."""
     versus = {}
     for column in TABLE_COLUMNS:
         mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
@@ -144,7 +143,6 @@ def _versus_baseline(
         versus[column] = {
             "mean": mean,
             "baseline": baseline,
-            "within_noise": within_noise,
             # What the pages mark: a difference that shows as +0.000 gets no mark.
             "marked": bool(within_noise) and rounded(mean) != rounded(baseline),
             "images": image_difference(mean - baseline, focus["images"], focus["name"])

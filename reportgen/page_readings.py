@@ -35,16 +35,13 @@ def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
         return None
     classes = results["test"]["report"]["classes"]
     rows = []
-    for row, quoted, prevalence in zip(
-        classes, study.STUDY_TEST["per_class"], study.STUDY_TEST["prevalence_percent"], strict=True
-    ):
+    for row, quoted in zip(classes, study.STUDY_TEST["per_class"], strict=True):
         precision, recall, f1, support = quoted
         rows.append(
             {
                 "name": row["name"],
                 "study": {"precision": precision, "recall": recall, "f1": f1, "support": support},
                 "run": row,
-                "study_prevalence": prevalence / 100,
             }
         )
     return {
