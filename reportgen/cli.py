@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import signal
 import sys
@@ -10,13 +9,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
+from reportgen.cli_options import (
+    check_dataset,
+    check_dev_addr,
+    config_option,
+    dataset_help,
+    expand_user,
+    folder_option,
+    training_options,
+    url_option,
+)
 from reportgen.config import (
-    BOUNDS,
-    CHOICES,
     DEFAULT_CACHE_DIR,
     DEFAULT_DATASET,
     DEFAULT_DOCS_DIR,
@@ -27,150 +33,6 @@ from reportgen.config import (
 )
 from reportgen.errors import ReportgenError
 from reportgen.terminal import one_line_summary, progress_bars, summary_table
-
-
-def _check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from reportgen.data import check_flag
-
-    flag = value.lower()  # "RetinaMNIST", as MedMNIST writes the names, means retinamnist
-    try:
-        check_flag(flag)
-    except ReportgenError as error:
-        raise click.BadParameter(str(error)) from None
-    return flag
-
-
-def _dataset_help() -> str:
-    from reportgen.catalog import supported_flags
-
-    return (
-        "MedMNIST 2D dataset (multi-class, binary-class or ordinal-regression task): "
-        + ", ".join(supported_flags())
-        + "."
-    )
-
-
-# Help text of each training option; type, default, choices and range come from BuildConfig,
-# CHOICES and BOUNDS, so the CLI and experiments files accept exactly the same values.
-TRAINING_OPTIONS = {
-    "epochs": "Training epochs.",
-    "batch_size": "Images per SGD step.",
-    "lr": "Learning rate.",
-    "momentum": "SGD momentum; the study used 0.",
-    "seed": "Seed for Python, NumPy, torch and shuffling.",
-    "device": "Where to train; auto picks cuda, then mps, then cpu.",
-    "precision": "fp32 as the study; bf16 runs convolutions and dense layers in bfloat16 "
-    "(autocast): faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, last digits differ.",
-    "model": "The study's CNN, or a wider VGG-style CNN with global average pooling.",
-    "width": "wide_cnn: channels of its first block.",
-    "optimizer": "Optimiser.",
-    "weight_decay": "Weight decay.",
-    "schedule": "Learning-rate schedule, stepped per batch.",
-    "grad_clip": "Clip the gradient norm to this value; 0 = off.",
-    "label_smoothing": "Cross-entropy label smoothing.",
-    "loss_weighting": "Class weights in the loss.",
-    "effective_number_beta": "Beta of effective-number class weights.",
-    "sampler": "shuffle, or balanced: oversample minority classes.",
-    "augment": "Flips, 90-degree rotations, small affine and colour jitter on training batches.",
-    "select_epoch": "Which epoch's weights to keep.",
-    "patience": "Early stopping: epochs without a better validation score; needs --select-epoch "
-    "val_auc or val_balanced_accuracy. 0 = off.",
-    "threshold_tuning": "Tune per-class decision offsets on validation for balanced accuracy.",
-    "tta": "Test-time augmentation over the 8 flips/rotations.",
-    "ensemble": "Train this many networks (seeds seed, seed+1000, ...) and average their "
-    "probabilities.",
-}
-# What to suggest when a value is out of range, beyond the range itself.
-RANGE_HINTS = {
-    "lr": " Use e.g. 0.01, the study's learning rate.",
-    "momentum": " Use 0 for plain SGD or e.g. 0.9.",
-}
-CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(BuildConfig)}
-
-
-def _check_range(_ctx: click.Context, param: click.Parameter, value: float) -> float:
-    # A callback, not click.FloatRange: comparisons with nan are all false, so a range lets nan
-    # (and, unbounded above, inf) through.
-    bounds = BOUNDS[param.name or ""]
-    if not bounds.admits(value):
-        raise click.BadParameter(
-            f"{value} is not allowed: it must be {bounds.text()}.{RANGE_HINTS.get(param.name, '')}"
-        )
-    return value
-
-
-def _config_option(name: str, help_text: str) -> Callable[[Any], Any]:
-    """The click option of a BuildConfig field: --NAME (or --NAME/--no-NAME for a switch)."""
-    field = CONFIG_FIELDS[name]
-    flag = "--" + name.replace("_", "-")
-    if field.type == "bool":
-        return click.option(
-            f"{flag}/--no-{flag[2:]}", default=field.default, show_default=True, help=help_text
-        )
-    if name in CHOICES:
-        return click.option(
-            flag,
-            type=click.Choice(CHOICES[name]),
-            default=field.default,
-            show_default=True,
-            help=help_text,
-        )
-    return click.option(
-        flag,
-        type={"int": int, "float": float}[str(field.type)],
-        default=field.default,
-        show_default=True,
-        callback=_check_range if name in BOUNDS else None,
-        help=f"{help_text} Allowed: {BOUNDS[name].text()}." if name in BOUNDS else help_text,
-    )
-
-
-def _training_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Every training option, in TRAINING_OPTIONS's order in --help."""
-    for name, help_text in reversed(TRAINING_OPTIONS.items()):
-        command = _config_option(name, help_text)(command)
-    return command
-
-
-def _check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter(
-            f"{value!r} is not an http(s) address. Give the full URL, e.g. https://USER.github.io/REPO/."
-        )
-    return value
-
-
-def _check_dev_addr(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """HOST:PORT, as MkDocs needs it: checked before anything says it is serving."""
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise click.BadParameter(
-            f"{value!r} is not HOST:PORT with a port from 1 to 65535. Use e.g. 127.0.0.1:8000."
-        )
-    return value
-
-
-def _expand_user(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    """`~` is not expanded by the shell in --opt=~/x or in quotes; expand it here."""
-    return value.expanduser() if value is not None else None
-
-
-def _folder_option(flag: str, default: Path, help_text: str) -> Callable[[Any], Any]:
-    return click.option(
-        flag,
-        type=click.Path(path_type=Path),
-        callback=_expand_user,
-        default=default,
-        show_default=True,
-        help=help_text,
-    )
-
-
-def _url_option(flag: str, help_text: str) -> Callable[[Any], Any]:
-    return click.option(flag, callback=_check_url, default=None, help=help_text)
 
 
 def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.ClickException:
@@ -267,13 +129,13 @@ def main() -> None:
     "--dataset",
     default=DEFAULT_DATASET,
     show_default=True,
-    callback=_check_dataset,
-    help=_dataset_help(),
+    callback=check_dataset,
+    help=dataset_help(),
 )
 @click.option(
     "--data-root",
     type=click.Path(path_type=Path),
-    callback=_expand_user,
+    callback=expand_user,
     default=None,
     help="Folder holding <dataset>.npz. Default: $MEDMNIST_ROOT, else ~/.medmnist.",
 )
@@ -282,26 +144,26 @@ def main() -> None:
     is_flag=True,
     help="Use a file whose MD5 differs from medmnist.INFO; every page is then flagged. Default: off.",
 )
-@_training_options
+@training_options
 @click.option(
     "--experiments",
     type=click.Path(path_type=Path, dir_okay=False),
-    callback=_expand_user,
+    callback=expand_user,
     default=None,
     help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.",
 )
-@_config_option(
+@config_option(
     "jobs",
     "Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
     "(so one at a time on small machines), two on a GPU from 20 runs up.",
 )
-@_folder_option(
+@folder_option(
     "--docs-dir",
     DEFAULT_DOCS_DIR,
     "Folder for the rendered Markdown pages, figures and data files.",
 )
-@_folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
-@_folder_option("--cache-dir", DEFAULT_CACHE_DIR, "Folder for cached trained runs.")
+@folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
+@folder_option("--cache-dir", DEFAULT_CACHE_DIR, "Folder for cached trained runs.")
 @click.option(
     "--no-site",
     is_flag=True,
@@ -310,11 +172,11 @@ def main() -> None:
 @click.option(
     "--retrain", is_flag=True, help="Train again even when a cached run matches. Default: off."
 )
-@_url_option(
+@url_option(
     "--site-url",
     "Public address of the site (canonical links, sitemap, instant loading). Default: none.",
 )
-@_url_option("--repo-url", "Repository the site's header links to. Default: no link.")
+@url_option("--repo-url", "Repository the site's header links to. Default: no link.")
 @click.option(
     "--quiet",
     is_flag=True,
@@ -344,13 +206,13 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 
 
 @main.command(short_help="Rebuild pages and site from an earlier build's results.json.")
-@_folder_option(
+@folder_option(
     "--docs-dir", DEFAULT_DOCS_DIR, "Folder of an earlier build, holding data/results.json."
 )
-@_folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
+@folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
-@_url_option("--site-url", "Public address of the site. Default: the earlier build's.")
-@_url_option("--repo-url", "Repository the site's header links to. Default: the earlier build's.")
+@url_option("--site-url", "Public address of the site. Default: the earlier build's.")
+@url_option("--repo-url", "Repository the site's header links to. Default: the earlier build's.")
 @click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
 def render(
     docs_dir: Path,
@@ -372,7 +234,7 @@ def render(
 
 
 @main.command(short_help="Preview the site, rebuilt live as pages change.")
-@_folder_option(
+@folder_option(
     "--docs-dir",
     DEFAULT_DOCS_DIR,
     "Folder of an earlier build (`reportgen build` or `render`) to preview.",
@@ -381,7 +243,7 @@ def render(
     "--dev-addr",
     default="127.0.0.1:8000",
     show_default=True,
-    callback=_check_dev_addr,
+    callback=check_dev_addr,
     help="HOST:PORT to serve on; 127.0.0.1 keeps the preview on this machine.",
 )
 def serve(docs_dir: Path, dev_addr: str) -> None:

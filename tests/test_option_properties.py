@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reportgen.build
-from reportgen.cli import CONFIG_FIELDS, main
+from reportgen.cli import main
+from reportgen.cli_options import CONFIG_FIELDS
 from reportgen.config import BOUNDS, MAX_SEED, Bounds
 from reportgen.errors import ReportgenError
 from reportgen.experiments import FIXED_FIELDS, parse_plan
