@@ -163,7 +163,7 @@ def _build_locked(
     # Timed apart: it reads the data file again, even when every run came from the cache.
     colour_reference = clock.run(
         "simple reference",
-        lambda: colour_reference_of(data_file, run.test_probabilities.shape[1]),
+        lambda: colour_reference_of(data_file, run.test_probabilities.shape[1], md5),
     )
     results_data = results.assemble_results(
         config,

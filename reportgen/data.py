@@ -238,6 +238,18 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> tuple[
     return md5, official
 
 
+def check_unchanged(path: Path, expected_md5: str, md5: str | None = None) -> None:
+    """A ReportgenError when the file (MD5 md5, hashed here if not given) no longer has the MD5
+    the build named its data by when it started."""
+    md5 = md5 if md5 is not None else file_md5(path)
+    if md5 != expected_md5:
+        raise ReportgenError(
+            f"{path} changed while this build ran: it had MD5 {expected_md5} when the build "
+            f"started and has {md5} now. Wait until whatever writes it has finished (another "
+            "download into the same folder?), then build again."
+        )
+
+
 def load_dataset(
     flag: str, data_root: Path, allow_unofficial: bool, expected_md5: str | None = None
 ) -> LoadedDataset:
@@ -247,12 +259,8 @@ def load_dataset(
     info = check_flag(flag)
     path = fetch_dataset_file(flag, data_root)
     md5, official = verify_dataset_file(flag, path, allow_unofficial)
-    if expected_md5 is not None and md5 != expected_md5:
-        raise ReportgenError(
-            f"{path} changed while this build ran: it had MD5 {expected_md5} when the build "
-            f"started and has {md5} now. Wait until whatever writes it has finished (another "
-            "download into the same folder?), then build again."
-        )
+    if expected_md5 is not None:
+        check_unchanged(path, expected_md5, md5)
     splits = _read_splits(flag, info, path)
     return LoadedDataset(
         flag=flag,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import metrics
+from reportgen.data import check_unchanged
 
 FEATURES = {  # by channel count: what the features are, in words
     3: "each channel's mean and standard deviation",
@@ -63,9 +64,10 @@ def colour_reference(
     }
 
 
-def colour_reference_of(data_file: Path, n_classes: int) -> dict[str, Any]:
-    """colour_reference on a MedMNIST .npz file's training and test splits. Not checked again
-    here: the build trained from this file, or reused a run whose cache key holds its MD5."""
+def colour_reference_of(data_file: Path, n_classes: int, md5: str) -> dict[str, Any]:
+    """colour_reference on a MedMNIST .npz file's training and test splits, which must still
+    have the MD5 the build named its runs and pages by."""
+    check_unchanged(data_file, md5)
     with np.load(data_file) as data:
         return colour_reference(
             data["train_images"],
