@@ -107,17 +107,19 @@ def _column_stat(variant: dict[str, Any], column: str, stat: str, focus: int) ->
 FEW_IMAGES = 2
 
 
-def image_difference(delta_recall: float, n_images: int, focus: str) -> Markup | None:
+def image_difference(
+    delta_recall: float, n_images: int, focus: str, steady: bool = True
+) -> Markup | None:
     """ "1 more of the 20 *grade 4* images found": a small difference in the focus class's recall
-    (per run, so fractional when the seeds differ) in images; None for none or for more than
-    FEW_IMAGES."""
+    in images; None for none or for more than FEW_IMAGES. steady: every run of both found as many
+    images as the others (no spread); else the difference is an average per run."""
     images = delta_recall * n_images
     if abs(images) < 0.05 or abs(images) > FEW_IMAGES + 1e-9:
         return None
     whole = abs(images - round(images)) < 1e-9
     count = fmt_number(abs(images), 0 if whole else 1)
     direction = "more" if images > 0 else "fewer"
-    found = "found" if whole else "found per run, on average"
+    found = "found" if whole and steady else "found per run, on average"
     return Markup(
         f"{count} {direction} of the {n_images} *{escape_markdown(focus)}* images {found}"
     )
@@ -145,7 +147,12 @@ def _versus_baseline(
             "baseline": baseline,
             # What the pages mark: a difference that shows as +0.000 gets no mark.
             "marked": bool(within_noise) and rounded(mean) != rounded(baseline),
-            "images": image_difference(mean - baseline, focus["images"], focus["name"])
+            "images": image_difference(
+                mean - baseline,
+                focus["images"],
+                focus["name"],
+                steady=not cells[column]["sd"] and not base_cells[column]["sd"],
+            )
             if column == "focus_recall"
             else None,
         }
@@ -261,7 +268,10 @@ def experiments_view(
         "val_over_test_notable": recommended["val_balanced_accuracy"]
         - recommended["cells"]["balanced_accuracy"]["mean"]
         > VAL_OVER_TEST_NOTABLE,
-        "selection_metric": experiments["selection_metric"],
+        # "mean validation balanced accuracy": with one seed, no mean.
+        "selection_metric": experiments["selection_metric"].removeprefix("mean ")
+        if len(seeds) == 1
+        else experiments["selection_metric"],
         "focus_class": dataset["class_names"][focus],
         "focus_test_images": dataset["counts"]["test"][focus],
         "rows": rows,

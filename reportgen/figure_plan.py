@@ -71,6 +71,7 @@ def experiment_figure_jobs(
             [variant["mean"]["per_class_recall"] for variant in variants],
             class_names,
             figures_dir / "experiments" / "recall_by_variant.png",
+            len(experiments["seeds"]),
         )
     }
     # Every variant's curves on the same scales, so that flipping between their tabs compares

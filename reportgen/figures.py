@@ -328,16 +328,21 @@ def plot_referral_roc(
 
 @_styled
 def plot_recall_by_variant(
-    variant_names: list[str], mean_recall: list[list[float]], class_names: list[str], path: Path
+    variant_names: list[str],
+    mean_recall: list[list[float]],
+    class_names: list[str],
+    path: Path,
+    seeds: int = 1,
 ) -> Path:
-    """Heat map of mean test recall: one row per variant, one column per class."""
+    """Heat map of test recall, the mean over seeds runs: one row per variant, one column per
+    class."""
     values = np.asarray(mean_recall, dtype=float)
     fig, ax = plt.subplots(
         figsize=(max(6.0, 1.1 * len(class_names) + 3), 0.45 * len(variant_names) + 2)
     )
     image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    colorbar.set_label("mean test recall", labelpad=8)
+    colorbar.set_label("mean test recall" if seeds > 1 else "test recall", labelpad=8)
     for (i, j), value in np.ndenumerate(values):
         ax.text(
             j,
@@ -352,7 +357,11 @@ def plot_recall_by_variant(
         range(len(class_names)), [_short(name, 18) for name in class_names], rotation=35, ha="right"
     )
     ax.set_yticks(range(len(variant_names)), variant_names)
-    ax.set_title("Per-class recall on test, mean over seeds")
+    ax.set_title(
+        f"Per-class recall on test, mean over {seeds} seeds"
+        if seeds > 1
+        else "Per-class recall on test"
+    )
     return _save(fig, path)
 
 

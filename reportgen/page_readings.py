@@ -130,13 +130,29 @@ def val_loss_trend(history: list[dict[str, Any]]) -> str:
     return "flat"
 
 
-def training_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the curves say, for the Training page: the val loss's trend (val_loss_trend), its
-    lowest value and epoch, the last epoch's val and train losses, and whether val loss ends
-    below train loss (which puzzles a reader who expects the opposite)."""
+def training_reading(
+    history: list[dict[str, Any]], config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the curves say: the val loss's trend (val_loss_trend), its lowest value and epoch,
+    the last epoch's val and train losses, whether val loss ends below train loss (which puzzles
+    a reader who expects the opposite), and how the training loss was measured unlike the val
+    loss under config's settings (its plain cross-entropy on unchanged images)."""
+    config = config or {}
     best = min(history, key=lambda row: row["val_loss"])
     last = history[-1]
+    unlike_val = [
+        phrase
+        for applies, phrase in (
+            (config.get("augment", False), "on augmented images"),
+            (config.get("model") == "wide_cnn", "with dropout on"),
+            (config.get("label_smoothing", 0.0) > 0, "against smoothed labels"),
+            (config.get("loss_weighting", "none") != "none", "with class weights"),
+            (config.get("sampler") == "balanced", "on class-balanced batches"),
+        )
+        if applies
+    ]
     return {
+        "train_loss_unlike_val": unlike_val,
         "trend": val_loss_trend(history),
         "best_epoch": best["epoch"],
         "best_val_loss": best["val_loss"],
@@ -173,9 +189,13 @@ def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
         "largest_bin": {**largest, "share": largest["count"] / total}
         if largest is not None and largest is not occupied[-1]
         else None,
-        # The top bin's mean confidence is off its accuracy by more than the margin.
-        "top_bin_off": bool(occupied)
-        and abs(occupied[-1]["confidence"] - occupied[-1]["accuracy"]) > CALIBRATION_MARGIN,
+        # A bin the summary names (the top one, the largest) is off its accuracy by more than
+        # the margin: its probabilities are then to be read as scores.
+        "shown_bins_off": any(
+            abs(row["confidence"] - row["accuracy"]) > CALIBRATION_MARGIN
+            for row in (occupied[-1:] + [largest])
+            if row is not None
+        ),
     }
 
 
@@ -188,7 +208,7 @@ def next_steps_view(
     largest, smallest = largest_class(counts), smallest_class(counts)
     rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
     history = results["history"]
-    best_val = min(history, key=lambda row: row["val_loss"])
+    reading = training_reading(history)
     return [
         {
             "key": key,
@@ -198,12 +218,12 @@ def next_steps_view(
             "imbalance_ratio": counts[largest] / max(counts[smallest], 1),
             "zero_recall": zero_recall,
             "rare": rare,
-            "best_val_epoch": best_val["epoch"],
-            "best_val_loss": best_val["val_loss"],
-            "final_val_loss": history[-1]["val_loss"],
-            "final_train_loss": history[-1]["train_loss"],
-            "epochs_run": history[-1]["epoch"],
-            "val_loss_trend": val_loss_trend(history),
+            "best_val_epoch": reading["best_epoch"],
+            "best_val_loss": reading["best_val_loss"],
+            "final_val_loss": reading["last_val_loss"],
+            "final_train_loss": reading["last_train_loss"],
+            "epochs_run": reading["last_epoch"],
+            "val_loss_trend": reading["trend"],
             "recent": history[max(0, len(history) - 1 - RECENT_EPOCHS)],
         }
         for key, title in study.NEXT_STEPS

@@ -175,7 +175,7 @@ def page_context(
         "dataset": dataset,
         "test": results["test"],
         "history": results["history"],
-        "training_reading": training_reading(results["history"]),
+        "training_reading": training_reading(results["history"], results["config"]),
         "config": results["config"],
         "findings": class_findings,
         "missed_classes": [row for row in class_findings if row["recall"] < 0.1],

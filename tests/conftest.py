@@ -176,7 +176,7 @@ def make_results(
     """A complete, fixed results.json payload built without torch, for rendering tests."""
     from reportgen.catalog import class_names_of, collection_summary, medmnist_info
     from reportgen.config import BuildConfig
-    from reportgen.evaluate import summarize_test
+    from reportgen.evaluate import summarize_split, summarize_test
     from reportgen.results import SCHEMA_VERSION, dataset_summary, rebuild_command
     from reportgen.screening import endpoint_of, referral_auc_of, referral_operating_point
 
@@ -252,7 +252,7 @@ def make_results(
             "stopped_early": False,
             "class_offsets": [0.0] * len(names),
         },
-        "val": summarize_test(labels, probabilities, names),
+        "val": summarize_split(labels, probabilities, names),
         "test": summarize_test(labels, probabilities, names),
         "referral_auc": referral_auc_of(dataset, labels, probabilities),
         "referral_operating_point": None

@@ -518,6 +518,9 @@ def test_a_small_difference_in_the_focus_recall_is_also_said_in_images() -> None
     assert image_difference(1 / 15, 20, "a") == (
         "1.3 more of the 20 *a* images found per run, on average"  # seeds found 1, 1 and 2
     )
+    assert image_difference(0.05, 20, "a", steady=False) == (
+        "1 more of the 20 *a* images found per run, on average"  # e.g. 0, 1, 2 against 0, 0, 0
+    )
     assert image_difference(0.0, 20, "a") is None  # no difference
     assert image_difference(0.15, 20, "a") is None  # 3 images: the recall says enough
     assert image_difference(0.05, 20, "a_b") == "1 more of the 20 *a\\_b* images found"
@@ -711,6 +714,14 @@ def test_the_model_card_says_it_is_not_the_recommended_variants_and_the_home_pag
     assert "which is its sensitivity for that class" in home
     card = render_pages(results)["model-card.md"]
     assert "This card is for the build's own run" not in card  # no experiments: nothing to confuse
+    scope = make_environment().get_template("_card_scope.md.j2")
+    baseline, wide = {"name": "baseline", "slug": "baseline"}, {"name": "wide", "slug": "wide"}
+    experiments = {"recommended": "wide", "recommended_row": wide, "baseline": baseline}
+    note = scope.render(experiments=experiments, config={"seed": 3})
+    assert '!!! note "This card is for the build\'s own run"' in note
+    assert "trained (seed 3)" in note and "[Experiments](experiments.md#wide), **wide**," in note
+    experiments.update(recommended="baseline", recommended_row=baseline)
+    assert scope.render(experiments=experiments, config={"seed": 3}).strip() == ""
 
 
 def test_the_training_page_says_what_its_curves_show() -> None:
@@ -736,3 +747,10 @@ def test_the_training_page_says_what_its_curves_show() -> None:
         "after epoch 1, to "
     ) in page
     assert "It ends below the training loss" not in page
+    assert "This run keeps the last epoch's weights; choosing the epoch on validation" in page
+    # The training loss measured unlike the validation loss, setting by setting.
+    settings = {"augment": True, "label_smoothing": 0.1, "sampler": "balanced"}
+    assert training_reading(results["history"], settings)["train_loss_unlike_val"] == [
+        "on augmented images", "against smoothed labels", "on class-balanced batches",
+    ]  # fmt: skip
+    assert training_reading(results["history"], results["config"])["train_loss_unlike_val"] == []

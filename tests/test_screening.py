@@ -305,3 +305,14 @@ def test_sensitivity_class_by_class_names_the_grade_referred_least() -> None:
     assert view["by_positive_class"][1]["missed_as"] is None  # none missed
     no_group = np.diag([50, 10, 0, 0, 0])
     assert screening_view({"confusion_matrix": no_group.tolist()}, retina)["least_referred"] is None
+
+
+def test_a_referral_that_misses_nothing_has_no_missed_line() -> None:
+    results = make_results(flag="retinamnist", official=True)
+    names = results["dataset"]["class_names"]
+    labels = np.repeat(np.arange(5), [20, 10, 10, 6, 4])
+    predicted = np.where(labels >= 2, 3, labels)  # every referable image called grade 3
+    results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
+    home = render_pages(results)["index.md"]
+    assert "**Referred**: this build's run refers 20 of the 20 images graded referable" in home
+    assert "**Missed**" not in home  # not "grade 4 is referred least often (4 of 4)"
