@@ -560,7 +560,16 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
         }
         for name, level in (("weighted", 0.2), ("plain", 0.4))
     ]
-    jobs = experiment_figure_jobs({"variants": variants}, ["a", "b"], tmp_path)
+    jobs = experiment_figure_jobs({"seeds": [7], "variants": variants}, ["a", "b"], tmp_path)
+    # The recall chart's title says over how many seeds it averages (none: one seed).
+    titles.clear()
+    jobs["experiments/recall_by_variant"]()
+    assert titles == ["Per-class recall on test"]
+    titles.clear()
+    experiment_figure_jobs({"seeds": [7, 8], "variants": variants}, ["a", "b"], tmp_path)[
+        "experiments/recall_by_variant"
+    ]()
+    assert titles == ["Per-class recall on test, mean over 2 seeds"]
     for name in ("loss", "metrics", "confusion"):
         titles.clear()
         jobs[f"experiments/weighted_{name}"]()
