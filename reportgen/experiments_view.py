@@ -211,7 +211,9 @@ def _variant_rows(
                 "recommended": variant["name"] == experiments["recommended"],
                 "per_class_mean_recall": variant["mean"]["per_class_recall"],
                 "collapsed_onto": collapsed_onto(variant["mean"]["per_class_recall"], dataset),
-                "per_class_sd_recall": variant["sd"]["per_class_recall"] if spread else None,
+                "per_class_sd_recall": variant["sd"]["per_class_recall"]
+                if spread
+                else [None] * len(dataset["class_names"]),
                 "first_run": variant["runs"][0],
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),
@@ -251,13 +253,11 @@ def experiments_view(
         for row, reading in zip(rows, screening_rows, strict=True):
             row["screening"] = reading
     seeds = experiments["seeds"]
+    one_seed = len(seeds) == 1  # each variant one run: no spread between runs to show or test
     return {
         "seeds": seeds,
-        # One seed: each variant is one run, with no spread between runs to show or test.
-        "one_seed": len(seeds) == 1,
-        "seed_phrase": f"mean of {len(seeds)} seeds"
-        if len(seeds) > 1
-        else f"one run, seed {seeds[0]}",
+        "one_seed": one_seed,
+        "seed_phrase": f"one run, seed {seeds[0]}" if one_seed else f"mean of {len(seeds)} seeds",
         "recommended": experiments["recommended"],
         "selection": selection_margin(recommended, rows),
         # Comparisons with the baseline per column, and how many of them would pass Welch's test
@@ -270,7 +270,7 @@ def experiments_view(
         > VAL_OVER_TEST_NOTABLE,
         # "mean validation balanced accuracy": with one seed, no mean.
         "selection_metric": experiments["selection_metric"].removeprefix("mean ")
-        if len(seeds) == 1
+        if one_seed
         else experiments["selection_metric"],
         "focus_class": dataset["class_names"][focus],
         "focus_test_images": dataset["counts"]["test"][focus],

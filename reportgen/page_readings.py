@@ -200,15 +200,18 @@ def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def next_steps_view(
-    results: dict[str, Any], class_findings: list[dict[str, Any]], zero_recall: list[str]
+    results: dict[str, Any],
+    class_findings: list[dict[str, Any]],
+    zero_recall: list[str],
+    reading: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """The study's proposed steps, each with the numbers from this run that motivate it."""
+    """The study's proposed steps, each with the numbers from this run that motivate it (reading:
+    training_reading of its history)."""
     counts = results["dataset"]["counts"]["train"]
     names = results["dataset"]["class_names"]
     largest, smallest = largest_class(counts), smallest_class(counts)
     rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
     history = results["history"]
-    reading = training_reading(history)
     return [
         {
             "key": key,
@@ -256,6 +259,7 @@ def findings(
         errors = matrix[k].copy()
         errors[k] = 0
         confused_with = int(errors.argmax()) if errors.sum() else None
+        predicted = int(matrix[:, k].sum())  # test images given this class
         rows.append(
             {
                 "index": k,
@@ -265,10 +269,9 @@ def findings(
                 "support": row["support"],
                 "prevalence": prevalence[k],
                 "missed": int(errors.sum()),
-                "predicted": int(matrix[:, k].sum()),  # test images given this class
+                "predicted": predicted,
                 # Given to at least OVERCALLED times as many test images as have it.
-                "overcalled": row["support"] > 0
-                and matrix[:, k].sum() >= OVERCALLED * row["support"],
+                "overcalled": row["support"] > 0 and predicted >= OVERCALLED * row["support"],
                 "confused_with": class_names[confused_with] if confused_with is not None else None,
                 "confused_count": int(errors.max()) if errors.sum() else 0,
             }

@@ -160,6 +160,7 @@ def page_context(
     rgb = dataset["n_channels"] == 3
     jitter_kind = "colour" if rgb else "brightness"  # what the augmentation's jitter varies
     variants = experiments_view(experiments, dataset)
+    reading = training_reading(results["history"], results["config"])
     colour_reference = results.get("colour_reference")  # None in older results.json files
     return {
         "split_totals": split_totals,
@@ -175,7 +176,7 @@ def page_context(
         "dataset": dataset,
         "test": results["test"],
         "history": results["history"],
-        "training_reading": training_reading(results["history"], results["config"]),
+        "training_reading": reading,
         "config": results["config"],
         "findings": class_findings,
         "missed_classes": [row for row in class_findings if row["recall"] < 0.1],
@@ -235,7 +236,7 @@ def page_context(
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
-        "next_steps": next_steps_view(results, class_findings, never_found),
+        "next_steps": next_steps_view(results, class_findings, never_found, reading),
         "experiments": variants,
     }
 

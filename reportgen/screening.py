@@ -229,9 +229,9 @@ def _largest_among(values: list[int], among: list[int]) -> int | None:
 def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
-    """Per variant of experiments.json, in its order: the mean and sd (None for one run) over its
-    runs of sensitivity, specificity and share referred (NaN where a split has no images to
-    count), of the referral AUC ("auc") where every run keeps one, and of test sensitivity and
+    """Per variant of experiments.json, in its order: the mean and sd (each None for one run)
+    over its runs of sensitivity, specificity and share referred (NaN where a split has no images
+    to count), of the referral AUC ("auc") where every run keeps one, and of test sensitivity and
     specificity at the threshold set on validation (TARGET_RATES) where every run keeps them.
     None without an endpoint, or for a file whose runs keep no confusion-matrix counts (written
     before they were kept)."""
@@ -268,7 +268,8 @@ def screening_by_variant(
             {
                 "name": variant["name"],
                 "mean": mean,
-                "sd": sd if len(rates) > 1 else None,  # one run: no spread to show
+                # One run: no spread to show (mean_sd's 0 would read as a certain rate).
+                "sd": sd if len(rates) > 1 else dict.fromkeys(names),
                 "referred": [min(found), max(found)],
             }
         )
