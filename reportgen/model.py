@@ -86,6 +86,7 @@ def describe_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list
             {
                 "name": names[module],
                 "operation": repr(module),
+                "description": plain_operation(module),
                 "output_shape": list(output.shape[1:]),
                 "parameters": sum(p.numel() for p in module.parameters(recurse=False)),
             }
@@ -103,6 +104,29 @@ def describe_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list
             hook.remove()
         model.train(was_training)
     return rows
+
+
+def plain_operation(module: nn.Module) -> str:
+    """What a leaf module does, in words a reader without PyTorch can follow."""
+    if isinstance(module, nn.Conv2d):
+        size = "×".join(str(k) for k in module.kernel_size)
+        padded = ", padded" if any(module.padding) else ""
+        return f"{size} convolution{padded}: {module.in_channels} → {module.out_channels} channels"
+    if isinstance(module, nn.BatchNorm2d):
+        return f"batch normalisation of {module.num_features} channels"
+    if isinstance(module, nn.ReLU):
+        return "ReLU: negative values set to 0"
+    if isinstance(module, nn.MaxPool2d):
+        return f"{module.kernel_size}×{module.kernel_size} max-pooling: keeps the largest value"
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        return "global average pooling: one mean per channel"
+    if isinstance(module, nn.Flatten):
+        return "flatten to one vector"
+    if isinstance(module, nn.Dropout):
+        return f"dropout: zeroes a random {module.p:.0%} of values while training"
+    if isinstance(module, nn.Linear):
+        return f"dense layer: {module.in_features:,} → {module.out_features:,} values"
+    return type(module).__name__
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -240,6 +240,7 @@ def make_results(
                 {
                     "name": "classifier.5",
                     "operation": "Linear(in_features=128, out_features=7, bias=True)",
+                    "description": "dense layer: 128 → 7 values",
                     "output_shape": [7],
                     "parameters": 903,
                 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reportgen.model import StudyCNN, count_parameters, describe_layers
+from reportgen.model import StudyCNN, build_model, count_parameters, describe_layers
 
 
 def conv(c_in: int, c_out: int) -> int:
@@ -51,6 +51,23 @@ def test_layer_output_shapes_follow_28_26_24_12_10_8_4() -> None:
     operations = [row["operation"].split("(")[0] for row in layers]
     assert operations.count("Conv2d") == 4 and operations.count("BatchNorm2d") == 4
     assert operations.count("MaxPool2d") == 2 and operations.count("Linear") == 3
+
+
+def test_each_layer_is_described_in_words_with_its_sizes() -> None:
+    study = {
+        row["name"]: row["description"] for row in describe_layers(StudyCNN(3, 7), (3, 28, 28))
+    }
+    assert study["layer1.0"] == "3×3 convolution: 3 → 16 channels"
+    assert study["layer1.1"] == "batch normalisation of 16 channels"
+    assert study["layer2.3"] == "2×2 max-pooling: keeps the largest value"
+    assert study["classifier.1"] == "dense layer: 1,024 → 128 values"
+    wide = {
+        row["name"]: row["description"]
+        for row in describe_layers(build_model("wide_cnn", 3, 5, width=8), (3, 28, 28))
+    }
+    assert wide["features.0"] == "3×3 convolution, padded: 3 → 8 channels"
+    assert wide["classifier.0"] == "global average pooling: one mean per channel"
+    assert wide["classifier.2"] == "dropout: zeroes a random 20% of values while training"
 
 
 def test_convolutions_are_unpadded_3x3() -> None:

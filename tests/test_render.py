@@ -222,6 +222,16 @@ def test_pages_name_the_hardware_and_read_older_results_without_it() -> None:
     assert "trained on cpu (NVIDIA H100 80GB HBM3)" in pages["model-card.md"]
 
 
+def test_model_page_says_each_layer_in_words_and_reads_older_results_without_them() -> None:
+    results = make_results()
+    page = render_pages(results)["model.md"]
+    assert "| `classifier.5` | dense layer: 128 → 7 values | 7 |" in page
+    assert "    - `classifier.5`: `Linear(in_features=128, out_features=7, bias=True)`" in page
+    del results["model"]["layers"][0]["description"]  # written before layers were described
+    page = render_pages(results)["model.md"]
+    assert "| `classifier.5` | `Linear(in_features=128, out_features=7, bias=True)` | 7 |" in page
+
+
 def test_training_page_describes_an_ensemble_only_when_there_is_one() -> None:
     results = make_results()
     assert "| Ensemble |" not in render_pages(results)["training.md"]
