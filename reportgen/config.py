@@ -188,6 +188,18 @@ class BuildConfig:
         }
 
 
+def inert_fields(config: BuildConfig) -> set[str]:
+    """Training fields that change nothing under this config's other settings."""
+    inert = set()
+    if config.model != "wide_cnn":
+        inert.add("width")
+    if config.loss_weighting != "effective_number":
+        inert.add("effective_number_beta")
+    if config.optimizer == "adamw":
+        inert.add("momentum")  # AdamW keeps its own running means
+    return inert
+
+
 def member_seeds(config: BuildConfig) -> list[int]:
     """The seed of each network of the run; the first is the run's own seed."""
     return [config.seed + ENSEMBLE_SEED_STRIDE * member for member in range(config.ensemble)]

@@ -18,7 +18,7 @@ import numpy as np
 import reportgen
 from reportgen.cache import TrainedRun
 from reportgen.catalog import class_names_of, collection_summary, medmnist_info
-from reportgen.config import BuildConfig
+from reportgen.config import BuildConfig, inert_fields
 from reportgen.errors import ReportgenError
 from reportgen.screening import referral_auc_of, referral_operating_point_of
 
@@ -87,11 +87,16 @@ def dataset_summary(
 
 
 def rebuild_command(config: BuildConfig) -> str:
-    """The `reportgen build` command line that makes this exact configuration (every option)."""
+    """The `reportgen build` command line that makes this exact configuration: every option,
+    except those at their default that do nothing here (--width for the study's CNN)."""
     parts = ["reportgen build"]
+    defaults = BuildConfig()
+    inert = inert_fields(config)
     for name, value in shareable_config(config).items():
         option = "--" + name.replace("_", "-")
         if name == "retrain" or value is None:
+            continue
+        if name in inert and getattr(config, name) == getattr(defaults, name):
             continue
         if name == "build_site":
             parts += [] if value else ["--no-site"]

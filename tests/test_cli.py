@@ -109,6 +109,24 @@ def test_rebuild_command_reproduces_the_config(
     assert captured == [config]
 
 
+def test_rebuild_command_leaves_out_defaults_that_do_nothing_for_this_config(
+    runner: CliRunner, captured: list[BuildConfig]
+) -> None:
+    study = rebuild_command(BuildConfig())
+    assert "--width" not in study and "--effective-number-beta" not in study
+    assert "--momentum 0.0" in study and "--optimizer sgd" in study  # used: still written out
+    wide = rebuild_command(BuildConfig(model="wide_cnn", optimizer="adamw"))
+    assert "--width 32" in wide and "--momentum" not in wide
+    # A value set away from its default is kept, so the command still makes the same config.
+    odd = BuildConfig(width=16, loss_weighting="inverse_frequency", effective_number_beta=0.9)
+    command = rebuild_command(odd)
+    assert "--width 16" in command and "--effective-number-beta 0.9" in command
+    for config in (BuildConfig(), BuildConfig(model="wide_cnn", optimizer="adamw"), odd):
+        argv = shlex.split(rebuild_command(config).replace("\\\n", " "))
+        runner.invoke(main, argv[1:])
+    assert captured == [BuildConfig(), BuildConfig(model="wide_cnn", optimizer="adamw"), odd]
+
+
 def test_output_settings_carry_the_configs_output_fields_and_defaults() -> None:
     from reportgen.config import OutputSettings
 
