@@ -215,11 +215,51 @@ def _variant_rows(
                 if spread
                 else [None] * len(dataset["class_names"]),
                 "first_run": variant["runs"][0],
+                "n_runs": len(variant["runs"]),
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),
             }
         )
     return rows
+
+
+# A variant trained in at most this share of the recommended variant's time counts as cheaper.
+CHEAPER_SHARE = 0.5
+HEADLINE_COLUMNS = ("accuracy", "auc", "balanced_accuracy")
+
+
+def cheaper_alike(recommended: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The variant, best on validation, that trained in at most half the recommended variant's
+    time and scored on test no lower than it beyond seed noise in accuracy, AUC and balanced
+    accuracy; None when there is none, or with one seed (no noise to judge by). The pages say it
+    as an observation: test chose nothing."""
+    alike = []
+    for row in rows:
+        if (
+            row is recommended
+            or row["train_seconds"] > CHEAPER_SHARE * recommended["train_seconds"]
+        ):
+            continue
+        judged = [
+            within_seed_noise(
+                row["cells"][column]["mean"] - recommended["cells"][column]["mean"],
+                row["cells"][column]["sd"],
+                row["n_runs"],
+                recommended["cells"][column]["sd"],
+                recommended["n_runs"],
+            )
+            for column in HEADLINE_COLUMNS
+        ]
+        no_lower = [
+            noise is not None
+            and (noise or row["cells"][column]["mean"] > recommended["cells"][column]["mean"])
+            for noise, column in zip(judged, HEADLINE_COLUMNS, strict=True)
+        ]
+        if all(no_lower):
+            alike.append(row)
+    if not alike:
+        return None
+    return max(alike, key=lambda row: row["val_balanced_accuracy"])
 
 
 def experiments_view(
@@ -278,6 +318,7 @@ def experiments_view(
         "baseline": rows[0],
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
+        "cheaper_alike": cheaper_alike(recommended, rows),
         # The experiments file published beside experiments.json (older builds have none).
         "plan_file": PLAN_FILE.as_posix() if experiments.get("plan_toml") else None,
         "references": experiments["references"],

@@ -36,7 +36,7 @@ from reportgen.page_readings import (
     training_reading,
     val_loss_trend,
 )
-from reportgen.render import DOWNLOADS, PAGES, make_environment, render_pages
+from reportgen.render import DOWNLOADS, PAGES, make_environment, page_context, render_pages
 from tests.conftest import assert_blocks_set_apart, make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -455,6 +455,55 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
     results = render_pages(make_results(flag="retinamnist", official=True))["results.md"]
     assert results.count("too narrow, perhaps much: the test images come from about a") == 2
     assert "somewhat too narrow" in render_pages(make_results())["results.md"]
+
+
+def test_a_cheaper_variant_that_did_as_well_on_test_is_named_on_the_home_page() -> None:
+    def variant(name: str, balanced: float, val: float, seconds: float) -> dict:
+        metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": balanced, "macro_f1": 0.3}
+        return {
+            "name": name,
+            "description": "",
+            "config": {},
+            "steps": [],
+            "mean": {**metrics, "per_class_recall": [0.9, 0.1]},
+            "sd": {**dict.fromkeys(metrics, 0.01), "per_class_recall": [0.0, 0.0]},
+            "val_mean": {"balanced_accuracy": val},
+            "val_sd": {"balanced_accuracy": 0.01},
+            "runs": [{"confusion_matrix": [[9, 1], [9, 1]], "train_seconds": seconds, "config": {}}]
+            * 3,
+        }
+
+    experiments = {
+        "recommended": "ensemble",
+        "seeds": [0, 1, 2],
+        "selection_metric": "mean validation balanced accuracy",
+        "references": [],
+        "variants": [
+            variant("baseline", 0.30, 0.35, 1.0),  # cheap, but lower beyond seed noise
+            variant("ensemble", 0.40, 0.50, 3.0),
+            variant("single", 0.40, 0.45, 1.0),
+            variant("single-twin", 0.41, 0.44, 1.0),  # as good, but lower on validation
+        ],
+    }
+    dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
+               "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+    view = experiments_view(experiments, dataset)
+    assert view["cheaper_alike"]["name"] == "single"
+    index_template = make_environment().get_template("index.md.j2")
+    index = index_template.render({**page_context(make_results()), "experiments": view})
+    assert "On test, **[single](experiments.md#single)** did as well in less than half" in index
+    assert "(1.0 s a run against 3.0 s)" in index
+    # More than half the recommended variant's time is not cheaper; one seed judges nothing.
+    for one in experiments["variants"][2:]:
+        one["runs"] = [{**one["runs"][0], "train_seconds": 1.6}] * 3
+    assert experiments_view(experiments, dataset)["cheaper_alike"] is None
+    experiments["seeds"] = [0]
+    for one in experiments["variants"]:
+        one["runs"] = [{**one["runs"][0], "train_seconds": 1.0}]
+    view = experiments_view(experiments, dataset)
+    assert view["cheaper_alike"] is None
+    index = index_template.render({**page_context(make_results()), "experiments": view})
+    assert "did as well" not in index and "With one seed per variant" in index
 
 
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
