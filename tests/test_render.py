@@ -443,6 +443,17 @@ def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> N
     assert calibration_direction(bins[1:2])["top_bin"] is None
 
 
+def test_an_official_files_notice_is_short_and_points_to_its_checksum() -> None:
+    """On a phone the danger box and the data box fill the first screen: the official file's box
+    names the data and its splits, and leaves the 32-digit MD5 to Reproducibility."""
+    results = make_results(flag="retinamnist", official=True)
+    pages = render_pages(results)
+    notice = pages["training.md"].split('!!! info "Data: RetinaMNIST"')[1].split("\n\n")[0]
+    assert "the official MedMNIST file `retinamnist.npz` ([checksum checked]" in notice
+    assert results["dataset"]["md5"] not in notice
+    assert results["dataset"]["md5"] in pages["reproducibility.md"].split("## Data")[1]
+
+
 def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_training() -> None:
     retina = render_pages(make_results(flag="retinamnist", official=True))["dataset.md"]
     assert '!!! note "Validation may share patients with training"' in retina
@@ -595,7 +606,10 @@ def test_the_imbalance_note_says_accuracy_flatters_only_when_it_does() -> None:
         assert "read accuracy beside balanced accuracy" in pages[page]
         assert "the model finds the less common class of the test split more often" in pages[page]
     assert "hides how the other class fares" in pages["dataset.md"]
-    assert "Neither class has a recall below 0.10" in pages["results.md"]
+    assert "Neither class has a recall below 0.10" in pages["index.md"]
+    # The findings are written once, on the Overview; Results points to them.
+    assert "Neither class has a recall" not in pages["results.md"]
+    assert "written out once, under [Findings](index.md#findings)" in pages["results.md"]
     # One grey channel: the reference sees brightness, and the augmentation jitters it.
     assert "image's overall brightness and contrast alone" in pages["index.md"]
     assert "colour" not in pages["next-steps.md"]
@@ -739,7 +753,7 @@ def test_a_best_found_class_the_model_answers_often_is_said_to_be_overcalled() -
     k, support = best["index"], best["support"]
     matrix = np.asarray(test["confusion_matrix"])
     called = int(matrix[:, k].sum())
-    page = render_pages(results)["results.md"]
+    page = render_pages(results)["index.md"]
     assert ("so much of that recall comes from giving the answer often" in page) == (
         called >= 2 * support
     )
@@ -755,7 +769,7 @@ def test_a_best_found_class_the_model_answers_often_is_said_to_be_overcalled() -
         matrix[other, k] += taken
         moved -= taken
     test["confusion_matrix"] = matrix.tolist()
-    page = render_pages(results)["results.md"]
+    page = render_pages(results)["index.md"]
     name = results["dataset"]["class_names"][k]
     assert (
         f"The model calls {int(matrix[:, k].sum()):,} test images *{name}* where {support:,} are, "
