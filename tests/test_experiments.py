@@ -275,6 +275,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert header in screening
     assert "tune per-class decision offsets ([tuned](#tuned)) report probabilities" in screening
     assert "| Macro F1 | Grade " in page  # the rarest grade heads its recall column
+    assert (
+        "| Variant | Val balanced accuracy (chooses) | Accuracy |" in page
+    )  # the deciding score first
     # Called <rarest grade>: per run, the test images given that grade (the confusion matrix's
     # column), mean ± sd over seeds.
     train_counts = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["dataset"][
@@ -285,7 +288,7 @@ def test_build_with_experiments_writes_json_page_and_links(
         called = [np.asarray(run["confusion_matrix"])[:, rarest].sum() for run in variant["runs"]]
         rows = [row for row in page.splitlines() if row.startswith(f"| [{variant['name']}](")]
         line = rows[0]  # the main table (the screening table's row comes later)
-        cell = line.split(" | ")[6]
+        cell = line.split(" | ")[7]  # after the variant, the val column and five test columns
         mean, sd = fmt_number(np.mean(called), 0), fmt_number(np.std(called, ddof=1), 0)
         assert cell == f"{mean}\u00a0±\u00a0{sd}", line  # rounded as the pages round
     # The recall chart's table: each variant's mean test recall of every class.
