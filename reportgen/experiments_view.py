@@ -9,7 +9,7 @@ import numpy as np
 from markupsafe import Markup
 from scipy import stats
 
-from reportgen import screening, study
+from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, rounded
 from reportgen.page_readings import largest_class, smallest_class
@@ -293,7 +293,7 @@ def experiments_view(
         "screening_auc": screening_rows is not None and "auc" in screening_rows[0]["mean"],
         "screening_target": screening_rows is not None
         and screening.TARGET_RATES[0] in screening_rows[0]["mean"],
-        "target_sensitivity": screening.TARGET_SENSITIVITY,
+        "target_sensitivity": referral.TARGET_SENSITIVITY,
         # Variants whose reported probabilities are re-weighted by tuned per-class offsets.
         "offset_variants": [
             row for row in rows if row["first_run"]["config"].get("threshold_tuning")

@@ -12,15 +12,10 @@ from sklearn.metrics import roc_auc_score
 from reportgen.evaluate import summarize_test
 from reportgen.figure_plan import figure_jobs
 from reportgen.formatting import fmt_number
+from reportgen.referral import referral_auc, referral_operating_point, screening_counts
 from reportgen.render import render_pages
-from reportgen.screening import (
-    referral_auc,
-    referral_operating_point,
-    screening_by_variant,
-    screening_counts,
-    screening_view,
-)
-from tests.conftest import make_results
+from reportgen.screening import screening_by_variant, screening_view
+from tests.conftest import make_results, reportgen_imports
 
 
 def test_screening_counts_by_hand() -> None:
@@ -45,6 +40,12 @@ def test_screening_counts_by_hand() -> None:
     assert sensitivity["low"] < 0.9 < sensitivity["high"] < 1
     nothing_referred = screening_counts(np.array([[5, 0], [3, 0]]), [1])
     assert nothing_referred["precision"] == {"estimate": None, "low": None, "high": None}
+
+
+def test_the_referral_arithmetic_needs_no_page_cache_or_experiments_code() -> None:
+    """referral.py is numpy maths that training-free tools and figures can import alone: pulling
+    the page views, the run cache or experiments.json back in would undo the split."""
+    assert reportgen_imports("referral.py") == {"referral.py", "confidence.py"}
 
 
 def test_retinamnist_refers_grade_2_and_worse() -> None:
