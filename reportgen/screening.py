@@ -146,6 +146,12 @@ def _largest_among(values: list[int], among: list[int]) -> int | None:
     return max(among, key=lambda k: values[k])
 
 
+def rate_columns(with_auc: bool, with_target: bool) -> tuple[str, ...]:
+    """The rates screening_by_variant gives each variant, in the order of the page's columns:
+    SCREENING_RATES, then the referral AUC and TARGET_RATES where the runs keep them."""
+    return SCREENING_RATES + (("auc",) if with_auc else ()) + (TARGET_RATES if with_target else ())
+
+
 def screening_by_variant(
     experiments: dict[str, Any], dataset: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
@@ -162,7 +168,7 @@ def screening_by_variant(
     _, positive = found
     with_auc = all(run.get("referral_auc") is not None for run in runs)
     with_target = all(run.get("referral_at_target") is not None for run in runs)
-    names = SCREENING_RATES + (("auc",) if with_auc else ()) + (TARGET_RATES if with_target else ())
+    names = rate_columns(with_auc, with_target)
     rows = []
     for variant in experiments["variants"]:
         counts = [
