@@ -9,7 +9,7 @@ import numpy as np
 from markupsafe import Markup
 from scipy import stats
 
-from reportgen import screening, study
+from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, rounded
 from reportgen.page_readings import largest_class, smallest_class
@@ -292,6 +292,12 @@ def experiments_view(
     if screening_rows is not None:
         for row, reading in zip(rows, screening_rows, strict=True):
             row["screening"] = reading
+    # Whether those readings include the referral AUC and the rates at the threshold set on
+    # validation (files written before them do not).
+    screening_auc = screening_rows is not None and "auc" in screening_rows[0]["mean"]
+    screening_target = (
+        screening_rows is not None and screening.TARGET_RATES[0] in screening_rows[0]["mean"]
+    )
     seeds = experiments["seeds"]
     one_seed = len(seeds) == 1  # each variant one run: no spread between runs to show or test
     return {
@@ -329,12 +335,11 @@ def experiments_view(
         "beyond_steps": [row for row in rows[1:] if not row["steps"]],
         # Each variant's screening reading, in the order of `rows` (None: none to show).
         "screening": screening_rows,
-        # Whether those readings include the referral AUC and the rates at the threshold set on
-        # validation (files written before them do not).
-        "screening_auc": screening_rows is not None and "auc" in screening_rows[0]["mean"],
-        "screening_target": screening_rows is not None
-        and screening.TARGET_RATES[0] in screening_rows[0]["mean"],
-        "target_sensitivity": screening.TARGET_SENSITIVITY,
+        "screening_auc": screening_auc,
+        "screening_target": screening_target,
+        # The rates of each reading the screening table shows, in its column order.
+        "screening_columns": list(screening.rate_columns(screening_auc, screening_target)),
+        "target_sensitivity": referral.TARGET_SENSITIVITY,
         # Variants whose reported probabilities are re-weighted by tuned per-class offsets.
         "offset_variants": [
             row for row in rows if row["first_run"]["config"].get("threshold_tuning")

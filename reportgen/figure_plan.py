@@ -30,7 +30,8 @@ from reportgen.figures import (
     plot_roc_curves,
     plot_sample_grid,
 )
-from reportgen.screening import endpoint_of, screening_counts, screening_rates
+from reportgen.referral import screening_counts, screening_rates
+from reportgen.screening import endpoint_of
 
 
 def shared_limits(
@@ -144,6 +145,7 @@ FIGURE_SOURCES = (
     "figure_plan.py",
     "figures.py",
     "screening.py",
+    "referral.py",
     "confidence.py",
     "formatting.py",
     "sources.py",

@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 from reportgen.formatting import fmt_number
-from reportgen.screening import referral_score
+from reportgen.referral import referral_score
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}

@@ -245,6 +245,14 @@ def accuracy_gap(test: dict[str, Any]) -> str:
     return "below" if gap < -ACCURACY_GAP else "close"
 
 
+def half_width(interval: dict[str, float | None]) -> float | None:
+    """Half an interval's width: the "about ±" a page quotes for any score near this one (an
+    interval need not be symmetric about its estimate). None where it has no bounds."""
+    if interval["low"] is None or interval["high"] is None:
+        return None
+    return (interval["high"] - interval["low"]) / 2
+
+
 def findings(
     test: dict[str, Any], class_names: list[str], prevalence: list[float]
 ) -> list[dict[str, Any]]:

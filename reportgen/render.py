@@ -37,6 +37,7 @@ from reportgen.page_readings import (
     auc_extremes,
     calibration_direction,
     findings,
+    half_width,
     largest_class,
     next_steps_view,
     ordinal_reference,
@@ -192,6 +193,8 @@ def page_context(
         # Whether accuracy is above balanced accuracy: the imbalance note says it flatters only then.
         "accuracy_flatters": results["test"]["accuracy"] > results["test"]["balanced_accuracy"],
         "accuracy_gap": accuracy_gap(results["test"]),  # above, below or close to it
+        # The spread a gap between two accuracies must beat (None: no interval to read it from).
+        "accuracy_half_width": half_width(results["test"]["intervals"]["accuracy"]),
         # Wording for the data's kind: two classes or more, colour or grey images.
         "two_classes": len(dataset["class_names"]) == 2,
         "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",

@@ -177,8 +177,9 @@ def make_results(
     from reportgen.catalog import class_names_of, collection_summary, medmnist_info
     from reportgen.config import BuildConfig
     from reportgen.evaluate import summarize_split, summarize_test
+    from reportgen.referral import referral_operating_point
     from reportgen.results import SCHEMA_VERSION, dataset_summary, rebuild_command
-    from reportgen.screening import endpoint_of, referral_auc_of, referral_operating_point
+    from reportgen.screening import endpoint_of, referral_auc_of
 
     info = medmnist_info()[flag]
     names = class_names or class_names_of(info)

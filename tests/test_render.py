@@ -31,6 +31,7 @@ from reportgen.formatting import (
 from reportgen.page_readings import (
     auc_extremes,
     calibration_direction,
+    half_width,
     ordinal_reference,
     percent_shares,
     training_reading,
@@ -284,6 +285,15 @@ def test_ordinal_reference_is_the_constant_answer_and_the_worst_miss() -> None:
     assert (
         "For reference, always answering *grade 4*, the most common training grade" in page
     )  # the fixture's largest training class
+
+
+def test_the_experiments_page_quotes_half_the_width_of_the_accuracy_interval() -> None:
+    # An asymmetric interval: its half width, not the distance from the estimate to a bound.
+    assert half_width({"estimate": 0.8, "low": 0.6, "high": 0.9}) == pytest.approx(0.15)
+    assert half_width({"estimate": None, "low": None, "high": None}) is None
+    results = make_results()
+    results["test"]["intervals"]["accuracy"] = {"estimate": 0.8, "low": 0.7, "high": 0.86}
+    assert page_context(results)["accuracy_half_width"] == pytest.approx(0.08)
 
 
 def test_classes_never_found_are_named_so_and_why_their_interval_is_not_bootstrapped() -> None:

@@ -10,17 +10,13 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from reportgen.evaluate import summarize_test
+from reportgen.experiments_view import experiments_view
 from reportgen.figure_plan import figure_jobs
 from reportgen.formatting import fmt_number
+from reportgen.referral import referral_auc, referral_operating_point, screening_counts
 from reportgen.render import render_pages
-from reportgen.screening import (
-    referral_auc,
-    referral_operating_point,
-    screening_by_variant,
-    screening_counts,
-    screening_view,
-)
-from tests.conftest import make_results
+from reportgen.screening import screening_by_variant, screening_view
+from tests.conftest import make_results, reportgen_imports
 
 
 def test_screening_counts_by_hand() -> None:
@@ -45,6 +41,12 @@ def test_screening_counts_by_hand() -> None:
     assert sensitivity["low"] < 0.9 < sensitivity["high"] < 1
     nothing_referred = screening_counts(np.array([[5, 0], [3, 0]]), [1])
     assert nothing_referred["precision"] == {"estimate": None, "low": None, "high": None}
+
+
+def test_the_referral_arithmetic_needs_no_page_cache_or_experiments_code() -> None:
+    """referral.py is numpy maths that training-free tools and figures can import alone: pulling
+    the page views, the run cache or experiments.json back in would undo the split."""
+    assert reportgen_imports("referral.py") == {"referral.py", "confidence.py"}
 
 
 def test_retinamnist_refers_grade_2_and_worse() -> None:
@@ -111,6 +113,64 @@ def test_no_screening_table_for_an_experiments_file_without_counts() -> None:
     assert rows[0]["sd"]["sensitivity"] == 0.0
     del run["confusion_matrix"]
     assert screening_by_variant(experiments, results["dataset"]) is None
+
+
+def test_the_variant_table_shows_the_rates_its_runs_keep_in_its_header_order() -> None:
+    """The page's columns come from the view: the referral AUC and the rates at the threshold
+    from validation only where every run keeps them, in the order the header names them."""
+    dataset = make_results(flag="retinamnist", official=True)["dataset"]
+    metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": 0.4, "macro_f1": 0.3}
+    runs = [
+        {
+            "confusion_matrix": np.eye(5, dtype=int).tolist(),
+            "referral_auc": 0.8,
+            "referral_at_target": {"sensitivity": 0.9, "specificity": 0.6},
+            "train_seconds": 1.0,
+            "config": {},
+        }
+        for _ in range(2)
+    ]
+    summary = {**metrics, "per_class_recall": [1.0] * 5}
+    experiments = {
+        "recommended": "baseline",
+        "seeds": [0, 1],
+        "selection_metric": "mean validation balanced accuracy",
+        "references": [],
+        "variants": [
+            {
+                "name": "baseline",
+                "description": "",
+                "config": {},
+                "steps": [],
+                "mean": summary,
+                "sd": summary,
+                "val_mean": {"balanced_accuracy": 0.4},
+                "runs": runs,
+            }
+        ],
+    }
+    every_rate = [
+        "sensitivity",
+        "specificity",
+        "referred_share",
+        "auc",
+        "target_sensitivity",
+        "target_specificity",
+    ]
+    view = experiments_view(experiments, dataset)
+    assert view["screening_columns"] == every_rate
+    assert list(view["rows"][0]["screening"]["mean"]) == every_rate
+    runs[1]["referral_auc"] = None
+    assert experiments_view(experiments, dataset)["screening_columns"] == [
+        "sensitivity",
+        "specificity",
+        "referred_share",
+        "target_sensitivity",
+        "target_specificity",
+    ]
+    runs[0]["referral_at_target"] = None
+    columns = experiments_view(experiments, dataset)["screening_columns"]
+    assert columns == ["sensitivity", "specificity", "referred_share"]
 
 
 def test_the_referral_auc_ranks_by_the_groups_summed_probability() -> None:
