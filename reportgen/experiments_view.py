@@ -88,9 +88,11 @@ def within_seed_noise(
     return bool(test.pvalue >= NOISE_LEVEL)
 
 
-def _called(runs: list[dict[str, Any]], k: int) -> dict[str, float]:
-    """Mean and sd over runs of how many test images each run called class k."""
-    counts = [{"called": float(np.asarray(run["confusion_matrix"])[:, k].sum())} for run in runs]
+def _called(runs: list[dict[str, Any]], k: int, rightly: bool = False) -> dict[str, float]:
+    """Mean and sd over runs of how many test images each run called class k (rightly: only
+    those that are k), counted from each run's confusion matrix."""
+    matrices = [np.asarray(run["confusion_matrix"]) for run in runs]
+    counts = [{"called": float(m[k, k] if rightly else m[:, k].sum())} for m in matrices]
     mean, sd = mean_sd(counts, ("called",))
     return {"mean": mean["called"], "sd": sd["called"]}
 
@@ -184,6 +186,8 @@ def _variant_rows(
             }
         called = _called(variant["runs"], focus)
         cells["focus_called"] = {**called, "sd": called["sd"] if spread else None, "best": False}
+        rightly = _called(variant["runs"], focus, rightly=True)
+        cells["focus_rightly"] = {**rightly, "sd": rightly["sd"] if spread else None, "best": False}
         base_cells = rows[0]["cells"] if rows else cells  # the baseline is the first variant
         rows.append(
             {

@@ -385,6 +385,7 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
             "balanced_accuracy": {"mean": 0.34},
             "focus_recall": {"mean": 0.0},
             "focus_called": {"mean": 2.0},
+            "focus_rightly": {"mean": 0.0},
         },
         "versus_baseline": {
             "balanced_accuracy": {"mean": 0.34, "baseline": 0.44, "marked": False, "images": None},
@@ -510,6 +511,9 @@ def test_a_cheaper_variant_that_did_as_well_on_test_is_named_on_the_home_page() 
                "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
     view = experiments_view(experiments, dataset)
     assert view["cheaper_alike"]["name"] == "single"
+    # Images called b, and rightly so, are counted from each run's confusion matrix.
+    cells = view["rows"][0]["cells"]
+    assert (cells["focus_called"]["mean"], cells["focus_rightly"]["mean"]) == (2.0, 1.0)
     index_template = make_environment().get_template("index.md.j2")
     index = index_template.render({**page_context(make_results()), "experiments": view})
     assert "On test, **[single](experiments.md#single)** did as well in less than half" in index
