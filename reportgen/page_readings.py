@@ -277,6 +277,7 @@ def findings(
                 "support": row["support"],
                 "prevalence": prevalence[k],
                 "missed": int(errors.sum()),
+                "found": int(matrix[k, k]),
                 "predicted": predicted,
                 # Given to at least OVERCALLED times as many test images as have it.
                 "overcalled": row["support"] > 0 and predicted >= OVERCALLED * row["support"],

@@ -133,6 +133,7 @@ def screening_counts(matrix: np.ndarray, positive: list[int]) -> dict[str, Any]:
         "positives": positives,
         "negatives": negatives,
         "referred_positives": referred_positives,
+        "missed_positives": positives - referred_positives,
         "cleared_negatives": cleared_negatives,
         "referred": referred,
         "cleared": cleared,  # images not referred

@@ -127,6 +127,7 @@ SCREENING_ENDPOINTS = {
         "why": "the three HAM10000 categories that are skin cancers or non-invasive early forms of "
         "one; the other four are benign",
         "caveat": "",
+        "caveat_short": "",
         "not_independent": "HAM10000 has several images of some lesions",
         # What that does to an interval that treats every image as independent.
         "intervals_effect": "somewhat too narrow",
@@ -145,6 +146,9 @@ SCREENING_ENDPOINTS = {
         "caveat": "Gulshan et al. also refer macular oedema, which RetinaMNIST does not label: an "
         "image of grade 0 or 1 with oedema counts here as not referable, so the sensitivity for "
         "referable disease as they define it is unknown, and likely lower than shown.",
+        # The same, in one line, where a page links to the full caveat.
+        "caveat_short": "RetinaMNIST does not label macular oedema, which Gulshan et al. also "
+        "refer, so the sensitivity for referable disease as they define it is likely lower.",
         # From DeepDRiD's published image lists (patient_id, image_id <patient>_l1, _l2, _r1, _r2):
         # 400 images of 100 patients in the validation set that RetinaMNIST's test split comes from.
         "not_independent": "DeepDRiD has four photographs of each patient, two of each eye, and "

@@ -37,6 +37,7 @@ def test_screening_counts_by_hand() -> None:
     assert counts["precision"]["estimate"] == pytest.approx(9 / 11)
     # Not referred: 9 images, 8 of them rightly (1 positive missed).
     assert counts["cleared"] == 9 and counts["npv"]["estimate"] == pytest.approx(8 / 9)
+    assert counts["missed_positives"] == 1
     sensitivity = counts["sensitivity"]
     assert sensitivity["low"] < 0.9 < sensitivity["high"] < 1
     nothing_referred = screening_counts(np.array([[5, 0], [3, 0]]), [1])
@@ -89,7 +90,12 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
         "Of the 35 images it does not refer, 28 rightly so (negative predictive value 0.80)."
         in pages["index.md"]
     )
-    assert "RetinaMNIST does not label: an image of grade 0 or 1 with oedema" in pages["index.md"]
+    # The Overview says the oedema caveat in a line and links to where Results says it in full.
+    assert (
+        "RetinaMNIST does not label macular oedema, which Gulshan et al. also" in pages["index.md"]
+    )
+    assert "with oedema counts here as not referable" not in pages["index.md"]
+    assert "with oedema counts here as not referable" in pages["results.md"]
     assert "with oedema counts here as not referable" in pages["model-card.md"]
     assert "#as-a-screening-test-referable-retinopathy" in pages["index.md"]
 
