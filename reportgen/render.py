@@ -228,6 +228,7 @@ def page_context(
         # Class name -> what the grade means clinically, for graded datasets (else empty).
         "class_meanings": class_meanings(dataset),
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
+        "image_lists": sources.IMAGE_LISTS.get(dataset["flag"]),
         "colour_reference": colour_reference,
         "reference_over_seeds": baseline_versus_reference(variants, colour_reference),
         "screening": screening.screening_view(

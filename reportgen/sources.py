@@ -99,6 +99,18 @@ GRADE_SCALES = {
     },
 }
 
+# Where the make-up of each source's images (several per lesion, four per patient) can be checked.
+IMAGE_LISTS = {
+    "dermamnist": {
+        "label": "HAM10000's lesion IDs (Tschandl et al., 2018)",
+        "url": "https://doi.org/10.1038/sdata.2018.161",
+    },
+    "retinamnist": {
+        "label": "DeepDRiD's image lists",
+        "url": "https://github.com/deepdrdoc/DeepDRiD",
+    },
+}
+
 # MedMNIST flag -> how its validation split may share patients with training, from MedMNIST's own
 # description of the split (medmnist.INFO[flag]["description"]) and the source data's make-up.
 SPLIT_NOTES = {

@@ -470,12 +470,15 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
     assert '!!! note "Validation may share patients with training"' in retina
     assert "dividing DeepDRiD's training set 9:1" in retina
     assert "four photographs of each patient, two of each eye" in retina
+    deepdrid = "[DeepDRiD's image lists](https://github.com/deepdrdoc/DeepDRiD)"
+    assert deepdrid in retina  # the fact links to where it can be checked
     derma = render_pages(make_results())["dataset.md"]
     assert "Validation may share patients" not in derma  # DermaMNIST has its own leakage warning
     # Four photographs a patient: intervals that count images as independent are much too
     # narrow, where HAM10000's repeated lesions make them only somewhat so.
     results = render_pages(make_results(flag="retinamnist", official=True))["results.md"]
     assert results.count("too narrow, perhaps much: the test images come from about a") == 2
+    assert f"both photographs of an eye carry its grade: see {deepdrid}), so it is" in results
     assert "somewhat too narrow" in render_pages(make_results())["results.md"]
 
 
