@@ -7,13 +7,11 @@ network's lead over it is what it learns beyond overall colour and brightness.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from reportgen import metrics
-from reportgen.data import check_unchanged
 
 FEATURES = {  # by channel count: what the features are, in words
     3: "each channel's mean and standard deviation",
@@ -62,17 +60,3 @@ def colour_reference(
         "auc": metrics.mean_auc(test_labels, probabilities),
         "balanced_accuracy": metrics.balanced_accuracy(test_labels, probabilities.argmax(axis=1)),
     }
-
-
-def colour_reference_of(data_file: Path, n_classes: int, md5: str) -> dict[str, Any]:
-    """colour_reference on a MedMNIST .npz file's training and test splits, which must still
-    have the MD5 the build named its runs and pages by."""
-    check_unchanged(data_file, md5)
-    with np.load(data_file) as data:
-        return colour_reference(
-            data["train_images"],
-            data["train_labels"].reshape(-1),
-            data["test_images"],
-            data["test_labels"].reshape(-1),
-            n_classes,
-        )
