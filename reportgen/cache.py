@@ -24,6 +24,7 @@ import numpy as np
 
 import reportgen
 from reportgen.config import BuildConfig
+from reportgen.data import file_digest
 from reportgen.errors import ReportgenError
 
 CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
@@ -98,10 +99,6 @@ def cache_key(training_fields: dict[str, object], data_md5: str, device: str) ->
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     """Write the run atomically under cache_dir/runs/key and return that directory."""
     try:
@@ -134,7 +131,7 @@ def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
         manifest = {
             "format": CACHE_FORMAT,
             "key": key,
-            "sha256": {name: file_sha256(staging / name) for name in RUN_FILES},
+            "sha256": {name: file_digest(staging / name, "sha256") for name in RUN_FILES},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         with _entry_lock(runs_dir, key):  # no reader sees the gap between removal and rename
@@ -157,7 +154,7 @@ def _read_verified(run_dir: Path, key: str) -> TrainedRun:
     if manifest["format"] != CACHE_FORMAT or manifest["key"] != key:
         raise ValueError("manifest is for another key or format")
     for name in RUN_FILES:
-        if file_sha256(run_dir / name) != manifest["sha256"][name]:
+        if file_digest(run_dir / name, "sha256") != manifest["sha256"][name]:
             raise ValueError(f"{name} checksum mismatch")
     with np.load(run_dir / "arrays.npz") as arrays:
         return TrainedRun(
