@@ -24,7 +24,7 @@ from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
 from reportgen.progress import Progress, StageClock, silenced
 from reportgen.publish import BuildOutcome, publish, read_project_files
-from reportgen.reference import colour_reference
+from reportgen.reference import colour_reference, reference_key
 
 
 def _dataset_loader(
@@ -42,11 +42,20 @@ def _dataset_loader(
     return load
 
 
-def _colour_reference(dataset: Callable[[], LoadedDataset], n_classes: int) -> dict[str, Any]:
-    data = dataset()
-    return colour_reference(
-        data.train.images, data.train.labels, data.test.images, data.test.labels, n_classes
-    )
+def _colour_reference(
+    cache_dir: Path, data_md5: str, n_classes: int, dataset: Callable[[], LoadedDataset]
+) -> dict[str, Any]:
+    """The colour reference on the build's data: from the cache, else fitted (reading the images
+    when no run has) and cached."""
+    key = reference_key(data_md5, n_classes)
+    reference = cache.load_reference(cache_dir, key)
+    if reference is None:
+        data = dataset()
+        reference = colour_reference(
+            data.train.images, data.train.labels, data.test.images, data.test.labels, n_classes
+        )
+        cache.save_reference(reference, cache_dir, key)
+    return reference
 
 
 def _said_once(say: Callable[[str], None]) -> Callable[[str], None]:
@@ -162,9 +171,11 @@ def _build_locked(
                 fresh_keys=frozenset({key}),
             ),
         )
-    # Timed apart: it needs the images, so it loads them when every run came from the cache.
     reference = clock.run(
-        "simple reference", lambda: _colour_reference(dataset, run.test_probabilities.shape[1])
+        "simple reference",
+        lambda: _colour_reference(
+            config.cache_dir, data_file.md5, run.test_probabilities.shape[1], dataset
+        ),
     )
     results_data = results.assemble_results(
         config,

@@ -33,6 +33,7 @@ from reportgen.data import file_digest
 from reportgen.errors import ReportgenError
 
 CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
+REFERENCE_FORMAT = 1  # a cached colour reference's file layout
 MANIFEST = "manifest.json"
 RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
 ENTRY_LOCK_SECONDS = 120  # the longest wait for another build's read or write of an entry
@@ -116,10 +117,51 @@ def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     except TimeoutError:  # an OSError too, but not a full disk
         raise _locked_too_long(cache_dir / "runs" / key) from None
     except OSError as error:
-        raise ReportgenError(
-            f"Could not save the trained run in {cache_dir} ({error.strerror or error}). Free "
-            "some disk space or choose another --cache-dir, then build again."
-        ) from None
+        raise _not_saved("trained run", cache_dir, error) from None
+
+
+def _not_saved(what: str, cache_dir: Path, error: OSError) -> ReportgenError:
+    return ReportgenError(
+        f"Could not save the {what} in {cache_dir} ({error.strerror or error}). Free "
+        "some disk space or choose another --cache-dir, then build again."
+    )
+
+
+def _reference_digest(reference: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(reference, sort_keys=True).encode()).hexdigest()
+
+
+def save_reference(reference: dict[str, Any], cache_dir: Path, key: str) -> None:
+    """Write a colour reference (plain data) atomically as cache_dir/references/key.json."""
+    folder = cache_dir / "references"
+    entry = {
+        "format": REFERENCE_FORMAT,
+        "key": key,
+        "sha256": _reference_digest(reference),
+        "reference": reference,
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with staging_folder(folder, key) as staging:
+            (staging / "reference.json").write_text(json.dumps(entry, indent=2))
+            os.replace(staging / "reference.json", folder / f"{key}.json")
+    except OSError as error:
+        raise _not_saved("colour reference", cache_dir, error) from None
+
+
+def load_reference(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """The colour reference cached under key; None when absent or damaged (refitted then)."""
+    try:
+        entry = json.loads((cache_dir / "references" / f"{key}.json").read_text())
+        reference = entry["reference"]
+        sound = (
+            entry["format"] == REFERENCE_FORMAT
+            and entry["key"] == key
+            and entry["sha256"] == _reference_digest(reference)
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return reference if sound and isinstance(reference, dict) else None
 
 
 def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
