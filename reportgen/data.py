@@ -2,7 +2,7 @@
 load its splits.
 
 A build hashes the file once (verify_dataset_file) and reads it once (read_dataset, through
-open_unchanged, which still refuses a file replaced or rewritten since it was hashed)."""
+_open_unchanged, which still refuses a file replaced or rewritten since it was hashed)."""
 
 from __future__ import annotations
 
@@ -259,7 +259,7 @@ def _changed_error(data_file: DataFile, now: str) -> ReportgenError:
 
 
 @contextlib.contextmanager
-def open_unchanged(data_file: DataFile) -> Iterator[IO[bytes]]:
+def _open_unchanged(data_file: DataFile) -> Iterator[IO[bytes]]:
     """The file open for reading, refused (a ReportgenError) when it no longer has the MD5 the
     build named its runs and pages by, or when it is written to while the caller reads it."""
     with data_file.path.open("rb") as handle:
@@ -278,7 +278,7 @@ def read_dataset(flag: str, data_file: DataFile) -> LoadedDataset:
     """All three splits of a verified file, which must still be the file data_file names (so a
     run is never trained on other data than its cache key and pages name)."""
     info = check_flag(flag)
-    with open_unchanged(data_file) as handle:
+    with _open_unchanged(data_file) as handle:
         arrays = _read_npz(handle, data_file.path)
     for name in SPLITS:
         _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
