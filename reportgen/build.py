@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from reportgen import cache, render, results, site
 from reportgen.config import BuildConfig, settings_conflict
 from reportgen.data import (
+    DataFile,
     LoadedDataset,
     check_flag,
     fetch_dataset_file,
-    load_dataset,
+    read_dataset,
     verify_dataset_file,
 )
 from reportgen.errors import ReportgenError
@@ -22,29 +24,38 @@ from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
 from reportgen.progress import Progress, StageClock, silenced
 from reportgen.publish import BuildOutcome, publish, read_project_files
-from reportgen.reference import colour_reference_of
+from reportgen.reference import colour_reference, reference_key
 
 
 def _dataset_loader(
-    config: BuildConfig, clock: StageClock, md5: str
+    config: BuildConfig, clock: StageClock, data_file: DataFile
 ) -> Callable[[], LoadedDataset]:
-    """Loads the dataset through medmnist on first call only (never when every run is cached),
-    checking that the file still has the MD5 the runs' cache keys name."""
+    """Reads the dataset on first call only (never when nothing needs the images), checking that
+    the file is still the one the runs' cache keys name."""
     loaded: list[LoadedDataset] = []
 
     def load() -> LoadedDataset:
         if not loaded:
-            loaded.append(
-                clock.run(
-                    "load",
-                    lambda: load_dataset(
-                        config.dataset, config.data_root, config.allow_unofficial_data, md5
-                    ),
-                )
-            )
+            loaded.append(clock.run("load", lambda: read_dataset(config.dataset, data_file)))
         return loaded[0]
 
     return load
+
+
+def _colour_reference(
+    cache_dir: Path, data_md5: str, n_classes: int, dataset: Callable[[], LoadedDataset]
+) -> dict[str, Any]:
+    """The colour reference on the build's data: from the cache, else fitted (reading the images
+    when no run has) and cached."""
+    key = reference_key(data_md5, n_classes)
+    reference = cache.load_reference(cache_dir, key)
+    if reference is None:
+        data = dataset()
+        reference = colour_reference(
+            data.train.images, data.train.labels, data.test.images, data.test.labels, n_classes
+        )
+        cache.save_reference(reference, cache_dir, key)
+    return reference
 
 
 def _said_once(say: Callable[[str], None]) -> Callable[[str], None]:
@@ -129,16 +140,16 @@ def _build_locked(
 ) -> BuildOutcome:
     clock = StageClock(progress)
 
-    def locate() -> tuple[Path, str, bool]:
+    def locate() -> DataFile:
         with silenced(progress.quiet):
             path = fetch_dataset_file(config.dataset, config.data_root)
-        return (path, *verify_dataset_file(config.dataset, path, config.allow_unofficial_data))
+        return verify_dataset_file(config.dataset, path, config.allow_unofficial_data)
 
-    data_file, md5, official = clock.run("load", locate)
-    key = cache.run_key(config, md5)
+    data_file = clock.run("load", locate)  # the build's only hash of the file
+    key = cache.run_key(config, data_file.md5)
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
-    dataset = _dataset_loader(config, clock, md5)
+    dataset = _dataset_loader(config, clock, data_file)
     on_note = _said_once(progress.on_stage)
     if run is None:
         run = _train(config, progress, clock, dataset, on_note)
@@ -152,7 +163,7 @@ def _build_locked(
             lambda: run_plan(
                 config,
                 plan,
-                md5,
+                data_file,
                 dataset,
                 on_run=progress.on_run,
                 on_note=on_note,
@@ -160,21 +171,22 @@ def _build_locked(
                 fresh_keys=frozenset({key}),
             ),
         )
-    # Timed apart: it reads the data file again, even when every run came from the cache.
-    colour_reference = clock.run(
+    reference = clock.run(
         "simple reference",
-        lambda: colour_reference_of(data_file, run.test_probabilities.shape[1], md5),
+        lambda: _colour_reference(
+            config.cache_dir, data_file.md5, run.test_probabilities.shape[1], dataset
+        ),
     )
     results_data = results.assemble_results(
         config,
         command,
         run,
-        data_file,
-        md5,
-        official,
+        data_file.path,
+        data_file.md5,
+        data_file.official,
         {"key": key, "reused": reused},
         clock.timings,
-        colour_reference,
+        reference,
     )
     return publish(
         results_data, run, config.outputs(), clock, templates, progress, experiments_data

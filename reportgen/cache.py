@@ -3,19 +3,24 @@
 A run directory holds `run.json` (plain data), `arrays.npz` (test and validation labels and
 probabilities, sample images) and `manifest.json`, which records the key and the SHA-256 of the
 other two files. Any damage to any of them is detected on load, and the entry is removed and
-retrained instead of shown.
+retrained instead of shown. An entry is written in a locked staging folder and then moved into
+place; a staging folder a dead process left behind is removed by the next write.
 Reading a run needs numpy only, not torch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +29,19 @@ import numpy as np
 
 import reportgen
 from reportgen.config import BuildConfig
+from reportgen.data import file_digest
 from reportgen.errors import ReportgenError
 
 CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
+REFERENCE_FORMAT = 1  # a cached colour reference's file layout
 MANIFEST = "manifest.json"
 RUN_FILES = ("run.json", "arrays.npz")  # each checksummed in the manifest
 ENTRY_LOCK_SECONDS = 120  # the longest wait for another build's read or write of an entry
+# An entry being written: ".<key>-<token>" (a folder), locked through ".<key>-<token>.lock".
+STAGING_NAME = re.compile(r"\.[0-9a-f]+-[0-9a-z_]+")
+# A write takes seconds; a staging folder without a lock file (earlier versions took none) is
+# taken for abandoned once it is this old.
+UNLOCKED_STAGING_SECONDS = 3600
 # Sources whose change alters what training produces; their text is part of every cache key.
 # (tests/test_cache.py checks that this covers every module runner.py reaches.)
 TRAINING_SOURCES = (
@@ -98,10 +110,6 @@ def cache_key(training_fields: dict[str, object], data_md5: str, device: str) ->
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     """Write the run atomically under cache_dir/runs/key and return that directory."""
     try:
@@ -109,18 +117,58 @@ def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     except TimeoutError:  # an OSError too, but not a full disk
         raise _locked_too_long(cache_dir / "runs" / key) from None
     except OSError as error:
-        raise ReportgenError(
-            f"Could not save the trained run in {cache_dir} ({error.strerror or error}). Free "
-            "some disk space or choose another --cache-dir, then build again."
-        ) from None
+        raise _not_saved("trained run", cache_dir, error) from None
+
+
+def _not_saved(what: str, cache_dir: Path, error: OSError) -> ReportgenError:
+    return ReportgenError(
+        f"Could not save the {what} in {cache_dir} ({error.strerror or error}). Free "
+        "some disk space or choose another --cache-dir, then build again."
+    )
+
+
+def _reference_digest(reference: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(reference, sort_keys=True).encode()).hexdigest()
+
+
+def save_reference(reference: dict[str, Any], cache_dir: Path, key: str) -> None:
+    """Write a colour reference (plain data) atomically as cache_dir/references/key.json."""
+    folder = cache_dir / "references"
+    entry = {
+        "format": REFERENCE_FORMAT,
+        "key": key,
+        "sha256": _reference_digest(reference),
+        "reference": reference,
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with staging_folder(folder, key) as staging:
+            (staging / "reference.json").write_text(json.dumps(entry, indent=2))
+            os.replace(staging / "reference.json", folder / f"{key}.json")
+    except OSError as error:
+        raise _not_saved("colour reference", cache_dir, error) from None
+
+
+def load_reference(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """The colour reference cached under key; None when absent or damaged (refitted then)."""
+    try:
+        entry = json.loads((cache_dir / "references" / f"{key}.json").read_text())
+        reference = entry["reference"]
+        sound = (
+            entry["format"] == REFERENCE_FORMAT
+            and entry["key"] == key
+            and entry["sha256"] == _reference_digest(reference)
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return reference if sound and isinstance(reference, dict) else None
 
 
 def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
     runs_dir = cache_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     target = runs_dir / key
-    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=runs_dir))
-    try:
+    with staging_folder(runs_dir, key) as staging:
         np.savez(
             staging / "arrays.npz",
             test_labels=run.test_labels,
@@ -134,7 +182,7 @@ def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
         manifest = {
             "format": CACHE_FORMAT,
             "key": key,
-            "sha256": {name: file_sha256(staging / name) for name in RUN_FILES},
+            "sha256": {name: file_digest(staging / name, "sha256") for name in RUN_FILES},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         with _entry_lock(runs_dir, key):  # no reader sees the gap between removal and rename
@@ -146,9 +194,49 @@ def _save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
                 if not target.is_dir():
                     raise
                 # Another build saved the same key meanwhile; it is verified when loaded.
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful replace
     return target
+
+
+@contextlib.contextmanager
+def staging_folder(folder: Path, key: str) -> Iterator[Path]:
+    """A new folder in folder to write key's entry in before it is moved into place; removed
+    afterwards. Its lock is held while this process writes it: a staging folder whose lock no
+    live process holds was left by a write that died, and remove_stale_staging removes it."""
+    from filelock import FileLock
+
+    remove_stale_staging(folder)
+    name = f".{key}-{secrets.token_hex(8)}"
+    staging, lock_path = folder / name, folder / f"{name}.lock"
+    # Locked before the folder exists, so that no folder is ever in sight unlocked while written.
+    with FileLock(lock_path, timeout=ENTRY_LOCK_SECONDS):
+        try:
+            staging.mkdir()
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already once moved into place
+            lock_path.unlink(missing_ok=True)
+
+
+def remove_stale_staging(folder: Path) -> None:
+    """Remove the staging folders in folder that no live process is writing: a build killed
+    mid-write (or a machine that lost power) never ran staging_folder's clean-up."""
+    from filelock import FileLock, Timeout
+
+    names = {entry.name.removesuffix(".lock") for entry in folder.iterdir()}
+    for name in sorted(name for name in names if STAGING_NAME.fullmatch(name)):
+        staging, lock_path = folder / name, folder / f"{name}.lock"
+        if not lock_path.exists():
+            # Made by a reportgen that took no lock, or a write just finishing: age tells.
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - staging.stat().st_mtime > UNLOCKED_STAGING_SECONDS:
+                    shutil.rmtree(staging, ignore_errors=True)
+            continue
+        try:
+            with FileLock(lock_path, timeout=0):
+                shutil.rmtree(staging, ignore_errors=True)
+                lock_path.unlink(missing_ok=True)
+        except Timeout:
+            continue  # a live build is writing it
 
 
 def _read_verified(run_dir: Path, key: str) -> TrainedRun:
@@ -157,7 +245,7 @@ def _read_verified(run_dir: Path, key: str) -> TrainedRun:
     if manifest["format"] != CACHE_FORMAT or manifest["key"] != key:
         raise ValueError("manifest is for another key or format")
     for name in RUN_FILES:
-        if file_sha256(run_dir / name) != manifest["sha256"][name]:
+        if file_digest(run_dir / name, "sha256") != manifest["sha256"][name]:
             raise ValueError(f"{name} checksum mismatch")
     with np.load(run_dir / "arrays.npz") as arrays:
         return TrainedRun(

@@ -163,7 +163,9 @@ def main() -> None:
     "Folder for the rendered Markdown pages, figures and data files.",
 )
 @folder_option("--site-dir", DEFAULT_SITE_DIR, "Folder for the built static site.")
-@folder_option("--cache-dir", DEFAULT_CACHE_DIR, "Folder for cached trained runs.")
+@folder_option(
+    "--cache-dir", DEFAULT_CACHE_DIR, "Folder for cached trained runs and colour references."
+)
 @click.option(
     "--no-site",
     is_flag=True,

@@ -160,7 +160,7 @@ class BuildConfig:
     # output
     docs_dir: Path = DEFAULT_DOCS_DIR  # rendered Markdown pages, figures and data files
     site_dir: Path = DEFAULT_SITE_DIR  # the built static site
-    cache_dir: Path = DEFAULT_CACHE_DIR  # cached trained runs, keyed by config + data + code
+    cache_dir: Path = DEFAULT_CACHE_DIR  # cached runs (config + data + code) and colour references
     build_site: bool = True  # False: stop after writing the Markdown pages
     site_url: str | None = None  # public address of the site (canonical links, sitemap, ...)
     repo_url: str | None = None  # repository the site's header links to; None: no link

@@ -1,14 +1,20 @@
-"""Stage 1: find, verify and load a MedMNIST split through the `medmnist` package."""
+"""Stage 1: find a MedMNIST file (downloading it through the `medmnist` package), verify it and
+load its splits.
+
+A build hashes the file once (verify_dataset_file) and reads it once (read_dataset, through
+_open_unchanged, which still refuses a file replaced or rewritten since it was hashed)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -44,12 +50,28 @@ class LoadedDataset:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
 
 
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
+@dataclass(frozen=True)
+class DataFile:
+    """A data file as the build named it when it started."""
+
+    path: Path
+    md5: str
+    official: bool  # md5 equals medmnist.INFO[flag]["MD5"]
+    # The file's (device, inode, size, mtime, ctime) as hashed: a later read that finds them
+    # unchanged trusts md5 instead of hashing the file again (any write changes the ctime).
+    identity: tuple[int, ...]
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    """The hex digest ("md5", "sha256") of a file's bytes, read in blocks: a data file can be
+    ~200 MB. MD5 is what medmnist.INFO publishes for a data file; SHA-256 vouches for the cache."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
+
+
+def _identity(handle: IO[bytes]) -> tuple[int, ...]:
+    status = os.fstat(handle.fileno())
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 def check_flag(flag: str) -> dict[str, Any]:
@@ -103,14 +125,14 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             f"Cannot create the data folder {data_root} ({error.strerror}). "
             "Choose a writable --data-root."
         ) from None
-    import medmnist  # imports torch; only needed to download or load
+    import medmnist  # imports torch; only needed to download
 
     dataset_class = getattr(medmnist, info["python_class"])
     try:
         dataset_class(split="test", root=str(data_root), download=True)
     except Exception as error:  # noqa: BLE001  medmnist wraps every download failure in a bare RuntimeError
         partial = data_root / f"{flag}.npz"
-        if partial.exists() and file_md5(partial) != info["MD5"]:
+        if partial.exists() and file_digest(partial, "md5") != info["MD5"]:
             partial.unlink()
         for folder in created:  # deepest first; only while still empty
             with contextlib.suppress(OSError):
@@ -168,33 +190,32 @@ def _check_arrays(
 _READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error)
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every MedMNIST array of the file, read through a handle that is closed whatever fails.
+def _read_npz(handle: IO[bytes], path: Path) -> dict[str, np.ndarray]:
+    """Every MedMNIST array of the file open as handle (at path), each decompressed once.
 
-    (numpy leaves its own handle open when a truncated zip fails to open.)
+    (Read through the caller's handle: numpy leaves its own open when a truncated zip fails.)
     """
-    with path.open("rb") as handle:
+    try:
+        npz = np.load(handle)
+    except _READ_ERRORS as error:
+        raise ReportgenError(
+            f"{path} cannot be read as a MedMNIST .npz file ({error}). It may be truncated or "
+            "not an npz file at all: delete it and download it again."
+        ) from None
+    with npz:
+        missing = [key for key in NPZ_KEYS if key not in npz.files]
+        if missing:
+            raise ReportgenError(
+                f"{path} lacks the arrays {', '.join(missing)} that every MedMNIST file has. "
+                "Download the official file again."
+            )
         try:
-            npz = np.load(handle)
+            arrays = {key: npz[key] for key in NPZ_KEYS}
         except _READ_ERRORS as error:
             raise ReportgenError(
-                f"{path} cannot be read as a MedMNIST .npz file ({error}). It may be truncated or "
-                "not an npz file at all: delete it and download it again."
+                f"{path} is damaged: its arrays cannot be read ({error}). "
+                "Delete it and download it again."
             ) from None
-        with npz:
-            missing = [key for key in NPZ_KEYS if key not in npz.files]
-            if missing:
-                raise ReportgenError(
-                    f"{path} lacks the arrays {', '.join(missing)} that every MedMNIST file has. "
-                    "Download the official file again."
-                )
-            try:
-                arrays = {key: npz[key] for key in NPZ_KEYS}
-            except _READ_ERRORS as error:
-                raise ReportgenError(
-                    f"{path} is damaged: its arrays cannot be read ({error}). "
-                    "Delete it and download it again."
-                ) from None
     not_arrays = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
     if not_arrays:  # npz members without the .npy header come back as raw bytes
         raise ReportgenError(
@@ -204,29 +225,20 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_splits(flag: str, info: dict[str, Any], path: Path) -> dict[str, Split]:
-    import medmnist  # imports torch; only needed to download or load
-
-    # Checked with our own reads first: medmnist's loader leaves its file open when a read fails.
-    arrays = _read_npz(path)
-    for name in SPLITS:
-        _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
-    dataset_class = getattr(medmnist, info["python_class"])
-    splits = {}
-    for name in SPLITS:
-        dataset = dataset_class(split=name, root=str(path.parent))
-        images = np.asarray(dataset.imgs)
-        labels = np.asarray(dataset.labels).reshape(-1).astype(np.int64)
-        if images.ndim == 3:  # grayscale files store (N, 28, 28); training wants a channel axis
-            images = images[..., np.newaxis]
-        splits[name] = Split(images=images, labels=labels)
-    return splits
+def _split_of(images: np.ndarray, labels: np.ndarray) -> Split:
+    """A split as training wants it: a channel axis on grey images (stored (N, 28, 28)), and
+    labels (N,) int64 (stored (N, 1) uint8)."""
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    return Split(images=images, labels=labels.reshape(-1).astype(np.int64))
 
 
-def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> tuple[str, bool]:
-    """(md5, official) of the file; a ReportgenError when it is unofficial and not allowed."""
+def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> DataFile:
+    """The file, hashed; a ReportgenError when it is unofficial and not allowed."""
     info = check_flag(flag)
-    md5 = file_md5(path)
+    with path.open("rb") as handle:
+        identity = _identity(handle)  # before hashing: a write during the hash changes it too
+        md5 = hashlib.file_digest(handle, "md5").hexdigest()
     official = md5 == info["MD5"]
     if not official and not allow_unofficial:
         raise ReportgenError(
@@ -235,43 +247,64 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> tuple[
             f"file from {info['url']}, or pass --allow-unofficial-data to use it anyway; every "
             "page will then carry a warning naming the file and its MD5."
         )
-    return md5, official
+    return DataFile(path=path, md5=md5, official=official, identity=identity)
 
 
-def check_unchanged(path: Path, expected_md5: str, md5: str | None = None) -> None:
-    """A ReportgenError when the file (MD5 md5, hashed here if not given) no longer has the MD5
-    the build named its data by when it started."""
-    md5 = md5 if md5 is not None else file_md5(path)
-    if md5 != expected_md5:
-        raise ReportgenError(
-            f"{path} changed while this build ran: it had MD5 {expected_md5} when the build "
-            f"started and has {md5} now. Wait until whatever writes it has finished (another "
-            "download into the same folder?), then build again."
-        )
+def _changed_error(data_file: DataFile, now: str) -> ReportgenError:
+    return ReportgenError(
+        f"{data_file.path} changed while this build ran: it had MD5 {data_file.md5} when the "
+        f"build started and {now}. Wait until whatever writes it has finished (another download "
+        "into the same folder?), then build again."
+    )
 
 
-def load_dataset(
-    flag: str, data_root: Path, allow_unofficial: bool, expected_md5: str | None = None
-) -> LoadedDataset:
-    """Fetch, verify and load all three splits of a MedMNIST 2D dataset. expected_md5: the MD5
-    the caller has already named the data by (in a run's cache key): a file that no longer has
-    it is an error, so a run is never trained on other data than its key and pages name."""
+@contextlib.contextmanager
+def _open_unchanged(data_file: DataFile) -> Iterator[IO[bytes]]:
+    """The file open for reading, refused (a ReportgenError) when it no longer has the MD5 the
+    build named its runs and pages by, or when it is written to while the caller reads it."""
+    with data_file.path.open("rb") as handle:
+        identity = _identity(handle)
+        if identity != data_file.identity:  # touched or replaced since hashed: compare bytes
+            md5 = hashlib.file_digest(handle, "md5").hexdigest()
+            if md5 != data_file.md5:
+                raise _changed_error(data_file, f"has {md5} now")
+            handle.seek(0)
+        yield handle
+        if _identity(handle) != identity:
+            raise _changed_error(data_file, "was written to while this build read it")
+
+
+def read_dataset(flag: str, data_file: DataFile) -> LoadedDataset:
+    """All three splits of a verified file, which must still be the file data_file names (so a
+    run is never trained on other data than its cache key and pages name)."""
     info = check_flag(flag)
-    path = fetch_dataset_file(flag, data_root)
-    md5, official = verify_dataset_file(flag, path, allow_unofficial)
-    if expected_md5 is not None:
-        check_unchanged(path, expected_md5, md5)
-    splits = _read_splits(flag, info, path)
+    with _open_unchanged(data_file) as handle:
+        arrays = _read_npz(handle, data_file.path)
+    for name in SPLITS:
+        _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
+    splits = {
+        name: _split_of(arrays[f"{name}_images"], arrays[f"{name}_labels"]) for name in SPLITS
+    }
     return LoadedDataset(
         flag=flag,
         info=info,
-        file=path.resolve(),
-        md5=md5,
-        official=official,
+        file=data_file.path.resolve(),
+        md5=data_file.md5,
+        official=data_file.official,
         train=splits["train"],
         val=splits["val"],
         test=splits["test"],
     )
+
+
+def locate_dataset(flag: str, data_root: Path, allow_unofficial: bool) -> DataFile:
+    """Fetch `<flag>.npz` under data_root (downloading it when absent) and verify it."""
+    return verify_dataset_file(flag, fetch_dataset_file(flag, data_root), allow_unofficial)
+
+
+def load_dataset(flag: str, data_root: Path, allow_unofficial: bool) -> LoadedDataset:
+    """Fetch, verify and load all three splits of a MedMNIST 2D dataset."""
+    return read_dataset(flag, locate_dataset(flag, data_root, allow_unofficial))
 
 
 def class_counts(labels: np.ndarray, n_classes: int) -> list[int]:

@@ -16,7 +16,7 @@ from typing import Any
 from reportgen import cache
 from reportgen.catalog import class_names_of, medmnist_info
 from reportgen.config import BuildConfig
-from reportgen.data import LoadedDataset
+from reportgen.data import DataFile, LoadedDataset
 from reportgen.errors import ReportgenError
 from reportgen.experiments import (
     REFERENCES,
@@ -100,20 +100,20 @@ def _set_worker_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str, data_md5: str) -> str:
-    """Worker: load the data (still the file data_md5 names), train one run and cache it;
+def _train_and_cache(config: BuildConfig, cache_dir: Any, key: str, data_file: DataFile) -> str:
+    """Worker: read the data (still the file the build hashed), train one run and cache it;
     returns the key."""
-    from reportgen.data import load_dataset
+    from reportgen.data import read_dataset
     from reportgen.runner import run_training  # imports torch
 
-    dataset = load_dataset(config.dataset, config.data_root, config.allow_unofficial_data, data_md5)
+    dataset = read_dataset(config.dataset, data_file)
     cache.save_run(run_training(dataset, config), cache_dir, key)
     return key
 
 
 def _train_missing(
     base: BuildConfig,
-    data_md5: str,
+    data_file: DataFile,
     missing: list[PlannedRun],
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None],
@@ -145,7 +145,7 @@ def _train_missing(
             on_start(len(missing))
             with sigint_blocked():  # the workers start in submit()
                 futures = {
-                    pool.submit(_train_and_cache, p.config, base.cache_dir, p.key, data_md5): p
+                    pool.submit(_train_and_cache, p.config, base.cache_dir, p.key, data_file): p
                     for p in missing
                 }
             for future in as_completed(futures):
@@ -171,7 +171,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 def run_plan(
     base: BuildConfig,
     plan: ExperimentPlan,
-    data_md5: str,
+    data_file: DataFile,
     load_dataset: Callable[[], LoadedDataset],
     on_run: Callable[[str, int, int], None] = lambda name, seed, total: None,
     on_note: Callable[[str], None] = lambda note: None,
@@ -186,7 +186,7 @@ def run_plan(
     are runs this build has already trained or read: taken from the cache even with retrain.
     """
     planned = [
-        PlannedRun(variant.name, seed, config, cache.run_key(config, data_md5))
+        PlannedRun(variant.name, seed, config, cache.run_key(config, data_file.md5))
         for variant in plan.variants
         for seed in plan.seeds
         for config in [plan.config_for(base, variant, seed)]
@@ -199,7 +199,7 @@ def run_plan(
     missing = [p for p in planned if cached.get(p.key) is None]
     _train_missing(
         base,
-        data_md5,
+        data_file,
         list({p.key: p for p in missing}.values()),
         load_dataset,
         on_run,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.cache import file_sha256
+from reportgen.data import file_digest
 from reportgen.experiments import variant_slug
 from reportgen.figures import (
     Limits,
@@ -121,7 +121,10 @@ DIGEST_FILE = "figures.sha256"
 def figures_manifest(digest: str, figures_dir: Path) -> str:
     """DIGEST_FILE's text for the figures now in figures_dir, drawn from inputs with digest."""
     files = sorted(path for path in figures_dir.rglob("*") if path.is_file())
-    lines = [f"{file_sha256(path)}  {path.relative_to(figures_dir).as_posix()}" for path in files]
+    lines = [
+        f"{file_digest(path, 'sha256')}  {path.relative_to(figures_dir).as_posix()}"
+        for path in files
+    ]
     return "\n".join([digest, *lines]) + "\n"
 
 
@@ -133,7 +136,7 @@ def reusable_figures(manifest: str, digest: str, figures_dir: Path) -> bool:
     for line in lines:
         expected, _, name = line.partition("  ")
         path = figures_dir / name
-        if not path.is_file() or file_sha256(path) != expected:
+        if not path.is_file() or file_digest(path, "sha256") != expected:
             return False
     return True
 

@@ -23,7 +23,7 @@ from reportgen import metrics
 from reportgen.augment import augment_batch, dihedral_views
 from reportgen.config import BuildConfig
 from reportgen.cuda_graph import GraphedStep, StepOutputs, can_capture
-from reportgen.data import LoadedDataset, Split
+from reportgen.data import LoadedDataset, Split, class_counts
 from reportgen.device import autocast, resolve_device
 from reportgen.errors import ReportgenError
 from reportgen.model import build_model
@@ -290,7 +290,7 @@ def train_model(
     steps_per_epoch = -(-train_images.shape[0] // config.batch_size)
     schedule = make_schedule(optimizer, config, steps_per_epoch * config.epochs)
     weights = class_weights(
-        np.bincount(dataset.train.labels, minlength=n_classes).tolist(),
+        class_counts(dataset.train.labels, n_classes),
         config.loss_weighting,
         config.effective_number_beta,
     )

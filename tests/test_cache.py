@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -133,3 +138,64 @@ def test_an_entry_another_build_holds_is_waited_for_then_named(
     reread = cache.load_run(cache_dir, key)
     assert saved == cache_dir / "runs" / key and reread is not None
     assert reread.record == run.record
+
+
+def _small_run() -> cache.TrainedRun:
+    return cache.TrainedRun(
+        record={"test": {"accuracy": 0.5}},
+        test_labels=np.array([0, 1]),
+        test_probabilities=np.full((2, 2), 0.5),
+        sample_images=np.zeros((2, 1, 28, 28, 3), dtype=np.uint8),
+        sample_counts=np.ones(2, dtype=np.int64),
+    )
+
+
+# A build killed while it writes an entry: its process ends inside np.savez.
+_KILLED_MID_WRITE = """
+import os, sys
+from pathlib import Path
+import numpy as np
+from reportgen import cache
+from tests.test_cache import _small_run
+
+np.savez = lambda *args, **kwargs: os._exit(9)
+cache.save_run(_small_run(), Path(sys.argv[1]), "a" * 20)
+"""
+
+
+def test_staging_a_dead_write_left_is_removed_by_the_next_write_and_a_live_one_kept(
+    tmp_path: Path,
+) -> None:
+    cache_dir = tmp_path / "cache"
+    runs_dir = cache_dir / "runs"
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_MID_WRITE, str(cache_dir)],
+        cwd=Path(__file__).parent.parent,
+        check=False,
+    )
+    assert killed.returncode == 9
+    dead = [path.name for path in runs_dir.iterdir() if path.is_dir()]
+    assert len(dead) == 1 and dead[0].startswith("." + "a" * 20 + "-")  # left behind
+    # Staging without a lock file, as earlier versions made it: abandoned only once old.
+    unlocked_old, unlocked_new = runs_dir / f".{'c' * 20}-old", runs_dir / f".{'c' * 20}-new"
+    unlocked_old.mkdir()
+    unlocked_new.mkdir()
+    hours_ago = time.time() - 2 * 3600
+    os.utime(unlocked_old, (hours_ago, hours_ago))
+
+    with cache.staging_folder(runs_dir, "b" * 20) as live:  # another build, mid-write
+        cache.save_run(_small_run(), cache_dir, "d" * 20)
+        left = {path.name for path in runs_dir.iterdir()}
+        assert left == {
+            "d" * 20,
+            f".{'d' * 20}.lock",
+            live.name,
+            f"{live.name}.lock",
+            unlocked_new.name,
+        }
+    assert {path.name for path in runs_dir.iterdir()} == {
+        "d" * 20,
+        f".{'d' * 20}.lock",
+        unlocked_new.name,
+    }
+    assert cache.load_run(cache_dir, "d" * 20) is not None

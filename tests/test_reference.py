@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from reportgen.reference import colour_features, colour_reference
+from reportgen.reference import colour_features, colour_reference, reference_key
 from tests.conftest import dir_args, synthetic_build_args
 
 
@@ -99,17 +100,50 @@ def test_features_taken_in_blocks_equal_those_of_the_whole_split(
     assert colour_features(images[..., 0]).shape == (10, 2)  # grey: one channel
 
 
-def test_the_reference_refuses_a_data_file_that_changed_since_the_build_named_it(
-    tmp_path: Path,
+def test_a_build_with_every_run_cached_reuses_the_reference_and_reads_no_images(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reportgen.data import file_md5
-    from reportgen.errors import ReportgenError
-    from reportgen.reference import colour_reference_of
-    from tests.conftest import RETINAMNIST_COUNTS, write_synthetic_npz
+    import reportgen.build
 
-    path = write_synthetic_npz(tmp_path / "retinamnist.npz", RETINAMNIST_COUNTS)
-    named = file_md5(path)
-    assert colour_reference_of(path, 5, named)["n_features"] == 6
-    write_synthetic_npz(path, RETINAMNIST_COUNTS, seed=1)  # replaced after the build named it
-    with pytest.raises(ReportgenError, match="changed while this build ran"):
-        colour_reference_of(path, 5, named)
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the reference was cached with the run")
+
+    dirs = {name: tmp_path / name for name in ("docs", "site", "cache")}
+    shutil.copytree(earlier_build["cache"], dirs["cache"])
+    monkeypatch.setattr(reportgen.build, "read_dataset", must_not_run)
+    monkeypatch.setattr(reportgen.build, "colour_reference", must_not_run)
+    args = synthetic_build_args(earlier_build["data"], "--epochs", "1", "--no-site", "--quiet")
+    result = CliRunner().invoke(main, [*args, *dir_args(dirs)])
+    assert result.exit_code == 0, result.output
+    earlier = json.loads((earlier_build["docs"] / "data" / "results.json").read_text())
+    results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
+    assert results["cache"]["reused"] is True
+    assert results["colour_reference"] == earlier["colour_reference"]
+
+
+def test_the_reference_key_changes_with_the_data_the_classes_and_the_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import reportgen.reference
+
+    key = reference_key("a" * 32, 5)
+    assert reference_key("a" * 32, 5) == key
+    assert reference_key("b" * 32, 5) != key
+    assert reference_key("a" * 32, 4) != key
+    monkeypatch.setattr(reportgen.reference, "_code_digest", lambda: "other code")
+    assert reference_key("a" * 32, 5) != key
+
+
+def test_a_damaged_cached_reference_is_refitted_not_used(tmp_path: Path) -> None:
+    from reportgen import cache
+
+    reference = {"model": "logistic regression", "n_features": 6, "accuracy": 0.53, "auc": 0.7}
+    cache.save_reference(reference, tmp_path, "0" * 20)
+    stored = tmp_path / "references" / f"{'0' * 20}.json"
+    assert [path.name for path in stored.parent.iterdir()] == [stored.name]  # no staging left
+    assert cache.load_reference(tmp_path, "0" * 20) == reference
+    assert cache.load_reference(tmp_path, "1" * 20) is None  # another key: absent
+    stored.write_text(stored.read_text().replace("0.53", "0.63"))  # one digit changed
+    assert cache.load_reference(tmp_path, "0" * 20) is None
+    stored.write_text("{not json")
+    assert cache.load_reference(tmp_path, "0" * 20) is None

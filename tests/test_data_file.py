@@ -1,0 +1,118 @@
+"""The data file: hashed once and read once per build, yet refused when it changes meanwhile."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reportgen import data
+from reportgen.cli import main
+from reportgen.errors import ReportgenError
+from tests.conftest import RETINAMNIST_COUNTS, dir_args, synthetic_build_args, write_synthetic_npz
+
+
+def _name_of(source: Any) -> Path | None:
+    """The file a path or an open handle refers to, if either."""
+    name = source if isinstance(source, str | os.PathLike) else getattr(source, "name", None)
+    return Path(name).resolve() if isinstance(name, str | os.PathLike) else None
+
+
+@pytest.fixture()
+def data_file_uses(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Path]]:
+    """Each open, each MD5 hash through hashlib and each np.load of a file, by its resolved path."""
+    uses: dict[str, list[Path]] = {"open": [], "md5": [], "np.load": []}
+    file_digest, load, real_open = hashlib.file_digest, np.load, io.open
+
+    def counted_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if (path := _name_of(file)) is not None:
+            uses["open"].append(path)
+        return real_open(file, *args, **kwargs)
+
+    def counted_digest(handle: Any, algorithm: str, *args: Any, **kwargs: Any) -> Any:
+        if algorithm == "md5" and (path := _name_of(handle)) is not None:
+            uses["md5"].append(path)
+        return file_digest(handle, algorithm, *args, **kwargs)
+
+    def counted_load(source: Any, *args: Any, **kwargs: Any) -> Any:
+        if (path := _name_of(source)) is not None:
+            uses["np.load"].append(path)
+        return load(source, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counted_open)  # what pathlib opens with
+    monkeypatch.setattr(builtins, "open", counted_open)
+    monkeypatch.setattr(hashlib, "file_digest", counted_digest)
+    monkeypatch.setattr(np, "load", counted_load)
+    return uses
+
+
+def test_a_build_that_trains_hashes_and_reads_the_data_file_once(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path], data_file_uses: dict[str, list[Path]]
+) -> None:
+    """Opened twice: once for the MD5 the cache key names (the only hash, however written), once
+    to read it (decompressed once), which training and the colour reference share."""
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", "--no-site", "--quiet")
+    result = CliRunner().invoke(main, [*args, *dir_args(out_dirs)])
+    assert result.exit_code == 0, result.output
+    data_path = (synthetic_retina_root / "retinamnist.npz").resolve()
+    assert data_file_uses["open"].count(data_path) == 2
+    assert data_file_uses["md5"] == [data_path]
+    assert data_file_uses["np.load"].count(data_path) == 1
+
+
+@pytest.fixture()
+def named(tmp_path: Path) -> data.DataFile:
+    """A synthetic RetinaMNIST file as a build names it when it starts."""
+    path = write_synthetic_npz(tmp_path / "retinamnist.npz", RETINAMNIST_COUNTS)
+    return data.verify_dataset_file("retinamnist", path, allow_unofficial=True)
+
+
+def test_a_file_left_alone_is_read_without_hashing_it_again(
+    named: data.DataFile, data_file_uses: dict[str, list[Path]]
+) -> None:
+    loaded = data.read_dataset("retinamnist", named)
+    assert loaded.md5 == named.md5 and len(loaded.train.labels) == 1080
+    assert data_file_uses["md5"] == []
+
+
+def test_a_file_touched_but_with_the_same_bytes_is_hashed_again_and_read(
+    named: data.DataFile, data_file_uses: dict[str, list[Path]]
+) -> None:
+    named.path.write_bytes(named.path.read_bytes())  # a new ctime: only the bytes can tell
+    loaded = data.read_dataset("retinamnist", named)
+    assert loaded.md5 == named.md5
+    assert data_file_uses["md5"] == [named.path.resolve()]
+
+
+@pytest.mark.parametrize("how", ["rewritten in place", "replaced by a rename"])
+def test_a_file_changed_after_it_was_named_is_refused(named: data.DataFile, how: str) -> None:
+    if how == "rewritten in place":  # as a download into the same folder writes it
+        write_synthetic_npz(named.path, RETINAMNIST_COUNTS, seed=1)
+    else:
+        other = write_synthetic_npz(named.path.with_name("other.npz"), RETINAMNIST_COUNTS, seed=1)
+        os.replace(other, named.path)
+    with pytest.raises(ReportgenError, match=f"had MD5 {named.md5} when the build started and has"):
+        data.read_dataset("retinamnist", named)
+
+
+def test_a_file_written_to_while_it_is_read_is_refused(
+    named: data.DataFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_npz = data._read_npz
+
+    def read_while_another_writes(handle: Any, path: Path) -> dict[str, np.ndarray]:
+        arrays = read_npz(handle, path)
+        with path.open("ab") as other_writer:
+            other_writer.write(b"more")
+        return arrays
+
+    monkeypatch.setattr(data, "_read_npz", read_while_another_writes)
+    with pytest.raises(ReportgenError, match="was written to while this build read it"):
+        data.read_dataset("retinamnist", named)
