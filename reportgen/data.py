@@ -1,8 +1,9 @@
 """Stage 1: find a MedMNIST file (downloading it through the `medmnist` package), verify it and
-load its splits.
+load its splits through medmnist's dataset classes.
 
-A build hashes the file once (verify_dataset_file) and reads it once (read_dataset, through
-_open_unchanged, which still refuses a file replaced or rewritten since it was hashed)."""
+A build hashes the file once (verify_dataset_file) and reads it in read_dataset: checked by our
+own read, then loaded by medmnist's dataset classes, refused if it was replaced or rewritten
+since it was hashed."""
 
 from __future__ import annotations
 
@@ -69,8 +70,7 @@ def file_digest(path: Path, algorithm: str) -> str:
         return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
-def _identity(handle: IO[bytes]) -> tuple[int, ...]:
-    status = os.fstat(handle.fileno())
+def _identity(status: os.stat_result) -> tuple[int, ...]:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
@@ -125,7 +125,7 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             f"Cannot create the data folder {data_root} ({error.strerror}). "
             "Choose a writable --data-root."
         ) from None
-    import medmnist  # imports torch; only needed to download
+    import medmnist  # imports torch; only needed to download or load
 
     dataset_class = getattr(medmnist, info["python_class"])
     try:
@@ -225,6 +225,18 @@ def _read_npz(handle: IO[bytes], path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _medmnist_splits(info: dict[str, Any], path: Path) -> dict[str, Split]:
+    """The three splits as medmnist's own dataset classes load them from path."""
+    import medmnist  # imports torch; only needed to download or load
+
+    dataset_class = getattr(medmnist, info["python_class"])
+    splits = {}
+    for name in SPLITS:
+        dataset = dataset_class(split=name, root=str(path.parent))
+        splits[name] = _split_of(np.asarray(dataset.imgs), np.asarray(dataset.labels))
+    return splits
+
+
 def _split_of(images: np.ndarray, labels: np.ndarray) -> Split:
     """A split as training wants it: a channel axis on grey images (stored (N, 28, 28)), and
     labels (N,) int64 (stored (N, 1) uint8)."""
@@ -237,7 +249,9 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> DataFi
     """The file, hashed; a ReportgenError when it is unofficial and not allowed."""
     info = check_flag(flag)
     with path.open("rb") as handle:
-        identity = _identity(handle)  # before hashing: a write during the hash changes it too
+        identity = _identity(
+            os.fstat(handle.fileno())
+        )  # before hashing: a write during the hash changes it too
         md5 = hashlib.file_digest(handle, "md5").hexdigest()
     official = md5 == info["MD5"]
     if not official and not allow_unofficial:
@@ -263,14 +277,14 @@ def _open_unchanged(data_file: DataFile) -> Iterator[IO[bytes]]:
     """The file open for reading, refused (a ReportgenError) when it no longer has the MD5 the
     build named its runs and pages by, or when it is written to while the caller reads it."""
     with data_file.path.open("rb") as handle:
-        identity = _identity(handle)
+        identity = _identity(os.fstat(handle.fileno()))
         if identity != data_file.identity:  # touched or replaced since hashed: compare bytes
             md5 = hashlib.file_digest(handle, "md5").hexdigest()
             if md5 != data_file.md5:
                 raise _changed_error(data_file, f"has {md5} now")
             handle.seek(0)
         yield handle
-        if _identity(handle) != identity:
+        if _identity(os.fstat(handle.fileno())) != identity:
             raise _changed_error(data_file, "was written to while this build read it")
 
 
@@ -279,12 +293,15 @@ def read_dataset(flag: str, data_file: DataFile) -> LoadedDataset:
     run is never trained on other data than its cache key and pages name)."""
     info = check_flag(flag)
     with _open_unchanged(data_file) as handle:
+        # Checked with our own read first: medmnist's loader leaves its file open when a read
+        # fails, and names no fix.
         arrays = _read_npz(handle, data_file.path)
-    for name in SPLITS:
-        _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
-    splits = {
-        name: _split_of(arrays[f"{name}_images"], arrays[f"{name}_labels"]) for name in SPLITS
-    }
+        for name in SPLITS:
+            _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
+        del arrays
+        splits = _medmnist_splits(info, data_file.path)
+        if _identity(data_file.path.stat()) != _identity(os.fstat(handle.fileno())):
+            raise _changed_error(data_file, "was replaced while this build read it")
     return LoadedDataset(
         flag=flag,
         info=info,

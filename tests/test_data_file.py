@@ -56,15 +56,17 @@ def data_file_uses(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Path]]:
 def test_a_build_that_trains_hashes_and_reads_the_data_file_once(
     synthetic_retina_root: Path, out_dirs: dict[str, Path], data_file_uses: dict[str, list[Path]]
 ) -> None:
-    """Opened twice: once for the MD5 the cache key names (the only hash, however written), once
-    to read it (decompressed once), which training and the colour reference share."""
+    """Hashed once, for the MD5 the cache key names (the only hash, however written); read once
+    by reportgen's checked read and once per split by medmnist's dataset classes, whose arrays
+    training and the colour reference share."""
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", "--no-site", "--quiet")
     result = CliRunner().invoke(main, [*args, *dir_args(out_dirs)])
     assert result.exit_code == 0, result.output
     data_path = (synthetic_retina_root / "retinamnist.npz").resolve()
-    assert data_file_uses["open"].count(data_path) == 2
+    splits = len(data.SPLITS)
+    assert data_file_uses["open"].count(data_path) == 2 + splits
     assert data_file_uses["md5"] == [data_path]
-    assert data_file_uses["np.load"].count(data_path) == 1
+    assert data_file_uses["np.load"].count(data_path) == 1 + splits
 
 
 @pytest.fixture()
@@ -99,6 +101,43 @@ def test_a_file_changed_after_it_was_named_is_refused(named: data.DataFile, how:
         other = write_synthetic_npz(named.path.with_name("other.npz"), RETINAMNIST_COUNTS, seed=1)
         os.replace(other, named.path)
     with pytest.raises(ReportgenError, match=f"had MD5 {named.md5} when the build started and has"):
+        data.read_dataset("retinamnist", named)
+
+
+def test_the_splits_are_loaded_through_medmnists_dataset_classes(
+    named: data.DataFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import medmnist
+
+    loaded_splits: list[str] = []
+    real_class = medmnist.RetinaMNIST
+
+    class Recording(real_class):  # type: ignore[misc, valid-type]
+        def __init__(self, split: str, **kwargs: Any) -> None:
+            loaded_splits.append(split)
+            super().__init__(split=split, **kwargs)
+
+    monkeypatch.setattr(medmnist, "RetinaMNIST", Recording)
+    loaded = data.read_dataset("retinamnist", named)
+    assert loaded_splits == list(data.SPLITS)
+    with np.load(named.path) as npz:
+        assert np.array_equal(loaded.test.images, npz["test_images"])
+        assert np.array_equal(loaded.test.labels, npz["test_labels"].reshape(-1))
+
+
+def test_a_file_replaced_while_medmnist_reads_it_is_refused(
+    named: data.DataFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_splits = data._medmnist_splits
+
+    def load_while_another_replaces(info: dict[str, Any], path: Path) -> dict[str, Any]:
+        splits = load_splits(info, path)
+        other = write_synthetic_npz(path.with_name("other.npz"), RETINAMNIST_COUNTS, seed=1)
+        os.replace(other, path)
+        return splits
+
+    monkeypatch.setattr(data, "_medmnist_splits", load_while_another_replaces)
+    with pytest.raises(ReportgenError, match="was replaced while this build read it"):
         data.read_dataset("retinamnist", named)
 
 
