@@ -428,10 +428,10 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "validation images its score was" in page and "the runner-up's, [" in page
     # One seed: each cell is that run's score, with no "± 0.000" posing as a spread.
     assert "trained from scratch once (seed 0); the table shows that run's scores" in page
-    table = page.split("| Variant | Accuracy |")[1].split("\n\n")[0]
+    table = page.split("| Variant | Val balanced accuracy (chooses) |")[1].split("\n\n")[0]
     screening_table = page.split("## As a screening test")[1].split("## Published results")[0]
     assert "±" not in table and "±" not in screening_table
-    assert "\n\n| Variant | Accuracy |" in page  # a table, not text run on from the paragraph
+    assert "\n\n| Variant | Val balanced" in page  # a table, not text run on from the paragraph
     # The screening table, recomputed from each run's confusion-matrix counts (akiec, bcc, melanoma).
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     screening = page.split("## As a screening test")[1].split("## Published results")[0]
