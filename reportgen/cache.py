@@ -29,7 +29,7 @@ import numpy as np
 
 import reportgen
 from reportgen.config import BuildConfig
-from reportgen.data import file_digest
+from reportgen.digest import file_digest
 from reportgen.errors import ReportgenError
 
 CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
@@ -47,6 +47,7 @@ UNLOCKED_STAGING_SECONDS = 3600
 TRAINING_SOURCES = (
     "runner.py",
     "data.py",
+    "digest.py",
     "catalog.py",
     "model.py",
     "train.py",

@@ -20,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 
 from reportgen.catalog import SUPPORTED_TASKS, class_names_of, is_3d, medmnist_info, supported_flags
+from reportgen.digest import file_digest
 from reportgen.errors import ReportgenError
 
 SPLITS = ("train", "val", "test")
@@ -61,13 +62,6 @@ class DataFile:
     # The file's (device, inode, size, mtime, ctime) as hashed: a later read that finds them
     # unchanged trusts md5 instead of hashing the file again (any write changes the ctime).
     identity: tuple[int, ...]
-
-
-def file_digest(path: Path, algorithm: str) -> str:
-    """The hex digest ("md5", "sha256") of a file's bytes, read in blocks: a data file can be
-    ~200 MB. MD5 is what medmnist.INFO publishes for a data file; SHA-256 vouches for the cache."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def _identity(status: os.stat_result) -> tuple[int, ...]:

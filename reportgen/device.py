@@ -36,6 +36,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo's names
+# Instruction sets that decide which of oneDNN's kernels a CPU runs, and so the last digits of
+# its sums: a run's numbers can differ between CPUs that differ in these (by /proc/cpuinfo name).
+KERNEL_FLAGS = (("avx512f", "AVX-512"), ("avx512_bf16", "AVX512-BF16"), ("amx_tile", "AMX"))
 CPUINFO_FILE = Path("/proc/cpuinfo")
 
 
@@ -88,13 +91,19 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
 
 
 def describe_device(device: torch.device, cpuinfo: Path | None = None) -> str:
-    """The hardware a run trained on, by name: the GPU's, or the CPU's model from /proc/cpuinfo."""
+    """The hardware a run trained on, by name: the GPU's, or the CPU's model from /proc/cpuinfo
+    with the instruction sets (KERNEL_FLAGS) it has."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    for line in (read_cpuinfo(cpuinfo) or "").splitlines():
+    text = read_cpuinfo(cpuinfo) or ""
+    model = platform.processor() or "unknown CPU"
+    for line in text.splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "model name" and value.strip():
-            return value.strip()
-    return platform.processor() or "unknown CPU"
+            model = value.strip()
+            break
+    flags = set(text.split())
+    kernels = [name for flag, name in KERNEL_FLAGS if flag in flags]
+    return f"{model} ({', '.join(kernels)})" if kernels else model

@@ -182,7 +182,8 @@ def _variant_rows(
                 "mean": mean,
                 "sd": _column_stat(variant, column, "sd", focus) if spread else None,
                 # Not the focus recall: a variant can buy it by calling many more images so.
-                "best": column != "focus_recall" and mean >= best[column] - 1e-12,
+                # Best as the page shows it: a tie to three decimals is bold in both rows.
+                "best": column != "focus_recall" and rounded(mean) >= rounded(best[column]),
             }
         called = _called(variant["runs"], focus)
         cells["focus_called"] = {**called, "sd": called["sd"] if spread else None, "best": False}
@@ -227,43 +228,57 @@ def _variant_rows(
     return rows
 
 
-# A variant trained in at most this share of the recommended variant's time counts as cheaper.
-CHEAPER_SHARE = 0.5
-HEADLINE_COLUMNS = ("accuracy", "auc", "balanced_accuracy")
+COMPARED_COLUMNS = {
+    "accuracy": "accuracy",
+    "auc": "AUC",
+    "balanced_accuracy": "balanced accuracy",
+    "macro_f1": "macro F1",
+}
+SHARE_WORDS = {2: "half", 3: "a third", 4: "a quarter", 5: "a fifth"}
 
 
-def cheaper_alike(recommended: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The variant, best on validation, that trained in at most half the recommended variant's
-    time and scored on test no lower than it beyond seed noise in accuracy, AUC and balanced
-    accuracy; None when there is none, or with one seed (no noise to judge by). The pages say it
-    as an observation: test chose nothing."""
-    alike = []
-    for row in rows:
-        if (
-            row is recommended
-            or row["train_seconds"] > CHEAPER_SHARE * recommended["train_seconds"]
-        ):
-            continue
-        judged = [
-            within_seed_noise(
-                row["cells"][column]["mean"] - recommended["cells"][column]["mean"],
-                row["cells"][column]["sd"],
-                row["n_runs"],
-                recommended["cells"][column]["sd"],
-                recommended["n_runs"],
-            )
-            for column in HEADLINE_COLUMNS
-        ]
-        no_lower = [
-            noise is not None
-            and (noise or row["cells"][column]["mean"] > recommended["cells"][column]["mean"])
-            for noise, column in zip(judged, HEADLINE_COLUMNS, strict=True)
-        ]
-        if all(no_lower):
-            alike.append(row)
-    if not alike:
+def single_network_version(
+    recommended: dict[str, Any], rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Where the recommended variant averages several networks: the variant with the same
+    settings and one network (its training cost divided by the ensemble size), with, per column
+    of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise (Welch; None with one
+    seed). None when there is no such pair. An observation beside the choice, never a choice."""
+    networks = recommended["config"].get("ensemble", 1)
+    if networks <= 1:
         return None
-    return max(alike, key=lambda row: row["val_balanced_accuracy"])
+    same_recipe = {key: value for key, value in recommended["config"].items() if key != "ensemble"}
+    single = next(
+        (
+            row
+            for row in rows
+            if row is not recommended
+            and row["config"].get("ensemble", 1) == 1
+            and {key: value for key, value in row["config"].items() if key != "ensemble"}
+            == same_recipe
+        ),
+        None,
+    )
+    if single is None:
+        return None
+    lower = {}
+    for column in COMPARED_COLUMNS:
+        mine, theirs = single["cells"][column], recommended["cells"][column]
+        noise = within_seed_noise(
+            mine["mean"] - theirs["mean"],
+            mine["sd"],
+            single["n_runs"],
+            theirs["sd"],
+            recommended["n_runs"],
+        )
+        lower[column] = None if noise is None else (not noise and mine["mean"] < theirs["mean"])
+    return {
+        "row": single,
+        "networks": networks,
+        "share": SHARE_WORDS.get(networks, f"1/{networks}"),  # of the recommended's training
+        "lower": [COMPARED_COLUMNS[column] for column, is_lower in lower.items() if is_lower],
+        "judged": all(is_lower is not None for is_lower in lower.values()),
+    }
 
 
 def experiments_view(
@@ -277,7 +292,7 @@ def experiments_view(
     rows = _variant_rows(experiments, dataset, focus)
     best_val = max(row["val_balanced_accuracy"] for row in rows)
     for row in rows:
-        row["val_best"] = row["val_balanced_accuracy"] >= best_val - 1e-12
+        row["val_best"] = rounded(row["val_balanced_accuracy"]) >= rounded(best_val)
     recommended = next(row for row in rows if row["recommended"])
     labels = {
         "accuracy": "accuracy",
@@ -328,7 +343,7 @@ def experiments_view(
         "baseline": rows[0],
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
-        "cheaper_alike": cheaper_alike(recommended, rows),
+        "single_network": single_network_version(recommended, rows),
         # The experiments file published beside experiments.json (older builds have none).
         "plan_file": PLAN_FILE.as_posix() if experiments.get("plan_toml") else None,
         "references": experiments["references"],

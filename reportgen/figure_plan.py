@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.data import file_digest
+from reportgen.digest import file_digest
 from reportgen.experiments import variant_slug
 from reportgen.figures import (
     Limits,
@@ -156,6 +156,7 @@ FIGURE_SOURCES = (
     "study.py",
     "config.py",
     "cache.py",
+    "digest.py",
 )
 
 

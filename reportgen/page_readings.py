@@ -140,6 +140,7 @@ def training_reading(
     config = config or {}
     best = min(history, key=lambda row: row["val_loss"])
     last = history[-1]
+    recent = history[max(0, len(history) - 1 - RECENT_EPOCHS)]  # what "still falling" compares to
     unlike_val = [
         phrase
         for applies, phrase in (
@@ -159,6 +160,8 @@ def training_reading(
         "last_epoch": last["epoch"],
         "last_val_loss": last["val_loss"],
         "last_train_loss": last["train_loss"],
+        "recent_epoch": recent["epoch"],
+        "recent_val_loss": recent["val_loss"],
         "val_below_train": last["val_loss"] < last["train_loss"],
     }
 

@@ -31,6 +31,7 @@ from reportgen.formatting import (
     fmt_number,
     fmt_percent,
     fmt_setting,
+    rounded,
 )
 from reportgen.page_readings import (
     accuracy_gap,
@@ -49,6 +50,7 @@ from reportgen.page_readings import (
 )
 from reportgen.recipe import architecture, kept_epoch, recipe_view
 from reportgen.results import skipped_stages
+from reportgen.seed_spread import recipe_over_seeds
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -163,6 +165,7 @@ def page_context(
     variants = experiments_view(experiments, dataset)
     reading = training_reading(results["history"], results["config"])
     colour_reference = results.get("colour_reference")  # None in older results.json files
+    reference_over_seeds = baseline_versus_reference(variants, colour_reference)
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -230,7 +233,15 @@ def page_context(
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
         "image_lists": sources.IMAGE_LISTS.get(dataset["flag"]),
         "colour_reference": colour_reference,
-        "reference_over_seeds": baseline_versus_reference(variants, colour_reference),
+        "reference_over_seeds": reference_over_seeds,
+        # Whether the network ranks test images no better than the colour reference on AUC (as
+        # the pages round): the recipe's mean over seeds where experiments ran, else this run.
+        "colour_auc_no_better": reference_over_seeds["auc_no_better"]
+        if reference_over_seeds
+        else colour_reference is not None
+        and rounded(results["test"]["auc"]) <= rounded(colour_reference["auc"]),
+        # This build's run among the same recipe's runs with the experiments' other seeds.
+        "recipe_seeds": recipe_over_seeds(experiments, results["config"]["seed"]),
         "screening": screening.screening_view(
             results["test"],
             dataset,

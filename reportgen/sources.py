@@ -106,8 +106,11 @@ IMAGE_LISTS = {
         "url": "https://doi.org/10.1038/sdata.2018.161",
     },
     "retinamnist": {
+        # One row per photograph (patient_id, image_id <patient>_l1/_l2/_r1/_r2, each eye's
+        # grade), in the training and validation folders; pinned to the commit that was read.
         "label": "DeepDRiD's image lists",
-        "url": "https://github.com/deepdrdoc/DeepDRiD",
+        "url": "https://github.com/deepdrdoc/DeepDRiD/tree/"
+        "70af809b87e6ad1c56b8d86462bfa5ae6966af42/regular_fundus_images",
     },
 }
 

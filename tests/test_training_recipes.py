@@ -517,6 +517,15 @@ def test_the_hardware_is_named_from_cpuinfo_or_the_gpu(
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9654\n")
     assert describe_device(torch.device("cpu"), cpuinfo) == "AMD EPYC 9654"
+    # The instruction sets that pick oneDNN's kernels, and so the numbers' last digits.
+    cpuinfo.write_text(
+        "model name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse2 avx512f avx512_bf16 "
+        "amx_bf16 amx_tile\n"
+    )
+    assert (
+        describe_device(torch.device("cpu"), cpuinfo)
+        == "Intel(R) Xeon(R) Processor (AVX-512, AVX512-BF16, AMX)"
+    )
     monkeypatch.setattr("platform.processor", lambda: "")
     assert describe_device(torch.device("cpu"), tmp_path / "absent") == "unknown CPU"
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "NVIDIA H200")

@@ -1,0 +1,79 @@
+"""The build's one run among the same recipe's runs with other seeds, as the Overview says it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen.render import make_environment, page_context
+from reportgen.seed_spread import recipe_over_seeds
+from tests.conftest import make_results
+
+
+def _experiments(accuracies: list[float], recalls: list[list[float]], config: dict) -> dict:
+    runs = [
+        {
+            "seed": seed,
+            "test": {
+                "accuracy": accuracy,
+                "auc": 0.7 + accuracy / 10,
+                "balanced_accuracy": accuracy / 2,
+                "per_class_recall": recall,
+            },
+        }
+        for seed, (accuracy, recall) in enumerate(zip(accuracies, recalls, strict=True))
+    ]
+    return {"variants": [{"config": config, "runs": runs}]}
+
+
+def test_the_spread_of_the_recipe_over_seeds_and_where_this_run_ranks() -> None:
+    recalls = [[0.9, 0.0, 0.84], [0.8, 0.0, 0.44], [0.85, 0.0, 0.47]]
+    spread = recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), seed=0)
+    assert spread is not None and spread["seeds"] == [0, 1, 2]
+    assert spread["ranges"]["accuracy"] == {"low": 0.50, "high": 0.53}
+    assert spread["class_recall"][2] == {"low": 0.44, "high": 0.84}
+    assert spread["rank"] == "best"  # seed 0 is highest on all three
+    assert recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), 1)["rank"] == "worst"
+    assert recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), 2)["rank"] is None
+    outside = recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), seed=7)
+    assert outside["rank"] is None and not outside["includes_this_run"]
+    # Not the same recipe, one seed, or no experiments: nothing to say.
+    assert recipe_over_seeds(_experiments([0.5, 0.6], recalls[:2], {"lr": 0.1}), 0) is None
+    assert recipe_over_seeds(_experiments([0.5], recalls[:1], {}), 0) is None
+    assert recipe_over_seeds(None, 0) is None
+
+
+def _index(results: dict[str, Any], spread: dict[str, Any] | None) -> str:
+    template = make_environment().get_template("index.md.j2")
+    return template.render({**page_context(results), "recipe_seeds": spread})
+
+
+def test_the_overview_says_how_far_the_runs_numbers_and_findings_carry_over_to_other_seeds() -> (
+    None
+):
+    results = make_results()
+    names = results["dataset"]["class_names"]
+    test = results["test"]
+    # Three runs, this one (seed 0) the best on every headline number.
+    accuracies = [test["accuracy"], test["accuracy"] - 0.03, test["accuracy"] - 0.01]
+    recalls = [
+        [row["recall"] for row in test["report"]["classes"]],
+        *[[max(row["recall"] - 0.4, 0.0) for row in test["report"]["classes"]]] * 2,
+    ]
+    experiments = _experiments(accuracies, recalls, {})
+    for run in experiments["variants"][0]["runs"]:
+        run["test"]["auc"] = test["auc"] - (0.0 if run["seed"] == 0 else 0.02)
+        run["test"]["balanced_accuracy"] = test["balanced_accuracy"] - 0.01 * run["seed"]
+    page = _index(results, recipe_over_seeds(experiments, seed=0))
+    assert "Over the 3 seeds of [Experiments](experiments.md), the same recipe scored" in page
+    assert "this run is the best of them on all three, so its numbers show the recipe" in page
+    best = max(test["report"]["classes"], key=lambda row: row["recall"])
+    low = max(best["recall"] - 0.4, 0.0)
+    assert f"{low:.2f}–{best['recall']:.2f} over the 3 seeds of the same recipe" in page
+    never = [row for row in test["report"]["classes"] if row["recall"] == 0]
+    if never:  # a class never found by any seed is said once, not as "0.00–0.00"
+        assert "0.00 with each of the 3 seeds of the same recipe" in page
+    assert "0.00–0.00" not in page
+    assert names[best["index"]] in page
+    # Without experiments the run's numbers stand alone.
+    alone = _index(results, None)
+    assert "Over the 3 seeds" not in alone and "of the same recipe" not in alone
