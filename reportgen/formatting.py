@@ -116,6 +116,12 @@ def fmt_counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def fmt_mean_count(value: float) -> str:
+    """A count averaged over runs: whole as it is ("2"), else to one decimal ("0.3"), so that a
+    third of an image a run does not read as none."""
+    return fmt_number(value, 0 if abs(value - round(value)) < 1e-9 else 1)
+
+
 def fmt_alternatives(names: list[str], mark: str = "*", conjunction: str = "or") -> Markup:
     """ "*a*, *b* or *c*": names, each escaped and wrapped in `mark` (Markdown emphasis), joined
     as alternatives (or, with conjunction "and", as a list)."""

@@ -24,6 +24,7 @@ from reportgen.formatting import (
     fmt_alternatives,
     fmt_counted,
     fmt_difference,
+    fmt_mean_count,
     fmt_number,
     fmt_percent,
     fmt_setting,
@@ -462,6 +463,7 @@ def test_an_official_files_notice_is_short_and_points_to_its_checksum() -> None:
     results = make_results(flag="retinamnist", official=True)
     pages = render_pages(results)
     notice = pages["training.md"].split('!!! info "Data: RetinaMNIST"')[1].split("\n\n")[0]
+    assert "Every number reportgen computed for this page comes from **RetinaMNIST**" in notice
     assert "the official MedMNIST file `retinamnist.npz` ([checksum checked]" in notice
     assert results["dataset"]["md5"] not in notice
     assert results["dataset"]["md5"] in pages["reproducibility.md"].split("## Data")[1]
@@ -895,3 +897,12 @@ def test_findings_say_when_the_network_ranks_no_better_than_the_colour_reference
     assert f"({fmt_number(results['test']['auc'])} against " in index
     results["colour_reference"]["auc"] = results["test"]["auc"] - 0.01
     assert finding not in render_pages(results)["index.md"]
+
+
+def test_counts_averaged_over_runs_keep_a_fraction_and_the_right_plural() -> None:
+    assert fmt_mean_count(2.0) == "2" and fmt_mean_count(1 / 3) == "0.3"
+    called = make_environment().get_template("_macros.md.j2").module.called
+    experiments = {"focus_class": "c", "focus_test_images": 20}
+    row = {"cells": {"focus_called": {"mean": 1.0}, "focus_rightly": {"mean": 1 / 3}}}
+    text = str(called(row, experiments, with_total=False))
+    assert text == "1 test image called *c*, 0.3 of them rightly"
