@@ -906,3 +906,13 @@ def test_counts_averaged_over_runs_keep_a_fraction_and_the_right_plural() -> Non
     row = {"cells": {"focus_called": {"mean": 1.0}, "focus_rightly": {"mean": 1 / 3}}}
     text = str(called(row, experiments, with_total=False))
     assert text == "1 test image called *c*, 0.3 of them rightly"
+
+
+def test_the_model_card_lists_the_test_images_dependence_and_the_validation_overlap() -> None:
+    card = render_pages(make_results(flag="retinamnist", official=True))["model-card.md"]
+    limitations = card.split("## Limitations")[1].split("## Ethical considerations")[0]
+    assert "- **Test images are not independent.** DeepDRiD has four photographs" in limitations
+    assert "are too narrow, perhaps much" in limitations
+    assert "- **Validation may share patients with training.** MedMNIST made" in limitations
+    derma = render_pages(make_results())["model-card.md"]
+    assert "are somewhat too narrow" in derma and "Validation may share patients" not in derma
