@@ -234,6 +234,7 @@ def page_context(
         "class_meanings": class_meanings(dataset),
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
         "image_lists": sources.IMAGE_LISTS.get(dataset["flag"]),
+        "population": sources.POPULATIONS.get(dataset["flag"]),
         "colour_reference": colour_reference,
         "reference_over_seeds": reference_over_seeds,
         # Whether the network ranks test images no better than the colour reference on AUC (as

@@ -99,6 +99,21 @@ GRADE_SCALES = {
     },
 }
 
+# MedMNIST flag -> who the source images come from, where a page can say it from the source's own
+# description (DermaMNIST's is written in the model card's template with its leakage caveat).
+POPULATIONS = {
+    "retinamnist": {
+        "text": "DeepDRiD's fundus photographs come from three diabetes screening projects in "
+        "China (Nicheng, Shanghai, and a nationwide screening for complications of diabetes): "
+        "people with diabetes attending screening. "
+        "How the model does on other populations, cameras and clinics is unknown",
+        "source": {
+            "label": "DeepDRiD's repository",
+            "url": "https://github.com/deepdrdoc/DeepDRiD",
+        },
+    },
+}
+
 # Where the make-up of each source's images (several per lesion, four per patient) can be checked.
 IMAGE_LISTS = {
     "dermamnist": {

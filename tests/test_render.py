@@ -916,3 +916,19 @@ def test_the_model_card_lists_the_test_images_dependence_and_the_validation_over
     assert "- **Validation may share patients with training.** MedMNIST made" in limitations
     derma = render_pages(make_results())["model-card.md"]
     assert "are somewhat too narrow" in derma and "Validation may share patients" not in derma
+
+
+def test_the_retinamnist_pages_say_who_the_images_come_from() -> None:
+    pages = render_pages(make_results(flag="retinamnist", official=True))
+    who = "three diabetes screening projects in China"
+    assert (
+        f"**Who the images come from.** DeepDRiD's fundus photographs come from {who}"
+        in (pages["dataset.md"])
+    )
+    ethics = pages["model-card.md"].split("## Ethical considerations")[1].split("## Citation")[0]
+    assert (
+        who in ethics and "[DeepDRiD's repository](https://github.com/deepdrdoc/DeepDRiD)" in ethics
+    )
+    derma = render_pages(make_results())
+    assert "Who the images come from" not in derma["dataset.md"]
+    assert "in Austria and Australia" in derma["model-card.md"]
