@@ -185,7 +185,7 @@ _READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error)
 
 
 def _read_npz(handle: IO[bytes], path: Path) -> dict[str, np.ndarray]:
-    """Every MedMNIST array of the file open as handle (at path), each decompressed once.
+    """Every MedMNIST array of the file open as handle (at path), read to check the file.
 
     (Read through the caller's handle: numpy leaves its own open when a truncated zip fails.)
     """
@@ -270,7 +270,13 @@ def _changed_error(data_file: DataFile, now: str) -> ReportgenError:
 def _open_unchanged(data_file: DataFile) -> Iterator[IO[bytes]]:
     """The file open for reading, refused (a ReportgenError) when it no longer has the MD5 the
     build named its runs and pages by, or when it is written to while the caller reads it."""
-    with data_file.path.open("rb") as handle:
+    try:
+        opened = data_file.path.open("rb")
+    except OSError as error:  # deleted or moved since it was hashed
+        raise _changed_error(
+            data_file, f"can no longer be read ({error.strerror or error})"
+        ) from None
+    with opened as handle:
         identity = _identity(os.fstat(handle.fileno()))
         if identity != data_file.identity:  # touched or replaced since hashed: compare bytes
             md5 = hashlib.file_digest(handle, "md5").hexdigest()
@@ -294,7 +300,11 @@ def read_dataset(flag: str, data_file: DataFile) -> LoadedDataset:
             _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
         del arrays
         splits = _medmnist_splits(info, data_file.path)
-        if _identity(data_file.path.stat()) != _identity(os.fstat(handle.fileno())):
+        try:
+            at_path = _identity(data_file.path.stat())
+        except OSError:  # removed while medmnist read it
+            at_path = None
+        if at_path != _identity(os.fstat(handle.fileno())):
             raise _changed_error(data_file, "was replaced while this build read it")
     return LoadedDataset(
         flag=flag,

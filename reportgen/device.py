@@ -36,8 +36,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo's names
-# Instruction sets that decide which of oneDNN's kernels a CPU runs, and so the last digits of
-# its sums: a run's numbers can differ between CPUs that differ in these (by /proc/cpuinfo name).
+# Instruction sets that can change which kernels a CPU runs (oneDNN dispatches on them), and so
+# the rounding of its sums: named with the CPU, since a run's numbers can differ between CPUs.
 KERNEL_FLAGS = (("avx512f", "AVX-512"), ("avx512_bf16", "AVX512-BF16"), ("amx_tile", "AMX"))
 CPUINFO_FILE = Path("/proc/cpuinfo")
 
@@ -106,4 +106,4 @@ def describe_device(device: torch.device, cpuinfo: Path | None = None) -> str:
             break
     flags = set(text.split())
     kernels = [name for flag, name in KERNEL_FLAGS if flag in flags]
-    return f"{model} ({', '.join(kernels)})" if kernels else model
+    return f"{model} with {', '.join(kernels)}" if kernels else model

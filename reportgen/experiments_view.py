@@ -240,22 +240,26 @@ SHARE_WORDS = {2: "half", 3: "a third", 4: "a quarter", 5: "a fifth"}
 def single_network_version(
     recommended: dict[str, Any], rows: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """Where the recommended variant averages several networks: the variant with the same
-    settings and one network (its training cost divided by the ensemble size), with, per column
+    """Where the recommended variant's runs average several networks: the variant whose runs
+    trained with the same settings and one network (its training cost divided by the ensemble size), with, per column
     of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise (Welch; None with one
     seed). None when there is no such pair. An observation beside the choice, never a choice."""
-    networks = recommended["config"].get("ensemble", 1)
+
+    def recipe(row: dict[str, Any]) -> dict[str, Any]:
+        """The settings a variant's runs trained with, but for the seed and the ensemble size."""
+        trained = row["first_run"]["config"]
+        return {key: value for key, value in trained.items() if key not in ("seed", "ensemble")}
+
+    networks = recommended["first_run"]["config"].get("ensemble", 1)
     if networks <= 1:
         return None
-    same_recipe = {key: value for key, value in recommended["config"].items() if key != "ensemble"}
     single = next(
         (
             row
             for row in rows
             if row is not recommended
-            and row["config"].get("ensemble", 1) == 1
-            and {key: value for key, value in row["config"].items() if key != "ensemble"}
-            == same_recipe
+            and row["first_run"]["config"].get("ensemble", 1) == 1
+            and recipe(row) == recipe(recommended)
         ),
         None,
     )
@@ -376,4 +380,9 @@ def baseline_versus_reference(
         return None
     base = view["baseline"]["cells"]
     means = {metric: base[metric]["mean"] for metric in ("accuracy", "auc", "balanced_accuracy")}
-    return {**means, "auc_no_better": rounded(means["auc"]) <= rounded(colour_reference["auc"])}
+    return {**means, "auc_no_better": ranks_no_better(means["auc"], colour_reference)}
+
+
+def ranks_no_better(auc: float, colour_reference: dict[str, Any] | None) -> bool:
+    """Whether an AUC, as the pages round it, is no higher than the colour reference's."""
+    return colour_reference is not None and rounded(auc) <= rounded(colour_reference["auc"])

@@ -16,7 +16,11 @@ from markupsafe import Markup
 
 from reportgen import model_card, screening, sources, study
 from reportgen.errors import ReportgenError
-from reportgen.experiments_view import baseline_versus_reference, experiments_view
+from reportgen.experiments_view import (
+    baseline_versus_reference,
+    experiments_view,
+    ranks_no_better,
+)
 from reportgen.formatting import (
     escape_markdown,
     fmt_alternatives,
@@ -32,7 +36,6 @@ from reportgen.formatting import (
     fmt_number,
     fmt_percent,
     fmt_setting,
-    rounded,
 )
 from reportgen.page_readings import (
     accuracy_gap,
@@ -239,10 +242,10 @@ def page_context(
         "reference_over_seeds": reference_over_seeds,
         # Whether the network ranks test images no better than the colour reference on AUC (as
         # the pages round): the recipe's mean over seeds where experiments ran, else this run.
-        "colour_auc_no_better": reference_over_seeds["auc_no_better"]
-        if reference_over_seeds
-        else colour_reference is not None
-        and rounded(results["test"]["auc"]) <= rounded(colour_reference["auc"]),
+        "colour_auc_no_better": ranks_no_better(
+            reference_over_seeds["auc"] if reference_over_seeds else results["test"]["auc"],
+            colour_reference,
+        ),
         # This build's run among the same recipe's runs with the experiments' other seeds.
         "recipe_seeds": recipe_over_seeds(experiments, results["config"]["seed"]),
         "screening": screening.screening_view(

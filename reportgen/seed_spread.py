@@ -20,13 +20,13 @@ def _span(values: list[float] | tuple[float, ...]) -> dict[str, float]:
 def recipe_over_seeds(experiments: dict[str, Any] | None, seed: int) -> dict[str, Any] | None:
     """The baseline variant's test scores over its seeds: per headline metric the lowest and
     highest, per class the lowest and highest recall, and where the run with this seed ranks
-    ("best" or "worst" on every headline metric, else None). None without experiments, with one
-    seed, or where the baseline variant changes the build's settings."""
+    ("best" or "worst" on every headline metric, else None). None without experiments or with one
+    seed. (The baseline variant has no overrides: experiments.py refuses them.)"""
     if experiments is None:
         return None
     baseline = experiments["variants"][0]
     runs = baseline["runs"]
-    if baseline["config"] or len(runs) < 2:
+    if len(runs) < 2:
         return None
     scores = {metric: [run["test"][metric] for run in runs] for metric in HEADLINE_METRICS}
     recalls = list(zip(*(run["test"]["per_class_recall"] for run in runs), strict=True))
@@ -40,7 +40,6 @@ def recipe_over_seeds(experiments: dict[str, Any] | None, seed: int) -> dict[str
             rank = "worst"
     return {
         "seeds": [run["seed"] for run in runs],
-        "includes_this_run": this_run is not None,
         "ranges": {metric: _span(values) for metric, values in scores.items()},
         "class_recall": [_span(values) for values in recalls],
         "rank": rank,

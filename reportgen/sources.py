@@ -105,8 +105,7 @@ POPULATIONS = {
     "retinamnist": {
         "text": "DeepDRiD's fundus photographs come from three diabetes screening projects in "
         "China (Nicheng, Shanghai, and a nationwide screening for complications of diabetes): "
-        "people with diabetes attending screening. "
-        "How the model does on other populations, cameras and clinics is unknown",
+        "people with diabetes attending screening",
         "source": {
             "label": "DeepDRiD's repository",
             "url": "https://github.com/deepdrdoc/DeepDRiD",

@@ -1,4 +1,5 @@
-"""The data file: hashed once and read once per build, yet refused when it changes meanwhile."""
+"""The data file: hashed once per build, read without hashing again, yet refused when it changes
+meanwhile."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def data_file_uses(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Path]]:
     return uses
 
 
-def test_a_build_that_trains_hashes_and_reads_the_data_file_once(
+def test_a_build_that_trains_hashes_the_data_file_once_and_reads_it_through_medmnist(
     synthetic_retina_root: Path, out_dirs: dict[str, Path], data_file_uses: dict[str, list[Path]]
 ) -> None:
     """Hashed once, for the MD5 the cache key names (the only hash, however written); read once
@@ -138,6 +139,12 @@ def test_a_file_replaced_while_medmnist_reads_it_is_refused(
 
     monkeypatch.setattr(data, "_medmnist_splits", load_while_another_replaces)
     with pytest.raises(ReportgenError, match="was replaced while this build read it"):
+        data.read_dataset("retinamnist", named)
+
+
+def test_a_file_deleted_after_it_was_named_is_refused_with_a_message(named: data.DataFile) -> None:
+    named.path.unlink()  # e.g. a clean-up while a long experiments build runs
+    with pytest.raises(ReportgenError, match="can no longer be read"):
         data.read_dataset("retinamnist", named)
 
 

@@ -489,6 +489,8 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
 
 
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
+    build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1}
+
     def variant(name: str, balanced: float, val: float, config: dict) -> dict:
         metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": balanced, "macro_f1": 0.3}
         return {
@@ -500,8 +502,15 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
             "sd": {**dict.fromkeys(metrics, 0.01), "per_class_recall": [0.0, 0.0]},
             "val_mean": {"balanced_accuracy": val},
             "val_sd": {"balanced_accuracy": 0.01},
-            "runs": [{"confusion_matrix": [[9, 1], [9, 1]], "train_seconds": 1.0, "config": {}}]
-            * 3,
+            "runs": [
+                {
+                    "seed": seed,
+                    "confusion_matrix": [[9, 1], [9, 1]],
+                    "train_seconds": 1.0,
+                    "config": {**build, **config, "seed": seed},  # as the runs trained
+                }
+                for seed in range(3)
+            ],
         }
 
     wide = {"model": "wide_cnn", "optimizer": "adamw"}
@@ -553,6 +562,13 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     assert experiments_view(experiments, dataset)["single_network"] is None
     experiments["recommended"] = "other-single"
     assert experiments_view(experiments, dataset)["single_network"] is None
+    # A build run with --ensemble 3: the variant without an ensemble override trains 3 networks
+    # too, so it is no single-network version.
+    build["ensemble"] = 3
+    experiments["recommended"] = "ensemble"
+    experiments["variants"][3] = variant("single", 0.41, 0.44, wide)
+    assert experiments_view(experiments, dataset)["single_network"] is None
+    build["ensemble"] = 1
     # With one seed there is no noise to judge by: the scores are given, no verdict.
     experiments["recommended"] = "ensemble"
     experiments["variants"][3] = variant("single", 0.41, 0.44, wide)
@@ -932,3 +948,23 @@ def test_the_retinamnist_pages_say_who_the_images_come_from() -> None:
     derma = render_pages(make_results())
     assert "Who the images come from" not in derma["dataset.md"]
     assert "in Austria and Australia" in derma["model-card.md"]
+
+
+def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() -> None:
+    results = make_results()
+    context = page_context(results)
+    findings = make_environment().get_template("_findings.md.j2")
+    over_seeds = {"accuracy": 0.5, "auc": 0.717, "balanced_accuracy": 0.34, "auc_no_better": True}
+    text = findings.render(
+        {
+            **context,
+            "experiments": {"seeds": [0, 1, 2], "screening": None},
+            "reference_over_seeds": over_seeds,
+            "colour_auc_no_better": True,
+        }
+    )
+    reference_auc = fmt_number(results["colour_reference"]["auc"])
+    assert f"(0.717 over the 3 seeds of the same recipe against {reference_auc})" in text
+    assert "On AUC the network ranks" not in findings.render(
+        {**context, "colour_auc_no_better": False}
+    )

@@ -35,9 +35,8 @@ def test_the_spread_of_the_recipe_over_seeds_and_where_this_run_ranks() -> None:
     assert recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), 1)["rank"] == "worst"
     assert recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), 2)["rank"] is None
     outside = recipe_over_seeds(_experiments([0.53, 0.50, 0.52], recalls, {}), seed=7)
-    assert outside["rank"] is None and not outside["includes_this_run"]
-    # Not the same recipe, one seed, or no experiments: nothing to say.
-    assert recipe_over_seeds(_experiments([0.5, 0.6], recalls[:2], {"lr": 0.1}), 0) is None
+    assert outside["rank"] is None and outside["seeds"] == [0, 1, 2]
+    # One seed, or no experiments: nothing to say.
     assert recipe_over_seeds(_experiments([0.5], recalls[:1], {}), 0) is None
     assert recipe_over_seeds(None, 0) is None
 
@@ -55,9 +54,13 @@ def test_the_overview_says_how_far_the_runs_numbers_and_findings_carry_over_to_o
     test = results["test"]
     # Three runs, this one (seed 0) the best on every headline number.
     accuracies = [test["accuracy"], test["accuracy"] - 0.03, test["accuracy"] - 0.01]
+    classes = test["report"]["classes"]
+    least = min(classes, key=lambda row: row["recall"])
+    # Every seed finds the least-found class as often as this run does; the others vary.
     recalls = [
-        [row["recall"] for row in test["report"]["classes"]],
-        *[[max(row["recall"] - 0.4, 0.0) for row in test["report"]["classes"]]] * 2,
+        [row["recall"] for row in classes],
+        *[[row["recall"] if row is least else max(row["recall"] - 0.4, 0.0) for row in classes]]
+        * 2,
     ]
     experiments = _experiments(accuracies, recalls, {})
     for run in experiments["variants"][0]["runs"]:
@@ -69,10 +72,10 @@ def test_the_overview_says_how_far_the_runs_numbers_and_findings_carry_over_to_o
     best = max(test["report"]["classes"], key=lambda row: row["recall"])
     low = max(best["recall"] - 0.4, 0.0)
     assert f"{low:.2f}–{best['recall']:.2f} over the 3 seeds of the same recipe" in page
-    never = [row for row in test["report"]["classes"] if row["recall"] == 0]
-    if never:  # a class never found by any seed is said once, not as "0.00–0.00"
-        assert "0.00 with each of the 3 seeds of the same recipe" in page
-    assert "0.00–0.00" not in page
+    # A recall every seed shares is said once, not as a range from a number to itself.
+    same = f"{least['recall']:.2f}"
+    assert f"; {same} with each of the 3 seeds of the same recipe)" in page
+    assert f"{same}–{same}" not in page
     assert names[best["index"]] in page
     # Without experiments the run's numbers stand alone.
     alone = _index(results, None)

@@ -524,7 +524,7 @@ def test_the_hardware_is_named_from_cpuinfo_or_the_gpu(
     )
     assert (
         describe_device(torch.device("cpu"), cpuinfo)
-        == "Intel(R) Xeon(R) Processor (AVX-512, AVX512-BF16, AMX)"
+        == "Intel(R) Xeon(R) Processor with AVX-512, AVX512-BF16, AMX"
     )
     monkeypatch.setattr("platform.processor", lambda: "")
     assert describe_device(torch.device("cpu"), tmp_path / "absent") == "unknown CPU"
