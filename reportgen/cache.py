@@ -29,7 +29,7 @@ import numpy as np
 
 import reportgen
 from reportgen.config import BuildConfig
-from reportgen.digest import file_digest
+from reportgen.digest import file_digest, sources_digest
 from reportgen.errors import ReportgenError
 
 CACHE_FORMAT = 3  # 3: validation labels and probabilities kept beside the test ones
@@ -84,11 +84,7 @@ class TrainedRun:
 def code_version() -> str:
     """reportgen's version plus a digest of the training code, read once per process (so editing
     the sources during a long build cannot change keys half way through it)."""
-    package_dir = Path(reportgen.__file__).parent
-    digest = hashlib.sha256()
-    for name in TRAINING_SOURCES:
-        digest.update((package_dir / name).read_bytes())
-    return f"{reportgen.__version__}+{digest.hexdigest()[:12]}"
+    return f"{reportgen.__version__}+{sources_digest(TRAINING_SOURCES)[:12]}"
 
 
 def run_key(config: BuildConfig, data_md5: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.digest import file_digest
+from reportgen.digest import file_digest, sources_digest
 from reportgen.experiments import variant_slug
 from reportgen.figures import (
     Limits,
@@ -196,9 +196,7 @@ def inputs_digest(
             for v in experiments["variants"]
         ],
     }
-    digest = hashlib.sha256()
-    for name in FIGURE_SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
+    digest = hashlib.sha256(sources_digest(FIGURE_SOURCES).encode())
     digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
     for array in (test_labels, test_probabilities):
         digest.update(np.ascontiguousarray(array).tobytes())

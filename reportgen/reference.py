@@ -15,12 +15,12 @@ import functools
 import hashlib
 import json
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from reportgen import metrics
+from reportgen.digest import sources_digest
 
 FEATURES = {  # by channel count: what the features are, in words
     3: "each channel's mean and standard deviation",
@@ -35,10 +35,7 @@ REFERENCE_SOURCES = ("reference.py", "metrics.py")
 @functools.cache
 def _code_digest() -> str:
     """A digest of REFERENCE_SOURCES, read once per process (as cache.code_version)."""
-    digest = hashlib.sha256()
-    for name in REFERENCE_SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()
+    return sources_digest(REFERENCE_SOURCES)
 
 
 def reference_key(data_md5: str, n_classes: int) -> str:
