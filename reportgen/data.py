@@ -8,7 +8,6 @@ since it was hashed."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import zipfile
 import zlib
@@ -20,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 
 from reportgen.catalog import SUPPORTED_TASKS, class_names_of, is_3d, medmnist_info, supported_flags
-from reportgen.digest import file_digest
+from reportgen.digest import file_digest, stream_digest
 from reportgen.errors import ReportgenError
 
 SPLITS = ("train", "val", "test")
@@ -64,7 +63,9 @@ class DataFile:
     identity: tuple[int, ...]
 
 
-def _identity(status: os.stat_result) -> tuple[int, ...]:
+def _identity(file: IO[bytes] | Path) -> tuple[int, ...]:
+    """An open file's, or a path's, (device, inode, size, mtime, ctime)."""
+    status = file.stat() if isinstance(file, Path) else os.fstat(file.fileno())
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
@@ -243,10 +244,8 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> DataFi
     """The file, hashed; a ReportgenError when it is unofficial and not allowed."""
     info = check_flag(flag)
     with path.open("rb") as handle:
-        identity = _identity(
-            os.fstat(handle.fileno())
-        )  # before hashing: a write during the hash changes it too
-        md5 = hashlib.file_digest(handle, "md5").hexdigest()
+        identity = _identity(handle)  # before hashing: a write meanwhile changes it too
+        md5 = stream_digest(handle, "md5")
     official = md5 == info["MD5"]
     if not official and not allow_unofficial:
         raise ReportgenError(
@@ -277,14 +276,14 @@ def _open_unchanged(data_file: DataFile) -> Iterator[IO[bytes]]:
             data_file, f"can no longer be read ({error.strerror or error})"
         ) from None
     with opened as handle:
-        identity = _identity(os.fstat(handle.fileno()))
+        identity = _identity(handle)
         if identity != data_file.identity:  # touched or replaced since hashed: compare bytes
-            md5 = hashlib.file_digest(handle, "md5").hexdigest()
+            md5 = stream_digest(handle, "md5")
             if md5 != data_file.md5:
                 raise _changed_error(data_file, f"has {md5} now")
             handle.seek(0)
         yield handle
-        if _identity(os.fstat(handle.fileno())) != identity:
+        if _identity(handle) != identity:
             raise _changed_error(data_file, "was written to while this build read it")
 
 
@@ -301,10 +300,10 @@ def read_dataset(flag: str, data_file: DataFile) -> LoadedDataset:
         del arrays
         splits = _medmnist_splits(info, data_file.path)
         try:
-            at_path = _identity(data_file.path.stat())
+            at_path = _identity(data_file.path)
         except OSError:  # removed while medmnist read it
             at_path = None
-        if at_path != _identity(os.fstat(handle.fileno())):
+        if at_path != _identity(handle):
             raise _changed_error(data_file, "was replaced while this build read it")
     return LoadedDataset(
         flag=flag,

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import IO
+
+
+def stream_digest(handle: IO[bytes], algorithm: str) -> str:
+    """The hex digest ("md5", "sha256") of what is left to read in an open binary file."""
+    return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def file_digest(path: Path, algorithm: str) -> str:
     """The hex digest ("md5", "sha256") of a file's bytes."""
     with path.open("rb") as handle:
-        return hashlib.file_digest(handle, algorithm).hexdigest()
+        return stream_digest(handle, algorithm)
 
 
 def sources_digest(names: tuple[str, ...]) -> str:

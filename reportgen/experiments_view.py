@@ -241,9 +241,10 @@ def single_network_version(
     recommended: dict[str, Any], rows: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
     """Where the recommended variant's runs average several networks: the variant whose runs
-    trained with the same settings and one network (its training cost divided by the ensemble size), with, per column
-    of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise (Welch; None with one
-    seed). None when there is no such pair. An observation beside the choice, never a choice."""
+    trained with the same settings and one network (its training cost divided by the ensemble
+    size), with, per column of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise
+    (Welch; None with one seed). None when there is no such pair. An observation beside the
+    choice, never a choice."""
 
     def recipe(row: dict[str, Any]) -> dict[str, Any]:
         """The settings a variant's runs trained with, but for the seed and the ensemble size."""
@@ -299,9 +300,7 @@ def experiments_view(
         row["val_best"] = rounded(row["val_balanced_accuracy"]) >= rounded(best_val)
     recommended = next(row for row in rows if row["recommended"])
     labels = {
-        "accuracy": "accuracy",
-        "auc": "AUC",
-        "balanced_accuracy": "balanced accuracy",
+        **{column: COMPARED_COLUMNS[column] for column in ("accuracy", "auc", "balanced_accuracy")},
         "focus_recall": f"{dataset['class_names'][focus]} recall",
     }
     # The headline differences of the recommended variant from the baseline that the pages mark
