@@ -42,6 +42,7 @@ from reportgen.train import normalize, predict_proba
 HOLDOUT_SIZE = 216  # 20 % of RetinaMNIST's 1,080 training images
 SPLIT_SEED = 123  # which training images are held out; fixed so every idea sees the same split
 SEEDS = (0, 1, 2)
+CPU = torch.device("cpu")
 GRADE_TEMPERATURE = 0.5  # grade_regression: class score = -(predicted grade - class)^2 / this
 
 
@@ -90,6 +91,20 @@ IDEAS = {
     "resnet18": replace(BASE, architecture="resnet18"),
     "blend-gbm-0.3": replace(BASE, blend_gbm=0.3),
     "ensemble-5-blend-gbm-0.3": replace(BASE, ensemble=5, blend_gbm=0.3),
+    # Compute ceilings, far past 10 minutes on 2 CPU cores (screened on a GPU with --device cuda):
+    # does more capacity, training and averaging leave the plateau at all?
+    "ceiling-width-128-augment-200": replace(BASE, width=128, augment="full", epochs=200),
+    "ceiling-width-128-mixup-200": replace(
+        BASE, width=128, augment="dihedral", mixup_alpha=0.4, epochs=200
+    ),
+    "ceiling-resnet18-augment-100": replace(
+        BASE, architecture="resnet18", augment="full", epochs=100
+    ),
+    "ceiling-ensemble-20": replace(BASE, ensemble=20),
+    "ceiling-width-128-augment-30": replace(BASE, width=128, augment="full", epochs=30),
+    "ceiling-ensemble-5-width-64-augment-60": replace(
+        BASE, width=64, augment="full", epochs=60, ensemble=5
+    ),
 }
 LOCAL_CONTRAST_SIGMA = 2.0  # pixels: the background blur subtracted by local_contrast
 
@@ -207,12 +222,13 @@ def averaged_weights(averaged: nn.Module, images: torch.Tensor, batch_size: int)
     return averaged.module
 
 
-def train_network(data: ScreenData, idea: Idea, seed: int) -> nn.Module:
+def train_network(data: ScreenData, idea: Idea, seed: int, device: torch.device) -> nn.Module:
     batch_size = idea.batch_size
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # on the CPU, as the package's runs draw
     n_classes = int(data.fit_labels.max()) + 1
-    model = ScreenNetwork(idea, data.fit_images.shape[1], n_classes)
+    fit_images, fit_labels = data.fit_images.to(device), data.fit_labels.to(device)
+    model = ScreenNetwork(idea, data.fit_images.shape[1], n_classes).to(device)
     averaged = None
     if idea.ema_decay > 0:
         ema = torch.optim.swa_utils.get_ema_multi_avg_fn(idea.ema_decay)
@@ -225,12 +241,12 @@ def train_network(data: ScreenData, idea: Idea, seed: int) -> nn.Module:
         order = torch.randperm(data.fit_labels.shape[0], generator=generator)
         for start in range(0, order.shape[0], batch_size):
             batch = order[start : start + batch_size]
-            inputs = normalize(data.fit_images[batch])
+            inputs = normalize(fit_images[batch])
             if idea.augment == "full":
                 inputs = augment_batch(inputs, generator)
             elif idea.augment == "dihedral":
                 inputs = random_dihedral(inputs, generator)
-            targets = F.one_hot(data.fit_labels[batch], n_classes).float()
+            targets = F.one_hot(fit_labels[batch], n_classes).float()
             if idea.mixup_alpha > 0:
                 mix = torch.distributions.Beta(idea.mixup_alpha, idea.mixup_alpha).sample()
                 partner = torch.randperm(batch.shape[0], generator=generator)
@@ -244,7 +260,7 @@ def train_network(data: ScreenData, idea: Idea, seed: int) -> nn.Module:
             if averaged is not None:
                 averaged.update_parameters(model)
     if averaged is not None:
-        model = averaged_weights(averaged, data.fit_images, batch_size)
+        model = averaged_weights(averaged, fit_images, batch_size)
     return model.eval()
 
 
@@ -261,14 +277,16 @@ def scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
     }
 
 
-def screen(data: ScreenData, idea: Idea) -> tuple[list[dict[str, float]], float]:
+def screen(
+    data: ScreenData, idea: Idea, device: torch.device = CPU
+) -> tuple[list[dict[str, float]], float]:
     """Scores per seed, and mean seconds per run (all networks of an ensemble; a blended
     gradient-boosting model is fitted once, outside the timing, since it is deterministic)."""
     gbm = floor_probabilities(data, "gradient boosting on image features") if idea.blend_gbm else 0
     started, runs = time.perf_counter(), []
     for seed in SEEDS:
-        models = [train_network(data, idea, seed + 1000 * m) for m in range(idea.ensemble)]
-        probabilities = mean_probabilities(models, data.score_images, idea.tta)
+        models = [train_network(data, idea, seed + 1000 * m, device) for m in range(idea.ensemble)]
+        probabilities = mean_probabilities(models, data.score_images.to(device), idea.tta)
         blended = (1 - idea.blend_gbm) * probabilities + idea.blend_gbm * gbm
         runs.append(scores(data.score_labels, blended))
     return runs, (time.perf_counter() - started) / len(SEEDS)
@@ -357,6 +375,7 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, required=True, help="Folder of retinamnist.npz.")
     parser.add_argument("--only", nargs="*", choices=sorted(IDEAS), help="Screen only these.")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2).")
+    parser.add_argument("--device", default="cpu", help="Where the networks train (cpu, cuda).")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_screen_data(args.data_root)
@@ -365,7 +384,7 @@ def main() -> None:
     for name in FLOORS:
         print(row(name, [floor_row(data, name)], None), flush=True)
     for name in args.only or IDEAS:
-        runs, seconds = screen(data, IDEAS[name])
+        runs, seconds = screen(data, IDEAS[name], torch.device(args.device))
         print(row(name, runs, seconds), flush=True)
 
 
