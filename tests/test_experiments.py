@@ -488,6 +488,24 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         count = f"{referred[of_class].sum()}&nbsp;of&nbsp;{of_class.sum()}"
         assert f"| &emsp;of which *{names[k]}*, referred | {count} |" in results_page
     assert "![Referral ROC curve" in results_page
+    # A file whose runs keep no referral AUC (written before they did): header and cells still
+    # name the same columns.
+    experiments_file = out_dirs["docs"] / "data" / "experiments.json"
+    for variant in experiments["variants"]:
+        for run in variant["runs"]:
+            run["referral_auc"] = None
+    experiments_file.write_text(json.dumps(experiments))
+    result = runner.invoke(main, ["render", "--no-site", "--docs-dir", str(out_dirs["docs"])])
+    assert result.exit_code == 0, result.output
+    rerendered = (out_dirs["docs"] / "experiments.md").read_text()
+    table = rerendered.split("## As a screening test")[1].split("\n\n| Variant |")[1]
+    table = table.split("\n\n")[0]
+    header, _rule, *rows = ("| Variant |" + table).splitlines()
+    assert header == (
+        "| Variant | Sensitivity | Specificity | Share of images referred | Sensitivity, threshold "
+        "from validation | Specificity, threshold from validation |"
+    )
+    assert len(rows) == 3 and all(row.count("|") == header.count("|") for row in rows)
     assert (out_dirs["docs"] / "figures" / "referral_roc.png").is_file()
     for built in (out_dirs["docs"]).glob("*.md"):
         assert_blocks_set_apart(built.name, built.read_text())
