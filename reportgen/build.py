@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reportgen import cache, render, results, site
+from reportgen import cache, output_folders, render, results
 from reportgen.config import BuildConfig, settings_conflict
 from reportgen.data import (
     DataFile,
@@ -107,10 +107,10 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     }
     plan = load_plan(config.experiments) if config.experiments is not None else None
     check_settings(config, plan)
-    site.check_output_dirs(config.outputs().named_folders(), kept)
-    site.check_writable_folder(config.cache_dir, "--cache-dir")
+    output_folders.check_output_dirs(config.outputs().named_folders(), kept)
+    output_folders.check_writable_folder(config.cache_dir, "--cache-dir")
     templates = read_project_files(config.build_site)
-    with site.output_lock(*folders):
+    with output_folders.output_lock(*folders):
         return _build_locked(config, command, plan, templates, progress)
 
 

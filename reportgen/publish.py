@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 import reportgen
-from reportgen import cache, figure_plan, render, results, site
+from reportgen import cache, figure_plan, output_folders, render, results, site
 from reportgen.config import OutputSettings
 from reportgen.errors import ReportgenError
 from reportgen.progress import Progress, StageClock
@@ -101,7 +101,7 @@ def publish(
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place."""
-    with site.staging_dir_for(outputs.docs_dir) as docs_stage:
+    with output_folders.staging_dir_for(outputs.docs_dir) as docs_stage:
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
         results.write_per_class(results_data, docs_stage)
         if experiments_data is not None:
@@ -136,9 +136,9 @@ def publish(
         results.write_results(results_data, docs_stage)
         if not outputs.build_site:
             progress.on_commit()
-            site.swap_into((docs_stage, outputs.docs_dir))
+            output_folders.swap_into((docs_stage, outputs.docs_dir))
             return BuildOutcome(results_data, outputs.docs_dir, None)
-        with site.staging_dir_for(outputs.site_dir) as site_stage:
+        with output_folders.staging_dir_for(outputs.site_dir) as site_stage:
             options = site.site_options(results_data, outputs.site_url, outputs.repo_url)
             clock.run(
                 "site",
@@ -150,7 +150,7 @@ def publish(
             for folder in (docs_stage, site_stage):
                 results.write_results(results_data, folder)
             progress.on_commit()
-            site.swap_into((docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir))
+            output_folders.swap_into((docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir))
     return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
 
 
@@ -177,9 +177,9 @@ def rerender(
     """
     outputs = OutputSettings(docs_dir, site_dir, build_site)
     folders = outputs.folders()
-    site.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
+    output_folders.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
     templates = read_project_files(build_site)
-    with site.output_lock(*folders):
+    with output_folders.output_lock(*folders):
         return _rerender_locked(
             docs_dir, site_dir, build_site, templates, progress, site_url, repo_url
         )

@@ -188,15 +188,15 @@ def screening_by_variant(
             for run, run_counts in zip(variant["runs"], counts, strict=True)
         ]
         mean, sd = mean_sd(rates, names)
-        found = [run_counts["referred_positives"] for run_counts in counts]
         # The fewest and most images of the group that one of its runs referred.
+        referred = [run_counts["referred_positives"] for run_counts in counts]
         rows.append(
             {
                 "name": variant["name"],
                 "mean": mean,
                 # One run: no spread to show (mean_sd's 0 would read as a certain rate).
                 "sd": sd if len(rates) > 1 else dict.fromkeys(names),
-                "referred": [min(found), max(found)],
+                "referred": [min(referred), max(referred)],
             }
         )
     return rows

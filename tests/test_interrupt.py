@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from filelock import FileLock
 
 import reportgen.build
+import reportgen.output_folders
 import reportgen.publish
 import reportgen.render
 import reportgen.site
@@ -104,13 +105,13 @@ def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
 def test_signal_during_the_swap_is_held_until_both_folders_are_in(
     earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_swap = reportgen.site.swap_into
+    real_swap = reportgen.output_folders.swap_into
 
     def swap_with_a_signal_arriving(*moves: tuple[Path, Path]) -> None:
         signal.raise_signal(signal.SIGTERM)
         real_swap(*moves)
 
-    monkeypatch.setattr(reportgen.site, "swap_into", swap_with_a_signal_arriving)
+    monkeypatch.setattr(reportgen.output_folders, "swap_into", swap_with_a_signal_arriving)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 128 + signal.SIGTERM
     assert_clean_failure(
@@ -128,7 +129,7 @@ def test_signal_during_the_swap_is_held_until_both_folders_are_in(
 def test_failed_swap_puts_the_earlier_output_back(
     earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_replace = reportgen.site.os.replace
+    real_replace = reportgen.output_folders.os.replace
     site_target = earlier_copy["site"].resolve()
 
     def replace_failing_into_site(source: Any, destination: Any) -> None:
@@ -136,7 +137,7 @@ def test_failed_swap_puts_the_earlier_output_back(
             raise OSError(28, "No space left on device")
         real_replace(source, destination)
 
-    monkeypatch.setattr(reportgen.site.os, "replace", replace_failing_into_site)
+    monkeypatch.setattr(reportgen.output_folders.os, "replace", replace_failing_into_site)
     before = _outputs(earlier_copy)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 1

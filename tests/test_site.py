@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import reportgen
-from reportgen import site
+from reportgen import output_folders, site
 from reportgen.errors import ReportgenError
 from reportgen.render import PAGES
 from tests.conftest import REPO_ROOT, make_results
@@ -160,9 +160,9 @@ def test_published_folders_get_the_umask_mode_not_mkdtemps_owner_only(tmp_path: 
     target = tmp_path / "site"
     old_umask = os.umask(0o022)
     try:
-        with site.staging_dir_for(target) as staging:
+        with output_folders.staging_dir_for(target) as staging:
             (staging / "index.html").write_text("<p>hello</p>")
-            site.swap_into((staging, target))
+            output_folders.swap_into((staging, target))
     finally:
         os.umask(old_umask)
     assert (

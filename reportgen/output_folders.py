@@ -1,0 +1,179 @@
+"""Where a build writes: check its output folders first, stage finished output beside them and
+swap it into place atomically, and lock the folders against a second build.
+
+Pages and site are first written to staging folders beside their targets; only when every stage
+has succeeded are the targets replaced, so a failed or interrupted build leaves the earlier docs
+and site exactly as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from reportgen.errors import ReportgenError
+
+
+def check_writable_folder(folder: Path, what: str, shown: Path | None = None) -> None:
+    """Create folder if needed; fail when it cannot be a writable folder. what names it in the
+    advice ("output folder", "--cache-dir"); shown is the path the user gave, if not folder."""
+    folder = folder.resolve()
+    blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        problem = f"{blocker} is a file, not a folder"
+        if shown is not None or blocker != folder:
+            problem = f"Cannot write {shown or folder}: {problem}"
+        raise ReportgenError(f"{problem}. Choose another {what}.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportgenError(
+            f"Cannot create {folder} ({error.strerror}). Choose a writable {what}."
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise ReportgenError(
+            f"Cannot write to {folder}: permission denied. Choose a writable {what}."
+        )
+
+
+def _check_writable_parent(target: Path) -> None:
+    check_writable_folder(target.resolve().parent, "output folder", shown=target)
+    if target.exists() and not target.is_dir():
+        raise ReportgenError(
+            f"Cannot write {target}: it is a file, not a folder. Choose another path."
+        )
+
+
+# Every docs and every site folder a build publishes holds this file, so an existing folder that
+# lacks it is not an earlier reportgen output and must not be replaced.
+OUTPUT_MARK = Path("data") / "results.json"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _check_replaceable(option: str, target: Path) -> None:
+    """A build replaces its output folders whole: only a new, empty or earlier output folder."""
+    if target.is_dir() and any(target.iterdir()) and not (target / OUTPUT_MARK).is_file():
+        raise ReportgenError(
+            f"{option} {target} already exists and is not a reportgen output (it has no "
+            f"{OUTPUT_MARK.as_posix()}). A build replaces its output folders whole, so everything "
+            "in it would be deleted. Choose a new or empty folder, or move that one away first."
+        )
+
+
+def check_output_dirs(outputs: dict[str, Path], inputs: dict[str, Path] | None = None) -> None:
+    """Fail before any work when an output folder cannot be created or replaced safely.
+
+    outputs and inputs map option names (as the user typed them) to paths. Each output folder must
+    be writable and new, empty or an earlier reportgen output; no two may overlap; and nothing in
+    inputs (what the build reads or keeps: data, cache, experiments file, working folder) may lie
+    inside one, because replacing the folder would delete it.
+    """
+    for option, target in outputs.items():
+        _check_replaceable(option, target)
+    resolved = {option: target.resolve() for option, target in outputs.items()}
+    options = list(resolved)
+    for first, second in ((a, b) for i, a in enumerate(options) for b in options[i + 1 :]):
+        if _inside(resolved[first], resolved[second]) or _inside(resolved[second], resolved[first]):
+            raise ReportgenError(
+                f"{first} {outputs[first]} and {second} {outputs[second]} overlap (the same "
+                "folder, or one inside the other). A build replaces each of them whole, so they "
+                "must be separate folders, e.g. --docs-dir docs --site-dir site."
+            )
+    for name, path in (inputs or {}).items():
+        for option, target in resolved.items():
+            if _inside(path.resolve(), target):
+                raise ReportgenError(
+                    f"{name} {path} lies inside {option} {outputs[option]}, which a build "
+                    f"replaces whole, so it would be deleted. Move it out, or choose another "
+                    f"{option}."
+                )
+    # Last, as it creates the folders above each output: a refused build leaves none behind.
+    for target in outputs.values():
+        _check_writable_parent(target)
+
+
+def _folder_mode() -> int:
+    """The mode a plain mkdir would give a folder under the current umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+@contextmanager
+def staging_dir_for(target: Path) -> Iterator[Path]:
+    """A fresh empty folder beside target, removed on exit (swap_into moves it away on success)."""
+    _check_writable_parent(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.resolve().parent))
+    staging.chmod(
+        _folder_mode()
+    )  # mkdtemp makes it owner-only; the published folder must be readable
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_into(*moves: tuple[Path, Path]) -> None:
+    """Replace each target with its staging folder, all or none.
+
+    Every existing target is first renamed aside, then every staging folder renamed into place; if
+    a rename fails, the ones done so far are undone, so the earlier output is back as it was.
+    """
+    moves = tuple((staging, target.resolve()) for staging, target in moves)
+    retired_dirs, set_aside, moved_in = [], [], []
+    try:
+        for _staging, target in moves:
+            if target.exists():
+                retired_dir = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent)
+                )
+                retired_dirs.append(retired_dir)
+                os.replace(target, retired_dir / target.name)
+                set_aside.append((retired_dir / target.name, target))
+        for staging, target in moves:
+            os.replace(staging, target)
+            moved_in.append((target, staging))
+    except OSError as error:
+        for source, destination in [*reversed(moved_in), *reversed(set_aside)]:
+            os.replace(source, destination)  # should this fail, the .old- folder keeps the output
+        _remove_all(retired_dirs)
+        raise ReportgenError(
+            f"Could not move the new output into place ({error}); the earlier output was restored. "
+            "Check that the output folders are writable and not in use, then build again."
+        ) from None
+    _remove_all(retired_dirs)
+
+
+def _remove_all(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def output_lock(*targets: Path) -> Iterator[None]:
+    """Hold a lock file beside each target for the block, so two builds never write one folder.
+
+    The lock is `.<name>.lock` in the target's parent; the operating system releases it when the
+    process ends, however it ends.
+    """
+    from filelock import FileLock, Timeout
+
+    with ExitStack() as held:
+        for target in sorted({target.resolve() for target in targets}):
+            lock = FileLock(target.parent / f".{target.name}.lock")
+            try:
+                held.enter_context(lock.acquire(timeout=0))
+            except Timeout:
+                raise ReportgenError(
+                    f"Another reportgen build is writing {target} right now (it holds "
+                    f"{lock.lock_file}). Wait for it to finish, or give this build other "
+                    "--docs-dir and --site-dir folders."
+                ) from None
+        yield
