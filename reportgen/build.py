@@ -108,10 +108,20 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     plan = load_plan(config.experiments) if config.experiments is not None else None
     check_settings(config, plan)
     output_folders.check_output_dirs(config.outputs().named_folders(), kept)
-    output_folders.check_writable_folder(config.cache_dir, "--cache-dir")
     templates = read_project_files(config.build_site)
+    clock = StageClock(progress)
+    # Found and hashed before the cache folder and the output locks are made, so a build refused
+    # for its data file leaves nothing behind. The build's only hash of the file.
+    data_file = clock.run("load", lambda: _locate(config, progress))
+    output_folders.check_writable_folder(config.cache_dir, "--cache-dir")
     with output_folders.output_lock(*folders):
-        return _build_locked(config, command, plan, templates, progress)
+        return _build_locked(config, command, plan, templates, progress, clock, data_file)
+
+
+def _locate(config: BuildConfig, progress: Progress) -> DataFile:
+    with silenced(progress.quiet):
+        path = fetch_dataset_file(config.dataset, config.data_root)
+    return verify_dataset_file(config.dataset, path, config.allow_unofficial_data)
 
 
 def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
@@ -137,15 +147,9 @@ def _build_locked(
     plan: ExperimentPlan | None,
     templates: render.Templates,
     progress: Progress,
+    clock: StageClock,
+    data_file: DataFile,
 ) -> BuildOutcome:
-    clock = StageClock(progress)
-
-    def locate() -> DataFile:
-        with silenced(progress.quiet):
-            path = fetch_dataset_file(config.dataset, config.data_root)
-        return verify_dataset_file(config.dataset, path, config.allow_unofficial_data)
-
-    data_file = clock.run("load", locate)  # the build's only hash of the file
     key = cache.run_key(config, data_file.md5)
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None

@@ -69,6 +69,14 @@ def test_absent_data_offline_says_where_to_get_it(
     assert f"The folder {mistyped} did not exist either" in result.output
     assert not (tmp_path / "dta").exists()  # the folders made for the download are gone again
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+    fresh = tmp_path / "fresh"  # a first build's folders: none is made, no lock file left
+    fresh.mkdir()
+    fresh_dirs = {name: fresh / name for name in ("docs", "site", "cache")}
+    result = CliRunner().invoke(
+        main, ["build", "--data-root", str(mistyped), *dir_args(fresh_dirs)]
+    )
+    assert_clean_failure(result, "dermamnist.npz", "could not be downloaded")
+    assert list(fresh.iterdir()) == []
     existing = tmp_path / "empty"
     existing.mkdir()
     result = CliRunner().invoke(
