@@ -179,6 +179,7 @@ def rerender(
     folders = outputs.folders()
     output_folders.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
     templates = read_project_files(build_site)
+    results.check_results_file(docs_dir)  # before any lock file is made; read under the lock
     with output_folders.output_lock(*folders):
         return _rerender_locked(
             docs_dir, site_dir, build_site, templates, progress, site_url, repo_url

@@ -256,14 +256,20 @@ def write_per_class(results: dict[str, Any], docs_dir: Path) -> Path:
     return path
 
 
-def read_results(docs_dir: Path) -> dict[str, Any]:
-    """results.json of an earlier build, checked to be one this version can render."""
+def check_results_file(docs_dir: Path) -> Path:
+    """The path of an earlier build's results.json; fails where there is none."""
     path = docs_dir / RESULTS_FILE
     if not path.is_file():
         raise ReportgenError(
             f"No results file at {path}. Run `reportgen build` first, or point --docs-dir at the "
             "folder of an earlier build."
         )
+    return path
+
+
+def read_results(docs_dir: Path) -> dict[str, Any]:
+    """results.json of an earlier build, checked to be one this version can render."""
+    path = check_results_file(docs_dir)
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

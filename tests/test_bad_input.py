@@ -118,8 +118,10 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
 
 
 def test_render_without_results_says_build_first(tmp_path: Path, runner: CliRunner) -> None:
-    result = runner.invoke(main, ["render", "--docs-dir", str(tmp_path / "docs")])
+    folders = ["--docs-dir", str(tmp_path / "docs"), "--site-dir", str(tmp_path / "site")]
+    result = runner.invoke(main, ["render", *folders])
     assert_clean_failure(result, "No results file", "reportgen build")
+    assert list(tmp_path.iterdir()) == []  # no lock file left beside the folders
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
