@@ -7,13 +7,19 @@ from typing import Any
 
 import numpy as np
 from markupsafe import Markup
-from scipy import stats
 
 from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, rounded
 from reportgen.page_readings import largest_class, smallest_class
 from reportgen.results import PLAN_FILE
+from reportgen.variant_comparisons import (
+    COMPARED_COLUMNS,
+    NOISE_LEVEL,
+    selection_margin,
+    single_network_version,
+    within_seed_noise,
+)
 
 # The table's columns that compare with the baseline: the metrics, then the focus class's recall.
 TABLE_COLUMNS = (*SUMMARY_METRICS, "focus_recall")
@@ -43,49 +49,9 @@ def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | N
     return None
 
 
-def selection_margin(
-    recommended: dict[str, Any], rows: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The runner-up on validation and the other variants whose val score lies within the
-    spread of the recommended variant's own val score between seeds: `thin` where there are
-    any (the pages say the lead, as the difference of the two scores shown)."""
-    others = [row for row in rows if row is not recommended]
-    if not others:
-        return None
-    by_val = sorted(others, key=lambda row: -row["val_balanced_accuracy"])
-    lead = recommended["val_balanced_accuracy"]
-    noise = recommended["val_sd_balanced_accuracy"]
-    # The other variants whose val score lies within that spread of it, best first.
-    close = (
-        [] if noise is None else [r for r in by_val if lead - r["val_balanced_accuracy"] < noise]
-    )
-    return {
-        "runner_up": by_val[0],
-        "noise": noise,
-        "close": close,
-        "thin": bool(close),  # the runner-up, the closest, is among them
-    }
-
-
 # A recommended variant whose validation score runs this far above its test score gets a note:
 # picking the best of many on few validation images favours luck there.
 VAL_OVER_TEST_NOTABLE = 0.03
-
-NOISE_LEVEL = 0.05  # a difference is within seed noise when Welch's test gives p at least this
-
-
-def within_seed_noise(
-    delta: float, sd: float | None, n: int, baseline_sd: float | None, baseline_n: int
-) -> bool | None:
-    """Whether a difference of two means over seeds could be seed-to-seed noise: Welch's t-test
-    (unequal variances) gives p >= 0.05, two-sided. With no spread on either side, only a tie is
-    noise. None: one seed, so no spread to judge by."""
-    if n < 2 or baseline_n < 2 or sd is None or baseline_sd is None:
-        return None
-    if sd == 0 and baseline_sd == 0:
-        return abs(delta) < 1e-9
-    test = stats.ttest_ind_from_stats(delta, sd, n, 0.0, baseline_sd, baseline_n, equal_var=False)
-    return bool(test.pvalue >= NOISE_LEVEL)
 
 
 def _called(runs: list[dict[str, Any]], k: int, rightly: bool = False) -> dict[str, float]:
@@ -228,64 +194,6 @@ def _variant_rows(
     return rows
 
 
-COMPARED_COLUMNS = {
-    "accuracy": "accuracy",
-    "auc": "AUC",
-    "balanced_accuracy": "balanced accuracy",
-    "macro_f1": "macro F1",
-}
-SHARE_WORDS = {2: "half", 3: "a third", 4: "a quarter", 5: "a fifth"}
-
-
-def single_network_version(
-    recommended: dict[str, Any], rows: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """Where the recommended variant's runs average several networks: the variant whose runs
-    trained with the same settings and one network (its training cost divided by the ensemble
-    size), with, per column of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise
-    (Welch; None with one seed). None when there is no such pair. An observation beside the
-    choice, never a choice."""
-
-    def recipe(row: dict[str, Any]) -> dict[str, Any]:
-        """The settings a variant's runs trained with, but for the seed and the ensemble size."""
-        trained = row["first_run"]["config"]
-        return {key: value for key, value in trained.items() if key not in ("seed", "ensemble")}
-
-    networks = recommended["first_run"]["config"].get("ensemble", 1)
-    if networks <= 1:
-        return None
-    single = next(
-        (
-            row
-            for row in rows
-            if row is not recommended
-            and row["first_run"]["config"].get("ensemble", 1) == 1
-            and recipe(row) == recipe(recommended)
-        ),
-        None,
-    )
-    if single is None:
-        return None
-    lower = {}
-    for column in COMPARED_COLUMNS:
-        mine, theirs = single["cells"][column], recommended["cells"][column]
-        noise = within_seed_noise(
-            mine["mean"] - theirs["mean"],
-            mine["sd"],
-            single["n_runs"],
-            theirs["sd"],
-            recommended["n_runs"],
-        )
-        lower[column] = None if noise is None else (not noise and mine["mean"] < theirs["mean"])
-    return {
-        "row": single,
-        "networks": networks,
-        "share": SHARE_WORDS.get(networks, f"1/{networks}"),  # of the recommended's training
-        "lower": [COMPARED_COLUMNS[column] for column, is_lower in lower.items() if is_lower],
-        "judged": all(is_lower is not None for is_lower in lower.values()),
-    }
-
-
 def experiments_view(
     experiments: dict[str, Any] | None, dataset: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -367,21 +275,3 @@ def experiments_view(
             row for row in rows if row["first_run"]["config"].get("threshold_tuning")
         ],
     }
-
-
-def baseline_versus_reference(
-    view: dict[str, Any] | None, colour_reference: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """The study recipe's means over seeds (the experiments' baseline) beside the colour
-    reference, since one run's lead over it can be a lucky seed's: the means, and whether on AUC,
-    as the pages round, it ranks no better. None without both, or with one seed."""
-    if view is None or colour_reference is None or view["one_seed"]:
-        return None
-    base = view["baseline"]["cells"]
-    means = {metric: base[metric]["mean"] for metric in ("accuracy", "auc", "balanced_accuracy")}
-    return {**means, "auc_no_better": ranks_no_better(means["auc"], colour_reference)}
-
-
-def ranks_no_better(auc: float, colour_reference: dict[str, Any] | None) -> bool:
-    """Whether an AUC, as the pages round it, is no higher than the colour reference's."""
-    return colour_reference is not None and rounded(auc) <= rounded(colour_reference["auc"])

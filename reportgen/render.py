@@ -16,11 +16,7 @@ from markupsafe import Markup
 
 from reportgen import model_card, screening, sources, study
 from reportgen.errors import ReportgenError
-from reportgen.experiments_view import (
-    baseline_versus_reference,
-    experiments_view,
-    ranks_no_better,
-)
+from reportgen.experiments_view import experiments_view
 from reportgen.formatting import (
     escape_markdown,
     fmt_alternatives,
@@ -55,6 +51,7 @@ from reportgen.page_readings import (
 from reportgen.recipe import architecture, kept_epoch, recipe_view
 from reportgen.results import skipped_stages
 from reportgen.seed_spread import recipe_over_seeds
+from reportgen.variant_comparisons import baseline_versus_reference, ranks_no_better
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 

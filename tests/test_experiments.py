@@ -28,8 +28,8 @@ from reportgen.experiments import (
     summarize_variant,
     variant_slug,
 )
-from reportgen.experiments_view import selection_margin
 from reportgen.formatting import fmt_number
+from reportgen.variant_comparisons import selection_margin
 from tests.conftest import REPO_ROOT, assert_blocks_set_apart, dir_args, synthetic_build_args
 
 

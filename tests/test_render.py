@@ -12,13 +12,7 @@ import yaml
 
 from reportgen import sources
 from reportgen.evaluate import summarize_test
-from reportgen.experiments_view import (
-    baseline_versus_reference,
-    collapsed_onto,
-    experiments_view,
-    image_difference,
-    within_seed_noise,
-)
+from reportgen.experiments_view import collapsed_onto, experiments_view, image_difference
 from reportgen.formatting import (
     escape_markdown,
     fmt_alternatives,
@@ -40,6 +34,7 @@ from reportgen.page_readings import (
     val_loss_trend,
 )
 from reportgen.render import DOWNLOADS, PAGES, make_environment, page_context, render_pages
+from reportgen.variant_comparisons import baseline_versus_reference, within_seed_noise
 from tests.conftest import assert_blocks_set_apart, make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
