@@ -22,6 +22,7 @@ from reportgen.referral import referral_score
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
+SPLIT_HATCHES = {"train": "", "val": "///", "test": "..."}  # the splits apart without colour too
 # Okabe and Ito's palette, told apart with the common colour-vision deficiencies; per-class
 # curves also differ in line style and marker, so no class is known by its colour alone.
 CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
@@ -72,7 +73,14 @@ def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], 
     for offset, (split, split_counts) in enumerate(counts.items()):
         shares = 100 * np.asarray(split_counts) / max(sum(split_counts), 1)
         ax.bar(
-            positions + offset * width, shares, width, label=split, color=SPLIT_COLOURS.get(split)
+            positions + offset * width,
+            shares,
+            width,
+            label=split,
+            color=SPLIT_COLOURS.get(split),
+            hatch=SPLIT_HATCHES.get(split),
+            edgecolor="white",  # the hatching's colour; no outline is drawn at line width 0
+            linewidth=0,
         )
     ax.set_xticks(positions + width * (len(counts) - 1) / 2)
     ax.set_xticklabels([_short(name) for name in class_names], rotation=30, ha="right")

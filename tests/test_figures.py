@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reportgen.figure_plan import FIGURE_SOURCES, shared_limits
-from reportgen.figures import plot_roc_curves
+from reportgen.figures import plot_class_prevalence, plot_roc_curves
 from tests.conftest import reportgen_imports
 
 
@@ -37,6 +37,26 @@ def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alo
     assert len({line.get_marker() for line in curves}) == 7
     assert drawn[0].axes[0].title.get_fontsize() > 12  # STYLE's larger text applied...
     assert matplotlib.rcParams["font.size"] == font_size  # ...inside its own context only
+
+
+def test_class_prevalence_tells_the_splits_apart_by_hatching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[matplotlib.figure.Figure] = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def savefig(self: matplotlib.figure.Figure, *args: object, **kwargs: object) -> None:
+        drawn.append(self)
+        real_savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    counts = {"train": [50, 30, 20], "val": [5, 3, 2], "test": [10, 6, 4]}
+    plot_class_prevalence(counts, ["a", "b", "c"], tmp_path / "prevalence.png")
+    bars = drawn[0].axes[0].containers
+    assert [bar.get_label() for bar in bars] == ["train", "val", "test"]
+    hatches = [{patch.get_hatch() or "" for patch in bar.patches} for bar in bars]
+    assert all(len(hatch) == 1 for hatch in hatches)  # one pattern per split...
+    assert len({hatch.pop() for hatch in hatches}) == 3  # ...and a different one for each
 
 
 def test_of_two_classes_the_roc_figure_draws_the_second_only(
