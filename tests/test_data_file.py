@@ -70,6 +70,15 @@ def test_a_build_that_trains_hashes_the_data_file_once_and_reads_it_through_medm
     assert data_file_uses["np.load"].count(data_path) == 1 + splits
 
 
+def _written_later(path: Path) -> None:
+    """Date a file just rewritten a second later, as a write that came later than the build's
+    hash would be. Without it a rewrite within one tick of the file system's clock (a few
+    milliseconds on some) keeps the times the build saw, and the test would pass or fail by the
+    clock. (reportgen has the same blind spot for such a write; any later one changes the times.)"""
+    status = path.stat()
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+
+
 @pytest.fixture()
 def named(tmp_path: Path) -> data.DataFile:
     """A synthetic RetinaMNIST file as a build names it when it starts."""
@@ -88,7 +97,8 @@ def test_a_file_left_alone_is_read_without_hashing_it_again(
 def test_a_file_touched_but_with_the_same_bytes_is_hashed_again_and_read(
     named: data.DataFile, data_file_uses: dict[str, list[Path]]
 ) -> None:
-    named.path.write_bytes(named.path.read_bytes())  # a new ctime: only the bytes can tell
+    named.path.write_bytes(named.path.read_bytes())  # new times: only the bytes can tell
+    _written_later(named.path)
     loaded = data.read_dataset("retinamnist", named)
     assert loaded.md5 == named.md5
     assert data_file_uses["md5"] == [named.path.resolve()]
@@ -98,6 +108,7 @@ def test_a_file_touched_but_with_the_same_bytes_is_hashed_again_and_read(
 def test_a_file_changed_after_it_was_named_is_refused(named: data.DataFile, how: str) -> None:
     if how == "rewritten in place":  # as a download into the same folder writes it
         write_synthetic_npz(named.path, RETINAMNIST_COUNTS, seed=1)
+        _written_later(named.path)
     else:
         other = write_synthetic_npz(named.path.with_name("other.npz"), RETINAMNIST_COUNTS, seed=1)
         os.replace(other, named.path)
