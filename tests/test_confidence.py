@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy.stats import beta
@@ -168,11 +166,10 @@ def test_balanced_accuracy_interval_leaves_out_classes_without_test_images() -> 
     assert empty == {"estimate": None, "low": None, "high": None}
 
 
-def test_metric_intervals_are_seeded_and_fast() -> None:
+def test_metric_intervals_are_seeded() -> None:
+    # (Their speed shows in a build's stage timings, not in a timed test: see benchmarks/.)
     labels, probabilities = random_predictions(2005, 7, seed=0)
-    started = time.perf_counter()
     first = confidence.metric_intervals(labels, probabilities, seed=5)
-    assert time.perf_counter() - started < 10
     assert first == confidence.metric_intervals(labels, probabilities, seed=5)
     assert first != confidence.metric_intervals(labels, probabilities, seed=6)
     assert first["auc"]["estimate"] == pytest.approx(metrics.mean_auc(labels, probabilities))
