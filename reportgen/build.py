@@ -107,12 +107,14 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     }
     plan = load_plan(config.experiments) if config.experiments is not None else None
     check_settings(config, plan)
-    output_folders.check_output_dirs(config.outputs().named_folders(), kept)
+    named_folders = config.outputs().named_folders()
+    # Checked, but nothing made yet: a build refused for its data file leaves nothing behind.
+    output_folders.check_output_dirs(named_folders, kept, create=False)
+    output_folders.check_writable_folder(config.cache_dir, "--cache-dir", create=False)
     templates = read_project_files(config.build_site)
     clock = StageClock(progress)
-    # Found and hashed before the cache folder and the output locks are made, so a build refused
-    # for its data file leaves nothing behind. The build's only hash of the file.
-    data_file = clock.run("load", lambda: _locate(config, progress))
+    data_file = clock.run("load", lambda: _locate(config, progress))  # its only hash in a build
+    output_folders.create_output_parents(named_folders)
     output_folders.check_writable_folder(config.cache_dir, "--cache-dir")
     with output_folders.output_lock(*folders):
         return _build_locked(config, command, plan, templates, progress, clock, data_file)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from typing import IO, Any
 import numpy as np
 
 from reportgen.catalog import SUPPORTED_TASKS, class_names_of, is_3d, medmnist_info, supported_flags
-from reportgen.digest import file_digest, stream_digest
+from reportgen.digest import stream_digest
 from reportgen.errors import ReportgenError
 
 SPLITS = ("train", "val", "test")
@@ -123,12 +125,14 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     import medmnist  # imports torch; only needed to download or load
 
     dataset_class = getattr(medmnist, info["python_class"])
+    # Downloaded into a folder of its own and then renamed into place, so that another build
+    # never finds a half-written file at path, and two downloads at once do not write one file.
+    staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
     try:
-        dataset_class(split="test", root=str(data_root), download=True)
+        dataset_class(split="test", root=str(staging), download=True)
+        os.replace(staging / path.name, path)
     except Exception as error:  # noqa: BLE001  medmnist wraps every download failure in a bare RuntimeError
-        partial = data_root / f"{flag}.npz"
-        if partial.exists() and file_digest(partial, "md5") != info["MD5"]:
-            partial.unlink()
+        shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # deepest first; only while still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
@@ -137,6 +141,7 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
         if created:
             message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
         raise ReportgenError(message) from None
+    shutil.rmtree(staging, ignore_errors=True)
     return path
 
 

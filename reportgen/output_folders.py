@@ -18,9 +18,13 @@ from pathlib import Path
 from reportgen.errors import ReportgenError
 
 
-def check_writable_folder(folder: Path, what: str, shown: Path | None = None) -> None:
-    """Create folder if needed; fail when it cannot be a writable folder. what names it in the
-    advice ("output folder", "--cache-dir"); shown is the path the user gave, if not folder."""
+def check_writable_folder(
+    folder: Path, what: str, shown: Path | None = None, create: bool = True
+) -> None:
+    """Fail when folder cannot be a writable folder; with create, make it (and the folders above
+    it) if needed. Without, nothing is written: the nearest folder that exists must be one this
+    process may write in. what names it in the advice ("output folder", "--cache-dir"); shown is
+    the path the user gave, if not folder."""
     folder = folder.resolve()
     blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
@@ -28,6 +32,13 @@ def check_writable_folder(folder: Path, what: str, shown: Path | None = None) ->
         if shown is not None or blocker != folder:
             problem = f"Cannot write {shown or folder}: {problem}"
         raise ReportgenError(f"{problem}. Choose another {what}.")
+    if not create:
+        if blocker is not None and not os.access(blocker, os.W_OK | os.X_OK):
+            where = "to " + str(folder) if blocker == folder else f"{folder} (in {blocker})"
+            raise ReportgenError(
+                f"Cannot write {where}: permission denied. Choose a writable {what}."
+            )
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -40,8 +51,8 @@ def check_writable_folder(folder: Path, what: str, shown: Path | None = None) ->
         )
 
 
-def _check_writable_parent(target: Path) -> None:
-    check_writable_folder(target.resolve().parent, "output folder", shown=target)
+def _check_writable_parent(target: Path, create: bool) -> None:
+    check_writable_folder(target.resolve().parent, "output folder", shown=target, create=create)
     if target.exists() and not target.is_dir():
         raise ReportgenError(
             f"Cannot write {target}: it is a file, not a folder. Choose another path."
@@ -67,13 +78,16 @@ def _check_replaceable(option: str, target: Path) -> None:
         )
 
 
-def check_output_dirs(outputs: dict[str, Path], inputs: dict[str, Path] | None = None) -> None:
+def check_output_dirs(
+    outputs: dict[str, Path], inputs: dict[str, Path] | None = None, create: bool = True
+) -> None:
     """Fail before any work when an output folder cannot be created or replaced safely.
 
     outputs and inputs map option names (as the user typed them) to paths. Each output folder must
     be writable and new, empty or an earlier reportgen output; no two may overlap; and nothing in
     inputs (what the build reads or keeps: data, cache, experiments file, working folder) may lie
-    inside one, because replacing the folder would delete it.
+    inside one, because replacing the folder would delete it. With create, the folders above each
+    output are made (create_output_parents); without, nothing is written.
     """
     for option, target in outputs.items():
         _check_replaceable(option, target)
@@ -94,9 +108,15 @@ def check_output_dirs(outputs: dict[str, Path], inputs: dict[str, Path] | None =
                     f"replaces whole, so it would be deleted. Move it out, or choose another "
                     f"{option}."
                 )
-    # Last, as it creates the folders above each output: a refused build leaves none behind.
+    # Last, as it may create the folders above each output: a refused build leaves none behind.
     for target in outputs.values():
-        _check_writable_parent(target)
+        _check_writable_parent(target, create)
+
+
+def create_output_parents(outputs: dict[str, Path]) -> None:
+    """Make the folders above each output (checked by check_output_dirs without create)."""
+    for target in outputs.values():
+        _check_writable_parent(target, create=True)
 
 
 def _folder_mode() -> int:
@@ -109,7 +129,7 @@ def _folder_mode() -> int:
 @contextmanager
 def staging_dir_for(target: Path) -> Iterator[Path]:
     """A fresh empty folder beside target, removed on exit (swap_into moves it away on success)."""
-    _check_writable_parent(target)
+    _check_writable_parent(target, create=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.resolve().parent))
     staging.chmod(
         _folder_mode()

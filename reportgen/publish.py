@@ -177,9 +177,9 @@ def rerender(
     """
     outputs = OutputSettings(docs_dir, site_dir, build_site)
     folders = outputs.folders()
+    results.check_results_file(docs_dir)  # before any folder or lock is made; read under the lock
     output_folders.check_output_dirs(outputs.named_folders(), {"the working folder": Path.cwd()})
     templates = read_project_files(build_site)
-    results.check_results_file(docs_dir)  # before any lock file is made; read under the lock
     with output_folders.output_lock(*folders):
         return _rerender_locked(
             docs_dir, site_dir, build_site, templates, progress, site_url, repo_url

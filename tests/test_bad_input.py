@@ -69,14 +69,14 @@ def test_absent_data_offline_says_where_to_get_it(
     assert f"The folder {mistyped} did not exist either" in result.output
     assert not (tmp_path / "dta").exists()  # the folders made for the download are gone again
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
-    fresh = tmp_path / "fresh"  # a first build's folders: none is made, no lock file left
-    fresh.mkdir()
-    fresh_dirs = {name: fresh / name for name in ("docs", "site", "cache")}
+    # A first build's folders, below one that does not exist yet: none is made, no lock file left.
+    fresh = tmp_path / "fresh"
+    fresh_dirs = {name: fresh / "out" / name for name in ("docs", "site", "cache")}
     result = CliRunner().invoke(
         main, ["build", "--data-root", str(mistyped), *dir_args(fresh_dirs)]
     )
     assert_clean_failure(result, "dermamnist.npz", "could not be downloaded")
-    assert list(fresh.iterdir()) == []
+    assert not fresh.exists()
     existing = tmp_path / "empty"
     existing.mkdir()
     result = CliRunner().invoke(
@@ -84,6 +84,7 @@ def test_absent_data_offline_says_where_to_get_it(
     )
     assert_clean_failure(result, "dermamnist.npz", "could not be downloaded")
     assert "did not exist" not in result.output and existing.is_dir()  # the user's folder stays
+    assert list(existing.iterdir()) == []  # and the download's own folder is gone
 
 
 @pytest.mark.parametrize(
@@ -118,10 +119,11 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
 
 
 def test_render_without_results_says_build_first(tmp_path: Path, runner: CliRunner) -> None:
-    folders = ["--docs-dir", str(tmp_path / "docs"), "--site-dir", str(tmp_path / "site")]
+    out = tmp_path / "out"  # not there yet
+    folders = ["--docs-dir", str(out / "docs"), "--site-dir", str(out / "site")]
     result = runner.invoke(main, ["render", *folders])
     assert_clean_failure(result, "No results file", "reportgen build")
-    assert list(tmp_path.iterdir()) == []  # no lock file left beside the folders
+    assert list(tmp_path.iterdir()) == []  # no folder made for the outputs, no lock file left
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")

@@ -70,6 +70,28 @@ def test_a_build_that_trains_hashes_the_data_file_once_and_reads_it_through_medm
     assert data_file_uses["np.load"].count(data_path) == 1 + splits
 
 
+def test_a_download_appears_whole_under_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """medmnist writes the file as it arrives: it does so in a folder of its own, renamed into
+    place once whole, so no other build can find, or write, a half-downloaded file."""
+    import medmnist.dataset
+
+    root = tmp_path / "data"
+    seen: list[tuple[Path, bool]] = []
+
+    def download_arriving(self: Any) -> None:
+        seen.append((Path(self.root), (root / "retinamnist.npz").exists()))
+        write_synthetic_npz(Path(self.root) / "retinamnist.npz", RETINAMNIST_COUNTS)
+
+    monkeypatch.setattr(medmnist.dataset.MedMNIST, "download", download_arriving)
+    path = data.fetch_dataset_file("retinamnist", root)
+    assert path == root / "retinamnist.npz" and path.is_file()
+    [(written_in, already_there)] = seen
+    assert written_in.parent == root and written_in != root and not already_there
+    assert [entry.name for entry in root.iterdir()] == ["retinamnist.npz"]  # its folder is gone
+
+
 def _written_later(path: Path) -> None:
     """Date a file just rewritten a second later, as a write that came later than the build's
     hash would be. Without it a rewrite within one tick of the file system's clock (a few
