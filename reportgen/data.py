@@ -141,7 +141,8 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
         if created:
             message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
         raise ReportgenError(message) from None
-    shutil.rmtree(staging, ignore_errors=True)
+    finally:  # also when stopped by a signal mid-download
+        shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
