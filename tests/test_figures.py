@@ -14,17 +14,23 @@ from reportgen.figures import plot_class_prevalence, plot_roc_curves
 from tests.conftest import reportgen_imports
 
 
-def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    drawn: list[matplotlib.figure.Figure] = []
+@pytest.fixture()
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[matplotlib.figure.Figure]:
+    """Each figure saved during the test, in order, kept open for inspection."""
+    saved: list[matplotlib.figure.Figure] = []
     real_savefig = matplotlib.figure.Figure.savefig
 
     def savefig(self: matplotlib.figure.Figure, *args: object, **kwargs: object) -> None:
-        drawn.append(self)
+        saved.append(self)
         real_savefig(self, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    return saved
+
+
+def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alone(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
+) -> None:
     font_size = matplotlib.rcParams["font.size"]
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(7), 10)
@@ -40,16 +46,8 @@ def test_roc_curves_tell_classes_apart_by_line_and_marker_and_leave_rcparams_alo
 
 
 def test_class_prevalence_tells_the_splits_apart_by_hatching(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
 ) -> None:
-    drawn: list[matplotlib.figure.Figure] = []
-    real_savefig = matplotlib.figure.Figure.savefig
-
-    def savefig(self: matplotlib.figure.Figure, *args: object, **kwargs: object) -> None:
-        drawn.append(self)
-        real_savefig(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
     counts = {"train": [50, 30, 20], "val": [5, 3, 2], "test": [10, 6, 4]}
     plot_class_prevalence(counts, ["a", "b", "c"], tmp_path / "prevalence.png")
     bars = drawn[0].axes[0].containers
