@@ -10,18 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from reportgen import cache, output_folders, render, results
+from reportgen.catalog import check_flag
 from reportgen.config import BuildConfig, settings_conflict
-from reportgen.data import (
-    DataFile,
-    LoadedDataset,
-    check_flag,
-    fetch_dataset_file,
-    read_dataset,
-    verify_dataset_file,
-)
+from reportgen.data import DataFile, LoadedDataset, read_dataset, verify_dataset_file
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
+from reportgen.fetch import fetch_dataset_file
 from reportgen.progress import Progress, StageClock, silenced
 from reportgen.publish import BuildOutcome, publish, read_project_files
 from reportgen.reference import colour_reference, reference_key

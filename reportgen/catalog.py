@@ -13,6 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from reportgen.errors import ReportgenError
+
 SUPPORTED_TASKS = ("multi-class", "binary-class", "ordinal-regression")
 
 
@@ -74,3 +76,20 @@ def collection_summary() -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def check_flag(flag: str) -> dict[str, Any]:
+    """INFO[flag] for a flag reportgen can train, else a ReportgenError naming the choices."""
+    info = medmnist_info()
+    choices = ", ".join(supported_flags())
+    if flag not in info:
+        raise ReportgenError(
+            f"Unknown dataset '{flag}': medmnist has no such flag. Choose one of: {choices}."
+        )
+    if is_3d(flag) or info[flag]["task"] not in SUPPORTED_TASKS:
+        kind = "a 3D dataset" if is_3d(flag) else f"a '{info[flag]['task']}' task"
+        raise ReportgenError(
+            f"Dataset '{flag}' is {kind}, which reportgen does not train yet "
+            f"(it trains 2D {', '.join(SUPPORTED_TASKS)} tasks). Choose one of: {choices}."
+        )
+    return info[flag]

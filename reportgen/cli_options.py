@@ -16,7 +16,7 @@ from reportgen.errors import ReportgenError
 
 
 def check_dataset(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from reportgen.data import check_flag
+    from reportgen.catalog import check_flag
 
     flag = value.lower()  # "RetinaMNIST", as MedMNIST writes the names, means retinamnist
     try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -20,9 +18,13 @@ from typing import IO, Any
 
 import numpy as np
 
-from reportgen.catalog import SUPPORTED_TASKS, class_names_of, is_3d, medmnist_info, supported_flags
+from reportgen.catalog import (
+    check_flag,
+    class_names_of,
+)
 from reportgen.digest import stream_digest
 from reportgen.errors import ReportgenError
+from reportgen.fetch import fetch_dataset_file
 
 SPLITS = ("train", "val", "test")
 NPZ_KEYS = tuple(f"{split}_{part}" for split in SPLITS for part in ("images", "labels"))
@@ -69,81 +71,6 @@ def _identity(file: IO[bytes] | Path) -> tuple[int, ...]:
     """An open file's, or a path's, (device, inode, size, mtime, ctime)."""
     status = file.stat() if isinstance(file, Path) else os.fstat(file.fileno())
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
-
-
-def check_flag(flag: str) -> dict[str, Any]:
-    """INFO[flag] for a flag reportgen can train, else a ReportgenError naming the choices."""
-    info = medmnist_info()
-    choices = ", ".join(supported_flags())
-    if flag not in info:
-        raise ReportgenError(
-            f"Unknown dataset '{flag}': medmnist has no such flag. Choose one of: {choices}."
-        )
-    if is_3d(flag) or info[flag]["task"] not in SUPPORTED_TASKS:
-        kind = "a 3D dataset" if is_3d(flag) else f"a '{info[flag]['task']}' task"
-        raise ReportgenError(
-            f"Dataset '{flag}' is {kind}, which reportgen does not train yet "
-            f"(it trains 2D {', '.join(SUPPORTED_TASKS)} tasks). Choose one of: {choices}."
-        )
-    return info[flag]
-
-
-def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: str) -> str:
-    return (
-        f"{path.name} is not in {path.parent} and could not be downloaded ({reason}).\n"
-        f"Download it on a machine with internet access from\n  {info['url']}\n"
-        f"(MD5 {info['MD5']}), put it at\n  {path}\n"
-        "or point --data-root (or $MEDMNIST_ROOT) at the folder that holds it."
-    )
-
-
-def fetch_dataset_file(flag: str, data_root: Path) -> Path:
-    """The path of `<flag>.npz` under data_root, downloading it with medmnist when absent."""
-    info = check_flag(flag)
-    path = data_root / f"{flag}.npz"
-    if path.is_file():
-        return path
-    if path.exists():
-        raise ReportgenError(
-            f"{path} is not a regular file (a folder or device), so it cannot be the {flag} data "
-            f"file. Remove it or point --data-root at the folder that holds {flag}.npz."
-        )
-    if data_root.exists() and not data_root.is_dir():
-        raise ReportgenError(
-            f"--data-root {data_root} is a file, not a folder. Point it at the folder that "
-            f"holds {flag}.npz."
-        )
-    # The folders made here for the download, so that a failed one leaves no trace of them.
-    created = [folder for folder in (data_root, *data_root.parents) if not folder.exists()]
-    try:
-        data_root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ReportgenError(
-            f"Cannot create the data folder {data_root} ({error.strerror}). "
-            "Choose a writable --data-root."
-        ) from None
-    import medmnist  # imports torch; only needed to download or load
-
-    dataset_class = getattr(medmnist, info["python_class"])
-    # Downloaded into a folder of its own and then renamed into place, so that another build
-    # never finds a half-written file at path, and two downloads at once do not write one file.
-    staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
-    try:
-        dataset_class(split="test", root=str(staging), download=True)
-        os.replace(staging / path.name, path)
-    except Exception as error:  # noqa: BLE001  medmnist wraps every download failure in a bare RuntimeError
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in created:  # deepest first; only while still empty
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        reason = "no network connection to Zenodo" if "download" in str(error) else str(error)
-        message = _missing_file_message(flag, info, path, reason)
-        if created:
-            message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
-        raise ReportgenError(message) from None
-    finally:  # also when stopped by a signal mid-download
-        shutil.rmtree(staging, ignore_errors=True)
-    return path
 
 
 def _array_problem(

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from reportgen import data
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
+from reportgen.fetch import fetch_dataset_file
 from tests.conftest import RETINAMNIST_COUNTS, dir_args, synthetic_build_args, write_synthetic_npz
 
 
@@ -85,7 +86,7 @@ def test_a_download_appears_whole_under_its_name(
         write_synthetic_npz(Path(self.root) / "retinamnist.npz", RETINAMNIST_COUNTS)
 
     monkeypatch.setattr(medmnist.dataset.MedMNIST, "download", download_arriving)
-    path = data.fetch_dataset_file("retinamnist", root)
+    path = fetch_dataset_file("retinamnist", root)
     assert path == root / "retinamnist.npz" and path.is_file()
     [(written_in, already_there)] = seen
     assert written_in.parent == root and written_in != root and not already_there

@@ -1,0 +1,73 @@
+"""Stage 1a: find a dataset's `<flag>.npz` under the data root, downloading it with medmnist when
+it is absent. Outside the training sources (cache.TRAINING_SOURCES): where a file came from never
+changes what trains on it; its MD5, in every cache key, does."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from reportgen.catalog import check_flag
+from reportgen.errors import ReportgenError
+
+
+def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: str) -> str:
+    return (
+        f"{path.name} is not in {path.parent} and could not be downloaded ({reason}).\n"
+        f"Download it on a machine with internet access from\n  {info['url']}\n"
+        f"(MD5 {info['MD5']}), put it at\n  {path}\n"
+        "or point --data-root (or $MEDMNIST_ROOT) at the folder that holds it."
+    )
+
+
+def fetch_dataset_file(flag: str, data_root: Path) -> Path:
+    """The path of `<flag>.npz` under data_root, downloading it with medmnist when absent."""
+    info = check_flag(flag)
+    path = data_root / f"{flag}.npz"
+    if path.is_file():
+        return path
+    if path.exists():
+        raise ReportgenError(
+            f"{path} is not a regular file (a folder or device), so it cannot be the {flag} data "
+            f"file. Remove it or point --data-root at the folder that holds {flag}.npz."
+        )
+    if data_root.exists() and not data_root.is_dir():
+        raise ReportgenError(
+            f"--data-root {data_root} is a file, not a folder. Point it at the folder that "
+            f"holds {flag}.npz."
+        )
+    # The folders made here for the download, so that a failed one leaves no trace of them.
+    created = [folder for folder in (data_root, *data_root.parents) if not folder.exists()]
+    try:
+        data_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportgenError(
+            f"Cannot create the data folder {data_root} ({error.strerror}). "
+            "Choose a writable --data-root."
+        ) from None
+    import medmnist  # imports torch; only needed to download or load
+
+    dataset_class = getattr(medmnist, info["python_class"])
+    # Downloaded into a folder of its own and then renamed into place, so that another build
+    # never finds a half-written file at path, and two downloads at once do not write one file.
+    staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
+    try:
+        dataset_class(split="test", root=str(staging), download=True)
+        os.replace(staging / path.name, path)
+    except Exception as error:  # noqa: BLE001  medmnist wraps every download failure in a bare RuntimeError
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # deepest first; only while still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        reason = "no network connection to Zenodo" if "download" in str(error) else str(error)
+        message = _missing_file_message(flag, info, path, reason)
+        if created:
+            message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
+        raise ReportgenError(message) from None
+    finally:  # also when stopped by a signal mid-download
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
