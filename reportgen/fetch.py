@@ -13,6 +13,7 @@ from typing import Any
 
 from reportgen.catalog import check_flag
 from reportgen.errors import ReportgenError
+from reportgen.interrupt import Interrupted
 
 
 def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: str) -> str:
@@ -58,16 +59,21 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     try:
         dataset_class(split="test", root=str(staging), download=True)
         os.replace(staging / path.name, path)
-    except Exception as error:  # noqa: BLE001  medmnist wraps every download failure in a bare RuntimeError
+    except BaseException as error:  # medmnist wraps every download failure in a bare RuntimeError
         shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # deepest first; only while still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        # A signal stops the build, not the download alone; medmnist's bare `except:` wraps it in
+        # its RuntimeError as well, which would read as a failed download.
+        if isinstance(error.__context__, Interrupted):
+            raise error.__context__ from None
+        if not isinstance(error, Exception):
+            raise
         reason = "no network connection to Zenodo" if "download" in str(error) else str(error)
         message = _missing_file_message(flag, info, path, reason)
         if created:
             message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
         raise ReportgenError(message) from None
-    finally:  # also when stopped by a signal mid-download
-        shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
     return path

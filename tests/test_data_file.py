@@ -7,6 +7,7 @@ import builtins
 import hashlib
 import io
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from reportgen import data
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.fetch import fetch_dataset_file
+from reportgen.interrupt import Interrupted
 from tests.conftest import RETINAMNIST_COUNTS, dir_args, synthetic_build_args, write_synthetic_npz
 
 
@@ -91,6 +93,24 @@ def test_a_download_appears_whole_under_its_name(
     [(written_in, already_there)] = seen
     assert written_in.parent == root and written_in != root and not already_there
     assert [entry.name for entry in root.iterdir()] == ["retinamnist.npz"]  # its folder is gone
+
+
+def test_a_signal_during_a_download_stops_the_build_and_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """medmnist's bare `except:` turns anything raised in its download, the build's Interrupted
+    too, into "Automatic download failed!": the signal still stops the build as a signal."""
+    import torchvision.datasets.utils
+
+    def stopped_half_way(url: str, root: str, filename: str, md5: str) -> None:
+        (Path(root) / filename).write_bytes(b"half a file")
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", stopped_half_way)
+    root = tmp_path / "new" / "data"
+    with pytest.raises(Interrupted):
+        fetch_dataset_file("retinamnist", root)
+    assert list(tmp_path.iterdir()) == []  # neither the half file nor the folders made for it
 
 
 def _written_later(path: Path) -> None:
