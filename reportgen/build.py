@@ -169,6 +169,7 @@ def _build_locked(
                 on_run=progress.on_run,
                 on_note=on_note,
                 on_start=progress.on_runs_start,
+                on_run_epoch=progress.on_run_epoch,
                 fresh_keys=frozenset({key}),
             ),
         )

@@ -119,6 +119,7 @@ def _train_missing(
     on_run: Callable[[str, int, int], None],
     on_note: Callable[[str], None],
     on_start: Callable[[int], None],
+    on_run_epoch: Callable[[str, int, Any, int], None],
 ) -> None:
     if not missing:
         return  # everything cached: not even torch is imported
@@ -133,7 +134,14 @@ def _train_missing(
         dataset = load_dataset()  # before on_start: loading may announce itself
         on_start(len(missing))
         for planned in missing:
-            cache.save_run(run_training(dataset, planned.config), base.cache_dir, planned.key)
+            # Every network of an ensemble trains its epochs in turn.
+            epochs = planned.config.epochs * planned.config.ensemble
+
+            def on_epoch(stats: Any, planned: PlannedRun = planned, epochs: int = epochs) -> None:
+                on_run_epoch(planned.variant, planned.seed, stats, epochs)
+
+            run = run_training(dataset, planned.config, on_epoch=on_epoch)
+            cache.save_run(run, base.cache_dir, planned.key)
             on_run(planned.variant, planned.seed, len(missing))
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -177,13 +185,17 @@ def run_plan(
     on_note: Callable[[str], None] = lambda note: None,
     on_start: Callable[[int], None] = lambda total: None,
     fresh_keys: frozenset[str] = frozenset(),
+    on_run_epoch: Callable[[str, int, Any, int], None] = lambda name, seed, stats, epochs: None,
 ) -> dict[str, Any]:
     """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
 
     load_dataset is called only when a run is not cached (and should load at most once). on_note
     receives warnings about the runs about to train (bf16 on a CPU without bfloat16 instructions),
-    on_start how many runs are about to train, and on_run each run that has finished. fresh_keys
-    are runs this build has already trained or read: taken from the cache even with retrain.
+    on_start how many runs are about to train, and on_run each run that has finished. Runs
+    trained one at a time in this process (jobs 1) report each epoch to on_run_epoch: the
+    variant, the seed, the epoch's stats and how many epochs the run trains in all (workers report
+    only when a run has finished). fresh_keys are runs this build has already trained or read:
+    taken from the cache even with retrain.
     """
     planned = [
         PlannedRun(variant.name, seed, config, cache.run_key(config, data_file.md5))
@@ -205,6 +217,7 @@ def run_plan(
         on_run,
         on_note,
         on_start,
+        on_run_epoch,
     )
 
     # The names screening.endpoint_of reads, without loading the data (all runs may be cached).

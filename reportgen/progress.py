@@ -25,6 +25,9 @@ class Progress:
     on_runs_start: Callable[[int], None] = lambda total: None
     # An experiment run has finished training: (variant, seed, runs to train in all).
     on_run: Callable[[str, int, int], None] = lambda variant, seed, total: None
+    # An epoch of the experiment run training in this process: (variant, seed, its EpochStats,
+    # the epochs that run trains in all).
+    on_run_epoch: Callable[[str, int, Any, int], None] = lambda variant, seed, stats, epochs: None
     # track(label, items, total) yields items while showing how far along they are.
     track: Callable[[str, Iterable[Any], int], Iterable[Any]] = _untracked
     quiet: bool = False  # also silence what libraries print (the download's progress bar)

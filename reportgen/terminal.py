@@ -46,6 +46,18 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
         bar["runs"].set_postfix(finished=f"{variant} seed {seed}")
         bar["runs"].update(1)
 
+    def on_run_epoch(variant: str, seed: int, stats: Any, epochs: int) -> None:
+        """A bar under the runs' bar for the run training now, so a long run shows it moves."""
+        label = f"training {variant}, seed {seed}"
+        if "run epochs" in bar and bar["run epochs"].desc != label:
+            bar.pop("run epochs").close()
+        if "run epochs" not in bar:
+            bar["run epochs"] = tqdm(
+                total=epochs, desc=label, unit="epoch", leave=False, disable=quiet, file=sys.stderr
+            )
+        bar["run epochs"].set_postfix(loss=f"{stats.train_loss:.3f}")
+        bar["run epochs"].update(1)
+
     def on_epoch(stats: Any) -> None:
         if "epochs" not in bar:
             bar["epochs"] = tqdm(
@@ -67,6 +79,7 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
             on_epoch=on_epoch,
             on_runs_start=on_runs_start,
             on_run=on_run,
+            on_run_epoch=on_run_epoch,
             track=track,
             quiet=quiet,
             on_commit=on_commit,

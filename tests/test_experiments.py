@@ -211,6 +211,42 @@ def test_parse_plan_keeps_overrides_and_steps() -> None:
     assert plan.variants[1].steps == ("class_weighted_loss",)
 
 
+def test_runs_trained_one_at_a_time_report_every_epoch_of_every_network(
+    synthetic_retina_root: Path, tmp_path: Path
+) -> None:
+    from reportgen.data import read_dataset, verify_dataset_file
+    from reportgen.experiment_runs import run_plan
+
+    plan = parse_plan(
+        {"seeds": [0], "variants": [{"name": "baseline"}, {"name": "pair", "ensemble": 2}]},
+        "plan",
+    )
+    base = BuildConfig(
+        dataset="retinamnist",
+        epochs=2,
+        jobs=1,
+        cache_dir=tmp_path / "cache",
+        allow_unofficial_data=True,
+    )
+    data_file = verify_dataset_file(
+        "retinamnist", synthetic_retina_root / "retinamnist.npz", allow_unofficial=True
+    )
+    epochs: list[tuple[str, int, int, int]] = []
+    run_plan(
+        base,
+        plan,
+        data_file,
+        lambda: read_dataset("retinamnist", data_file),
+        on_run_epoch=lambda name, seed, stats, total: epochs.append(
+            (name, seed, stats.epoch, total)
+        ),
+    )
+    # Each network's epochs in turn, counted against the run's epochs times its networks.
+    assert epochs == [("baseline", 0, 1, 2), ("baseline", 0, 2, 2)] + [
+        ("pair", 0, epoch, 4) for epoch in (1, 2, 1, 2)
+    ]
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-at-a-time", "parallel-workers"])
 def test_build_with_experiments_writes_json_page_and_links(
     synthetic_retina_root: Path,
@@ -241,6 +277,8 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert (
         "experiment runs: 100%" in result.output and "5/5" in result.output
     )  # baseline seed 0 reused
+    # One at a time, each run shows its epochs as it trains; workers report only finished runs.
+    assert ("training weighted, seed 1:" in result.output) == (jobs == "1")
     # One progress bar for every figure: the build's 8, the referral ROC curve (RetinaMNIST has a
     # screening endpoint) and the Experiments page's 1 + 3 per variant.
     assert "figures: 100%" in result.output and "19/19" in result.output
