@@ -299,14 +299,15 @@ def assert_blocks_set_apart(name: str, text: str) -> None:
             raise AssertionError(f"{name}: {line[:40]!r} runs on from {above[:60]!r}")
 
 
-def reportgen_imports(module: str) -> set[str]:
-    """File names of the reportgen modules that module imports, directly or not."""
+def reportgen_imports(module: str, not_followed: frozenset[str] = frozenset()) -> set[str]:
+    """File names of the reportgen modules that module imports, directly or not; a module in
+    not_followed is left out, and so is what only it imports."""
     package_dir = Path(__file__).resolve().parent.parent / "reportgen"
     seen: set[str] = set()
     pending = [module]
     while pending:
         name = pending.pop()
-        if name in seen:
+        if name in seen or name in not_followed:
             continue
         seen.add(name)
         tree = ast.parse((package_dir / name).read_text())
