@@ -170,6 +170,7 @@ def _build_locked(
                 on_note=on_note,
                 on_start=progress.on_runs_start,
                 on_run_epoch=progress.on_run_epoch,
+                on_waiting=progress.on_waiting,
                 fresh_keys=frozenset({key}),
             ),
         )

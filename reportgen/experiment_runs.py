@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,8 @@ CPU_THREADS_PER_WORKER = 4
 # is shared by many runs: on an H100, 2 workers were slower for 6 short runs (33.2 s against 21.4 s)
 # and a little faster for 45 (61.8 s against 68.3 s; benchmarks/RESULTS.md).
 GPU_RUNS_PER_EXTRA_WORKER = 20
+# While workers train, on_waiting is called this often, so a progress display can show time pass.
+WAITING_SECONDS = 1.0
 
 
 def resolve_jobs(jobs: int, device_type: str, n_runs: int) -> int:
@@ -120,6 +122,7 @@ def _train_missing(
     on_note: Callable[[str], None],
     on_start: Callable[[int], None],
     on_run_epoch: Callable[[str, int, Any, int], None],
+    on_waiting: Callable[[], None],
 ) -> None:
     if not missing:
         return  # everything cached: not even torch is imported
@@ -156,9 +159,14 @@ def _train_missing(
                     pool.submit(_train_and_cache, p.config, base.cache_dir, p.key, data_file): p
                     for p in missing
                 }
-            for future in as_completed(futures):
-                future.result()
-                on_run(futures[future].variant, futures[future].seed, len(missing))
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, WAITING_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                    on_run(futures[future].variant, futures[future].seed, len(missing))
+                if not done:
+                    on_waiting()
         except BaseException:
             _stop_workers(pool)  # before shutdown(), which forgets the worker processes
             pool.shutdown(wait=False, cancel_futures=True)
@@ -186,6 +194,7 @@ def run_plan(
     on_start: Callable[[int], None] = lambda total: None,
     fresh_keys: frozenset[str] = frozenset(),
     on_run_epoch: Callable[[str, int, Any, int], None] = lambda name, seed, stats, epochs: None,
+    on_waiting: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     """experiments.json: every variant's runs, mean and sd over seeds, and the recommended variant.
 
@@ -194,8 +203,9 @@ def run_plan(
     on_start how many runs are about to train, and on_run each run that has finished. Runs
     trained one at a time in this process (jobs 1) report each epoch to on_run_epoch: the
     variant, the seed, the epoch's stats and how many epochs the run trains in all (workers report
-    only when a run has finished). fresh_keys are runs this build has already trained or read:
-    taken from the cache even with retrain.
+    only when a run has finished, and on_waiting is called every WAITING_SECONDS without one).
+    fresh_keys are runs this build has already trained or read: taken from the cache even with
+    retrain.
     """
     planned = [
         PlannedRun(variant.name, seed, config, cache.run_key(config, data_file.md5))
@@ -218,6 +228,7 @@ def run_plan(
         on_note,
         on_start,
         on_run_epoch,
+        on_waiting,
     )
 
     # The names screening.endpoint_of reads, without loading the data (all runs may be cached).

@@ -28,6 +28,8 @@ class Progress:
     # An epoch of the experiment run training in this process: (variant, seed, its EpochStats,
     # the epochs that run trains in all).
     on_run_epoch: Callable[[str, int, Any, int], None] = lambda variant, seed, stats, epochs: None
+    # Workers are training experiment runs and none has finished since the last call (or start).
+    on_waiting: Callable[[], None] = lambda: None
     # track(label, items, total) yields items while showing how far along they are.
     track: Callable[[str, Iterable[Any], int], Iterable[Any]] = _untracked
     quiet: bool = False  # also silence what libraries print (the download's progress bar)

@@ -58,6 +58,11 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
         bar["run epochs"].set_postfix(loss=f"{stats.train_loss:.3f}")
         bar["run epochs"].update(1)
 
+    def on_waiting() -> None:
+        """Workers are still training: redraw the runs' bar, so its elapsed time moves on."""
+        if "runs" in bar:
+            bar["runs"].refresh()
+
     def on_epoch(stats: Any) -> None:
         if "epochs" not in bar:
             bar["epochs"] = tqdm(
@@ -80,6 +85,7 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
             on_runs_start=on_runs_start,
             on_run=on_run,
             on_run_epoch=on_run_epoch,
+            on_waiting=on_waiting,
             track=track,
             quiet=quiet,
             on_commit=on_commit,

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -211,32 +212,32 @@ def test_parse_plan_keeps_overrides_and_steps() -> None:
     assert plan.variants[1].steps == ("class_weighted_loss",)
 
 
-def test_runs_trained_one_at_a_time_report_every_epoch_of_every_network(
-    synthetic_retina_root: Path, tmp_path: Path
+def _run_small_plan(
+    data_root: Path, cache_dir: Path, variants: list[dict], jobs: int, **callbacks: Any
 ) -> None:
+    """run_plan on the synthetic RetinaMNIST file: seed 0 of each variant, 2 epochs."""
     from reportgen.data import read_dataset, verify_dataset_file
     from reportgen.experiment_runs import run_plan
 
-    plan = parse_plan(
-        {"seeds": [0], "variants": [{"name": "baseline"}, {"name": "pair", "ensemble": 2}]},
-        "plan",
-    )
     base = BuildConfig(
-        dataset="retinamnist",
-        epochs=2,
-        jobs=1,
-        cache_dir=tmp_path / "cache",
-        allow_unofficial_data=True,
+        dataset="retinamnist", epochs=2, jobs=jobs, cache_dir=cache_dir, allow_unofficial_data=True
     )
     data_file = verify_dataset_file(
-        "retinamnist", synthetic_retina_root / "retinamnist.npz", allow_unofficial=True
+        "retinamnist", data_root / "retinamnist.npz", allow_unofficial=True
     )
+    plan = parse_plan({"seeds": [0], "variants": variants}, "plan")
+    run_plan(base, plan, data_file, lambda: read_dataset("retinamnist", data_file), **callbacks)
+
+
+def test_runs_trained_one_at_a_time_report_every_epoch_of_every_network(
+    synthetic_retina_root: Path, tmp_path: Path
+) -> None:
     epochs: list[tuple[str, int, int, int]] = []
-    run_plan(
-        base,
-        plan,
-        data_file,
-        lambda: read_dataset("retinamnist", data_file),
+    _run_small_plan(
+        synthetic_retina_root,
+        tmp_path / "cache",
+        [{"name": "baseline"}, {"name": "pair", "ensemble": 2}],
+        jobs=1,
         on_run_epoch=lambda name, seed, stats, total: epochs.append(
             (name, seed, stats.epoch, total)
         ),
@@ -245,6 +246,25 @@ def test_runs_trained_one_at_a_time_report_every_epoch_of_every_network(
     assert epochs == [("baseline", 0, 1, 2), ("baseline", 0, 2, 2)] + [
         ("pair", 0, epoch, 4) for epoch in (1, 2, 1, 2)
     ]
+
+
+def test_while_workers_train_the_display_is_told_that_time_passes(
+    synthetic_retina_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reportgen.experiment_runs
+
+    monkeypatch.setattr(reportgen.experiment_runs, "WAITING_SECONDS", 0.05)
+    events: list[str] = []
+    _run_small_plan(
+        synthetic_retina_root,
+        tmp_path / "cache",
+        [{"name": "baseline"}, {"name": "other", "lr": 0.02}],
+        jobs=2,
+        on_run=lambda name, seed, total: events.append("finished"),
+        on_waiting=lambda: events.append("waiting"),
+    )
+    # The workers take seconds to start (torch's import) before the first run finishes.
+    assert events.count("finished") == 2 and events[0] == "waiting"
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-at-a-time", "parallel-workers"])
