@@ -153,13 +153,19 @@ def _with_data_text(text: str) -> dict[str, Any]:
     return results
 
 
+@functools.cache
+def _plain_data_pages(lines: int) -> dict[str, _Page]:
+    """The pages with a plain path and command line of this many lines: code blocks get one
+    line-number anchor (<a>) per line, so a text is compared with as many plain lines."""
+    return _site_pages(_with_data_text("\n".join("plain" for _ in range(lines))))
+
+
 @EXAMPLES
 @given(PATH_TEXT)
 @example("&#")  # in a code span, once swallowed the page's text up to its next inline HTML
 def test_paths_and_command_lines_render_as_text(text: str) -> None:
     pages = _site_pages(_with_data_text(text))
-    # As many lines: code blocks get one line-number anchor (<a>) per line.
-    plain = _site_pages(_with_data_text("\n".join("plain" for _ in text.split("\n"))))
+    plain = _plain_data_pages(len(text.split("\n")))
     for page in PAGES:
         assert pages[page].tags == plain[page].tags, page
     assert _shown(text) in pages["reproducibility.md"].text
