@@ -12,11 +12,10 @@ from typing import Any
 from reportgen import cache, output_folders, render, results
 from reportgen.catalog import check_flag
 from reportgen.config import BuildConfig, settings_conflict
-from reportgen.data import DataFile, LoadedDataset, read_dataset, verify_dataset_file
+from reportgen.data import DataFile, LoadedDataset, locate_dataset, read_dataset
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
-from reportgen.fetch import fetch_dataset_file
 from reportgen.progress import Progress, StageClock, silenced
 from reportgen.publish import BuildOutcome, publish, read_project_files
 from reportgen.reference import colour_reference, reference_key
@@ -108,17 +107,17 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     output_folders.check_writable_folder(config.cache_dir, "--cache-dir", create=False)
     templates = read_project_files(config.build_site)
     clock = StageClock(progress)
-    data_file = clock.run("load", lambda: _locate(config, progress))  # its only hash in a build
+    data_file = clock.run("load", lambda: _locate(config, progress.quiet))  # its only hash
     output_folders.create_output_parents(named_folders)
     output_folders.check_writable_folder(config.cache_dir, "--cache-dir")
     with output_folders.output_lock(*folders):
         return _build_locked(config, command, plan, templates, progress, clock, data_file)
 
 
-def _locate(config: BuildConfig, progress: Progress) -> DataFile:
-    with silenced(progress.quiet):
-        path = fetch_dataset_file(config.dataset, config.data_root)
-    return verify_dataset_file(config.dataset, path, config.allow_unofficial_data)
+def _locate(config: BuildConfig, quiet: bool) -> DataFile:
+    """data.locate_dataset, with a download's own progress bar silenced when quiet."""
+    with silenced(quiet):
+        return locate_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
 
 
 def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:

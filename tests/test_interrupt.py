@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from filelock import FileLock
 
 import reportgen.build
+import reportgen.data
 import reportgen.output_folders
 import reportgen.publish
 import reportgen.render
@@ -70,7 +71,7 @@ def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., A
 @pytest.mark.parametrize(
     ("module", "stage", "signum"),
     [
-        (reportgen.build, "verify_dataset_file", signal.SIGINT),
+        (reportgen.data, "verify_dataset_file", signal.SIGINT),  # in the build's locate_dataset
         (
             reportgen.publish,
             "_draw_or_reuse_figures",
