@@ -30,6 +30,11 @@ from reportgen.figures import (
     plot_roc_curves,
     plot_sample_grid,
 )
+from reportgen.phone_figures import (
+    plot_class_prevalence_phone,
+    plot_recall_by_variant_phone,
+    plot_sample_grid_phone,
+)
 from reportgen.referral import screening_counts, screening_rates
 from reportgen.screening import endpoint_of
 
@@ -62,18 +67,28 @@ def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, floa
 def experiment_figure_jobs(
     experiments: dict[str, Any], class_names: list[str], figures_dir: Path
 ) -> dict[str, Callable[[], Path]]:
-    """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
-    curves, accuracy/AUC curves and confusion matrix (first seed)."""
+    """Like figure_jobs, for the Experiments page: the recall heat map (and its phone rendition),
+    and each variant's loss curves, accuracy/AUC curves and confusion matrix (first seed)."""
     variants = experiments["variants"]
+    heat_map = (
+        [variant["name"] for variant in variants],
+        [variant["mean"]["per_class_recall"] for variant in variants],
+        class_names,
+    )
+    seeds = len(experiments["seeds"])
     jobs: dict[str, Callable[[], Path]] = {
         "experiments/recall_by_variant": partial(
             plot_recall_by_variant,
-            [variant["name"] for variant in variants],
-            [variant["mean"]["per_class_recall"] for variant in variants],
-            class_names,
+            *heat_map,
             figures_dir / "experiments" / "recall_by_variant.png",
-            len(experiments["seeds"]),
-        )
+            seeds,
+        ),
+        "experiments/recall_by_variant.phone": partial(
+            plot_recall_by_variant_phone,
+            *heat_map,
+            figures_dir / "experiments" / "recall_by_variant.phone.png",
+            seeds,
+        ),
     }
     # Every variant's curves on the same scales, so that flipping between their tabs compares
     # heights as well as shapes.
@@ -147,6 +162,7 @@ def reusable_figures(manifest: str, digest: str, figures_dir: Path) -> bool:
 FIGURE_SOURCES = (
     "figure_plan.py",
     "figures.py",
+    "phone_figures.py",
     "screening.py",
     "referral.py",
     "confidence.py",
@@ -205,7 +221,9 @@ def inputs_digest(
 
 FIGURE_FILES = {
     "prevalence": "class_prevalence.png",
+    "prevalence_phone": "class_prevalence.phone.png",  # phone_figures.py's narrow renditions
     "samples": "sample_grid.png",
+    "samples_phone": "sample_grid.phone.png",
     "loss": "loss_curves.png",
     "metrics": "accuracy_auc_curves.png",
     "confusion_counts": "confusion_matrix_counts.png",
@@ -232,6 +250,12 @@ def figure_jobs(
     jobs: dict[str, Callable[[], Path]] = {
         "prevalence": partial(
             plot_class_prevalence, results["dataset"]["counts"], names, path["prevalence"]
+        ),
+        "prevalence_phone": partial(
+            plot_class_prevalence_phone,
+            results["dataset"]["counts"],
+            names,
+            path["prevalence_phone"],
         ),
         "loss": partial(plot_loss_curves, results["history"], path["loss"]),
         "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
@@ -274,7 +298,6 @@ def figure_jobs(
             validated_point(results["referral_operating_point"]),
         )
     if sample_images is not None and sample_counts is not None:
-        jobs["samples"] = partial(
-            plot_sample_grid, sample_images, sample_counts, names, path["samples"]
-        )
+        for key, plot in (("samples", plot_sample_grid), ("samples_phone", plot_sample_grid_phone)):
+            jobs[key] = partial(plot, sample_images, sample_counts, names, path[key])
     return jobs

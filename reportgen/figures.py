@@ -28,31 +28,32 @@ SPLIT_HATCHES = {"train": "", "val": "///", "test": "..."}  # the splits apart w
 CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 CLASS_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
 CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
-# Text large enough to read when a figure is shrunk to a phone's width (about 360 px).
+# Text large enough to read when a figure of about 6.5 inches is shrunk to a phone's width
+# (about 360 px); wider ones have narrow renditions for phones (phone_figures.py).
 STYLE = {"font.size": 12, "axes.titlesize": 13, "legend.fontsize": 10.5}
 CLOSE_POINTS = 0.08  # referral ROC points this close (in rate units) are named beside the curve
 
 
-def _short(name: str, width: int = 28) -> str:
+def shortened(name: str, width: int = 28) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def _styled(plot: Callable[..., Path]) -> Callable[..., Path]:
+def styled(plot: Callable[..., Path]) -> Callable[..., Path]:
     """plot, drawn with STYLE's fonts (matplotlib's global settings are left as they were)."""
 
     @wraps(plot)
-    def styled(*args: Any, **kwargs: Any) -> Path:
+    def with_style(*args: Any, **kwargs: Any) -> Path:
         with plt.rc_context(STYLE):
             return plot(*args, **kwargs)
 
-    return styled
+    return with_style
 
 
 def _class_style(k: int) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _class_style(k: int) -> dict[str, Any]:
     }
 
 
-@_styled
+@styled
 def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], path: Path) -> Path:
     """Grouped bars: share of each class (%) in each split."""
     fig, ax = plt.subplots(figsize=(9, 4.2))
@@ -83,45 +84,69 @@ def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], 
             linewidth=0,
         )
     ax.set_xticks(positions + width * (len(counts) - 1) / 2)
-    ax.set_xticklabels([_short(name) for name in class_names], rotation=30, ha="right")
+    ax.set_xticklabels([shortened(name) for name in class_names], rotation=30, ha="right")
     ax.set_ylabel("share of split (%)")
     ax.set_title("Class prevalence per split")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+SAMPLE_GUTTER = 2  # blank pixels between sample images, at the images' own 28-pixel scale
+
+
+def sample_mosaic(
+    sample_images: np.ndarray, sample_counts: np.ndarray, columns: int, band: int = 0
+) -> tuple[np.ndarray, list[int]]:
+    """The sample images as one (rows, cols, C) uint8 image on white, drawn with one imshow (one
+    axes per image took 0.7 s a figure): each class's block of ceil(S / columns) rows of images,
+    SAMPLE_GUTTER apart, under a blank band of `band` pixel rows, with no image where the class
+    has fewer than S. sample_images is (K, S, H, W, C); also returns each block's first row."""
+    n_classes, per_class, height, width, channels = sample_images.shape
+    rows = math.ceil(per_class / columns)
+    cell_height, cell_width = height + SAMPLE_GUTTER, width + SAMPLE_GUTTER
+    block = band + rows * cell_height
+    mosaic = np.full(
+        (n_classes * block - SAMPLE_GUTTER, columns * cell_width - SAMPLE_GUTTER, channels),
+        255,
+        dtype=np.uint8,
+    )
+    tops = [k * block for k in range(n_classes)]
+    for k, top in enumerate(tops):
+        for s in range(min(int(sample_counts[k]), per_class)):
+            y = top + band + (s // columns) * cell_height
+            x = (s % columns) * cell_width
+            mosaic[y : y + height, x : x + width] = sample_images[k, s]
+    return mosaic, tops
+
+
+def show_mosaic(mosaic: np.ndarray, pixels_per_inch: float) -> tuple[plt.Figure, plt.Axes]:
+    """A figure that is the mosaic alone, at pixels_per_inch of its pixels; axes in pixels."""
+    fig = plt.figure(figsize=(mosaic.shape[1] / pixels_per_inch, mosaic.shape[0] / pixels_per_inch))
+    ax = fig.add_axes((0, 0, 1, 1))
+    if mosaic.shape[-1] == 1:
+        ax.imshow(mosaic[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        ax.imshow(mosaic, interpolation="nearest")
+    ax.axis("off")
+    return fig, ax
+
+
+@styled
 def plot_sample_grid(
     sample_images: np.ndarray, sample_counts: np.ndarray, class_names: list[str], path: Path
 ) -> Path:
     """One row per class of training images; sample_images is (K, S, H, W, C) uint8."""
-    n_classes, per_class = sample_images.shape[:2]
-    # Square cells with thin gutters; the class names sit left of the grid (bbox_inches="tight"
-    # widens the saved image to hold them).
-    fig, axes = plt.subplots(
-        n_classes, per_class, figsize=(per_class * 1.0, n_classes * 1.0), squeeze=False
-    )
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=1, wspace=0.06, hspace=0.06)
-    for k in range(n_classes):
-        for s in range(per_class):
-            ax = axes[k, s]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if s < sample_counts[k]:
-                image = sample_images[k, s]
-                if image.shape[-1] == 1:
-                    ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-                else:
-                    ax.imshow(image, interpolation="nearest")
-        axes[k, 0].set_ylabel(
-            _short(class_names[k], 22), rotation=0, ha="right", va="center", fontsize=11
-        )
+    n_classes, per_class, height = sample_images.shape[:3]
+    mosaic, tops = sample_mosaic(sample_images, sample_counts, columns=per_class)
+    # An inch per image; the class names sit left of the grid (bbox_inches="tight" widens the
+    # saved image to hold them).
+    fig, ax = show_mosaic(mosaic, height + SAMPLE_GUTTER)
+    for name, top in zip(class_names, tops, strict=True):
+        ax.text(-4, top + height / 2, shortened(name, 22), ha="right", va="center", fontsize=11)
     # Above the grid, a fixed 0.15 inch clear of it whatever the number of rows.
     fig.suptitle("Training images per class (seeded sample)", y=1 + 0.15 / n_classes, va="bottom")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _epoch_axis(ax: plt.Axes, epochs: list[int]) -> None:
@@ -139,7 +164,7 @@ def _titled(title: str, context: str | None) -> str:
 Limits = tuple[float, float]
 
 
-@_styled
+@styled
 def plot_loss_curves(
     history: list[dict[str, float]],
     path: Path,
@@ -159,10 +184,10 @@ def plot_loss_curves(
     ax.set_title(_titled("Loss per epoch", context))
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+@styled
 def plot_metric_curves(
     history: list[dict[str, float]],
     path: Path,
@@ -188,10 +213,10 @@ def plot_metric_curves(
         ax.legend()
         ax.grid(alpha=0.3)
     axes[1].set_xlabel("epoch")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+@styled
 def plot_confusion_matrix(
     matrix: list[list[float]],
     class_names: list[str],
@@ -217,7 +242,7 @@ def plot_confusion_matrix(
             fontsize=11,
             color="white" if value > threshold else "black",
         )
-    labels = [_short(name, 18) for name in class_names]
+    labels = [shortened(name, 18) for name in class_names]
     ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted class")
@@ -228,10 +253,10 @@ def plot_confusion_matrix(
             context,
         )
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+@styled
 def plot_roc_curves(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -254,22 +279,22 @@ def plot_roc_curves(
             markevery=0.15,
             markersize=6,
             linewidth=1.6,
-            label=f"{_short(name, 24)} (AUC {per_class_auc[k]:.3f})",
+            label=f"{shortened(name, 24)} (AUC {per_class_auc[k]:.3f})",
         )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate (recall)")
     ax.set_title(
-        f"ROC curve of {_short(class_names[1], 24)} (test)"
+        f"ROC curve of {shortened(class_names[1], 24)} (test)"
         if binary
         else "One-vs-rest ROC curves (test)"
     )
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+@styled
 def plot_referral_roc(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -327,14 +352,14 @@ def plot_referral_roc(
             )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
-    ax.set_ylabel(f"sensitivity ({_short(group_name, 32)} referred)")
+    ax.set_ylabel(f"sensitivity ({shortened(group_name, 32)} referred)")
     ax.set_title("Referral ROC curve (test)")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+@styled
 def plot_recall_by_variant(
     variant_names: list[str],
     mean_recall: list[list[float]],
@@ -362,7 +387,10 @@ def plot_recall_by_variant(
             color="black" if value > 0.6 else "white",
         )
     ax.set_xticks(
-        range(len(class_names)), [_short(name, 18) for name in class_names], rotation=35, ha="right"
+        range(len(class_names)),
+        [shortened(name, 18) for name in class_names],
+        rotation=35,
+        ha="right",
     )
     ax.set_yticks(range(len(variant_names)), variant_names)
     ax.set_title(
@@ -370,10 +398,10 @@ def plot_recall_by_variant(
         if seeds > 1
         else "Per-class recall on test"
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-@_styled
+@styled
 def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     """Accuracy against mean confidence per confidence bin, over a histogram of images per bin."""
     bins = calibration["bins"]
@@ -409,4 +437,4 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     bottom.set_xlabel("confidence (probability of the predicted class)")
     bottom.set_ylabel("images")
     bottom.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -1,17 +1,35 @@
-"""MkDocs hooks, named in mkdocs.yml: Markdown files under `data/` are downloads, not pages.
+"""MkDocs hooks, named in mkdocs.yml.
 
-`data/model_card.md` is a Hugging Face model card; readers download it as it is, so MkDocs must
-copy it like results.json instead of rendering it to `data/model_card/index.html`. Links to it
-from pages are then checked and rewritten like links to any other file.
+- Markdown files under `data/` are downloads, not pages. `data/model_card.md` is a Hugging Face
+  model card; readers download it as it is, so MkDocs must copy it like results.json instead of
+  rendering it to `data/model_card/index.html`. Links to it from pages are then checked and
+  rewritten like links to any other file.
+- A figure with a phone rendition (`![...](figures/x.png){ data-phone-src="figures/x.phone.png" }`
+  in a template) becomes a `<picture>` that shows the rendition on phone-sized screens. The
+  lightbox link around it (mkdocs-glightbox, which runs before hooks) keeps the wide figure, the
+  one worth zooming into.
 """
 
 from __future__ import annotations
 
+import html
+import posixpath
+import re
+from html.parser import HTMLParser
 from typing import Any
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from reportgen.phone_figures import PHONE_DENSITY
 
 DOWNLOADS_DIR = "data/"
+PHONE_ATTRIBUTE = "data-phone-src"
+# Material for MkDocs' own breakpoint for phones and portrait tablets: at 720 px and wider, the
+# content column holds a wide figure at about 80% of its size or more.
+PHONE_MEDIA = "(max-width: 44.9375em)"
+_IMAGE_TAG = re.compile(r"<img\b[^>]*>")
 
 
 class _DownloadFile(File):
@@ -34,3 +52,52 @@ def on_files(files: Files, config: Any) -> Files:
                 )
             )
     return files
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    """The attributes of one HTML start tag, unescaped."""
+    found: dict[str, str] = {}
+
+    class _Reader(HTMLParser):
+        def handle_starttag(self, _tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.update((name, value or "") for name, value in attrs)
+
+        handle_startendtag = handle_starttag
+
+    _Reader().feed(tag)
+    return found
+
+
+def with_phone_renditions(page_html: str, page: Page, files: Files) -> str:
+    """page_html with each image that names a phone rendition wrapped in a `<picture>` whose
+    source is that rendition on phone-sized screens; a rendition that is not among files fails
+    the build, naming the page and the file."""
+
+    def wrap(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        attributes = _attributes(tag)
+        if PHONE_ATTRIBUTE not in attributes:
+            return tag
+        # Relative to the page's Markdown file, as the image's own src was before MkDocs
+        # rewrote it for the page's URL.
+        wanted = posixpath.normpath(
+            posixpath.join(posixpath.dirname(page.file.src_uri), attributes[PHONE_ATTRIBUTE])
+        )
+        rendition = files.get_file_from_path(wanted)
+        if rendition is None:
+            raise PluginError(
+                f"{page.file.src_uri}: the phone rendition {wanted} of a figure is missing from "
+                "the docs folder. Run reportgen build again to draw it."
+            )
+        source = (
+            f'<source media="{PHONE_MEDIA}" '
+            f'srcset="{html.escape(rendition.url_relative_to(page.file))} {PHONE_DENSITY}x">'
+        )
+        kept = re.sub(rf'\s{PHONE_ATTRIBUTE}="[^"]*"', "", tag)
+        return f"<picture>{source}{kept}</picture>"
+
+    return _IMAGE_TAG.sub(wrap, page_html)
+
+
+def on_page_content(page_html: str, page: Page, config: Any, files: Files) -> str:
+    return with_phone_renditions(page_html, page, files)

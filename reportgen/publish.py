@@ -54,14 +54,16 @@ def _draw_or_reuse_figures(
         jobs = _figure_jobs(results_data, run, experiments_data, docs_stage / "figures")
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
-        earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES["samples"]
-        if not have_samples:  # a re-render: the grid needs the data file, so it is copied
-            if not earlier_samples.is_file():
-                raise ReportgenError(
-                    f"{earlier_samples} is missing, and re-rendering cannot draw it: it shows "
-                    "training images, which only a build reads. Run reportgen build again."
-                )
-            shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
+        if not have_samples:  # a re-render: the grids need the data file, so they are copied
+            for key in ("samples", "samples_phone"):
+                earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES[key]
+                if not earlier_samples.is_file():
+                    raise ReportgenError(
+                        f"{earlier_samples} is missing, and re-rendering cannot draw it: it "
+                        "shows training images, which only a build reads. Run reportgen build "
+                        "again."
+                    )
+                shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
         manifest = figure_plan.figures_manifest(digest, docs_stage / "figures")
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
     (docs_stage / digest_file).write_text(manifest)  # a reused folder keeps its checked manifest

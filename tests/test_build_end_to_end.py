@@ -212,15 +212,21 @@ def test_render_redraws_figures_that_are_missing_or_changed(derma_build: dict[st
     assert result.exit_code == 0, result.output
     assert (figures / FIGURE_FILES["roc"]).read_bytes().startswith(b"\x89PNG")
     assert (figures / FIGURE_FILES["loss"]).read_bytes().startswith(b"\x89PNG")
-    # Without the folder, all is redrawn but the sample grid, which needs the data file.
-    samples = (figures / FIGURE_FILES["samples"]).read_bytes()
+    # Without the folder, all is redrawn but the sample grids (wide and for phones), which need
+    # the data file.
+    grids = [FIGURE_FILES["samples"], FIGURE_FILES["samples_phone"]]
+    samples = {file: (figures / file).read_bytes() for file in grids}
     earlier = sorted(path.name for path in figures.iterdir())
-    shutil.rmtree(figures)
-    result = CliRunner().invoke(main, render_args)
-    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-    assert "sample_grid.png is missing" in result.output and "reportgen build" in result.output
-    figures.mkdir()
-    (figures / FIGURE_FILES["samples"]).write_bytes(samples)
+    for kept in ([], grids[:1]):
+        shutil.rmtree(figures)
+        figures.mkdir()
+        for file in kept:
+            (figures / file).write_bytes(samples[file])
+        result = CliRunner().invoke(main, render_args)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        missing = grids[len(kept)]
+        assert f"{missing} is missing" in result.output and "reportgen build" in result.output
+    (figures / grids[1]).write_bytes(samples[grids[1]])
     result = CliRunner().invoke(main, render_args)
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in figures.iterdir()) == earlier

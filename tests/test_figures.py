@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reportgen.figure_plan import FIGURE_SOURCES, shared_limits
-from reportgen.figures import plot_class_prevalence, plot_roc_curves
+from reportgen.figures import SAMPLE_GUTTER, plot_class_prevalence, plot_roc_curves, sample_mosaic
 from tests.conftest import reportgen_imports
 
 
@@ -111,3 +111,120 @@ def test_the_figures_digest_covers_every_module_that_draws_them() -> None:
     not_digested = {"errors.py"}  # message text only
     assert reportgen_imports("figure_plan.py") - not_digested == set(FIGURE_SOURCES)
     assert len(set(FIGURE_SOURCES)) == len(FIGURE_SOURCES)
+
+
+DERMA_NAMES = [
+    "actinic keratoses and intraepithelial carcinoma",
+    "basal cell carcinoma",
+    "benign keratosis-like lesions",
+    "dermatofibroma",
+    "melanoma",
+    "melanocytic nevi",
+    "vascular lesions",
+]
+PHONE_COLUMN = 358  # CSS pixels of Material's content column on a 390-pixel phone
+TRAIN_COUNTS = [228, 359, 769, 80, 779, 4693, 99]  # DermaMNIST's
+
+
+def _draw_wide_and_phone(folder: Path) -> tuple[dict[str, tuple[Path, Path]], tuple]:
+    """Each figure that has a phone rendition, drawn both ways from DermaMNIST-sized data, in
+    the order prevalence, samples, recall: ({name: (wide PNG, phone PNG)}, (the sample images,
+    their counts and the recall drawn))."""
+    from reportgen.figures import plot_recall_by_variant, plot_sample_grid
+    from reportgen.phone_figures import (
+        plot_class_prevalence_phone,
+        plot_recall_by_variant_phone,
+        plot_sample_grid_phone,
+    )
+
+    rng = np.random.default_rng(3)
+    counts = {"train": TRAIN_COUNTS, "val": [33, 52, 110, 12, 111, 671, 14]}
+    images = rng.integers(0, 256, (7, 8, 28, 28, 3), dtype=np.uint8)
+    image_counts = np.array([8, 8, 8, 5, 8, 8, 8])
+    variants = [f"variant-number-{i}" for i in range(16)]
+    recall = rng.random((16, 7)).tolist()
+    drawn = {
+        "prevalence": (
+            plot_class_prevalence(counts, DERMA_NAMES, folder / "p.png"),
+            plot_class_prevalence_phone(counts, DERMA_NAMES, folder / "p.phone.png"),
+        ),
+        "samples": (
+            plot_sample_grid(images, image_counts, DERMA_NAMES, folder / "s.png"),
+            plot_sample_grid_phone(images, image_counts, DERMA_NAMES, folder / "s.phone.png"),
+        ),
+        "recall": (
+            plot_recall_by_variant(variants, recall, DERMA_NAMES, folder / "r.png", 3),
+            plot_recall_by_variant_phone(variants, recall, DERMA_NAMES, folder / "r.phone.png", 3),
+        ),
+    }
+    return drawn, (images, image_counts, recall)
+
+
+def _png_width(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[16:20], "big")
+
+
+def _smallest_text(figure: matplotlib.figure.Figure) -> float:
+    """The smallest font size, in points, of any visible text the figure shows."""
+    texts = figure.findobj(lambda artist: isinstance(artist, matplotlib.text.Text))
+    return min(
+        text.get_fontsize() for text in texts if text.get_text().strip() and text.get_visible()
+    )
+
+
+def test_phone_renditions_keep_their_text_readable_in_a_phone_column(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
+) -> None:
+    from reportgen.figures import DPI
+    from reportgen.phone_figures import PHONE_DENSITY
+
+    figures, _ = _draw_wide_and_phone(tmp_path)
+    assert len(drawn) == 2 * len(figures)
+    for index, (name, (wide, phone)) in enumerate(figures.items()):
+        # A rendition is shown at 1/PHONE_DENSITY of its pixels, as the page's srcset says.
+        shrink = min(1.0, PHONE_COLUMN / (_png_width(phone) / PHONE_DENSITY))
+        assert shrink >= 0.75, name  # it nearly fits the column as drawn...
+        assert PHONE_COLUMN / _png_width(wide) < 0.5, name  # ...the wide figure shrinks by half
+        # Its smallest text, in CSS pixels on the phone: 10 or more.
+        assert _smallest_text(drawn[2 * index + 1]) * DPI / 72 * shrink >= 10, name
+
+
+def test_phone_renditions_show_the_same_data(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
+) -> None:
+    from reportgen.phone_figures import NAME_BAND, SAMPLE_COLUMNS
+
+    _, (images, image_counts, recall) = _draw_wide_and_phone(tmp_path)
+    prevalence, samples, heat_map = drawn[1], drawn[3], drawn[5]
+    # Prevalence: a bar per class and split, every class named above its bars (the longest
+    # name shortened).
+    bars = prevalence.axes[0].containers
+    assert [bar.get_label() for bar in bars] == ["train", "val"]
+    expected_shares = 100 * np.array(TRAIN_COUNTS) / sum(TRAIN_COUNTS)
+    assert bars[0].datavalues == pytest.approx(expected_shares)
+    named = [text.get_text() for text in prevalence.axes[0].texts]
+    assert named[1:] == DERMA_NAMES[1:] and named[0].endswith("…")
+    # Samples: each class's images under its name, 4 to a row.
+    assert np.array_equal(
+        samples.axes[0].images[0].get_array(),
+        sample_mosaic(images, image_counts, SAMPLE_COLUMNS, NAME_BAND)[0],
+    )
+    named = [text.get_text() for text in samples.axes[0].texts]
+    assert named[1:] == DERMA_NAMES[1:] and named[0].endswith("…")
+    # Recall: every value written in its cell, variant by variant.
+    cells = [text.get_text() for text in heat_map.axes[0].texts if text.get_text()[:1] in "01"]
+    assert cells == [f"{value:.2f}" for row in recall for value in row]
+
+
+def test_the_sample_mosaic_leaves_bands_gutters_and_missing_images_blank() -> None:
+    images = np.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2, 1).astype(np.uint8)  # all below 255
+    mosaic, tops = sample_mosaic(images, np.array([3, 2]), columns=2, band=1)
+    cell = 2 + SAMPLE_GUTTER
+    assert tops == [0, 1 + 2 * cell]  # a band and two rows of images per class
+    assert mosaic.shape == (2 * (1 + 2 * cell) - SAMPLE_GUTTER, 2 * cell - SAMPLE_GUTTER, 1)
+    for k, s, row, column in [(0, 0, 0, 0), (0, 1, 0, 1), (0, 2, 1, 0), (1, 1, 0, 1)]:
+        y, x = tops[k] + 1 + row * cell, column * cell
+        assert np.array_equal(mosaic[y : y + 2, x : x + 2], images[k, s]), (k, s)
+    assert (mosaic[tops[1] + 1 + cell :] == 255).all()  # the second class has 2 images: 1 row
+    assert (mosaic[tops[1]] == 255).all() and (mosaic[:, 2:cell] == 255).all()  # band, gutter
+    assert (mosaic < 255).sum() == 5 * 4  # five images of four pixels, nothing else

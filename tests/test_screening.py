@@ -260,13 +260,13 @@ def test_the_referral_roc_legend_rounds_the_auc_as_the_pages_do(
     import reportgen.figures
 
     legends: list[list[str]] = []
-    real_save = reportgen.figures._save
+    real_save = reportgen.figures.save_figure
 
-    def save(fig: Any, path: Path) -> Path:
+    def save(fig: Any, path: Path, dpi: int = reportgen.figures.DPI) -> Path:
         legends.append([text.get_text() for text in fig.axes[0].get_legend().get_texts()])
-        return real_save(fig, path)
+        return real_save(fig, path, dpi)
 
-    monkeypatch.setattr(reportgen.figures, "_save", save)
+    monkeypatch.setattr(reportgen.figures, "save_figure", save)
     labels = np.repeat(np.arange(5), 2)
     probabilities = np.random.default_rng(0).dirichlet(np.ones(5), 10)
     reportgen.figures.plot_referral_roc(

@@ -91,6 +91,51 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
     assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
 
 
+def _phone_rendition_docs(tmp_path: Path) -> tuple[Path, Path]:
+    """A docs folder whose two pages show a figure with a phone rendition and one without, and
+    an mkdocs.yml that runs reportgen's hook: (docs, config)."""
+    docs = tmp_path / "docs"
+    (docs / "figures").mkdir(parents=True)
+    for name in ("wide.png", "wide.phone.png", "plain.png"):
+        (docs / "figures" / name).write_bytes(b"\x89PNG\r\n\x1a\n")
+    figures = (
+        '![Wide "chart"](figures/wide.png){ data-phone-src="figures/wide.phone.png" }\n\n'
+        "![Plain](figures/plain.png)\n"
+    )
+    (docs / "index.md").write_text(f"# Home\n\n{figures}")
+    (docs / "dataset.md").write_text(f"# Dataset\n\n{figures}")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_name: t\nstrict: true\nnav:\n  - Home: index.md\n  - Dataset: dataset.md\n"
+        "markdown_extensions:\n  - attr_list\n"
+        f"hooks:\n  - {REPO_ROOT / 'reportgen' / 'mkdocs_hooks.py'}\n"
+    )
+    return docs, config
+
+
+def test_a_figure_with_a_phone_rendition_shows_it_on_phone_sized_screens(tmp_path: Path) -> None:
+    docs, config = _phone_rendition_docs(tmp_path)
+    site.build_site(docs, tmp_path / "site", config)
+    for page, prefix in (("index.html", ""), ("dataset/index.html", "../")):
+        html = (tmp_path / "site" / page).read_text()
+        assert (
+            '<picture><source media="(max-width: 44.9375em)" '
+            f'srcset="{prefix}figures/wide.phone.png 2x">'
+            f'<img alt="Wide &quot;chart&quot;" src="{prefix}figures/wide.png" /></picture>'
+        ) in html, page
+        assert f'<img alt="Plain" src="{prefix}figures/plain.png" />' in html  # left alone
+        assert html.count("<picture>") == 1 and "data-phone-src" not in html
+
+
+def test_a_missing_phone_rendition_fails_the_build_naming_it(tmp_path: Path) -> None:
+    docs, config = _phone_rendition_docs(tmp_path)
+    (docs / "figures" / "wide.phone.png").unlink()
+    with pytest.raises(ReportgenError) as caught:
+        site.build_site(docs, tmp_path / "site", config)
+    assert "the phone rendition figures/wide.phone.png of a figure is missing" in str(caught.value)
+    assert "reportgen build" in str(caught.value)
+
+
 def test_a_strict_build_failure_says_what_mkdocs_found(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

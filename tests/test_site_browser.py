@@ -186,7 +186,9 @@ def test_every_nav_page_loads_with_its_images_and_no_console_errors(
         )
         name = link.removeprefix(url).strip("/") or "index"
         page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
-    assert {src.rsplit("/", 1)[-1] for src in images_seen} >= set(FIGURE_FILES.values())
+    # A desktop-sized window gets every figure, and no phone rendition (tested below).
+    names_seen = {src.rsplit("/", 1)[-1] for src in images_seen}
+    assert names_seen >= {file for key, file in FIGURE_FILES.items() if not key.endswith("_phone")}
     assert page.console_errors == []
 
 
@@ -342,6 +344,44 @@ def test_phone_tables_keep_their_first_column_and_break_code_only_between_words(
         context.close()
 
 
+PICTURES = "images => images.map(i => [i.currentSrc, i.complete && i.naturalWidth, i.width])"
+
+
+def test_phones_get_the_narrow_renditions_of_wide_figures_and_zoom_into_the_wide_ones(
+    served_site: dict[str, Any], browser: Any, screenshot_dir: Path
+) -> None:
+    url = page_url(served_site["url"], "dataset.md")
+    wide = [FIGURE_FILES["prevalence"], FIGURE_FILES["samples"]]
+    phone = [FIGURE_FILES["prevalence_phone"], FIGURE_FILES["samples_phone"]]
+    for width, scale, expected in ((390, 3, phone), (1280, 1, wide)):
+        context = browser.new_context(
+            viewport={"width": width, "height": 844}, device_scale_factor=scale
+        )
+        tab = context.new_page()
+        try:
+            tab.goto(url, wait_until="networkidle")
+            shown = tab.eval_on_selector_all("picture img", PICTURES)
+            assert [src.rsplit("/", 1)[-1] for src, _, _ in shown] == expected, width
+            assert all(loaded for _, loaded, _ in shown), shown
+            if width == 390:
+                # Drawn at twice the pixels and sized at half that (srcset's 2x), then shown
+                # within the screen at three quarters of that size or more, not shrunk to a
+                # third as the wide figures are.
+                figures = served_site["dirs"]["docs"] / "figures"
+                for (_, natural, shown_width), file in zip(shown, phone, strict=True):
+                    pixels = int.from_bytes((figures / file).read_bytes()[16:20], "big")
+                    assert abs(natural - pixels / 2) <= 0.5, file
+                    assert 0.75 * natural <= shown_width <= min(natural, 390), file
+                tab.screenshot(path=str(screenshot_dir / "dataset-phone.png"), full_page=True)
+            # The lightbox opens the wide figure, the one worth zooming into, on any screen.
+            links = tab.eval_on_selector_all(
+                "a.glightbox:has(picture)", "links => links.map(a => a.href)"
+            )
+            assert [href.rsplit("/", 1)[-1] for href in links] == wide
+        finally:
+            context.close()
+
+
 def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
     served_experiments_site: dict[str, Any], browser: Any, screenshot_dir: Path
 ) -> None:
@@ -375,6 +415,11 @@ def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
         figure.scroll_into_view_if_needed()  # a lazy image loads once it nears the screen
         figure.wait_for(state="visible")
         assert figure.evaluate("image => image.complete && image.naturalWidth > 0")
+        # The recall heat map in its phone rendition.
+        heat_map = tab.locator("img[src$='recall_by_variant.png']")
+        heat_map.scroll_into_view_if_needed()
+        shown = heat_map.evaluate(f"image => ({PICTURES})([image])[0]")
+        assert shown[0].endswith("figures/experiments/recall_by_variant.phone.png") and shown[1]
         tab.screenshot(path=str(screenshot_dir / "experiments-phone.png"), full_page=True)
         assert tab.console_errors == []
     finally:
