@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,48 @@ def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: s
         f"(MD5 {info['MD5']}), put it at\n  {path}\n"
         "or point --data-root (or $MEDMNIST_ROOT) at the folder that holds it."
     )
+
+
+# The build downloading into a staging folder, as "<host> <pid>", so that a later download can
+# tell a folder whose build was killed (SIGKILL, a power cut) from one still being written.
+OWNER_FILE = ".owner"
+# A staging folder that names no owner on this machine, and has not changed for this long, is
+# taken for abandoned (another machine that shares the data root cannot be asked).
+ABANDONED_AFTER_SECONDS = 24 * 3600
+
+
+def _owner_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def abandoned(staging: Path, now: float) -> bool:
+    """Whether a download's staging folder was left by a build that no longer runs."""
+    try:
+        host, pid = (staging / OWNER_FILE).read_text().split()
+        if host == socket.gethostname():
+            return not _owner_alive(int(pid))
+    except (OSError, ValueError):
+        pass
+    changed = max((entry.stat().st_mtime for entry in staging.iterdir()), default=0.0)
+    return now - max(changed, staging.stat().st_mtime) > ABANDONED_AFTER_SECONDS
+
+
+def remove_abandoned_downloads(flag: str, data_root: Path) -> list[Path]:
+    """Remove the staging folders of flag's downloads whose builds were killed; returns them."""
+    now = time.time()
+    removed = []
+    for staging in data_root.glob(f".{flag}.download-*"):
+        with contextlib.suppress(OSError):
+            if staging.is_dir() and abandoned(staging, now):
+                shutil.rmtree(staging)
+                removed.append(staging)
+    return removed
 
 
 def fetch_dataset_file(flag: str, data_root: Path) -> Path:
@@ -55,8 +99,10 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     dataset_class = getattr(medmnist, info["python_class"])
     # Downloaded into a folder of its own and then renamed into place, so that another build
     # never finds a half-written file at path, and two downloads at once do not write one file.
+    remove_abandoned_downloads(flag, data_root)
     staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
     try:
+        (staging / OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}\n")
         dataset_class(split="test", root=str(staging), download=True)
         os.replace(staging / path.name, path)
     except BaseException as error:  # medmnist wraps every download failure in a bare RuntimeError

@@ -8,6 +8,10 @@ import hashlib
 import io
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from reportgen import data
+from reportgen import data, fetch
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.fetch import fetch_dataset_file
@@ -111,6 +115,74 @@ def test_a_signal_during_a_download_stops_the_build_and_leaves_no_trace(
     with pytest.raises(Interrupted):
         fetch_dataset_file("retinamnist", root)
     assert list(tmp_path.iterdir()) == []  # neither the half file nor the folders made for it
+
+
+def _staging_folder(root: Path, name: str, owner: str | None, age_seconds: float = 0) -> Path:
+    """A download's staging folder as a build leaves it: a half file, an owner line, times."""
+    folder = root / f".retinamnist.download-{name}"
+    folder.mkdir(parents=True)
+    (folder / "retinamnist.npz").write_bytes(b"half a file")
+    if owner is not None:
+        (folder / fetch.OWNER_FILE).write_text(owner)
+    when = time.time() - age_seconds
+    for entry in [*folder.iterdir(), folder]:
+        os.utime(entry, (when, when))
+    return folder
+
+
+def test_a_download_removes_the_folders_of_downloads_whose_builds_were_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build killed mid-download (SIGKILL, a power cut) cannot remove its staging folder; the
+    next download of that file does, but never one that a running build still writes."""
+    import medmnist.dataset
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(finished.stdout)
+    host = socket.gethostname()
+    root = tmp_path / "data"
+    day = fetch.ABANDONED_AFTER_SECONDS
+    killed = _staging_folder(root, "killed", f"{host} {dead_pid}")
+    running = _staging_folder(root, "running", f"{host} {os.getpid()}", age_seconds=2 * day)
+    elsewhere_old = _staging_folder(root, "elsewhere-old", f"other-host {os.getpid()}", 2 * day)
+    elsewhere_new = _staging_folder(root, "elsewhere-new", f"other-host {dead_pid}")
+    unnamed_new = _staging_folder(root, "unnamed-new", None)
+    unnamed_old = _staging_folder(root, "unnamed-old", None, 2 * day)
+    other_flag = root / ".pneumoniamnist.download-x"
+    other_flag.mkdir()
+
+    def download(self: Any) -> None:
+        write_synthetic_npz(Path(self.root) / "retinamnist.npz", RETINAMNIST_COUNTS)
+
+    monkeypatch.setattr(medmnist.dataset.MedMNIST, "download", download)
+    fetch_dataset_file("retinamnist", root)
+    left = {entry.name for entry in root.iterdir()}
+    assert left == {
+        "retinamnist.npz",
+        *(f.name for f in (running, elsewhere_new, unnamed_new, other_flag)),
+    }
+    assert not any(folder.exists() for folder in (killed, elsewhere_old, unnamed_old))
+
+
+def test_a_downloads_staging_folder_names_its_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import medmnist.dataset
+
+    owners: list[str] = []
+
+    def download(self: Any) -> None:
+        owners.append((Path(self.root) / fetch.OWNER_FILE).read_text())
+        write_synthetic_npz(Path(self.root) / "retinamnist.npz", RETINAMNIST_COUNTS)
+
+    monkeypatch.setattr(medmnist.dataset.MedMNIST, "download", download)
+    fetch_dataset_file("retinamnist", tmp_path)
+    assert owners == [f"{socket.gethostname()} {os.getpid()}\n"]
 
 
 def _written_later(path: Path) -> None:
