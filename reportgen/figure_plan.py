@@ -32,6 +32,7 @@ from reportgen.figures import (
 )
 from reportgen.phone_figures import (
     plot_class_prevalence_phone,
+    plot_confusion_matrix_phone,
     plot_recall_by_variant_phone,
     plot_sample_grid_phone,
 )
@@ -117,14 +118,15 @@ def experiment_figure_jobs(
             context,
             metric_ylims,
         )
-        jobs[f"experiments/{slug}_confusion"] = partial(
-            plot_confusion_matrix,
-            first["confusion_matrix_normalized"],
-            class_names,
-            figures_dir / "experiments" / f"{slug}_confusion.png",
-            normalized=True,
-            context=context,
-        )
+        for suffix, plot in (("", plot_confusion_matrix), (".phone", plot_confusion_matrix_phone)):
+            jobs[f"experiments/{slug}_confusion{suffix}"] = partial(
+                plot,
+                first["confusion_matrix_normalized"],
+                class_names,
+                figures_dir / "experiments" / f"{slug}_confusion{suffix}.png",
+                normalized=True,
+                context=context,
+            )
     return jobs
 
 
@@ -227,7 +229,9 @@ FIGURE_FILES = {
     "loss": "loss_curves.png",
     "metrics": "accuracy_auc_curves.png",
     "confusion_counts": "confusion_matrix_counts.png",
+    "confusion_counts_phone": "confusion_matrix_counts.phone.png",
     "confusion_normalized": "confusion_matrix_normalized.png",
+    "confusion_normalized_phone": "confusion_matrix_normalized.phone.png",
     "roc": "roc_curves.png",
     "reliability": "reliability_diagram.png",
     "referral_roc": "referral_roc.png",
@@ -259,20 +263,19 @@ def figure_jobs(
         ),
         "loss": partial(plot_loss_curves, results["history"], path["loss"]),
         "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
-        "confusion_counts": partial(
-            plot_confusion_matrix,
-            test["confusion_matrix"],
-            names,
-            path["confusion_counts"],
-            normalized=False,
-        ),
-        "confusion_normalized": partial(
-            plot_confusion_matrix,
-            test["confusion_matrix_normalized"],
-            names,
-            path["confusion_normalized"],
-            normalized=True,
-        ),
+        **{
+            f"confusion_{kind}{suffix}": partial(
+                plot, test[matrix], names, path[f"confusion_{kind}{suffix}"], normalized=normalized
+            )
+            for kind, matrix, normalized in (
+                ("counts", "confusion_matrix", False),
+                ("normalized", "confusion_matrix_normalized", True),
+            )
+            for suffix, plot in (
+                ("", plot_confusion_matrix),
+                ("_phone", plot_confusion_matrix_phone),
+            )
+        },
         "roc": partial(
             plot_roc_curves,
             test_labels,

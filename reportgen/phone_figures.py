@@ -9,6 +9,7 @@ so that their text stays near 12-15 px; the pages show them below Material's pho
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -90,39 +91,48 @@ def plot_sample_grid_phone(
     return _save(fig, path)
 
 
-@styled
-def plot_recall_by_variant_phone(
-    variant_names: list[str],
-    mean_recall: list[list[float]],
-    class_names: list[str],
-    path: Path,
-    seeds: int = 1,
-) -> Path:
-    """The recall heat map with each variant's name above its row of cells, so that the cells
-    take the whole width: one row per variant, one column per class."""
-    values = np.asarray(mean_recall, dtype=float)
-    n_variants, n_classes = values.shape
-    step = 1.6  # one row of cells (1.0) and the line of its name above it
-    norm, cmap = Normalize(0, 1), plt.get_cmap("viridis")
-    fig, ax = plt.subplots(
-        figsize=(max(3.2, min(PHONE_WIDTH_INCHES, 0.6 * n_classes)), 0.72 * n_variants + 1.9)
-    )
-    for i, name in enumerate(variant_names):
-        y = i * step
+ROW_STEP = 1.6  # a row of cells (1.0 high) and the line of its name above it
+
+
+def _rows_of_cells(
+    fig: plt.Figure,
+    values: np.ndarray,
+    row_names: list[str],
+    column_labels: list[str],
+    norm: Normalize,
+    cmap_name: str,
+    dark_text: Callable[[float], bool],
+    text_of: Callable[[float], str],
+) -> plt.Axes:
+    """A heat map laid out for a phone: values (R, C) as rows of cells, each under its row's
+    name so that the cells take the whole width, column labels on top and a colour bar below.
+    dark_text(value) picks black text on a cell over white; NaN cells are grey."""
+    n_rows, n_columns = values.shape
+    cmap = plt.get_cmap(cmap_name)
+    ax = fig.add_subplot()
+    for i, name in enumerate(row_names):
+        y = i * ROW_STEP
         ax.text(-0.5, y - 0.58, shortened(name, NAME_WIDTH), va="bottom")
         for j, value in enumerate(values[i]):
-            colour = "lightgrey" if math.isnan(value) else cmap(norm(value))
+            missing = math.isnan(value)
+            colour = "lightgrey" if missing else cmap(norm(value))
             ax.add_patch(Rectangle((j - 0.5, y - 0.5), 1, 1, facecolor=colour, edgecolor="white"))
-            text = "–" if math.isnan(value) else f"{value:.2f}"
-            ax.text(j, y, text, ha="center", va="center", color="black" if value > 0.6 else "white")
-    ax.set_xlim(-0.5, n_classes - 0.5)
-    ax.set_ylim((n_variants - 1) * step + 0.5, -1.05)
+            text_colour = "black" if missing or dark_text(value) else "white"
+            ax.text(
+                j,
+                y,
+                "–" if missing else text_of(value),
+                ha="center",
+                va="center",
+                color=text_colour,
+            )
+    ax.set_xlim(-0.5, n_columns - 0.5)
+    ax.set_ylim((n_rows - 1) * ROW_STEP + 0.5, -1.05)
     ax.xaxis.tick_top()
-    short_names = [shortened(name, 16) for name in class_names]
-    rotate = max(len(name) for name in short_names) > 3
+    rotate = max(len(label) for label in column_labels) > 3
     ax.set_xticks(
-        range(n_classes),
-        short_names,
+        range(n_columns),
+        column_labels,
         rotation=50 if rotate else 0,
         ha="left" if rotate else "center",
         rotation_mode="anchor",
@@ -131,14 +141,85 @@ def plot_recall_by_variant_phone(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
+    return ax
+
+
+def _colour_bar(fig: plt.Figure, ax: plt.Axes, norm: Normalize, cmap_name: str, label: str) -> None:
     colorbar = fig.colorbar(
-        ScalarMappable(norm, cmap), ax=ax, orientation="horizontal", fraction=0.04, pad=0.02
+        ScalarMappable(norm, cmap_name), ax=ax, orientation="horizontal", fraction=0.04, pad=0.02
     )
-    colorbar.set_label("mean test recall" if seeds > 1 else "test recall")
+    colorbar.set_label(label)
+
+
+def _phone_figure(columns: int, rows: int) -> plt.Figure:
+    """A figure for _rows_of_cells: 0.6 inch a column within the phone width, 0.72 a row."""
+    return plt.figure(figsize=(max(3.2, min(PHONE_WIDTH_INCHES, 0.6 * columns)), 0.72 * rows + 1.9))
+
+
+@styled
+def plot_recall_by_variant_phone(
+    variant_names: list[str],
+    mean_recall: list[list[float]],
+    class_names: list[str],
+    path: Path,
+    seeds: int = 1,
+) -> Path:
+    """The recall heat map with each variant's name above its row of cells: one row per
+    variant, one column per class."""
+    values = np.asarray(mean_recall, dtype=float)
+    fig = _phone_figure(len(class_names), len(variant_names))
+    norm = Normalize(0, 1)
+    ax = _rows_of_cells(
+        fig,
+        values,
+        variant_names,
+        [shortened(name, 16) for name in class_names],
+        norm,
+        "viridis",
+        dark_text=lambda value: value > 0.6,
+        text_of=lambda value: f"{value:.2f}",
+    )
+    _colour_bar(fig, ax, norm, "viridis", "mean test recall" if seeds > 1 else "test recall")
     ax.set_title(
         f"Per-class recall on test,\nmean over {seeds} seeds"
         if seeds > 1
         else "Per-class recall on test",
+        pad=12,
+    )
+    return _save(fig, path)
+
+
+@styled
+def plot_confusion_matrix_phone(
+    matrix: list[list[float]],
+    class_names: list[str],
+    path: Path,
+    normalized: bool,
+    context: str | None = None,
+) -> Path:
+    """The confusion matrix with each true class's name above its row of cells. Columns are
+    named by class when every name is short (grades, say), by the rows' numbers otherwise."""
+    values = np.asarray(matrix, dtype=float)
+    short = max(len(name) for name in class_names) <= 8
+    row_names = class_names if short else [f"{k}  {name}" for k, name in enumerate(class_names, 1)]
+    columns = class_names if short else [str(k) for k in range(1, len(class_names) + 1)]
+    top = 1.0 if normalized else max(float(np.nanmax(values)), 1.0)
+    norm = Normalize(0, top)
+    fig = _phone_figure(len(class_names), len(class_names))
+    ax = _rows_of_cells(
+        fig,
+        values,
+        row_names,
+        columns,
+        norm,
+        "Blues",
+        dark_text=lambda value: value <= top / 2,
+        text_of=lambda value: f"{value:.2f}" if normalized else f"{int(value)}",
+    )
+    _colour_bar(fig, ax, norm, "Blues", "share of the row" if normalized else "test images")
+    title = "Confusion matrix, row-normalized" if normalized else "Confusion matrix, counts"
+    ax.set_title(
+        "\n".join([*([context] if context else []), title, "rows: true class, columns: predicted"]),
         pad=12,
     )
     return _save(fig, path)

@@ -128,11 +128,12 @@ TRAIN_COUNTS = [228, 359, 769, 80, 779, 4693, 99]  # DermaMNIST's
 
 def _draw_wide_and_phone(folder: Path) -> tuple[dict[str, tuple[Path, Path]], tuple]:
     """Each figure that has a phone rendition, drawn both ways from DermaMNIST-sized data, in
-    the order prevalence, samples, recall: ({name: (wide PNG, phone PNG)}, (the sample images,
-    their counts and the recall drawn))."""
-    from reportgen.figures import plot_recall_by_variant, plot_sample_grid
+    the order prevalence, samples, recall, confusion: ({name: (wide PNG, phone PNG)}, (the
+    sample images, their counts, the recall and the confusion counts drawn))."""
+    from reportgen.figures import plot_confusion_matrix, plot_recall_by_variant, plot_sample_grid
     from reportgen.phone_figures import (
         plot_class_prevalence_phone,
+        plot_confusion_matrix_phone,
         plot_recall_by_variant_phone,
         plot_sample_grid_phone,
     )
@@ -143,6 +144,7 @@ def _draw_wide_and_phone(folder: Path) -> tuple[dict[str, tuple[Path, Path]], tu
     image_counts = np.array([8, 8, 8, 5, 8, 8, 8])
     variants = [f"variant-number-{i}" for i in range(16)]
     recall = rng.random((16, 7)).tolist()
+    counts_matrix = rng.integers(0, 1400, (7, 7)).tolist()
     drawn = {
         "prevalence": (
             plot_class_prevalence(counts, DERMA_NAMES, folder / "p.png"),
@@ -156,8 +158,12 @@ def _draw_wide_and_phone(folder: Path) -> tuple[dict[str, tuple[Path, Path]], tu
             plot_recall_by_variant(variants, recall, DERMA_NAMES, folder / "r.png", 3),
             plot_recall_by_variant_phone(variants, recall, DERMA_NAMES, folder / "r.phone.png", 3),
         ),
+        "confusion": (
+            plot_confusion_matrix(counts_matrix, DERMA_NAMES, folder / "c.png", False),
+            plot_confusion_matrix_phone(counts_matrix, DERMA_NAMES, folder / "c.phone.png", False),
+        ),
     }
-    return drawn, (images, image_counts, recall)
+    return drawn, (images, image_counts, recall, counts_matrix)
 
 
 def _png_width(path: Path) -> int:
@@ -194,8 +200,8 @@ def test_phone_renditions_show_the_same_data(
 ) -> None:
     from reportgen.phone_figures import NAME_BAND, SAMPLE_COLUMNS
 
-    _, (images, image_counts, recall) = _draw_wide_and_phone(tmp_path)
-    prevalence, samples, heat_map = drawn[1], drawn[3], drawn[5]
+    _, (images, image_counts, recall, counts_matrix) = _draw_wide_and_phone(tmp_path)
+    prevalence, samples, heat_map, confusion = drawn[1], drawn[3], drawn[5], drawn[7]
     # Prevalence: a bar per class and split, every class named above its bars (the longest
     # name shortened).
     bars = prevalence.axes[0].containers
@@ -214,6 +220,14 @@ def test_phone_renditions_show_the_same_data(
     # Recall: every value written in its cell, variant by variant.
     cells = [text.get_text() for text in heat_map.axes[0].texts if text.get_text()[:1] in "01"]
     assert cells == [f"{value:.2f}" for row in recall for value in row]
+    # Confusion counts: each row under its numbered class name, the columns numbered alike.
+    texts = [text.get_text() for text in confusion.axes[0].texts]
+    assert texts[0] == "1  actinic keratoses and intr…" and texts[8] == "2  basal cell carcinoma"
+    assert [texts[8 * i + 1 : 8 * i + 8] for i in range(7)] == [
+        [str(value) for value in row] for row in counts_matrix
+    ]
+    labels = [label.get_text() for label in confusion.axes[0].get_xticklabels()]
+    assert labels == ["1", "2", "3", "4", "5", "6", "7"]
 
 
 def test_the_sample_mosaic_leaves_bands_gutters_and_missing_images_blank() -> None:
