@@ -93,7 +93,10 @@ def with_phone_renditions(page_html: str, page: Page, files: Files) -> str:
             f'<source media="{PHONE_MEDIA}" '
             f'srcset="{html.escape(rendition.url_relative_to(page.file))} {PHONE_DENSITY}x">'
         )
-        kept = re.sub(rf'\s{PHONE_ATTRIBUTE}="[^"]*"', "", tag)
+        # The image's own density, said outright: without it Chromium keeps the rendition's 2x
+        # for the wide figure when a phone turns sideways, and shows that at half its size.
+        own_density = f' srcset="{html.escape(attributes["src"])} 1x"'
+        kept = re.sub(rf'\s{PHONE_ATTRIBUTE}="[^"]*"', own_density, tag)
         return f"<picture>{source}{kept}</picture>"
 
     return _IMAGE_TAG.sub(wrap, page_html)

@@ -121,7 +121,8 @@ def test_a_figure_with_a_phone_rendition_shows_it_on_phone_sized_screens(tmp_pat
         assert (
             '<picture><source media="(max-width: 44.9375em)" '
             f'srcset="{prefix}figures/wide.phone.png 2x">'
-            f'<img alt="Wide &quot;chart&quot;" src="{prefix}figures/wide.png" /></picture>'
+            f'<img alt="Wide &quot;chart&quot;" srcset="{prefix}figures/wide.png 1x" '
+            f'src="{prefix}figures/wide.png" /></picture>'
         ) in html, page
         assert f'<img alt="Plain" src="{prefix}figures/plain.png" />' in html  # left alone
         assert html.count("<picture>") == 1 and "data-phone-src" not in html

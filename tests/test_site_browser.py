@@ -393,6 +393,18 @@ def _check_phone_renditions(
                 tab.screenshot(
                     path=str(screenshot_dir / f"{name}-phone-figures.png"), full_page=True
                 )
+                # Turned sideways, the phone shows the wide figures at their own size, not
+                # at half of it (the rendition's 2x kept for them).
+                tab.set_viewport_size({"width": 844, "height": 390})
+                tab.wait_for_function(
+                    "() => [...document.querySelectorAll('picture img')].every("
+                    "i => !i.currentSrc.endsWith('.phone.png') && i.complete)"
+                )
+                for (src, natural, _), file in zip(
+                    tab.eval_on_selector_all("picture img", PICTURES), wide, strict=True
+                ):
+                    pixels = int.from_bytes((figures / file).read_bytes()[16:20], "big")
+                    assert src.endswith(f"/{file}") and natural == pixels, (file, natural)
             # The lightbox opens the wide figure, the one worth zooming into, on any screen.
             links = tab.eval_on_selector_all(
                 "a.glightbox:has(picture)", "links => links.map(a => a.href)"
