@@ -11,7 +11,7 @@ from markupsafe import Markup
 from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, rounded
-from reportgen.page_readings import largest_class, smallest_class
+from reportgen.page_readings import curves_reading, largest_class, smallest_class
 from reportgen.results import PLAN_FILE
 from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
@@ -186,6 +186,17 @@ def _variant_rows(
                 if spread
                 else [None] * len(dataset["class_names"]),
                 "first_run": variant["runs"][0],
+                "first_curves": curves_reading(variant["runs"][0]["history"]),
+                "first_recall": [
+                    {"name": name, "recall": row[k]}
+                    for k, (name, row) in enumerate(
+                        zip(
+                            dataset["class_names"],
+                            variant["runs"][0]["confusion_matrix_normalized"],
+                            strict=True,
+                        )
+                    )
+                ],
                 "n_runs": len(variant["runs"]),
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),

@@ -166,6 +166,20 @@ def training_reading(
     }
 
 
+def curves_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a run's curves show, for a reader who cannot see them: the epoch of the lowest val
+    loss and of the highest val AUC, each with its value, and both after the last epoch."""
+    # A NaN (a diverged epoch, or a class absent from val) is never the lowest or highest.
+    lowest_loss = min(history, key=lambda row: (math.isnan(row["val_loss"]), row["val_loss"]))
+    highest_auc = min(history, key=lambda row: (math.isnan(row["val_auc"]), -row["val_auc"]))
+    last = history[-1]
+    return {
+        "lowest_loss": {"epoch": lowest_loss["epoch"], "value": lowest_loss["val_loss"]},
+        "highest_auc": {"epoch": highest_auc["epoch"], "value": highest_auc["val_auc"]},
+        "last": {"epoch": last["epoch"], "loss": last["val_loss"], "auc": last["val_auc"]},
+    }
+
+
 CALIBRATION_MARGIN = 0.05  # a bin's accuracy this far from its confidence is clearly off
 
 

@@ -323,6 +323,25 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
+    # Each variant's charts say in words what they show: the curves' turning points and the
+    # confusion matrix's diagonal, from the run the charts draw (its first seed's).
+    class_names = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["dataset"][
+        "class_names"
+    ]
+    for variant in experiments["variants"]:
+        first = variant["runs"][0]
+        lowest = min(first["history"], key=lambda row: row["val_loss"])  # one epoch: the last
+        assert (
+            f"![Loss curves of {variant['name']}, seed 0: validation loss lowest at "
+            f"{lowest['val_loss']:.3f} after epoch {lowest['epoch']}]("
+        ) in page
+        diagonal = ", ".join(
+            f"{name} {row[k]:.2f}"
+            for k, (name, row) in enumerate(
+                zip(class_names, first["confusion_matrix_normalized"], strict=True)
+            )
+        )
+        assert f"seed 0; recall per class on its diagonal: {diagonal}](" in page
     # The best value of each column is bold, and said in words for a screen reader.
     table = page.split("| Variant | Val balanced accuracy (chooses) |")[1].split("\n\n")[0]
     marked = table.count('**<span class="sr-only"> (best)</span>')

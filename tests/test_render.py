@@ -27,6 +27,7 @@ from reportgen.formatting import (
 from reportgen.page_readings import (
     auc_extremes,
     calibration_direction,
+    curves_reading,
     half_width,
     ordinal_reference,
     percent_shares,
@@ -501,6 +502,8 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
                 {
                     "seed": seed,
                     "confusion_matrix": [[9, 1], [9, 1]],
+                    "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
+                    "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
                     "train_seconds": 1.0,
                     "config": {**build, **config, "seed": seed},  # as the runs trained
                 }
@@ -595,7 +598,15 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
             },
             "val_mean": {"balanced_accuracy": 0.5 if name == "better" else 0.4},
             "val_sd": {"balanced_accuracy": 0.01},
-            "runs": [{"confusion_matrix": [[9, 1], [9, 1]], "train_seconds": 1.0, "config": {}}]
+            "runs": [
+                {
+                    "confusion_matrix": [[9, 1], [9, 1]],
+                    "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
+                    "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
+                    "train_seconds": 1.0,
+                    "config": {},
+                }
+            ]
             * 3,
         }
 
@@ -854,6 +865,20 @@ def test_the_model_card_says_it_is_not_the_recommended_variants_and_the_home_pag
     assert "trained (seed 3)" in note and "[Experiments](experiments.md#wide), **wide**," in note
     experiments.update(recommended="baseline", recommended_row=baseline)
     assert scope.render(experiments=experiments, config={"seed": 3}).strip() == ""
+
+
+def test_a_variants_charts_say_in_words_what_they_show() -> None:
+    history = [
+        {"epoch": 1, "val_loss": 1.0, "val_auc": 0.70},
+        {"epoch": 2, "val_loss": float("nan"), "val_auc": float("nan")},  # a diverged epoch
+        {"epoch": 3, "val_loss": 0.8, "val_auc": 0.75},
+        {"epoch": 4, "val_loss": 0.9, "val_auc": 0.74},
+    ]
+    assert curves_reading(history) == {
+        "lowest_loss": {"epoch": 3, "value": 0.8},
+        "highest_auc": {"epoch": 3, "value": 0.75},
+        "last": {"epoch": 4, "loss": 0.9, "auc": 0.74},
+    }
 
 
 def test_the_training_page_says_what_its_curves_show() -> None:

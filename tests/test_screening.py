@@ -129,6 +129,8 @@ def test_the_variant_table_shows_the_rates_its_runs_keep_in_its_header_order() -
     runs = [
         {
             "confusion_matrix": np.eye(5, dtype=int).tolist(),
+            "confusion_matrix_normalized": np.eye(5).tolist(),
+            "history": [{"epoch": 1, "val_loss": 1.2, "val_auc": 0.7}],
             "referral_auc": 0.8,
             "referral_at_target": {"sensitivity": 0.9, "specificity": 0.6},
             "train_seconds": 1.0,
