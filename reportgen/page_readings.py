@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import metrics, study
+from reportgen.formatting import rounded
 
 
 def prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
@@ -168,7 +169,8 @@ def training_reading(
 
 def curves_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
     """What a run's curves show, for a reader who cannot see them: the epoch of the lowest val
-    loss and of the highest val AUC, each with its value, and both after the last epoch."""
+    loss and of the highest val AUC, each with its value, and both after the last epoch, with
+    whether each reads the same as the extreme once rounded as the pages round it."""
     # A NaN (a diverged epoch, or a class absent from val) is never the lowest or highest.
     lowest_loss = min(history, key=lambda row: (math.isnan(row["val_loss"]), row["val_loss"]))
     highest_auc = min(history, key=lambda row: (math.isnan(row["val_auc"]), -row["val_auc"]))
@@ -176,7 +178,13 @@ def curves_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "lowest_loss": {"epoch": lowest_loss["epoch"], "value": lowest_loss["val_loss"]},
         "highest_auc": {"epoch": highest_auc["epoch"], "value": highest_auc["val_auc"]},
-        "last": {"epoch": last["epoch"], "loss": last["val_loss"], "auc": last["val_auc"]},
+        "last": {
+            "epoch": last["epoch"],
+            "loss": last["val_loss"],
+            "auc": last["val_auc"],
+            "loss_reads_lowest": rounded(last["val_loss"]) == rounded(lowest_loss["val_loss"]),
+            "auc_reads_highest": rounded(last["val_auc"]) == rounded(highest_auc["val_auc"]),
+        },
     }
 
 

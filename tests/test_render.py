@@ -877,8 +877,18 @@ def test_a_variants_charts_say_in_words_what_they_show() -> None:
     assert curves_reading(history) == {
         "lowest_loss": {"epoch": 3, "value": 0.8},
         "highest_auc": {"epoch": 3, "value": 0.75},
-        "last": {"epoch": 4, "loss": 0.9, "auc": 0.74},
+        "last": {
+            "epoch": 4,
+            "loss": 0.9,
+            "auc": 0.74,
+            "loss_reads_lowest": False,
+            "auc_reads_highest": False,
+        },
     }
+    # A last epoch within rounding of the best reads "the same", not a number equal to it.
+    history[-1] |= {"val_loss": 0.8004, "val_auc": 0.7496}
+    last = curves_reading(history)["last"]
+    assert last["loss_reads_lowest"] and last["auc_reads_highest"]
 
 
 def test_the_training_page_says_what_its_curves_show() -> None:
