@@ -51,19 +51,23 @@ def _draw_or_reuse_figures(
     if figure_plan.reusable_figures(manifest, digest, earlier_docs / "figures"):
         shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
     else:
+        # A re-render copies the sample grids, which need the data file to draw; checked before
+        # drawing the rest, so a missing one fails at once.
+        earlier_grids = [
+            earlier_docs / "figures" / figure_plan.FIGURE_FILES[key]
+            for key in ("samples", "samples_phone")
+        ]
+        for grid in [] if have_samples else earlier_grids:
+            if not grid.is_file():
+                raise ReportgenError(
+                    f"{grid} is missing, and re-rendering cannot draw it: it shows training "
+                    "images, which only a build reads. Run reportgen build again."
+                )
         jobs = _figure_jobs(results_data, run, experiments_data, docs_stage / "figures")
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
-        if not have_samples:  # a re-render: the grids need the data file, so they are copied
-            for key in ("samples", "samples_phone"):
-                earlier_samples = earlier_docs / "figures" / figure_plan.FIGURE_FILES[key]
-                if not earlier_samples.is_file():
-                    raise ReportgenError(
-                        f"{earlier_samples} is missing, and re-rendering cannot draw it: it "
-                        "shows training images, which only a build reads. Run reportgen build "
-                        "again."
-                    )
-                shutil.copy2(earlier_samples, docs_stage / "figures" / earlier_samples.name)
+        for grid in [] if have_samples else earlier_grids:
+            shutil.copy2(grid, docs_stage / "figures" / grid.name)
         manifest = figure_plan.figures_manifest(digest, docs_stage / "figures")
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
     (docs_stage / digest_file).write_text(manifest)  # a reused folder keeps its checked manifest

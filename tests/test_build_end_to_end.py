@@ -200,7 +200,9 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
     assert set(shown) == {"load", "train", "evaluate", "simple reference", "figures"}
 
 
-def test_render_redraws_figures_that_are_missing_or_changed(derma_build: dict[str, Any]) -> None:
+def test_render_redraws_figures_that_are_missing_or_changed(
+    derma_build: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A matching inputs digest is not enough to copy the earlier figures: every file the manifest
     lists must be there, unchanged."""
     dirs = derma_build["dirs"]
@@ -217,6 +219,16 @@ def test_render_redraws_figures_that_are_missing_or_changed(derma_build: dict[st
     grids = [FIGURE_FILES["samples"], FIGURE_FILES["samples_phone"]]
     samples = {file: (figures / file).read_bytes() for file in grids}
     earlier = sorted(path.name for path in figures.iterdir())
+    drawn: list[str] = []  # the figures drawn, as listed by figure_jobs (which only lists them)
+    real_figure_jobs = figure_plan.figure_jobs
+
+    def figure_jobs(*args: Any) -> dict[str, Any]:
+        def recorded(name: str, job: Any) -> Any:
+            return lambda: (drawn.append(name), job())[1]
+
+        return {name: recorded(name, job) for name, job in real_figure_jobs(*args).items()}
+
+    monkeypatch.setattr(figure_plan, "figure_jobs", figure_jobs)
     for kept in ([], grids[:1]):
         shutil.rmtree(figures)
         figures.mkdir()
@@ -226,6 +238,7 @@ def test_render_redraws_figures_that_are_missing_or_changed(derma_build: dict[st
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
         missing = grids[len(kept)]
         assert f"{missing} is missing" in result.output and "reportgen build" in result.output
+        assert drawn == [], "refused only after drawing the other figures"
     (figures / grids[1]).write_bytes(samples[grids[1]])
     result = CliRunner().invoke(main, render_args)
     assert result.exit_code == 0, result.output
