@@ -430,7 +430,9 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
     top.set_title(f"Reliability diagram (test), ECE {calibration['ece']:.3f}")
-    top.legend(loc="upper left")
+    # Below the figure, where no bin's bar or dot can be hidden behind it.
+    handles, labels = top.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.04), frameon=False)
     top.grid(alpha=0.3)
     bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
     bottom.set_xlim(0, 1)

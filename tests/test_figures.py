@@ -242,3 +242,29 @@ def test_the_sample_mosaic_leaves_bands_gutters_and_missing_images_blank() -> No
     assert (mosaic[tops[1] + 1 + cell :] == 255).all()  # the second class has 2 images: 1 row
     assert (mosaic[tops[1]] == 255).all() and (mosaic[:, 2:cell] == 255).all()  # band, gutter
     assert (mosaic < 255).sum() == 5 * 4  # five images of four pixels, nothing else
+
+
+def test_the_reliability_legend_hides_no_bin(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
+) -> None:
+    """A bin's bar and dot can reach anywhere in the plot (a well-calibrated 0.5-0.6 bin right
+    under an upper-left legend, say), so the legend sits below the figure's axes."""
+    from reportgen.figures import plot_reliability_diagram
+
+    bins = [
+        {"low": k / 10, "high": (k + 1) / 10, "count": 10, "accuracy": 0.95, "confidence": k / 10}
+        for k in range(10)
+    ]
+    plot_reliability_diagram({"bins": bins, "ece": 0.1}, tmp_path / "reliability.png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = drawn[0]
+    renderer = FigureCanvasAgg(figure).get_renderer()  # closed after saving: draw it again
+    [legend] = figure.legends
+    assert {text.get_text() for text in legend.get_texts()} == {
+        "accuracy in bin",
+        "accuracy at the bin's mean confidence",
+        "perfect calibration",
+    }
+    legend_top = legend.get_window_extent(renderer).y1
+    assert all(legend_top < ax.get_tightbbox(renderer).y0 + 1 for ax in figure.axes)
