@@ -30,14 +30,17 @@ def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: s
 # The build downloading into a staging folder, as "<host> <pid>", so that a later download can
 # tell a folder whose build was killed (SIGKILL, a power cut) from one still being written.
 OWNER_FILE = ".owner"
-# A staging folder that names no owner on this machine, and has not changed for this long, is
-# taken for abandoned (another machine that shares the data root cannot be asked).
+# A staging folder unchanged for this long is taken for abandoned whoever it names (a download
+# that stalls for a day is dead; another machine that shares the data root cannot be asked).
 ABANDONED_AFTER_SECONDS = 24 * 3600
+# One whose owner on this machine is gone, once unchanged for this long: "this machine" by host
+# name and pid can be wrong across containers that share a host name and a data root.
+DEAD_OWNER_QUIET_SECONDS = 600
 
 
 def _owner_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # POSIX: asks whether the process exists, sends nothing
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
@@ -47,14 +50,16 @@ def _owner_alive(pid: int) -> bool:
 
 def abandoned(staging: Path, now: float) -> bool:
     """Whether a download's staging folder was left by a build that no longer runs."""
+    changed = max((entry.stat().st_mtime for entry in staging.iterdir()), default=0.0)
+    quiet = now - max(changed, staging.stat().st_mtime)
+    if quiet > ABANDONED_AFTER_SECONDS:
+        return True
     try:
         host, pid = (staging / OWNER_FILE).read_text().split()
-        if host == socket.gethostname():
-            return not _owner_alive(int(pid))
+        owner_gone = host == socket.gethostname() and not _owner_alive(int(pid))
     except (OSError, ValueError):
-        pass
-    changed = max((entry.stat().st_mtime for entry in staging.iterdir()), default=0.0)
-    return now - max(changed, staging.stat().st_mtime) > ABANDONED_AFTER_SECONDS
+        return False
+    return owner_gone and quiet > DEAD_OWNER_QUIET_SECONDS
 
 
 def remove_abandoned_downloads(flag: str, data_root: Path) -> list[Path]:
@@ -63,7 +68,7 @@ def remove_abandoned_downloads(flag: str, data_root: Path) -> list[Path]:
     removed = []
     for staging in data_root.glob(f".{flag}.download-*"):
         with contextlib.suppress(OSError):
-            if staging.is_dir() and abandoned(staging, now):
+            if staging.is_dir() and not staging.is_symlink() and abandoned(staging, now):
                 shutil.rmtree(staging)
                 removed.append(staging)
     return removed

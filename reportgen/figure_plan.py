@@ -165,6 +165,7 @@ FIGURE_SOURCES = (
     "figure_plan.py",
     "figures.py",
     "phone_figures.py",
+    "phone_layout.py",
     "screening.py",
     "referral.py",
     "confidence.py",
@@ -246,7 +247,7 @@ def figure_jobs(
     sample_counts: np.ndarray | None,
     figures_dir: Path,
 ) -> dict[str, Callable[[], Path]]:
-    """One call per figure of the site, each drawing into figures_dir; the sample grid only when
+    """One call per figure of the site, each drawing into figures_dir; the sample grids only when
     images are given. Calling them is the work; listing them first lets a caller show progress."""
     names = results["dataset"]["class_names"]
     test = results["test"]

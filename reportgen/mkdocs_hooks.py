@@ -22,14 +22,13 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from reportgen.phone_figures import PHONE_DENSITY
+from reportgen.phone_layout import PHONE_DENSITY, PHONE_MEDIA
 
 DOWNLOADS_DIR = "data/"
 PHONE_ATTRIBUTE = "data-phone-src"
-# Material for MkDocs' own breakpoint for phones and portrait tablets: at 720 px and wider, the
-# content column holds a wide figure at about 80% of its size or more.
-PHONE_MEDIA = "(max-width: 44.9375em)"
-_IMAGE_TAG = re.compile(r"<img\b[^>]*>")
+# An img start tag, a ">" inside a quoted attribute value included.
+_IMAGE_TAG = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_PHONE_SOURCE = re.compile(rf"""\s{PHONE_ATTRIBUTE}=(?:"[^"]*"|'[^']*')""")
 
 
 class _DownloadFile(File):
@@ -54,18 +53,24 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+class _AttributeReader(HTMLParser):
+    """Reads the attributes of the start tags it is fed, unescaped, into `found`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.update((name, value or "") for name, value in attrs)
+
+    handle_startendtag = handle_starttag
+
+
 def _attributes(tag: str) -> dict[str, str]:
     """The attributes of one HTML start tag, unescaped."""
-    found: dict[str, str] = {}
-
-    class _Reader(HTMLParser):
-        def handle_starttag(self, _tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            found.update((name, value or "") for name, value in attrs)
-
-        handle_startendtag = handle_starttag
-
-    _Reader().feed(tag)
-    return found
+    reader = _AttributeReader()
+    reader.feed(tag)
+    return reader.found
 
 
 def with_phone_renditions(page_html: str, page: Page, files: Files) -> str:
@@ -96,7 +101,7 @@ def with_phone_renditions(page_html: str, page: Page, files: Files) -> str:
         # The image's own density, said outright: without it Chromium keeps the rendition's 2x
         # for the wide figure when a phone turns sideways, and shows that at half its size.
         own_density = f' srcset="{html.escape(attributes["src"])} 1x"'
-        kept = re.sub(rf'\s{PHONE_ATTRIBUTE}="[^"]*"', own_density, tag)
+        kept = _PHONE_SOURCE.sub(lambda _: own_density, tag)
         return f"<picture>{source}{kept}</picture>"
 
     return _IMAGE_TAG.sub(wrap, page_html)

@@ -167,13 +167,26 @@ def training_reading(
     }
 
 
+def _reads_the_same(value: float | None, other: float | None) -> bool:
+    """Whether two numbers read the same as the pages print them (the num filter's 3 digits)."""
+    if value is None or other is None:
+        return value is other
+    return rounded(value) == rounded(other)
+
+
 def curves_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
     """What a run's curves show, for a reader who cannot see them: the epoch of the lowest val
     loss and of the highest val AUC, each with its value, and both after the last epoch, with
     whether each reads the same as the extreme once rounded as the pages round it."""
-    # A NaN (a diverged epoch, or a class absent from val) is never the lowest or highest.
-    lowest_loss = min(history, key=lambda row: (math.isnan(row["val_loss"]), row["val_loss"]))
-    highest_auc = min(history, key=lambda row: (math.isnan(row["val_auc"]), -row["val_auc"]))
+
+    # A NaN (a diverged epoch, or a class absent from val; null once written to JSON) is never
+    # the lowest or highest.
+    def ranked(value: float | None, sign: float) -> tuple[bool, float]:
+        absent = value is None or math.isnan(value)
+        return (absent, 0.0 if absent else sign * value)
+
+    lowest_loss = min(history, key=lambda row: ranked(row["val_loss"], 1.0))
+    highest_auc = min(history, key=lambda row: ranked(row["val_auc"], -1.0))
     last = history[-1]
     return {
         "lowest_loss": {"epoch": lowest_loss["epoch"], "value": lowest_loss["val_loss"]},
@@ -182,8 +195,8 @@ def curves_reading(history: list[dict[str, Any]]) -> dict[str, Any]:
             "epoch": last["epoch"],
             "loss": last["val_loss"],
             "auc": last["val_auc"],
-            "loss_reads_lowest": rounded(last["val_loss"]) == rounded(lowest_loss["val_loss"]),
-            "auc_reads_highest": rounded(last["val_auc"]) == rounded(highest_auc["val_auc"]),
+            "loss_reads_lowest": _reads_the_same(last["val_loss"], lowest_loss["val_loss"]),
+            "auc_reads_highest": _reads_the_same(last["val_auc"], highest_auc["val_auc"]),
         },
     }
 

@@ -29,14 +29,12 @@ from reportgen.figures import (
     show_mosaic,
     styled,
 )
+from reportgen.phone_layout import PHONE_DENSITY
 
 PHONE_WIDTH_INCHES = 4.2  # the drawing area; labels and margins add about half an inch
 SAMPLE_COLUMNS = 4  # training images per row of the phone sample grid
 NAME_WIDTH = 30  # characters of a class or variant name shown above its row
 NAME_BAND = 11  # pixel rows, at the sample images' own scale, for a class's name above them
-# Drawn at twice the pixels of the wide figures and shown at half size (srcset's "2x"): most
-# phones' screens have two or three pixels to the CSS pixel, and their text stays sharp.
-PHONE_DENSITY = 2
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -92,6 +90,9 @@ def plot_sample_grid_phone(
 
 
 ROW_STEP = 1.6  # a row of cells (1.0 high) and the line of its name above it
+CELLS_MARGIN = 0.03  # of the figure's width, each side of the cells
+ROTATED_LABELS_RIGHT = 0.8  # where the cells end when the column labels slant
+DIGIT_WIDTH = 0.64  # a digit's width in DejaVu Sans, in ems
 
 
 def _rows_of_cells(
@@ -109,7 +110,17 @@ def _rows_of_cells(
     dark_text(value) picks black text on a cell over white; NaN cells are grey."""
     n_rows, n_columns = values.shape
     cmap = plt.get_cmap(cmap_name)
+    rotate = max(len(label) for label in column_labels) > 3
+    # Labels slanted up to the right need room past the last column.
+    right = ROTATED_LABELS_RIGHT if rotate else 1 - 2 * CELLS_MARGIN  # room for the bar's "1.0"
+    fig.subplots_adjust(left=CELLS_MARGIN, right=right)
     ax = fig.add_subplot()
+    texts = [["–" if math.isnan(value) else text_of(value) for value in row] for row in values]
+    # As large as STYLE's text, or smaller where the longest cell text (a count of 5 digits, or
+    # 11 columns) would not fit its cell's width with some room to spare.
+    cell_points = fig.get_figwidth() * (right - CELLS_MARGIN) / n_columns * 72
+    longest = max(len(text) for row in texts for text in row)
+    font_size = min(plt.rcParams["font.size"], 0.85 * cell_points / (DIGIT_WIDTH * longest))
     for i, name in enumerate(row_names):
         y = i * ROW_STEP
         ax.text(-0.5, y - 0.58, shortened(name, NAME_WIDTH), va="bottom")
@@ -121,15 +132,15 @@ def _rows_of_cells(
             ax.text(
                 j,
                 y,
-                "–" if missing else text_of(value),
+                texts[i][j],
                 ha="center",
                 va="center",
                 color=text_colour,
+                fontsize=font_size,
             )
     ax.set_xlim(-0.5, n_columns - 0.5)
     ax.set_ylim((n_rows - 1) * ROW_STEP + 0.5, -1.05)
     ax.xaxis.tick_top()
-    rotate = max(len(label) for label in column_labels) > 3
     ax.set_xticks(
         range(n_columns),
         column_labels,

@@ -53,11 +53,15 @@ def _draw_or_reuse_figures(
     else:
         # A re-render copies the sample grids, which need the data file to draw; checked before
         # drawing the rest, so a missing one fails at once.
-        earlier_grids = [
-            earlier_docs / "figures" / figure_plan.FIGURE_FILES[key]
-            for key in ("samples", "samples_phone")
-        ]
-        for grid in [] if have_samples else earlier_grids:
+        copied_grids = (
+            []
+            if have_samples
+            else [
+                earlier_docs / "figures" / figure_plan.FIGURE_FILES[key]
+                for key in ("samples", "samples_phone")
+            ]
+        )
+        for grid in copied_grids:
             if not grid.is_file():
                 raise ReportgenError(
                     f"{grid} is missing, and re-rendering cannot draw it: it shows training "
@@ -66,7 +70,7 @@ def _draw_or_reuse_figures(
         jobs = _figure_jobs(results_data, run, experiments_data, docs_stage / "figures")
         for draw in progress.track("figures", jobs.values(), len(jobs)):
             draw()
-        for grid in [] if have_samples else earlier_grids:
+        for grid in copied_grids:
             shutil.copy2(grid, docs_stage / "figures" / grid.name)
         manifest = figure_plan.figures_manifest(digest, docs_stage / "figures")
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +84,7 @@ def _figure_jobs(
     figures_dir: Path,
 ) -> dict[str, Any]:
     """Every figure of the pages and, with experiments, of the Experiments page, drawn into
-    figures_dir when called; the sample grid only where the run holds its images."""
+    figures_dir when called; the sample grids only where the run holds its images."""
     have_samples = run.sample_images.size > 0
     jobs = figure_plan.figure_jobs(
         results_data,

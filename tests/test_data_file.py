@@ -134,7 +134,8 @@ def test_a_download_removes_the_folders_of_downloads_whose_builds_were_killed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A build killed mid-download (SIGKILL, a power cut) cannot remove its staging folder; the
-    next download of that file does, but never one that a running build still writes."""
+    next download of that file does once it has been quiet a while, but never one that a running
+    build still writes (nor one stalled for less than a day)."""
     import medmnist.dataset
 
     finished = subprocess.run(
@@ -147,11 +148,14 @@ def test_a_download_removes_the_folders_of_downloads_whose_builds_were_killed(
     host = socket.gethostname()
     root = tmp_path / "data"
     day = fetch.ABANDONED_AFTER_SECONDS
-    killed = _staging_folder(root, "killed", f"{host} {dead_pid}")
-    running = _staging_folder(root, "running", f"{host} {os.getpid()}", age_seconds=2 * day)
+    hour = 3600
+    killed = _staging_folder(root, "killed", f"{host} {dead_pid}", age_seconds=hour)
+    killed_now = _staging_folder(root, "killed-now", f"{host} {dead_pid}")  # may be another's
+    running = _staging_folder(root, "running", f"{host} {os.getpid()}", age_seconds=hour)
+    stalled = _staging_folder(root, "stalled", f"{host} {os.getpid()}", age_seconds=2 * day)
     elsewhere_old = _staging_folder(root, "elsewhere-old", f"other-host {os.getpid()}", 2 * day)
-    elsewhere_new = _staging_folder(root, "elsewhere-new", f"other-host {dead_pid}")
-    unnamed_new = _staging_folder(root, "unnamed-new", None)
+    elsewhere_new = _staging_folder(root, "elsewhere-new", f"other-host {dead_pid}", hour)
+    unnamed_new = _staging_folder(root, "unnamed-new", None, hour)
     unnamed_old = _staging_folder(root, "unnamed-old", None, 2 * day)
     other_flag = root / ".pneumoniamnist.download-x"
     other_flag.mkdir()
@@ -164,9 +168,10 @@ def test_a_download_removes_the_folders_of_downloads_whose_builds_were_killed(
     left = {entry.name for entry in root.iterdir()}
     assert left == {
         "retinamnist.npz",
-        *(f.name for f in (running, elsewhere_new, unnamed_new, other_flag)),
+        *(f.name for f in (killed_now, running, elsewhere_new, unnamed_new, other_flag)),
     }
-    assert not any(folder.exists() for folder in (killed, elsewhere_old, unnamed_old))
+    removed = (killed, stalled, elsewhere_old, unnamed_old)
+    assert not any(folder.exists() for folder in removed)
 
 
 def test_a_downloads_staging_folder_names_its_build(

@@ -336,7 +336,7 @@ def test_build_with_experiments_writes_json_page_and_links(
             f"{lowest['val_loss']:.3f} after epoch {lowest['epoch']}]("
         ) in page
         diagonal = ", ".join(
-            f"{name} {row[k]:.2f}"
+            f"{name}: {row[k]:.2f}"
             for k, (name, row) in enumerate(
                 zip(class_names, first["confusion_matrix_normalized"], strict=True)
             )

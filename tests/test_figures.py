@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -218,7 +219,8 @@ def test_phone_renditions_show_the_same_data(
     named = [text.get_text() for text in samples.axes[0].texts]
     assert named[1:] == DERMA_NAMES[1:] and named[0].endswith("…")
     # Recall: every value written in its cell, variant by variant.
-    cells = [text.get_text() for text in heat_map.axes[0].texts if text.get_text()[:1] in "01"]
+    texts = [text.get_text() for text in heat_map.axes[0].texts]
+    cells = [text for text in texts if re.fullmatch(r"[01]\.\d\d", text)]
     assert cells == [f"{value:.2f}" for row in recall for value in row]
     # Confusion counts: each row under its numbered class name, the columns numbered alike.
     texts = [text.get_text() for text in confusion.axes[0].texts]
@@ -268,3 +270,34 @@ def test_the_reliability_legend_hides_no_bin(
     }
     legend_top = legend.get_window_extent(renderer).y1
     assert all(legend_top < ax.get_tightbbox(renderer).y0 + 1 for ax in figure.axes)
+
+
+@pytest.mark.parametrize("normalized", [False, True])
+def test_phone_matrix_cells_hold_their_numbers_with_eleven_classes(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure], normalized: bool
+) -> None:
+    """OrganAMNIST has 11 classes and counts of 5 digits: each cell's number stays in its cell
+    (smaller type where it must), not run into its neighbours'."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.patches import Rectangle
+
+    from reportgen.phone_figures import plot_confusion_matrix_phone
+
+    rng = np.random.default_rng(4)
+    counts = rng.integers(10000, 99999, (11, 11))
+    matrix = (counts / counts.sum(1, keepdims=True)).tolist() if normalized else counts.tolist()
+    names = [f"organ {k}" for k in range(11)]
+    plot_confusion_matrix_phone(matrix, names, tmp_path / "m.png", normalized)
+    figure = drawn[0]
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    ax = figure.axes[0]
+    cells = [
+        patch.get_window_extent(renderer) for patch in ax.patches if isinstance(patch, Rectangle)
+    ]
+    numbers = [
+        text for text in ax.texts if text.get_text()[:1].isdigit() and " " not in text.get_text()
+    ]
+    assert len(cells) == len(numbers) == 121
+    for cell, number in zip(cells, numbers, strict=True):
+        extent = number.get_window_extent(renderer)
+        assert cell.x0 < extent.x0 and extent.x1 < cell.x1, number.get_text()

@@ -885,6 +885,11 @@ def test_a_variants_charts_say_in_words_what_they_show() -> None:
             "auc_reads_highest": False,
         },
     }
+    # As read back from experiments.json, where NaN is written null.
+    from_json = [
+        {**row, "val_loss": None, "val_auc": None} if row["epoch"] == 2 else row for row in history
+    ]
+    assert curves_reading(from_json) == curves_reading(history)
     # A last epoch within rounding of the best reads "the same", not a number equal to it.
     history[-1] |= {"val_loss": 0.8004, "val_auc": 0.7496}
     last = curves_reading(history)["last"]
