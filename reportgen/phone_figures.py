@@ -106,7 +106,7 @@ def _rows_of_cells(
     text_of: Callable[[float], str],
 ) -> plt.Axes:
     """A heat map laid out for a phone: values (R, C) as rows of cells, each under its row's
-    name so that the cells take the whole width, column labels on top and a colour bar below.
+    name so that the cells take most of the width, column labels on top and a colour bar below.
     dark_text(value) picks black text on a cell over white; NaN cells are grey."""
     n_rows, n_columns = values.shape
     cmap = plt.get_cmap(cmap_name)
