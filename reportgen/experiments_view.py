@@ -187,14 +187,13 @@ def _variant_rows(
                 else [None] * len(dataset["class_names"]),
                 "first_run": variant["runs"][0],
                 "first_curves": curves_reading(variant["runs"][0]["history"]),
+                # The diagonal of the confusion matrix its figure draws.
                 "first_recall": [
-                    {"name": name, "recall": row[k]}
-                    for k, (name, row) in enumerate(
-                        zip(
-                            dataset["class_names"],
-                            variant["runs"][0]["confusion_matrix_normalized"],
-                            strict=True,
-                        )
+                    {"name": name, "recall": float(recall)}
+                    for name, recall in zip(
+                        dataset["class_names"],
+                        np.diag(variant["runs"][0]["confusion_matrix_normalized"]),
+                        strict=True,
                     )
                 ],
                 "n_runs": len(variant["runs"]),

@@ -62,16 +62,13 @@ def abandoned(staging: Path, now: float) -> bool:
     return owner_gone and quiet > DEAD_OWNER_QUIET_SECONDS
 
 
-def remove_abandoned_downloads(flag: str, data_root: Path) -> list[Path]:
-    """Remove the staging folders of flag's downloads whose builds were killed; returns them."""
+def remove_abandoned_downloads(flag: str, data_root: Path) -> None:
+    """Remove the staging folders of flag's downloads whose builds were killed."""
     now = time.time()
-    removed = []
     for staging in data_root.glob(f".{flag}.download-*"):
         with contextlib.suppress(OSError):
             if staging.is_dir() and not staging.is_symlink() and abandoned(staging, now):
                 shutil.rmtree(staging)
-                removed.append(staging)
-    return removed
 
 
 def fetch_dataset_file(flag: str, data_root: Path) -> Path:
@@ -102,9 +99,9 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     import medmnist  # imports torch; only needed to download or load
 
     dataset_class = getattr(medmnist, info["python_class"])
+    remove_abandoned_downloads(flag, data_root)
     # Downloaded into a folder of its own and then renamed into place, so that another build
     # never finds a half-written file at path, and two downloads at once do not write one file.
-    remove_abandoned_downloads(flag, data_root)
     staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
     try:
         (staging / OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}\n")

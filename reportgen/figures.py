@@ -65,6 +65,11 @@ def _class_style(k: int) -> dict[str, Any]:
     }
 
 
+def split_shares(split_counts: list[int]) -> np.ndarray:
+    """Each class's share of a split, in percent (zeros for an empty split)."""
+    return 100 * np.asarray(split_counts) / max(sum(split_counts), 1)
+
+
 @styled
 def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], path: Path) -> Path:
     """Grouped bars: share of each class (%) in each split."""
@@ -72,7 +77,7 @@ def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], 
     positions = np.arange(len(class_names))
     width = 0.8 / len(counts)
     for offset, (split, split_counts) in enumerate(counts.items()):
-        shares = 100 * np.asarray(split_counts) / max(sum(split_counts), 1)
+        shares = split_shares(split_counts)
         ax.bar(
             positions + offset * width,
             shares,
@@ -155,7 +160,7 @@ def _epoch_axis(ax: plt.Axes, epochs: list[int]) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
-def _titled(title: str, context: str | None) -> str:
+def titled(title: str, context: str | None) -> str:
     """A figure's title, under a line saying what it shows when that is not the build's own run
     (a variant's figure keeps its name and seed when downloaded on its own)."""
     return title if context is None else f"{context}\n{title}"
@@ -181,7 +186,7 @@ def plot_loss_curves(
     ax.set_ylabel("cross-entropy loss")
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.set_title(_titled("Loss per epoch", context))
+    ax.set_title(titled("Loss per epoch", context))
     ax.legend()
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
@@ -209,7 +214,7 @@ def plot_metric_curves(
         ax.set_ylabel(label)
         if ylims is not None and ylims[metric] is not None:
             ax.set_ylim(*ylims[metric])
-        ax.set_title(_titled(f"{name} per epoch", context if ax is axes[0] else None))
+        ax.set_title(titled(f"{name} per epoch", context if ax is axes[0] else None))
         ax.legend()
         ax.grid(alpha=0.3)
     axes[1].set_xlabel("epoch")
@@ -248,7 +253,7 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(
-        _titled(
+        titled(
             "Confusion matrix, row-normalized" if normalized else "Confusion matrix, counts",
             context,
         )

@@ -27,7 +27,9 @@ from reportgen.figures import (
     save_figure,
     shortened,
     show_mosaic,
+    split_shares,
     styled,
+    titled,
 )
 from reportgen.phone_layout import PHONE_DENSITY
 
@@ -52,10 +54,9 @@ def plot_class_prevalence_phone(
     step = 1.45  # one group of bars (0.8) and the line of its name above it
     fig, ax = plt.subplots(figsize=(PHONE_WIDTH_INCHES, 0.9 * len(class_names) + 1.3))
     for offset, split in enumerate(splits):
-        shares = 100 * np.asarray(counts[split]) / max(sum(counts[split]), 1)
         ax.barh(
             np.arange(len(class_names)) * step + offset * bar,
-            shares,
+            split_shares(counts[split]),
             bar,
             label=split,
             color=SPLIT_COLOURS.get(split),
@@ -229,8 +230,5 @@ def plot_confusion_matrix_phone(
     )
     _colour_bar(fig, ax, norm, "Blues", "share of the row" if normalized else "test images")
     title = "Confusion matrix, row-normalized" if normalized else "Confusion matrix, counts"
-    ax.set_title(
-        "\n".join([*([context] if context else []), title, "rows: true class, columns: predicted"]),
-        pad=12,
-    )
+    ax.set_title(titled(f"{title}\nrows: true class, columns: predicted", context), pad=12)
     return _save(fig, path)
