@@ -8,6 +8,8 @@
   in a template) becomes a `<picture>` that shows the rendition on phone-sized screens. The
   lightbox link around it (mkdocs-glightbox, which runs before hooks) keeps the wide figure, the
   one worth zooming into.
+- The theme's templates are compiled once per process (`compiled_templates`): tests and
+  `reportgen serve` build the site many times.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+import jinja2
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from reportgen.compiled_templates import THEME_TEMPLATES
 from reportgen.phone_layout import PHONE_DENSITY, PHONE_MEDIA
 
 DOWNLOADS_DIR = "data/"
@@ -36,6 +40,11 @@ class _DownloadFile(File):
 
     def is_documentation_page(self) -> bool:
         return False
+
+
+def on_env(env: jinja2.Environment, config: Any, files: Files) -> jinja2.Environment:
+    env.bytecode_cache = THEME_TEMPLATES
+    return env
 
 
 def on_files(files: Files, config: Any) -> Files:

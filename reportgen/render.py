@@ -15,6 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from reportgen import model_card, screening, sources, study
+from reportgen.compiled_templates import PAGE_TEMPLATES
 from reportgen.errors import ReportgenError
 from reportgen.experiments_view import experiments_view
 from reportgen.formatting import (
@@ -110,6 +111,7 @@ def make_environment(templates: Templates | None = None) -> jinja2.Environment:
     """The Environment pages render in, over templates (default: reportgen's, read now)."""
     environment = jinja2.Environment(
         loader=jinja2.DictLoader(dict((templates or read_templates()).sources)),
+        bytecode_cache=PAGE_TEMPLATES,  # compiled once per process
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

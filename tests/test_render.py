@@ -34,7 +34,15 @@ from reportgen.page_readings import (
     training_reading,
     val_loss_trend,
 )
-from reportgen.render import DOWNLOADS, PAGES, make_environment, page_context, render_pages
+from reportgen.render import (
+    DOWNLOADS,
+    PAGES,
+    Templates,
+    make_environment,
+    page_context,
+    read_templates,
+    render_pages,
+)
 from reportgen.variant_comparisons import baseline_versus_reference, within_seed_noise
 from tests.conftest import assert_blocks_set_apart, make_results
 
@@ -1003,3 +1011,17 @@ def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() 
     assert "On AUC the network ranks" not in findings.render(
         {**context, "colour_auc_no_better": False}
     )
+
+
+def test_templates_changed_since_an_earlier_render_render_as_they_are_now() -> None:
+    """Compiled templates are kept between renders in one process; a template whose source
+    differs (edited while a build trained, or another templates folder) is compiled again."""
+    results = make_results()
+    shipped = read_templates()
+    before = render_pages(results, templates=shipped)["index.md"]
+    edited = dict(shipped.sources)
+    edited["index.md.j2"] = "Edited: {{ dataset.name }}\n" + edited["index.md.j2"]
+    after = render_pages(results, templates=Templates(edited, shipped.static_files))["index.md"]
+    assert after == f"Edited: {results['dataset']['name']}\n" + before
+    # ...and the shipped source, rendered again, reads as it did.
+    assert render_pages(results, templates=shipped)["index.md"] == before

@@ -91,6 +91,35 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
     assert 'href="data/model_card.md"' in (tmp_path / "site" / "index.html").read_text()
 
 
+def test_theme_templates_compiled_in_an_earlier_build_are_compiled_again_when_edited(
+    tmp_path: Path,
+) -> None:
+    """The hook keeps the theme's compiled templates for the next build in this process (serve,
+    tests); a theme template edited in between is compiled again, never served from old code."""
+    from reportgen.compiled_templates import THEME_TEMPLATES
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Home\n")
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_name: t\nstrict: true\nnav:\n  - Home: index.md\n"
+        "theme:\n  name: mkdocs\n  custom_dir: overrides\n"
+        f"hooks:\n  - {REPO_ROOT / 'reportgen' / 'mkdocs_hooks.py'}\n"
+    )
+    shown = []
+    for mark in ("first edition", "second edition"):
+        (overrides / "main.html").write_text(
+            '{% extends "base.html" %}{% block content %}<p>' + mark + "</p>{% endblock %}"
+        )
+        site.build_site(docs, tmp_path / "site", config)
+        shown.append((tmp_path / "site" / "index.html").read_text())
+        assert THEME_TEMPLATES._code  # the hook gave MkDocs the process's cache
+    assert "<p>first edition</p>" in shown[0] and "<p>second edition</p>" in shown[1]
+
+
 def _phone_rendition_docs(tmp_path: Path) -> tuple[Path, Path]:
     """A docs folder whose two pages show a figure with a phone rendition and one without, and
     an mkdocs.yml that runs reportgen's hook: (docs, config)."""
