@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import functools
 import http.server
+import io
 import os
 import re
 import threading
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 import reportgen
 from reportgen.cli import main
@@ -295,6 +297,15 @@ def test_search_finds_a_word_written_in_brackets(served_site: dict[str, Any], pa
     assert page.console_errors == []
 
 
+def _right_edge_brightness(box: Any) -> int:
+    """The brightest pixel down the middle half of a box's second column of pixels from the
+    right, 0-255: the page's white where nothing darkens the edge. Text in the cells there only
+    darkens some rows, a shadow all of them."""
+    image = Image.open(io.BytesIO(box.screenshot())).convert("L")
+    width, height = image.size
+    return max(image.getpixel((width - 2, y)) for y in range(height // 4, 3 * height // 4))
+
+
 def test_phone_tables_keep_their_first_column_and_break_code_only_between_words(
     served_site: dict[str, Any], browser: Any, screenshot_dir: Path
 ) -> None:
@@ -307,11 +318,18 @@ def test_phone_tables_keep_their_first_column_and_break_code_only_between_words(
             ".md-typeset__scrollwrap", has=tab.locator("th", has_text="Recall 95% interval")
         )
         assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")  # too wide for a phone
+        # A shadow at its right edge says that more columns lie to the right.
+        assert _right_edge_brightness(wrap) < 240
         first_cell = wrap.locator("tbody tr td").first
         before = first_cell.bounding_box()
         wrap.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
         after = first_cell.bounding_box()
         assert wrap.evaluate("el => el.scrollLeft") > 0
+        assert _right_edge_brightness(wrap) >= 250  # scrolled to the end: no shadow
+        # A table that fits the screen has none.
+        fits = tab.locator(".md-typeset__scrollwrap", has=tab.locator("th", has_text="Metric"))
+        assert fits.evaluate("el => el.scrollWidth <= el.clientWidth")
+        assert _right_edge_brightness(fits) >= 250
         # The class names stay in view, held at the box's left edge (a table's padding away from
         # where they began); a cell that scrolled with the table would be far off to the left.
         assert 0 <= after["x"] <= before["x"]
@@ -414,6 +432,23 @@ def _check_phone_renditions(
             context.close()
 
 
+# Each word of a table's cells -> the most lines it is drawn on (2 where it breaks mid-word).
+WORD_LINES = """table => {
+    const lines = {};
+    const walker = document.createTreeWalker(table, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const match of node.data.matchAll(/[^\\s]+/g)) {
+            const range = document.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+            lines[match[0]] = Math.max(lines[match[0]] || 0, tops.size);
+        }
+    }
+    return lines;
+}"""
+
+
 def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
     served_experiments_site: dict[str, Any], browser: Any, screenshot_dir: Path
 ) -> None:
@@ -452,6 +487,10 @@ def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
         heat_map.scroll_into_view_if_needed()
         shown = heat_map.evaluate(f"image => ({PICTURES})([image])[0]")
         assert shown[0].endswith("figures/experiments/recall_by_variant.phone.png") and shown[1]
+        # Published results: no word of a source is broken across lines ("MedMNIS" / "T v2").
+        published = tab.locator("table", has=tab.locator("th", has_text="Like for like?"))
+        words = published.evaluate(WORD_LINES)
+        assert "MedMNIST" in words and set(words.values()) == {1}, words
         tab.screenshot(path=str(screenshot_dir / "experiments-phone.png"), full_page=True)
         assert tab.console_errors == []
     finally:
