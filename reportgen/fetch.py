@@ -10,6 +10,7 @@ import shutil
 import socket
 import tempfile
 import time
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,28 @@ def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: s
         f"(MD5 {info['MD5']}), put it at\n  {path}\n"
         "or point --data-root (or $MEDMNIST_ROOT) at the folder that holds it."
     )
+
+
+def download_failure_reason(error: Exception) -> str:
+    """Why a download failed, in words. medmnist raises a bare RuntimeError ("Automatic download
+    failed!") for every failure, while handling the real one: the reason is read from that one
+    (its __context__), by its type. A failure to write the file (a full disk, a read-only data
+    folder) is not a network failure, though the folder's name holds "download"."""
+    cause = error.__context__ or error
+    if isinstance(cause, urllib.error.HTTPError):
+        return f"Zenodo answered HTTP {cause.code} {cause.reason}"
+    if isinstance(cause, urllib.error.URLError):
+        cause = cause.reason if isinstance(cause.reason, OSError) else cause
+        if isinstance(cause, socket.gaierror):
+            return "no network connection to Zenodo: its name could not be looked up"
+    if isinstance(cause, TimeoutError):
+        return "the connection to Zenodo timed out"
+    if isinstance(cause, (ConnectionError, urllib.error.URLError)):
+        return f"no network connection to Zenodo ({cause})"
+    if isinstance(cause, OSError) and cause.strerror:
+        where = f" {cause.filename}" if cause.filename else ""
+        return f"could not write{where}: {cause.strerror}"
+    return str(cause) or type(cause).__name__
 
 
 # The build downloading into a staging folder, as "<host> <pid>", so that a later download can
@@ -118,8 +141,7 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             raise error.__context__ from None
         if not isinstance(error, Exception):
             raise
-        reason = "no network connection to Zenodo" if "download" in str(error) else str(error)
-        message = _missing_file_message(flag, info, path, reason)
+        message = _missing_file_message(flag, info, path, download_failure_reason(error))
         if created:
             message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
         raise ReportgenError(message) from None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.error
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -52,19 +54,24 @@ def test_md5_mismatch_without_flag_is_refused_and_earlier_site_kept(
 def test_absent_data_offline_says_where_to_get_it(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import medmnist.dataset
+    import torchvision.datasets.utils
 
-    def offline_download(self: object) -> None:
-        raise RuntimeError("Automatic download failed! (no network)")
+    def offline_download(url: str, root: str, filename: str, md5: str) -> None:
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
 
-    monkeypatch.setattr(medmnist.dataset.MedMNIST, "download", offline_download)
+    # medmnist's own download, which wraps this in its RuntimeError, as on a machine offline.
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", offline_download)
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     mistyped = tmp_path / "dta" / "medmnist"  # neither folder exists
     result = CliRunner().invoke(
         main, ["build", "--data-root", str(mistyped), *dir_args(earlier_build)]
     )
     assert_clean_failure(
-        result, "dermamnist.npz", "could not be downloaded", "zenodo.org", "--data-root"
+        result,
+        "dermamnist.npz",
+        "could not be downloaded (no network connection to Zenodo",
+        "zenodo.org",
+        "--data-root",
     )
     assert f"The folder {mistyped} did not exist either" in result.output
     assert not (tmp_path / "dta").exists()  # the folders made for the download are gone again

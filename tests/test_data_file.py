@@ -4,6 +4,7 @@ meanwhile."""
 from __future__ import annotations
 
 import builtins
+import errno
 import hashlib
 import io
 import os
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,50 @@ def test_a_signal_during_a_download_stops_the_build_and_leaves_no_trace(
     with pytest.raises(Interrupted):
         fetch_dataset_file("retinamnist", root)
     assert list(tmp_path.iterdir()) == []  # neither the half file nor the folders made for it
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (
+            urllib.error.URLError(socket.gaierror(-2, "Name or service not known")),
+            "no network connection to Zenodo: its name could not be looked up",
+        ),
+        (
+            urllib.error.HTTPError("https://zenodo.org/x", 404, "NOT FOUND", None, None),  # type: ignore[arg-type]
+            "Zenodo answered HTTP 404 NOT FOUND",
+        ),
+        (urllib.error.URLError(TimeoutError("timed out")), "the connection to Zenodo timed out"),
+        (
+            ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+            "no network connection to Zenodo ([Errno 104] Connection reset by peer)",
+        ),
+        (OSError(errno.ENOSPC, "No space left on device"), ": No space left on device"),
+    ],
+    ids=["no name lookup", "HTTP 404", "timeout", "connection reset", "disk full"],
+)
+def test_a_failed_download_says_why_whatever_medmnist_wraps_it_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: OSError, reason: str
+) -> None:
+    """medmnist turns every failure into one RuntimeError ("Automatic download failed!"); the
+    message names the real one. A full disk is not "no network", though the file it could not
+    write lies in a folder named ".retinamnist.download-…"."""
+    import torchvision.datasets.utils
+
+    def failing(url: str, root: str, filename: str, md5: str) -> None:
+        if isinstance(failure, OSError) and failure.errno == errno.ENOSPC:
+            failure.filename = str(Path(root) / filename)
+        raise failure
+
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", failing)
+    with pytest.raises(ReportgenError) as raised:
+        fetch_dataset_file("retinamnist", tmp_path)
+    message = str(raised.value)
+    assert reason in message and "zenodo.org" in message, message
+    if "space" in reason:
+        assert "could not write " + str(tmp_path / ".retinamnist.download-") in message
+        assert "network" not in message
+    assert list(tmp_path.iterdir()) == []  # the staging folder is gone
 
 
 def _staging_folder(root: Path, name: str, owner: str | None, age_seconds: float = 0) -> Path:
