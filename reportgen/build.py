@@ -135,6 +135,9 @@ def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
         problem = settings_conflict(run_config)
         if problem is not None:
             raise ReportgenError(where + problem)
+    shared = plan.shared_networks(config) if plan is not None else None
+    if shared is not None:
+        raise ReportgenError(f"{config.experiments}, {shared}")
 
 
 def _build_locked(

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.config import BOUNDS, CHOICES, NON_TRAINING_FIELDS, BuildConfig
+from reportgen.config import (
+    BOUNDS,
+    CHOICES,
+    ENSEMBLE_SEED_STRIDE,
+    NON_TRAINING_FIELDS,
+    BuildConfig,
+    member_seeds,
+)
 from reportgen.errors import ReportgenError
 from reportgen.study import NEXT_STEPS
 
@@ -96,6 +103,28 @@ class ExperimentPlan:
 
     def config_for(self, base: BuildConfig, variant: Variant, seed: int) -> BuildConfig:
         return dataclasses.replace(base, **variant.overrides, seed=seed)
+
+    def shared_networks(self, base: BuildConfig) -> str | None:
+        """Why two of a variant's runs would train the same network, or None. An ensemble's
+        member i trains with seed + ENSEMBLE_SEED_STRIDE i, so seeds 0 and 1000 with ensemble = 2
+        would share seed 1000's network: the runs would not be independent, and the spread over
+        seeds would look smaller than it is."""
+        for variant in self.variants:
+            first_with: dict[int, int] = {}  # a network's seed -> the plan seed whose run trains it
+            for seed in self.seeds:
+                for member in member_seeds(self.config_for(base, variant, seed)):
+                    if member in first_with:
+                        ensemble = self.config_for(base, variant, seed).ensemble
+                        return (
+                            f"variant {variant.name!r}: seeds {first_with[member]} and {seed} "
+                            f"would both train the network of seed {member} (ensemble = "
+                            f"{ensemble}: network i trains with seed + {ENSEMBLE_SEED_STRIDE} i), "
+                            "so their runs would not be independent and the spread over seeds "
+                            f"would look smaller than it is. List seeds less than "
+                            f"{ENSEMBLE_SEED_STRIDE} apart, e.g. [0, 1, 2]."
+                        )
+                    first_with[member] = seed
+        return None
 
 
 def variant_slug(name: str) -> str:

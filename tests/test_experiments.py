@@ -778,8 +778,28 @@ def test_retrain_with_experiments_trains_the_main_run_once(
             'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "stop"\npatience = 2\n',
             "variant 'stop', seed 0: patience = 2 with select_epoch = last",
         ),
+        (
+            [],
+            (
+                'seeds = [0, 1, 2000]\n[[variants]]\nname = "baseline"\n'
+                '[[variants]]\nname = "trio"\nensemble = 3\n'
+            ),
+            "variant 'trio': seeds 0 and 2000 would both train the network of seed 2000",
+        ),
+        (  # every variant inherits --ensemble, the baseline first
+            ["--ensemble", "2"],
+            'seeds = [5, 1005]\n[[variants]]\nname = "baseline"\n',
+            "variant 'baseline': seeds 5 and 1005 would both train the network of seed 1005",
+        ),
     ],
-    ids=["patience-without-selection", "ensemble-seed-overflow", "plan-seed", "plan-patience"],
+    ids=[
+        "patience-without-selection",
+        "ensemble-seed-overflow",
+        "plan-seed",
+        "plan-patience",
+        "plan-seeds-share-networks",
+        "build-ensemble-shares-networks",
+    ],
 )
 def test_settings_that_do_not_work_together_fail_before_any_folder_is_made(
     tmp_path: Path,
