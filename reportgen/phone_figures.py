@@ -94,6 +94,9 @@ ROW_STEP = 1.6  # a row of cells (1.0 high) and the line of its name above it
 CELLS_MARGIN = 0.03  # of the figure's width, each side of the cells
 ROTATED_LABELS_RIGHT = 0.8  # where the cells end when the column labels slant
 DIGIT_WIDTH = 0.64  # a digit's width in DejaVu Sans, in ems
+# From this many rows (the recall heat map's variants), a phone shows the top of the cells no
+# longer while reading the bottom rows: the columns are named below the cells too.
+LABELS_BELOW_FROM_ROWS = 8
 
 
 def _rows_of_cells(
@@ -153,12 +156,32 @@ def _rows_of_cells(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
+    if n_rows >= LABELS_BELOW_FROM_ROWS:
+        below = ax.secondary_xaxis("bottom")
+        below.set_xticks(
+            range(n_columns),
+            column_labels,
+            rotation=-50 if rotate else 0,
+            ha="left" if rotate else "center",
+            rotation_mode="anchor",
+        )
+        below.tick_params(length=0)
+        below.spines["bottom"].set_visible(False)
     return ax
 
 
+def _depth_below(fig: plt.Figure, ax: plt.Axes) -> float:
+    """How far, in inches, the axes' drawing reaches below its cells (column labels there)."""
+    renderer = fig.canvas.get_renderer()
+    return max(0.0, (ax.get_window_extent(renderer).y0 - ax.get_tightbbox(renderer).y0) / fig.dpi)
+
+
 def _colour_bar(fig: plt.Figure, ax: plt.Axes, norm: Normalize, cmap_name: str, label: str) -> None:
+    """A horizontal colour bar below the cells, clear of any column labels there."""
+    cells_inches = ax.get_position().height * fig.get_figheight()
+    pad = (0.2 + _depth_below(fig, ax)) / cells_inches
     colorbar = fig.colorbar(
-        ScalarMappable(norm, cmap_name), ax=ax, orientation="horizontal", fraction=0.04, pad=0.02
+        ScalarMappable(norm, cmap_name), ax=ax, orientation="horizontal", fraction=0.04, pad=pad
     )
     colorbar.set_label(label)
 

@@ -9,6 +9,7 @@ import matplotlib
 import matplotlib.figure
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from reportgen.figure_plan import FIGURE_SOURCES, shared_limits
 from reportgen.figures import SAMPLE_GUTTER, plot_class_prevalence, plot_roc_curves, sample_mosaic
@@ -222,6 +223,16 @@ def test_phone_renditions_show_the_same_data(
     texts = [text.get_text() for text in heat_map.axes[0].texts]
     cells = [text for text in texts if re.fullmatch(r"[01]\.\d\d", text)]
     assert cells == [f"{value:.2f}" for row in recall for value in row]
+    # 16 rows: the columns are named below the cells too, above the colour bar; the 7-row
+    # confusion matrix names them on top only.
+    heat_axes, colour_bar = heat_map.axes[0], heat_map.axes[-1]
+    [below] = heat_axes.child_axes
+    on_top = [label.get_text() for label in heat_axes.get_xticklabels()]
+    assert [label.get_text() for label in below.get_xticklabels()] == on_top
+    assert on_top[4] == "melanoma"
+    renderer = FigureCanvasAgg(heat_map).get_renderer()  # the drawn figure is closed
+    assert colour_bar.get_tightbbox(renderer).y1 < below.get_tightbbox(renderer).y0
+    assert confusion.axes[0].child_axes == []
     # Confusion counts: each row under its numbered class name, the columns numbered alike.
     texts = [text.get_text() for text in confusion.axes[0].texts]
     assert texts[0] == "1  actinic keratoses and intr…" and texts[8] == "2  basal cell carcinoma"
