@@ -39,8 +39,14 @@ def shortened(name: str, width: int = 28) -> str:
 
 
 def save_figure(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
+    """fig as a PNG cropped to what it draws, as bbox_inches="tight" crops it. matplotlib finds
+    that crop by laying the whole figure out once more before drawing it (a third of a figure's
+    time); the figure's own tight box, measured here, is the same crop without that pass (the
+    PNGs are byte for byte the same: test_figures)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    fig.set_dpi(dpi)
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+    fig.savefig(path, dpi=dpi, bbox_inches=box)
     plt.close(fig)
     return path
 

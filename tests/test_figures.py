@@ -312,3 +312,57 @@ def test_phone_matrix_cells_hold_their_numbers_with_eleven_classes(
     for cell, number in zip(cells, numbers, strict=True):
         extent = number.get_window_extent(renderer)
         assert cell.x0 < extent.x0 and extent.x1 < cell.x1, number.get_text()
+
+
+@pytest.mark.parametrize("dpi", [100, 200], ids=["wide", "phone density"])
+def test_saved_figures_are_cropped_as_matplotlibs_tight_crop_would(
+    tmp_path: Path, dpi: int
+) -> None:
+    """save_figure measures the crop itself instead of letting savefig lay the figure out twice;
+    the PNG is the same, legend below the axes, slanted labels and colour bar included."""
+    import matplotlib.pyplot as plt
+
+    from reportgen.figures import plot_reliability_diagram, save_figure
+    from reportgen.phone_figures import plot_recall_by_variant_phone
+
+    def drawn(how: str) -> Path:
+        fig, ax = plt.subplots(figsize=(4, 3))
+        image = ax.imshow(np.arange(12.0).reshape(3, 4))
+        fig.colorbar(image, ax=ax, orientation="horizontal")
+        ax.set_xticks(range(4), ["melanocytic nevi", "melanoma", "b", "c"], rotation=50)
+        ax.plot([0, 3], [0, 2], label="a legend below")
+        fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0))
+        path = tmp_path / f"{how}.png"
+        if how == "ours":
+            return save_figure(fig, path, dpi)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        return path
+
+    assert drawn("ours").read_bytes() == drawn("matplotlib").read_bytes()
+    # And two of the build's own figures, drawn through save_figure and again with "tight".
+    calibration = {
+        "ece": 0.05,
+        "bins": [
+            {"low": k / 10, "high": (k + 1) / 10, "count": k, "accuracy": k / 10,
+             "confidence": k / 10 + 0.05}
+            for k in range(10)
+        ],
+    }  # fmt: skip
+    recall = np.random.default_rng(0).random((9, 7)).tolist()
+    saved = plt.Figure.savefig
+
+    def tight(fig: plt.Figure, path: Path, **kwargs: object) -> None:
+        saved(fig, path, **{**kwargs, "bbox_inches": "tight"})
+
+    for draw in (
+        lambda path: plot_reliability_diagram(calibration, path),
+        lambda path: plot_recall_by_variant_phone(
+            [f"v{i}" for i in range(9)], recall, DERMA_NAMES, path, 3
+        ),
+    ):
+        ours = draw(tmp_path / "ours.png").read_bytes()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(plt.Figure, "savefig", tight)
+            theirs = draw(tmp_path / "theirs.png").read_bytes()
+        assert ours == theirs
