@@ -68,8 +68,9 @@ def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, floa
 def experiment_figure_jobs(
     experiments: dict[str, Any], class_names: list[str], figures_dir: Path
 ) -> dict[str, Callable[[], Path]]:
-    """Like figure_jobs, for the Experiments page: the recall heat map (and its phone rendition),
-    and each variant's loss curves, accuracy/AUC curves and confusion matrix (first seed)."""
+    """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
+    curves, accuracy/AUC curves and confusion matrix (first seed), each with its phone
+    rendition."""
     variants = experiments["variants"]
     heat_map = (
         [variant["name"] for variant in variants],
@@ -104,20 +105,23 @@ def experiment_figure_jobs(
     for variant in variants:
         slug, first = variant_slug(variant["name"]), variant["runs"][0]
         context = f"{variant['name']}, seed {first['seed']}"
-        jobs[f"experiments/{slug}_loss"] = partial(
-            plot_loss_curves,
-            first["history"],
-            figures_dir / "experiments" / f"{slug}_loss.png",
-            context,
-            loss_ylim,
-        )
-        jobs[f"experiments/{slug}_metrics"] = partial(
-            plot_metric_curves,
-            first["history"],
-            figures_dir / "experiments" / f"{slug}_metrics.png",
-            context,
-            metric_ylims,
-        )
+        for suffix in ("", ".phone"):
+            jobs[f"experiments/{slug}_loss{suffix}"] = partial(
+                plot_loss_curves,
+                first["history"],
+                figures_dir / "experiments" / f"{slug}_loss{suffix}.png",
+                context,
+                loss_ylim,
+                phone=bool(suffix),
+            )
+            jobs[f"experiments/{slug}_metrics{suffix}"] = partial(
+                plot_metric_curves,
+                first["history"],
+                figures_dir / "experiments" / f"{slug}_metrics{suffix}.png",
+                context,
+                metric_ylims,
+                phone=bool(suffix),
+            )
         for suffix, plot in (("", plot_confusion_matrix), (".phone", plot_confusion_matrix_phone)):
             jobs[f"experiments/{slug}_confusion{suffix}"] = partial(
                 plot,
@@ -228,14 +232,19 @@ FIGURE_FILES = {
     "samples": "sample_grid.png",
     "samples_phone": "sample_grid.phone.png",
     "loss": "loss_curves.png",
+    "loss_phone": "loss_curves.phone.png",  # the line charts' phone renditions (phone=True)
     "metrics": "accuracy_auc_curves.png",
+    "metrics_phone": "accuracy_auc_curves.phone.png",
     "confusion_counts": "confusion_matrix_counts.png",
     "confusion_counts_phone": "confusion_matrix_counts.phone.png",
     "confusion_normalized": "confusion_matrix_normalized.png",
     "confusion_normalized_phone": "confusion_matrix_normalized.phone.png",
     "roc": "roc_curves.png",
+    "roc_phone": "roc_curves.phone.png",
     "reliability": "reliability_diagram.png",
+    "reliability_phone": "reliability_diagram.phone.png",
     "referral_roc": "referral_roc.png",
+    "referral_roc_phone": "referral_roc.phone.png",
 }
 
 
@@ -262,8 +271,13 @@ def figure_jobs(
             names,
             path["prevalence_phone"],
         ),
-        "loss": partial(plot_loss_curves, results["history"], path["loss"]),
-        "metrics": partial(plot_metric_curves, results["history"], path["metrics"]),
+        **{
+            f"{key}{suffix}": partial(
+                plot, results["history"], path[f"{key}{suffix}"], phone=bool(suffix)
+            )
+            for key, plot in (("loss", plot_loss_curves), ("metrics", plot_metric_curves))
+            for suffix in ("", "_phone")
+        },
         **{
             f"confusion_{kind}{suffix}": partial(
                 plot, test[matrix], names, path[f"confusion_{kind}{suffix}"], normalized=normalized
@@ -277,30 +291,44 @@ def figure_jobs(
                 ("_phone", plot_confusion_matrix_phone),
             )
         },
-        "roc": partial(
-            plot_roc_curves,
-            test_labels,
-            test_probabilities,
-            names,
-            test["per_class_auc"],
-            path["roc"],
-        ),
-        "reliability": partial(plot_reliability_diagram, test["calibration"], path["reliability"]),
+        **{
+            f"roc{suffix}": partial(
+                plot_roc_curves,
+                test_labels,
+                test_probabilities,
+                names,
+                test["per_class_auc"],
+                path[f"roc{suffix}"],
+                phone=bool(suffix),
+            )
+            for suffix in ("", "_phone")
+        },
+        **{
+            f"reliability{suffix}": partial(
+                plot_reliability_diagram,
+                test["calibration"],
+                path[f"reliability{suffix}"],
+                phone=bool(suffix),
+            )
+            for suffix in ("", "_phone")
+        },
     }
     endpoint = endpoint_of(results["dataset"])
     if endpoint is not None and results["referral_auc"]["estimate"] is not None:
         rates = screening_rates(screening_counts(np.asarray(test["confusion_matrix"]), endpoint[1]))
-        jobs["referral_roc"] = partial(
-            plot_referral_roc,
-            test_labels,
-            test_probabilities,
-            endpoint[1],
-            endpoint[0]["name"],
-            results["referral_auc"]["estimate"],
-            (1 - rates["specificity"], rates["sensitivity"]),
-            path["referral_roc"],
-            validated_point(results["referral_operating_point"]),
-        )
+        for suffix in ("", "_phone"):
+            jobs[f"referral_roc{suffix}"] = partial(
+                plot_referral_roc,
+                test_labels,
+                test_probabilities,
+                endpoint[1],
+                endpoint[0]["name"],
+                results["referral_auc"]["estimate"],
+                (1 - rates["specificity"], rates["sensitivity"]),
+                path[f"referral_roc{suffix}"],
+                validated_point(results["referral_operating_point"]),
+                phone=bool(suffix),
+            )
     if sample_images is not None and sample_counts is not None:
         for key, plot in (("samples", plot_sample_grid), ("samples_phone", plot_sample_grid_phone)):
             jobs[key] = partial(plot, sample_images, sample_counts, names, path[key])

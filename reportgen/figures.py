@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 from reportgen.formatting import fmt_number
+from reportgen.phone_layout import PHONE_DENSITY, PHONE_WIDTH_INCHES
 from reportgen.referral import referral_score
 
 DPI = 110
@@ -28,9 +29,15 @@ SPLIT_HATCHES = {"train": "", "val": "///", "test": "..."}  # the splits apart w
 CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 CLASS_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
 CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
-# Text large enough to read when a figure of about 6.5 inches is shrunk to a phone's width
-# (about 360 px); wider ones have narrow renditions for phones (phone_figures.py).
+# The line charts below draw a phone rendition too when called with phone=True: about
+# PHONE_WIDTH_INCHES wide at twice the pixels, so that their text stays 11 px or more in a phone's
+# 360 px column (drawn 6-7 inches wide, it was 6-10 px there). Figures whose phone renditions are laid out
+# differently (cells in rows, bars across) are in phone_figures.py.
 STYLE = {"font.size": 12, "axes.titlesize": 13, "legend.fontsize": 10.5}
+# Tick and axis labels reach up to 0.3 inches past a figure's left edge ("1000", a label of two
+# lines); so drawn, a line chart's phone rendition stays within about PHONE_WIDTH_INCHES once
+# cropped, which a phone's column shows at three quarters of its size or more.
+LINE_CHART_PHONE_WIDTH = PHONE_WIDTH_INCHES - 0.3
 CLOSE_POINTS = 0.08  # referral ROC points this close (in rate units) are named beside the curve
 
 
@@ -49,6 +56,23 @@ def save_figure(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
     fig.savefig(path, dpi=dpi, bbox_inches=box)
     plt.close(fig)
     return path
+
+
+def _saved(fig: plt.Figure, path: Path, phone: bool) -> Path:
+    return save_figure(fig, path, PHONE_DENSITY * DPI if phone else DPI)
+
+
+def legend_below(
+    fig: plt.Figure, lowest: plt.Axes, handles: list[Any], labels: list[str], ncol: int = 1
+) -> None:
+    """The legend under everything the lowest axes draw (tick labels, axis label included),
+    where it hides no curve, bar or point."""
+    renderer = fig.canvas.get_renderer()
+    gap = 0.08 * fig.dpi  # inches, in pixels
+    bottom = (lowest.get_tightbbox(renderer).y0 - gap) / fig.bbox.height
+    fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, bottom), ncol=ncol, frameon=False
+    )
 
 
 def styled(plot: Callable[..., Path]) -> Callable[..., Path]:
@@ -181,10 +205,11 @@ def plot_loss_curves(
     path: Path,
     context: str | None = None,
     ylim: Limits | None = None,
+    phone: bool = False,
 ) -> Path:
     """Train and val loss per epoch; ylim: fixed y-axis limits (default: fitted to the data)."""
     epochs = [row["epoch"] for row in history]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(LINE_CHART_PHONE_WIDTH, 3.2) if phone else (6.5, 4))
     ax.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
     ax.plot(epochs, [row["val_loss"] for row in history], marker="s", label="val")
     ax.set_xlabel("epoch")
@@ -195,7 +220,7 @@ def plot_loss_curves(
     ax.set_title(titled("Loss per epoch", context))
     ax.legend()
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return _saved(fig, path, phone)
 
 
 @styled
@@ -204,11 +229,14 @@ def plot_metric_curves(
     path: Path,
     context: str | None = None,
     ylims: dict[str, Limits | None] | None = None,
+    phone: bool = False,
 ) -> Path:
-    """Accuracy and AUC per epoch, train and val, one above the other (readable at a phone's
-    width). ylims: fixed y-axis limits per metric ("accuracy", "auc"; default: fitted)."""
+    """Accuracy and AUC per epoch, train and val, one above the other. ylims: fixed y-axis
+    limits per metric ("accuracy", "auc"; default: fitted)."""
     epochs = [row["epoch"] for row in history]
-    fig, axes = plt.subplots(2, 1, figsize=(6.5, 7.6), sharex=True)
+    fig, axes = plt.subplots(
+        2, 1, figsize=(LINE_CHART_PHONE_WIDTH, 6.0) if phone else (6.5, 7.6), sharex=True
+    )
     panels = (
         (axes[0], "accuracy", "accuracy", "Accuracy"),
         (axes[1], "auc", "AUC (mean one-vs-rest)", "AUC"),
@@ -224,7 +252,7 @@ def plot_metric_curves(
         ax.legend()
         ax.grid(alpha=0.3)
     axes[1].set_xlabel("epoch")
-    return save_figure(fig, path)
+    return _saved(fig, path, phone)
 
 
 @styled
@@ -274,11 +302,12 @@ def plot_roc_curves(
     class_names: list[str],
     per_class_auc: list[float],
     path: Path,
+    phone: bool = False,
 ) -> Path:
     """One-vs-rest ROC curve of every class present in labels; of two classes, the second's only
-    (the first's is its mirror image, with the same AUC)."""
+    (the first's is its mirror image, with the same AUC). On a phone the legend goes below."""
     binary = len(class_names) == 2
-    fig, ax = plt.subplots(figsize=(6.8, 6))
+    fig, ax = plt.subplots(figsize=(LINE_CHART_PHONE_WIDTH, 4.0) if phone else (6.8, 6))
     for k, name in enumerate(class_names):
         if np.isnan(per_class_auc[k]) or (binary and k == 0):
             continue
@@ -300,9 +329,12 @@ def plot_roc_curves(
         if binary
         else "One-vs-rest ROC curves (test)"
     )
-    ax.legend(loc="lower right")
+    if phone:
+        legend_below(fig, ax, *ax.get_legend_handles_labels())
+    else:
+        ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return _saved(fig, path, phone)
 
 
 @styled
@@ -315,13 +347,14 @@ def plot_referral_roc(
     decision: tuple[float, float],
     path: Path,
     validated: tuple[float, float] | None = None,
+    phone: bool = False,
 ) -> Path:
     """ROC curve of the referral score (the summed probability of the group's classes), with the
     model's own decision (the most probable class) as a dot: decision is its (1 - specificity,
     sensitivity), the screening table's. validated: the same for the threshold set on validation
     (a triangle), where there is one."""
     fpr, tpr, _ = roc_curve(np.isin(labels, positive), referral_score(probabilities, positive))
-    fig, ax = plt.subplots(figsize=(6, 5.6))
+    fig, ax = plt.subplots(figsize=(LINE_CHART_PHONE_WIDTH, 4.0) if phone else (6, 5.6))
     # The AUC rounded as the pages round it, so legend and text agree.
     label = f"every threshold (AUC {fmt_number(auc, 2)})"
     ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=label)
@@ -363,11 +396,14 @@ def plot_referral_roc(
             )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
-    ax.set_ylabel(f"sensitivity ({shortened(group_name, 32)} referred)")
+    ax.set_ylabel(f"sensitivity{chr(10) if phone else ' '}({shortened(group_name, 32)} referred)")
     ax.set_title("Referral ROC curve (test)")
-    ax.legend(loc="lower right")
+    if phone:
+        legend_below(fig, ax, *ax.get_legend_handles_labels())
+    else:
+        ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return _saved(fig, path, phone)
 
 
 @styled
@@ -413,14 +449,18 @@ def plot_recall_by_variant(
 
 
 @styled
-def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
+def plot_reliability_diagram(calibration: dict[str, Any], path: Path, phone: bool = False) -> Path:
     """Accuracy against mean confidence per confidence bin, over a histogram of images per bin."""
     bins = calibration["bins"]
     filled = [row for row in bins if row["count"] > 0]
     centres = [(row["low"] + row["high"]) / 2 for row in bins]
     width = bins[0]["high"] - bins[0]["low"]
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(6.2, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+        2,
+        1,
+        figsize=(LINE_CHART_PHONE_WIDTH, 5.0) if phone else (6.2, 6.4),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 1]},
     )
     top.bar(
         [(row["low"] + row["high"]) / 2 for row in filled],
@@ -440,14 +480,23 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path) -> Path:
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
-    top.set_title(f"Reliability diagram (test), ECE {calibration['ece']:.3f}")
-    # Below the figure, where no bin's bar or dot can be hidden behind it.
-    handles, labels = top.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.04), frameon=False)
+    top.set_title(
+        f"Reliability diagram (test),{chr(10) if phone else ' '}ECE {calibration['ece']:.3f}"
+    )
     top.grid(alpha=0.3)
     bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
     bottom.set_xlim(0, 1)
-    bottom.set_xlabel("confidence (probability of the predicted class)")
+    bottom.set_xlabel(
+        "confidence\n(probability of the predicted class)"
+        if phone
+        else "confidence (probability of the predicted class)"
+    )
     bottom.set_ylabel("images")
     bottom.grid(axis="y", alpha=0.3)
-    return save_figure(fig, path)
+    # Below the figure, where no bin's bar or dot can be hidden behind it.
+    handles, labels = top.get_legend_handles_labels()
+    if phone:
+        legend_below(fig, bottom, handles, labels)
+    else:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.04), frameon=False)
+    return _saved(fig, path, phone)

@@ -31,9 +31,8 @@ from reportgen.figures import (
     styled,
     titled,
 )
-from reportgen.phone_layout import PHONE_DENSITY
+from reportgen.phone_layout import PHONE_DENSITY, PHONE_WIDTH_INCHES
 
-PHONE_WIDTH_INCHES = 4.2  # the drawing area; labels and margins add about half an inch
 SAMPLE_COLUMNS = 4  # training images per row of the phone sample grid
 NAME_WIDTH = 30  # characters of a class or variant name shown above its row
 NAME_BAND = 11  # pixel rows, at the sample images' own scale, for a class's name above them

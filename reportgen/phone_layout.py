@@ -9,3 +9,6 @@ PHONE_DENSITY = 2
 # Material for MkDocs' own breakpoint for phones and portrait tablets: at 720 px and wider, the
 # content column holds a wide figure at about 80% of its size or more.
 PHONE_MEDIA = "(max-width: 44.9375em)"
+# A phone rendition's width as drawn, in inches: shown at the wide figures' scale, about 460 CSS
+# px, which a phone's 360 px column shows at three quarters or more.
+PHONE_WIDTH_INCHES = 4.2

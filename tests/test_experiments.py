@@ -299,9 +299,10 @@ def test_build_with_experiments_writes_json_page_and_links(
     )  # baseline seed 0 reused
     # One at a time, each run shows its epochs as it trains; workers report only finished runs.
     assert ("training weighted, seed 1:" in result.output) == (jobs == "1")
-    # One progress bar for every figure: the build's 8 and 4 for phones, the referral ROC curve
-    # (RetinaMNIST has a screening endpoint) and the Experiments page's 2 + 4 per variant.
-    assert "figures: 100%" in result.output and "27/27" in result.output
+    # One progress bar for every figure: the build's 8 and the referral ROC curve (RetinaMNIST
+    # has a screening endpoint), each with its phone rendition, and the Experiments page's
+    # recall heat map and each variant's 3, all with theirs: 2 × (9 + 1 + 3 × 3).
+    assert "figures: 100%" in result.output and "38/38" in result.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert [v["name"] for v in experiments["variants"]] == ["baseline", "weighted", "tuned"]
     built = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["config"]

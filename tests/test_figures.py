@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -366,3 +367,89 @@ def test_saved_figures_are_cropped_as_matplotlibs_tight_crop_would(
             patch.setattr(plt.Figure, "savefig", tight)
             theirs = draw(tmp_path / "theirs.png").read_bytes()
         assert ours == theirs
+
+
+def _line_charts(folder: Path) -> dict[str, Callable[[bool], Path]]:
+    """Each line chart, drawn from DermaMNIST-sized data, wide (False) or for phones (True)."""
+    from reportgen.figures import (
+        plot_loss_curves,
+        plot_metric_curves,
+        plot_referral_roc,
+        plot_reliability_diagram,
+    )
+
+    rng = np.random.default_rng(4)
+    history = [
+        {f"{split}_{name}": float(value) for split in ("train", "val")
+         for name, value in (("loss", 2 / epoch), ("accuracy", 0.6 + epoch / 50),
+                             ("auc", 0.7 + epoch / 60))} | {"epoch": epoch}
+        for epoch in range(1, 11)
+    ]  # fmt: skip
+    labels = np.repeat(np.arange(7), 30)
+    probabilities = rng.dirichlet(np.ones(7), labels.size)
+    calibration = {
+        "ece": 0.071,
+        "bins": [
+            {"low": k / 10, "high": (k + 1) / 10, "count": 100 * k, "accuracy": k / 10,
+             "confidence": k / 10 + 0.05}
+            for k in range(10)
+        ],
+    }  # fmt: skip
+    return {
+        "loss": lambda phone: plot_loss_curves(history, folder / f"l{phone}.png", phone=phone),
+        "metrics": lambda phone: plot_metric_curves(history, folder / f"m{phone}.png", phone=phone),
+        "roc": lambda phone: plot_roc_curves(
+            labels, probabilities, DERMA_NAMES, [0.812] * 7, folder / f"r{phone}.png", phone=phone
+        ),
+        "referral": lambda phone: plot_referral_roc(
+            labels,
+            probabilities,
+            [0, 1, 4],
+            "skin cancer or its precursors",
+            0.8,
+            (0.3, 0.85),
+            folder / f"f{phone}.png",
+            (0.32, 0.86),
+            phone=phone,
+        ),
+        "reliability": lambda phone: plot_reliability_diagram(
+            calibration, folder / f"c{phone}.png", phone=phone
+        ),
+    }
+
+
+def _shown(figure: matplotlib.figure.Figure) -> list[tuple]:
+    """What a figure shows as data: each axes' lines, bar heights and texts, and its legends'
+    labels."""
+    shown: list[tuple] = []
+    for ax in figure.axes:
+        shown += [(line.get_label(), *map(tuple, line.get_xydata())) for line in ax.get_lines()]
+        shown += [tuple(container.datavalues) for container in ax.containers]
+        shown += [text.get_text() for text in ax.texts]
+    legends = [*figure.legends, *(ax.get_legend() for ax in figure.axes if ax.get_legend())]
+    return shown + [sorted(text.get_text() for legend in legends for text in legend.get_texts())]
+
+
+@pytest.mark.parametrize("chart", ["loss", "metrics", "roc", "referral", "reliability"])
+def test_line_charts_phone_renditions_show_the_same_data_in_readable_text(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure], chart: str
+) -> None:
+    from reportgen.figures import DPI
+    from reportgen.phone_figures import PHONE_DENSITY
+
+    draw = _line_charts(tmp_path)[chart]
+    wide_png, phone_png = draw(False), draw(True)
+    wide, phone = drawn
+    assert _shown(phone) == _shown(wide)
+    # In a phone's column the wide figure's smallest text is under 10 CSS px; the rendition's,
+    # shown at half its pixels and three quarters of that or more, is 10 or more.
+    wide_shrink = PHONE_COLUMN / _png_width(wide_png)
+    assert _smallest_text(wide) * DPI / 72 * wide_shrink < 10
+    shrink = min(1.0, PHONE_COLUMN / (_png_width(phone_png) / PHONE_DENSITY))
+    assert shrink >= 0.75
+    assert _smallest_text(phone) * DPI / 72 * shrink >= 10
+    # A legend moved below the axes lies under everything they draw, ticks and labels included.
+    renderer = FigureCanvasAgg(phone).get_renderer()
+    for legend in phone.legends:
+        lowest = min(ax.get_tightbbox(renderer).y0 for ax in phone.axes)
+        assert legend.get_window_extent(renderer).y1 < lowest

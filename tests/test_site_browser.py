@@ -375,7 +375,11 @@ def test_phones_get_the_narrow_renditions_of_wide_figures_and_zoom_into_the_wide
 ) -> None:
     for page_name, keys in (
         ("dataset.md", ["prevalence", "samples"]),
-        ("results.md", ["confusion_normalized", "confusion_counts"]),
+        ("training.md", ["loss", "metrics"]),
+        (
+            "results.md",
+            ["confusion_normalized", "confusion_counts", "referral_roc", "roc", "reliability"],
+        ),
     ):
         _check_phone_renditions(served_site, browser, screenshot_dir, page_name, keys)
 
