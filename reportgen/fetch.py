@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import tempfile
 import time
 import urllib.error
@@ -28,25 +29,36 @@ def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: s
     )
 
 
-def download_failure_reason(error: Exception) -> str:
-    """Why a download failed, in words. medmnist raises a bare RuntimeError ("Automatic download
-    failed!") for every failure, while handling the real one: the reason is read from that one
-    (its __context__), by its type. A failure to write the file (a full disk, a read-only data
-    folder) is not a network failure, though the folder's name holds "download"."""
+def download_failure_reason(error: Exception, data_root: Path) -> str:
+    """Why a download into data_root failed, in words. medmnist raises a bare RuntimeError
+    ("Automatic download failed!") for every failure, while handling the real one: the reason is
+    read from that one (its __context__), by its type. urllib wraps what goes wrong while it
+    connects in a URLError, so those are the network's; an OSError of its own while the file
+    arrives (a full disk) is not, though the staging folder's name holds "download"."""
     cause = error.__context__ or error
     if isinstance(cause, urllib.error.HTTPError):
         return f"Zenodo answered HTTP {cause.code} {cause.reason}"
     if isinstance(cause, urllib.error.URLError):
-        cause = cause.reason if isinstance(cause.reason, OSError) else cause
-        if isinstance(cause, socket.gaierror):
+        reason = cause.reason
+        if isinstance(reason, socket.gaierror):
             return "no network connection to Zenodo: its name could not be looked up"
+        if isinstance(reason, TimeoutError):
+            return "the connection to Zenodo timed out"
+        if isinstance(reason, ssl.SSLError):
+            why = getattr(reason, "verify_message", None) or reason.reason or reason
+            return (
+                f"no secure connection to Zenodo: {why} (a network that inspects HTTPS can "
+                "cause this)"
+            )
+        if isinstance(reason, OSError) and reason.strerror:
+            return f"no network connection to Zenodo ({reason.strerror})"
+        return f"no network connection to Zenodo ({reason})"
     if isinstance(cause, TimeoutError):
         return "the connection to Zenodo timed out"
-    if isinstance(cause, (ConnectionError, urllib.error.URLError)):
-        return f"no network connection to Zenodo ({cause})"
+    if isinstance(cause, ConnectionError):
+        return f"the connection to Zenodo broke off ({cause.strerror or cause})"
     if isinstance(cause, OSError) and cause.strerror:
-        where = f" {cause.filename}" if cause.filename else ""
-        return f"could not write{where}: {cause.strerror}"
+        return f"could not write into {data_root}: {cause.strerror}"
     return str(cause) or type(cause).__name__
 
 
@@ -125,7 +137,14 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     remove_abandoned_downloads(flag, data_root)
     # Downloaded into a folder of its own and then renamed into place, so that another build
     # never finds a half-written file at path, and two downloads at once do not write one file.
-    staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{flag}.download-", dir=data_root))
+    except OSError as error:
+        raise ReportgenError(
+            f"{path.name} is not in {data_root}, and it cannot be downloaded there: the folder "
+            f"cannot be written to ({error.strerror}). Choose a writable --data-root, or put "
+            f"{path.name} there by hand ({info['url']}, MD5 {info['MD5']})."
+        ) from None
     try:
         (staging / OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}\n")
         dataset_class(split="test", root=str(staging), download=True)
@@ -141,7 +160,7 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
             raise error.__context__ from None
         if not isinstance(error, Exception):
             raise
-        message = _missing_file_message(flag, info, path, download_failure_reason(error))
+        message = _missing_file_message(flag, info, path, download_failure_reason(error, data_root))
         if created:
             message += f"\n(The folder {data_root} did not exist either: check its spelling.)"
         raise ReportgenError(message) from None

@@ -10,6 +10,7 @@ import io
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -119,48 +120,91 @@ def test_a_signal_during_a_download_stops_the_build_and_leaves_no_trace(
     assert list(tmp_path.iterdir()) == []  # neither the half file nor the folders made for it
 
 
+def _certificate_refused() -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate ...")
+    error.verify_message = "unable to get local issuer certificate"
+    return error
+
+
 @pytest.mark.parametrize(
     ("failure", "reason"),
     [
         (
             urllib.error.URLError(socket.gaierror(-2, "Name or service not known")),
-            "no network connection to Zenodo: its name could not be looked up",
+            "(no network connection to Zenodo: its name could not be looked up)",
+        ),
+        (
+            urllib.error.URLError(OSError(errno.ENETUNREACH, "Network is unreachable")),
+            "(no network connection to Zenodo (Network is unreachable))",
         ),
         (
             urllib.error.HTTPError("https://zenodo.org/x", 404, "NOT FOUND", None, None),  # type: ignore[arg-type]
-            "Zenodo answered HTTP 404 NOT FOUND",
+            "(Zenodo answered HTTP 404 NOT FOUND)",
         ),
-        (urllib.error.URLError(TimeoutError("timed out")), "the connection to Zenodo timed out"),
+        (urllib.error.URLError(TimeoutError("timed out")), "(the connection to Zenodo timed out)"),
+        (
+            urllib.error.URLError(_certificate_refused()),
+            "(no secure connection to Zenodo: unable to get local issuer certificate (a network",
+        ),
         (
             ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
-            "no network connection to Zenodo ([Errno 104] Connection reset by peer)",
+            "(the connection to Zenodo broke off (Connection reset by peer))",
         ),
-        (OSError(errno.ENOSPC, "No space left on device"), ": No space left on device"),
+        (
+            OSError(errno.ENOSPC, "No space left on device"),  # as a file write raises it
+            "(could not write into {root}: No space left on device)",
+        ),
     ],
-    ids=["no name lookup", "HTTP 404", "timeout", "connection reset", "disk full"],
+    ids=[
+        "no name lookup",
+        "network unreachable",
+        "HTTP 404",
+        "timeout",
+        "certificate refused",
+        "connection reset",
+        "disk full",
+    ],
 )
 def test_a_failed_download_says_why_whatever_medmnist_wraps_it_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: OSError, reason: str
 ) -> None:
     """medmnist turns every failure into one RuntimeError ("Automatic download failed!"); the
     message names the real one. A full disk is not "no network", though the file it could not
-    write lies in a folder named ".retinamnist.download-…"."""
+    write lies in a folder named ".retinamnist.download-…"; an unreachable network, which
+    urllib reports as an OSError too, is not a write failure."""
     import torchvision.datasets.utils
 
     def failing(url: str, root: str, filename: str, md5: str) -> None:
-        if isinstance(failure, OSError) and failure.errno == errno.ENOSPC:
-            failure.filename = str(Path(root) / filename)
         raise failure
 
     monkeypatch.setattr(torchvision.datasets.utils, "download_url", failing)
     with pytest.raises(ReportgenError) as raised:
         fetch_dataset_file("retinamnist", tmp_path)
     message = str(raised.value)
-    assert reason in message and "zenodo.org" in message, message
+    assert "could not be downloaded " + reason.format(root=tmp_path) in message, message
+    assert "zenodo.org" in message  # where to get the file by hand
     if "space" in reason:
-        assert "could not write " + str(tmp_path / ".retinamnist.download-") in message
-        assert "network" not in message
+        assert "network" not in message and "connection" not in message
     assert list(tmp_path.iterdir()) == []  # the staging folder is gone
+
+
+def test_a_data_folder_that_cannot_be_written_to_is_named_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An existing --data-root without the file and without write permission (root ignores
+    permissions, so the refusal is simulated where the download's folder is made)."""
+
+    def refused(*args: object, **kwargs: object) -> str:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(fetch.tempfile, "mkdtemp", refused)
+    with pytest.raises(ReportgenError) as raised:
+        fetch_dataset_file("retinamnist", tmp_path)
+    message = str(raised.value)
+    assert f"retinamnist.npz is not in {tmp_path}" in message
+    assert "cannot be written to (Permission denied)" in message
+    assert "--data-root" in message and "zenodo.org" in message
+    assert list(tmp_path.iterdir()) == []
 
 
 def _staging_folder(root: Path, name: str, owner: str | None, age_seconds: float = 0) -> Path:
