@@ -29,6 +29,7 @@ from reportgen.figures import (
     plot_reliability_diagram,
     plot_roc_curves,
     plot_sample_grid,
+    shortened,
 )
 from reportgen.phone_figures import (
     plot_class_prevalence_phone,
@@ -38,6 +39,10 @@ from reportgen.phone_figures import (
 )
 from reportgen.referral import screening_counts, screening_rates
 from reportgen.screening import endpoint_of
+
+# Of a variant's name in the line above a phone rendition's title (13-point text within about 4
+# inches, the seed after it).
+PHONE_NAME_CHARACTERS = 26
 
 
 def shared_limits(
@@ -104,8 +109,12 @@ def experiment_figure_jobs(
     }
     for variant in variants:
         slug, first = variant_slug(variant["name"]), variant["runs"][0]
-        context = f"{variant['name']}, seed {first['seed']}"
-        for suffix in ("", ".phone"):
+        # The line naming the variant above a figure's title; a phone's is shortened to fit.
+        contexts = {
+            "": f"{variant['name']}, seed {first['seed']}",
+            ".phone": f"{shortened(variant['name'], PHONE_NAME_CHARACTERS)}, seed {first['seed']}",
+        }
+        for suffix, context in contexts.items():
             jobs[f"experiments/{slug}_loss{suffix}"] = partial(
                 plot_loss_curves,
                 first["history"],
@@ -122,9 +131,8 @@ def experiment_figure_jobs(
                 metric_ylims,
                 phone=bool(suffix),
             )
-        for suffix, plot in (("", plot_confusion_matrix), (".phone", plot_confusion_matrix_phone)):
             jobs[f"experiments/{slug}_confusion{suffix}"] = partial(
-                plot,
+                plot_confusion_matrix_phone if suffix else plot_confusion_matrix,
                 first["confusion_matrix_normalized"],
                 class_names,
                 figures_dir / "experiments" / f"{slug}_confusion{suffix}.png",

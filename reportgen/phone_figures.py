@@ -4,6 +4,10 @@ A figure drawn about 9 inches wide shrinks to a third of its size in a phone's 3
 its text to 5-8 px. These draw the same data about 4 inches wide, stacked instead of side by side,
 so that their text stays near 12-15 px; the pages show them below Material's phone breakpoint
 (mkdocs_hooks.py) and keep the wide figure for larger screens and the zoomed view.
+
+These are laid out differently from their wide figures (rows of cells, bars across). The line
+charts keep their layout in a narrower frame, so figures.py draws their renditions itself
+(phone=True).
 """
 
 from __future__ import annotations
@@ -93,8 +97,9 @@ ROW_STEP = 1.6  # a row of cells (1.0 high) and the line of its name above it
 CELLS_MARGIN = 0.03  # of the figure's width, each side of the cells
 ROTATED_LABELS_RIGHT = 0.8  # where the cells end when the column labels slant
 DIGIT_WIDTH = 0.64  # a digit's width in DejaVu Sans, in ems
-# From this many rows (the recall heat map's variants), a phone shows the top of the cells no
-# longer while reading the bottom rows: the columns are named below the cells too.
+# From this many rows (the recall heat map's variants; a confusion matrix of 8 classes or more),
+# a phone shows the top of the cells no longer while reading the bottom rows: the columns are
+# named below the cells too.
 LABELS_BELOW_FROM_ROWS = 8
 
 
@@ -175,12 +180,34 @@ def _depth_below(fig: plt.Figure, ax: plt.Axes) -> float:
     return max(0.0, (ax.get_window_extent(renderer).y0 - ax.get_tightbbox(renderer).y0) / fig.dpi)
 
 
+COLOUR_BAR_FRACTION = 0.04  # of the cells' axes, taken by the colour bar
+COLOUR_BAR_GAP = 0.2  # inches between the cells (or the column labels below them) and the bar
+
+
 def _colour_bar(fig: plt.Figure, ax: plt.Axes, norm: Normalize, cmap_name: str, label: str) -> None:
-    """A horizontal colour bar below the cells, clear of any column labels there."""
-    cells_inches = ax.get_position().height * fig.get_figheight()
-    pad = (0.2 + _depth_below(fig, ax)) / cells_inches
+    """A horizontal colour bar below the cells, clear of any column labels there. matplotlib
+    takes the bar and its gap out of the cells' axes: the figure grows at the bottom by as much
+    as the labels and the gap need, so that rows keep their height (and each row's name the
+    room above its cells) with labels below or without."""
+    height = fig.get_figheight()
+    box = ax.get_position()
+    before = box.height * height  # inches
+    gap = COLOUR_BAR_GAP + _depth_below(fig, ax)
+    # The cells' height with a bar that takes only its own fraction and a gap of 2% of them.
+    cells = before * (1 - COLOUR_BAR_FRACTION - 0.02)
+    needed = (cells + gap) / (1 - COLOUR_BAR_FRACTION)
+    if needed > before:
+        grown = height + needed - before
+        top_margin = (1 - box.y1) * height
+        fig.set_figheight(grown)
+        top = 1 - top_margin / grown
+        fig.subplots_adjust(top=top, bottom=top - needed / grown)  # the bar follows the grid
     colorbar = fig.colorbar(
-        ScalarMappable(norm, cmap_name), ax=ax, orientation="horizontal", fraction=0.04, pad=pad
+        ScalarMappable(norm, cmap_name),
+        ax=ax,
+        orientation="horizontal",
+        fraction=COLOUR_BAR_FRACTION,
+        pad=gap / max(needed, before),
     )
     colorbar.set_label(label)
 

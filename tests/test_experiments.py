@@ -682,9 +682,22 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
     ]()
     assert titles == ["Per-class recall on test, mean over 2 seeds"]
     for name in ("loss", "metrics", "confusion"):
-        titles.clear()
-        jobs[f"experiments/weighted_{name}"]()
-        assert titles and titles[0].startswith("weighted, seed 7\n"), titles
+        for suffix in ("", ".phone"):
+            titles.clear()
+            jobs[f"experiments/weighted_{name}{suffix}"]()
+            assert titles and titles[0].startswith("weighted, seed 7\n"), titles
+    # A long name is shortened in a phone rendition's title, its seed kept; in full elsewhere.
+    long_name = "weighted-loss-with-effective-numbers-and-a-long-name"
+    named = [{**variants[0], "name": long_name}]
+    long_jobs = experiment_figure_jobs({"seeds": [7], "variants": named}, ["a", "b"], tmp_path)
+    for name in ("loss", "metrics", "confusion"):
+        shown = {}
+        for suffix in ("", ".phone"):
+            titles.clear()
+            long_jobs[f"experiments/{variant_slug(long_name)}_{name}{suffix}"]()
+            shown[suffix] = titles[0].split("\n")[0]
+        assert shown[""] == f"{long_name}, seed 7"
+        assert shown[".phone"] == "weighted-loss-with-effect…, seed 7"
     by_axis: dict[str, set[tuple[float, float]]] = {}
     for variant in ("weighted", "plain"):
         limits.clear()

@@ -225,7 +225,7 @@ def test_phone_renditions_show_the_same_data(
     cells = [text for text in texts if re.fullmatch(r"[01]\.\d\d", text)]
     assert cells == [f"{value:.2f}" for row in recall for value in row]
     # 16 rows: the columns are named below the cells too, above the colour bar; the 7-row
-    # confusion matrix names them on top only.
+    # confusion matrix names them on top only (from 8 rows it would name them below as well).
     heat_axes, colour_bar = heat_map.axes[0], heat_map.axes[-1]
     [below] = heat_axes.child_axes
     on_top = [label.get_text() for label in heat_axes.get_xticklabels()]
@@ -234,6 +234,7 @@ def test_phone_renditions_show_the_same_data(
     renderer = FigureCanvasAgg(heat_map).get_renderer()  # the drawn figure is closed
     assert colour_bar.get_tightbbox(renderer).y1 < below.get_tightbbox(renderer).y0
     assert confusion.axes[0].child_axes == []
+
     # Confusion counts: each row under its numbered class name, the columns numbered alike.
     texts = [text.get_text() for text in confusion.axes[0].texts]
     assert texts[0] == "1  actinic keratoses and intr…" and texts[8] == "2  basal cell carcinoma"
@@ -242,6 +243,31 @@ def test_phone_renditions_show_the_same_data(
     ]
     labels = [label.get_text() for label in confusion.axes[0].get_xticklabels()]
     assert labels == ["1", "2", "3", "4", "5", "6", "7"]
+
+
+def test_labels_below_a_phone_heat_map_leave_its_rows_their_height(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels below the cells and the colour bar's gap come on top of the figure's height,
+    not out of its rows: each row's name keeps the room above its cells."""
+    from reportgen import phone_figures
+
+    recall = np.random.default_rng(5).random((16, 7)).tolist()
+    variants = [f"variant-{i}" for i in range(16)]
+    plot = phone_figures.plot_recall_by_variant_phone
+    plot(variants, recall, DERMA_NAMES, tmp_path / "below.png", 3)
+    monkeypatch.setattr(phone_figures, "LABELS_BELOW_FROM_ROWS", 100)
+    plot(variants, recall, DERMA_NAMES, tmp_path / "top-only.png", 3)
+
+    def row_inches(figure: matplotlib.figure.Figure) -> float:
+        ax = figure.axes[0]
+        bottom, top = ax.get_ylim()
+        return ax.get_position().height * figure.get_figheight() / abs(bottom - top)
+
+    with_labels, without = drawn
+    assert len(with_labels.axes[0].child_axes) == 1 and without.axes[0].child_axes == []
+    assert row_inches(with_labels) == pytest.approx(row_inches(without), rel=0.01)
+    assert with_labels.get_figheight() > without.get_figheight() + 1  # the slanted names' room
 
 
 def test_the_sample_mosaic_leaves_bands_gutters_and_missing_images_blank() -> None:
