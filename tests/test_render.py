@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -1025,3 +1026,47 @@ def test_templates_changed_since_an_earlier_render_render_as_they_are_now() -> N
     assert after == f"Edited: {results['dataset']['name']}\n" + before
     # ...and the shipped source, rendered again, reads as it did.
     assert render_pages(results, templates=shipped)["index.md"] == before
+
+
+def test_a_second_render_compiles_nothing_and_each_environment_gets_its_own_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compiled code is reused between renders; code compiled for one environment never serves
+    another whose filters are called differently (a MkDocs plugin may swap one), though the
+    template's name and source are the same."""
+    import jinja2
+
+    from reportgen.compiled_templates import CompiledInMemory
+
+    compiled: list[str] = []
+    real_compile = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: Any = None, *a: Any, **k: Any) -> Any:
+        compiled.append(name)
+        return real_compile(self, source, name, *a, **k)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    results = make_results()
+    shipped = read_templates()
+    sources = dict(shipped.sources)
+    sources["index.md.j2"] += "\n<!-- a source no earlier test rendered -->\n"
+    templates = Templates(sources, shipped.static_files)
+    render_pages(results, templates=templates)
+    assert "index.md.j2" in compiled
+    compiled.clear()
+    render_pages(results, templates=templates)
+    assert compiled == []
+
+    cache = CompiledInMemory()
+
+    def rendered(shout: Any) -> str:
+        environment = jinja2.Environment(
+            loader=jinja2.DictLoader({"page": "{{ 'quiet' | shout }}"}), bytecode_cache=cache
+        )
+        environment.filters["shout"] = shout
+        return environment.get_template("page").render(mark="!")
+
+    assert rendered(lambda text: text.upper()) == "QUIET"
+    # Given the context first: code compiled for the plain filter would pass it the text only.
+    assert rendered(jinja2.pass_context(lambda context, text: text + context["mark"])) == "quiet!"
+    assert rendered(lambda text: text.upper()) == "QUIET"  # and the first's code still serves it

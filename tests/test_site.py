@@ -92,12 +92,20 @@ def test_markdown_under_data_is_copied_not_rendered(tmp_path: Path) -> None:
 
 
 def test_theme_templates_compiled_in_an_earlier_build_are_compiled_again_when_edited(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hook keeps the theme's compiled templates for the next build in this process (serve,
     tests); a theme template edited in between is compiled again, never served from old code."""
-    from reportgen.compiled_templates import THEME_TEMPLATES
+    import jinja2
 
+    compiled: list[str] = []
+    real_compile = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None, *a, **k):  # type: ignore[no-untyped-def]
+        compiled.append(name or "")
+        return real_compile(self, source, name, *a, **k)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "index.md").write_text("# Home\n")
@@ -109,15 +117,19 @@ def test_theme_templates_compiled_in_an_earlier_build_are_compiled_again_when_ed
         "theme:\n  name: mkdocs\n  custom_dir: overrides\n"
         f"hooks:\n  - {REPO_ROOT / 'reportgen' / 'mkdocs_hooks.py'}\n"
     )
-    shown = []
-    for mark in ("first edition", "second edition"):
+    shown, compiled_per_build = [], []
+    for mark in ("first edition", "second edition", "second edition"):
         (overrides / "main.html").write_text(
             '{% extends "base.html" %}{% block content %}<p>' + mark + "</p>{% endblock %}"
         )
+        compiled.clear()
         site.build_site(docs, tmp_path / "site", config)
         shown.append((tmp_path / "site" / "index.html").read_text())
-        assert THEME_TEMPLATES._code  # the hook gave MkDocs the process's cache
+        compiled_per_build.append(sorted(set(compiled)))
     assert "<p>first edition</p>" in shown[0] and "<p>second edition</p>" in shown[1]
+    assert "main.html" in compiled_per_build[1]  # edited: compiled again...
+    assert compiled_per_build[2] == []  # ...unchanged: none at all
+    assert "<p>second edition</p>" in shown[2]
 
 
 def _phone_rendition_docs(tmp_path: Path) -> tuple[Path, Path]:
