@@ -62,17 +62,13 @@ def _saved(fig: plt.Figure, path: Path, phone: bool) -> Path:
     return save_figure(fig, path, PHONE_DENSITY * DPI if phone else DPI)
 
 
-def legend_below(
-    fig: plt.Figure, lowest: plt.Axes, handles: list[Any], labels: list[str], ncol: int = 1
-) -> None:
+def legend_below(fig: plt.Figure, lowest: plt.Axes, handles: list[Any], labels: list[str]) -> None:
     """The legend under everything the lowest axes draw (tick labels, axis label included),
     where it hides no curve, bar or point."""
     renderer = fig.canvas.get_renderer()
     gap = 0.08 * fig.dpi  # inches, in pixels
     bottom = (lowest.get_tightbbox(renderer).y0 - gap) / fig.bbox.height
-    fig.legend(
-        handles, labels, loc="upper center", bbox_to_anchor=(0.5, bottom), ncol=ncol, frameon=False
-    )
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, bottom), frameon=False)
 
 
 def styled(plot: Callable[..., Path]) -> Callable[..., Path]:
@@ -396,7 +392,8 @@ def plot_referral_roc(
             )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
-    ax.set_ylabel(f"sensitivity{chr(10) if phone else ' '}({shortened(group_name, 32)} referred)")
+    wrap = "\n" if phone else " "  # a long label takes two lines on a phone
+    ax.set_ylabel(f"sensitivity{wrap}({shortened(group_name, 32)} referred)")
     ax.set_title("Referral ROC curve (test)")
     if phone:
         legend_below(fig, ax, *ax.get_legend_handles_labels())
@@ -455,6 +452,7 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path, phone: boo
     filled = [row for row in bins if row["count"] > 0]
     centres = [(row["low"] + row["high"]) / 2 for row in bins]
     width = bins[0]["high"] - bins[0]["low"]
+    wrap = "\n" if phone else " "  # a long title or label takes two lines on a phone
     fig, (top, bottom) = plt.subplots(
         2,
         1,
@@ -480,17 +478,11 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path, phone: boo
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
-    top.set_title(
-        f"Reliability diagram (test),{chr(10) if phone else ' '}ECE {calibration['ece']:.3f}"
-    )
+    top.set_title(f"Reliability diagram (test),{wrap}ECE {calibration['ece']:.3f}")
     top.grid(alpha=0.3)
     bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
     bottom.set_xlim(0, 1)
-    bottom.set_xlabel(
-        "confidence\n(probability of the predicted class)"
-        if phone
-        else "confidence (probability of the predicted class)"
-    )
+    bottom.set_xlabel(f"confidence{wrap}(probability of the predicted class)")
     bottom.set_ylabel("images")
     bottom.grid(axis="y", alpha=0.3)
     # Below the figure, where no bin's bar or dot can be hidden behind it.

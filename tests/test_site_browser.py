@@ -330,6 +330,11 @@ def test_phone_tables_keep_their_first_column_and_break_code_only_between_words(
         fits = tab.locator(".md-typeset__scrollwrap", has=tab.locator("th", has_text="Metric"))
         assert fits.evaluate("el => el.scrollWidth <= el.clientWidth")
         assert _right_edge_brightness(fits) >= 250
+        # In the dark palette the shadow is a lighter glow over the dark page, gone at the end.
+        tab.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+        at_end = _right_edge_brightness(wrap)
+        wrap.evaluate("el => { el.scrollLeft = 0; }")
+        assert _right_edge_brightness(wrap) > at_end + 20
         # The class names stay in view, held at the box's left edge (a table's padding away from
         # where they began); a cell that scrolled with the table would be far off to the left.
         assert 0 <= after["x"] <= before["x"]
