@@ -30,9 +30,9 @@ CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 CLASS_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
 CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 # The line charts below draw a phone rendition too when called with phone=True: about
-# PHONE_WIDTH_INCHES wide at twice the pixels, so that their text stays 11 px or more in a phone's
-# 360 px column (drawn 6-7 inches wide, it was 6-10 px there). Figures whose phone renditions are laid out
-# differently (cells in rows, bars across) are in phone_figures.py.
+# PHONE_WIDTH_INCHES wide at twice the pixels, so that their text stays 11 px or more in a
+# phone's 360 px column (drawn 6-7 inches wide, it was 6-10 px there). Figures whose phone
+# renditions are laid out differently (cells in rows, bars across) are in phone_figures.py.
 STYLE = {"font.size": 12, "axes.titlesize": 13, "legend.fontsize": 10.5}
 # Tick and axis labels reach up to 0.3 inches past a figure's left edge ("1000", a label of two
 # lines); so drawn, a line chart's phone rendition stays within about PHONE_WIDTH_INCHES once
