@@ -1,7 +1,8 @@
 """Which figures a build draws, from which data, and whether the last build's can be reused.
 
-figures.py draws one figure per function; this module lists the calls for a build's pages
-(figure_jobs) and its Experiments page (experiment_figure_jobs), and digests their inputs.
+figures.py, line_charts.py and phone_figures.py draw one figure per function; this module lists
+the calls for a build's pages (figure_jobs) and its Experiments page (experiment_figure_jobs),
+and digests their inputs.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ import numpy as np
 from reportgen.digest import file_digest, sources_digest
 from reportgen.experiments import variant_slug
 from reportgen.figures import (
-    Limits,
     plot_class_prevalence,
     plot_confusion_matrix,
+    plot_recall_by_variant,
+    plot_sample_grid,
+    shortened,
+)
+from reportgen.line_charts import (
+    Limits,
     plot_loss_curves,
     plot_metric_curves,
-    plot_recall_by_variant,
     plot_referral_roc,
     plot_reliability_diagram,
     plot_roc_curves,
-    plot_sample_grid,
-    shortened,
 )
 from reportgen.phone_figures import (
     plot_class_prevalence_phone,
@@ -176,6 +179,7 @@ def reusable_figures(manifest: str, digest: str, figures_dir: Path) -> bool:
 FIGURE_SOURCES = (
     "figure_plan.py",
     "figures.py",
+    "line_charts.py",
     "phone_figures.py",
     "phone_layout.py",
     "screening.py",

@@ -6,7 +6,7 @@ so that their text stays near 12-15 px; the pages show them below Material's pho
 (mkdocs_hooks.py) and keep the wide figure for larger screens and the zoomed view.
 
 These are laid out differently from their wide figures (rows of cells, bars across). The line
-charts keep their layout in a narrower frame, so figures.py draws their renditions itself
+charts keep their layout in a narrower frame, so line_charts.py draws their renditions itself
 (phone=True).
 """
 

@@ -13,7 +13,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from reportgen.figure_plan import FIGURE_SOURCES, shared_limits
-from reportgen.figures import SAMPLE_GUTTER, plot_class_prevalence, plot_roc_curves, sample_mosaic
+from reportgen.figures import SAMPLE_GUTTER, plot_class_prevalence, sample_mosaic
+from reportgen.line_charts import plot_roc_curves
 from tests.conftest import reportgen_imports
 
 
@@ -86,7 +87,7 @@ def test_shared_limits_hold_every_finite_value_within_bounds() -> None:
 def test_referral_points_close_together_are_named_beside_the_curve(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validated: tuple[float, float], named: bool
 ) -> None:
-    from reportgen.figures import plot_referral_roc
+    from reportgen.line_charts import plot_referral_roc
 
     drawn: list[matplotlib.figure.Figure] = []
     monkeypatch.setattr(
@@ -289,7 +290,7 @@ def test_the_reliability_legend_hides_no_bin(
 ) -> None:
     """A bin's bar and dot can reach anywhere in the plot (a well-calibrated 0.5-0.6 bin right
     under an upper-left legend, say), so the legend sits below the figure's axes."""
-    from reportgen.figures import plot_reliability_diagram
+    from reportgen.line_charts import plot_reliability_diagram
 
     bins = [
         {"low": k / 10, "high": (k + 1) / 10, "count": 10, "accuracy": 0.95, "confidence": k / 10}
@@ -349,7 +350,8 @@ def test_saved_figures_are_cropped_as_matplotlibs_tight_crop_would(
     the PNG is the same, legend below the axes, slanted labels and colour bar included."""
     import matplotlib.pyplot as plt
 
-    from reportgen.figures import plot_reliability_diagram, save_figure
+    from reportgen.figures import save_figure
+    from reportgen.line_charts import plot_reliability_diagram
     from reportgen.phone_figures import plot_recall_by_variant_phone
 
     def drawn(how: str) -> Path:
@@ -397,7 +399,7 @@ def test_saved_figures_are_cropped_as_matplotlibs_tight_crop_would(
 
 def _line_charts(folder: Path) -> dict[str, Callable[[bool], Path]]:
     """Each line chart, drawn from DermaMNIST-sized data, wide (False) or for phones (True)."""
-    from reportgen.figures import (
+    from reportgen.line_charts import (
         plot_loss_curves,
         plot_metric_curves,
         plot_referral_roc,

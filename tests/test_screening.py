@@ -259,19 +259,19 @@ def test_the_referral_roc_figure_marks_the_decision_the_screening_table_counts(
 def test_the_referral_roc_legend_rounds_the_auc_as_the_pages_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import reportgen.figures
+    import reportgen.line_charts
 
     legends: list[list[str]] = []
-    real_save = reportgen.figures.save_figure
+    real_save = reportgen.line_charts.save_figure
 
-    def save(fig: Any, path: Path, dpi: int = reportgen.figures.DPI) -> Path:
+    def save(fig: Any, path: Path, dpi: int = reportgen.line_charts.DPI) -> Path:
         legends.append([text.get_text() for text in fig.axes[0].get_legend().get_texts()])
         return real_save(fig, path, dpi)
 
-    monkeypatch.setattr(reportgen.figures, "save_figure", save)
+    monkeypatch.setattr(reportgen.line_charts, "save_figure", save)
     labels = np.repeat(np.arange(5), 2)
     probabilities = np.random.default_rng(0).dirichlet(np.ones(5), 10)
-    reportgen.figures.plot_referral_roc(
+    reportgen.line_charts.plot_referral_roc(
         labels, probabilities, [2, 3, 4], "referable", 0.815, (0.3, 0.8), tmp_path / "r.png"
     )
     # 0.815 is stored as 0.81499...: Python's "%.2f" gives 0.81, the pages (half up) 0.82.
