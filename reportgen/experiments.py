@@ -112,13 +112,14 @@ class ExperimentPlan:
         for variant in self.variants:
             first_with: dict[int, int] = {}  # a network's seed -> the plan seed whose run trains it
             for seed in self.seeds:
-                for member in member_seeds(self.config_for(base, variant, seed)):
+                config = self.config_for(base, variant, seed)
+                for member in member_seeds(config):
                     if member in first_with:
-                        ensemble = self.config_for(base, variant, seed).ensemble
                         return (
                             f"variant {variant.name!r}: seeds {first_with[member]} and {seed} "
                             f"would both train the network of seed {member} (ensemble = "
-                            f"{ensemble}: network i trains with seed + {ENSEMBLE_SEED_STRIDE} i), "
+                            f"{config.ensemble}: network i trains with seed + "
+                            f"{ENSEMBLE_SEED_STRIDE} i), "
                             "so their runs would not be independent and the spread over seeds "
                             f"would look smaller than it is. List seeds less than "
                             f"{ENSEMBLE_SEED_STRIDE} apart, e.g. [0, 1, 2]."

@@ -118,22 +118,18 @@ def experiment_figure_jobs(
             ".phone": f"{shortened(variant['name'], PHONE_NAME_CHARACTERS)}, seed {first['seed']}",
         }
         for suffix, context in contexts.items():
-            jobs[f"experiments/{slug}_loss{suffix}"] = partial(
-                plot_loss_curves,
-                first["history"],
-                figures_dir / "experiments" / f"{slug}_loss{suffix}.png",
-                context,
-                loss_ylim,
-                phone=bool(suffix),
-            )
-            jobs[f"experiments/{slug}_metrics{suffix}"] = partial(
-                plot_metric_curves,
-                first["history"],
-                figures_dir / "experiments" / f"{slug}_metrics{suffix}.png",
-                context,
-                metric_ylims,
-                phone=bool(suffix),
-            )
+            for name, plot, limits in (
+                ("loss", plot_loss_curves, loss_ylim),
+                ("metrics", plot_metric_curves, metric_ylims),
+            ):
+                jobs[f"experiments/{slug}_{name}{suffix}"] = partial(
+                    plot,
+                    first["history"],
+                    figures_dir / "experiments" / f"{slug}_{name}{suffix}.png",
+                    context,
+                    limits,
+                    phone=bool(suffix),
+                )
             jobs[f"experiments/{slug}_confusion{suffix}"] = partial(
                 plot_confusion_matrix_phone if suffix else plot_confusion_matrix,
                 first["confusion_matrix_normalized"],
@@ -260,6 +256,19 @@ FIGURE_FILES = {
 }
 
 
+def _line_chart_jobs(
+    key: str, plot: Callable[..., Path], path: dict[str, Path], *args: Any, **kwargs: Any
+) -> dict[str, Callable[[], Path]]:
+    """A line chart's job and its phone rendition's (line_charts.py draws both): key and
+    key + "_phone", each drawing into its own file of path."""
+    return {
+        f"{key}{suffix}": partial(
+            plot, *args, path=path[f"{key}{suffix}"], phone=bool(suffix), **kwargs
+        )
+        for suffix in ("", "_phone")
+    }
+
+
 def figure_jobs(
     results: dict[str, Any],
     test_labels: np.ndarray,
@@ -283,13 +292,8 @@ def figure_jobs(
             names,
             path["prevalence_phone"],
         ),
-        **{
-            f"{key}{suffix}": partial(
-                plot, results["history"], path[f"{key}{suffix}"], phone=bool(suffix)
-            )
-            for key, plot in (("loss", plot_loss_curves), ("metrics", plot_metric_curves))
-            for suffix in ("", "_phone")
-        },
+        **_line_chart_jobs("loss", plot_loss_curves, path, results["history"]),
+        **_line_chart_jobs("metrics", plot_metric_curves, path, results["history"]),
         **{
             f"confusion_{kind}{suffix}": partial(
                 plot, test[matrix], names, path[f"confusion_{kind}{suffix}"], normalized=normalized
@@ -303,44 +307,32 @@ def figure_jobs(
                 ("_phone", plot_confusion_matrix_phone),
             )
         },
-        **{
-            f"roc{suffix}": partial(
-                plot_roc_curves,
-                test_labels,
-                test_probabilities,
-                names,
-                test["per_class_auc"],
-                path[f"roc{suffix}"],
-                phone=bool(suffix),
-            )
-            for suffix in ("", "_phone")
-        },
-        **{
-            f"reliability{suffix}": partial(
-                plot_reliability_diagram,
-                test["calibration"],
-                path[f"reliability{suffix}"],
-                phone=bool(suffix),
-            )
-            for suffix in ("", "_phone")
-        },
+        **_line_chart_jobs(
+            "roc",
+            plot_roc_curves,
+            path,
+            test_labels,
+            test_probabilities,
+            names,
+            test["per_class_auc"],
+        ),
+        **_line_chart_jobs("reliability", plot_reliability_diagram, path, test["calibration"]),
     }
     endpoint = endpoint_of(results["dataset"])
     if endpoint is not None and results["referral_auc"]["estimate"] is not None:
         rates = screening_rates(screening_counts(np.asarray(test["confusion_matrix"]), endpoint[1]))
-        for suffix in ("", "_phone"):
-            jobs[f"referral_roc{suffix}"] = partial(
-                plot_referral_roc,
-                test_labels,
-                test_probabilities,
-                endpoint[1],
-                endpoint[0]["name"],
-                results["referral_auc"]["estimate"],
-                (1 - rates["specificity"], rates["sensitivity"]),
-                path[f"referral_roc{suffix}"],
-                validated_point(results["referral_operating_point"]),
-                phone=bool(suffix),
-            )
+        jobs |= _line_chart_jobs(
+            "referral_roc",
+            plot_referral_roc,
+            path,
+            test_labels,
+            test_probabilities,
+            endpoint[1],
+            endpoint[0]["name"],
+            results["referral_auc"]["estimate"],
+            (1 - rates["specificity"], rates["sensitivity"]),
+            validated=validated_point(results["referral_operating_point"]),
+        )
     if sample_images is not None and sample_counts is not None:
         for key, plot in (("samples", plot_sample_grid), ("samples_phone", plot_sample_grid_phone)):
             jobs[key] = partial(plot, sample_images, sample_counts, names, path[key])

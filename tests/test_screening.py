@@ -245,7 +245,8 @@ def test_the_referral_roc_figure_marks_the_decision_the_screening_table_counts(
     labels = np.repeat(np.arange(5), 2)
     probabilities = np.random.default_rng(0).dirichlet(np.ones(5), 10)
     job = figure_jobs(results, labels, probabilities, None, None, tmp_path)["referral_roc"]
-    *_, decision, path, validated = job.args
+    decision = job.args[-1]  # the figure's file and the validated point are named arguments
+    path, validated = job.keywords["path"], job.keywords["validated"]
     assert decision == pytest.approx(
         (1 - view["specificity"]["estimate"], view["sensitivity"]["estimate"])
     )
