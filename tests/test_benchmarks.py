@@ -148,7 +148,7 @@ def test_bench_train_times_the_reference_and_each_cpu_setup(synthetic_retina_roo
     gpu_rows = bench.setups(torch.device("cuda"), compile_model=True)
     assert gpu_rows[0].cuda_graph and gpu_rows[-1].compile  # reportgen's own row comes first
     reference = bench.reference_epochs("retinamnist", synthetic_retina_root, config, cpu, 1)
-    nchw = bench.Setup("nchw", channels_last=False)
-    for setup in (rows[0], nchw):
+    assert reference > 0
+    for setup in rows:
         speed = bench.reportgen_epochs("retinamnist", synthetic_retina_root, config, cpu, 1, setup)
-        assert speed > 0 and reference > 0
+        assert speed > 0, setup

@@ -243,6 +243,8 @@ def test_render_redraws_figures_that_are_missing_or_changed(
     result = CliRunner().invoke(main, render_args)
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in figures.iterdir()) == earlier
+    # The spy sees drawing: every figure but the two grids kept from before.
+    assert sorted(drawn) == sorted(set(figure_plan.FIGURE_FILES) - {"samples", "samples_phone"})
 
 
 def test_the_figures_manifest_lists_each_file_and_rejects_any_change(tmp_path: Path) -> None:

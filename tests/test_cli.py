@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -75,6 +76,9 @@ def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:
     skipped = {"build_site": "--no-site", "retrain": "--retrain"}
     for name in BuildConfig.__dataclass_fields__:
         assert skipped.get(name, "--" + name.replace("_", "-")) in help_text, name
+    for command in main.commands.values():
+        options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
+        assert options and all(option.help for option in options), command.name
 
 
 def test_rebuild_command_reproduces_the_config(

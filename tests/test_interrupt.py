@@ -209,10 +209,9 @@ def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
     try:
         second = CliRunner().invoke(main, _build_args(earlier_copy))
         assert_clean_failure(second, "Another reportgen build is writing")
-        sent = time.monotonic()
         process.send_signal(signum)
+        # 1,000 epochs take far longer than this: a build that let training run on would time out.
         returncode = process.wait(timeout=60)
-        seconds = time.monotonic() - sent
     finally:
         if process.poll() is None:
             process.kill()
@@ -224,7 +223,6 @@ def test_running_build_holds_its_folders_and_stops_promptly_on_a_signal(
     assert len(errors) == 1 and errors[0].startswith(
         f"Error: Interrupted by {signal.Signals(signum).name} before anything was published"
     ), stderr
-    assert seconds < 30
     assert _outputs(earlier_copy) == before  # docs, site, and no half-written cache entry
     assert _leftovers(tmp_path) == []
 
@@ -238,14 +236,15 @@ def test_signal_during_an_import_is_delivered_after_it(
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "module_that_gets_a_signal", raising=False)
-    started = time.monotonic()
+    slept_through = []
     with pytest.raises(Interrupted) as stopped, stop_on_signals():
         import module_that_gets_a_signal  # noqa: F401
 
         time.sleep(10)  # the signal comes back while this sleeps
+        slept_through.append(True)
     assert stopped.value.signum == signal.SIGTERM
     assert sys.modules["module_that_gets_a_signal"].finished is True
-    assert time.monotonic() - started < 5
+    assert slept_through == []  # delivered during the sleep, not when the guard ended
 
 
 def _process_group(pgid: int) -> list[int]:
@@ -259,6 +258,20 @@ def _process_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def _spawned_workers(pgid: int) -> list[int]:
+    """The group's multiprocessing workers: processes started by the spawn method, whose command
+    line runs multiprocessing.spawn (not the resource tracker, which spawn starts as well)."""
+    workers = []
+    for pid in _process_group(pgid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(pid)
+    return workers
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
@@ -297,7 +310,13 @@ def test_signal_during_parallel_experiments_stops_every_worker(
                 errors="replace"
             )
             time.sleep(0.2)
-        time.sleep(3)  # the workers start
+        workers: list[int] = []
+        while len(workers) < 2:  # both workers are running before the signal comes
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text(
+                errors="replace"
+            )
+            time.sleep(0.2)
+            workers = _spawned_workers(process.pid)
         if to_group:
             os.killpg(process.pid, signum)
         else:
@@ -306,7 +325,7 @@ def test_signal_during_parallel_experiments_stops_every_worker(
         deadline = time.monotonic() + 10
         while _process_group(process.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _process_group(process.pid) == []  # no worker left training
+        assert _process_group(process.pid) == []  # neither worker is left training
     finally:
         if _process_group(process.pid):
             os.killpg(process.pid, signal.SIGKILL)

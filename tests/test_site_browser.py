@@ -11,6 +11,7 @@ import datetime
 import functools
 import http.server
 import io
+import json
 import os
 import re
 import threading
@@ -264,8 +265,14 @@ def test_footer_urls_and_copy_buttons(served_site: dict[str, Any], page: Any) ->
     page.goto(url, wait_until="networkidle")
     assert page.locator("link[rel='canonical']").get_attribute("href") == url  # from --site-url
     footer = page.locator(".md-copyright").inner_text()
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
-    assert f"Built {today}" in footer and f"reportgen {reportgen.__version__}" in footer
+    # Built after the results were written (to the minute) and before now: the site's own time.
+    stamp = re.search(r"Built (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", footer)
+    assert stamp, footer
+    built = datetime.datetime.strptime(stamp[1], "%Y-%m-%d %H:%M").replace(tzinfo=datetime.UTC)
+    results = json.loads((served_site["dirs"]["docs"] / "data" / "results.json").read_text())
+    created = datetime.datetime.fromisoformat(results["created"]).replace(second=0)
+    assert created <= built <= datetime.datetime.now(datetime.UTC)
+    assert f"reportgen {reportgen.__version__}" in footer
     assert "not a diagnostic device" in footer
     assert page.locator("header a.md-source").get_attribute("href") == REPO_URL
     assert page.locator("header .md-source__repository").inner_text().startswith("lab/reportgen")
