@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from reportgen.results import SCHEMA_VERSION
+from reportgen.results import REQUIRED_KEYS, SCHEMA_VERSION
 from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
 
@@ -133,8 +133,22 @@ def test_render_without_results_says_build_first(tmp_path: Path, runner: CliRunn
     assert list(tmp_path.iterdir()) == []  # no folder made for the outputs, no lock file left
 
 
-@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
-def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path]) -> None:
+@pytest.mark.parametrize(
+    ("device", "reason", "hint"),
+    [("cuda", "no CUDA GPU", "--device cpu"), ("mps", "MPS is not available", "--device cpu")],
+)
+def test_a_device_asked_for_that_is_absent_is_refused(
+    earlier_build: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    device: str,
+    reason: str,
+    hint: str,
+) -> None:
+    import torch
+
+    # As on a machine without either, whatever this one has.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     before = tree_digest(earlier_build["site"])
     result = CliRunner().invoke(
         main,
@@ -143,12 +157,12 @@ def test_cuda_asked_for_without_a_gpu_is_refused(earlier_build: dict[str, Path])
             "--epochs",
             "1",
             "--device",
-            "cuda",
+            device,
             "--retrain",
             *dir_args(earlier_build),
         ),
     )
-    assert_clean_failure(result, "no CUDA GPU", "--device cpu")
+    assert_clean_failure(result, reason, hint)
     assert tree_digest(earlier_build["site"]) == before
 
 
@@ -296,6 +310,61 @@ def _render_edited_results(
     before = {folder: tree_digest(folder) for folder in (docs, site)}
     result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
     return result, before, {folder: tree_digest(folder) for folder in (docs, site)}
+
+
+def _drop_first_required_key(data: Path) -> None:
+    results = json.loads((data / "results.json").read_text())
+    del results[REQUIRED_KEYS[0]]
+    (data / "results.json").write_text(json.dumps(results))
+
+
+@pytest.mark.parametrize(
+    ("damage", "phrases"),
+    [
+        (
+            lambda data: (data / "results.json").write_text('{"schema_version": '),
+            ("results.json is not valid JSON", "Rebuild it with `reportgen build`"),
+        ),
+        (
+            _drop_first_required_key,
+            (f"results.json lacks {REQUIRED_KEYS[0]}", "Rebuild it with `reportgen build`"),
+        ),
+        (
+            lambda data: (data / "predictions.csv").unlink(),
+            ("predictions.csv cannot be read", "Rebuild with `reportgen build`"),
+        ),
+        (
+            lambda data: (data / "predictions.csv").write_text("label,prob_0\n0,0.5\n"),
+            ("predictions.csv cannot be read", "prob_1"),
+        ),
+        (  # the earlier build ran no experiments; a broken file of them is still refused
+            lambda data: (data / "experiments.json").write_text("[1, 2"),
+            ("experiments.json is not valid JSON", "reportgen build --experiments FILE"),
+        ),
+    ],
+    ids=[
+        "results not JSON",
+        "results lack a key",
+        "predictions missing",
+        "predictions lack a column",
+        "experiments not JSON",
+    ],
+)
+def test_render_refuses_damaged_earlier_output_and_changes_nothing(
+    earlier_build: dict[str, Path],
+    tmp_path: Path,
+    damage: Callable[[Path], None],
+    phrases: tuple[str, ...],
+) -> None:
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    damage(docs / "data")
+    before = {folder: tree_digest(folder) for folder in (docs, site)}
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    assert result.exit_code == 1
+    assert_clean_failure(result, *phrases)
+    assert {folder: tree_digest(folder) for folder in (docs, site)} == before
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,37 @@ def test_serve_refuses_an_address_without_a_port_before_saying_it_serves(
     assert result.exit_code == 2
     assert "is not HOST:PORT" in result.output and "127.0.0.1:8000" in result.output
     assert "Serving" not in result.output and "Traceback" not in result.output
+
+
+def test_serve_at_a_port_in_use_says_to_choose_another(
+    runner: CliRunner, tmp_path: Path, earlier_build: dict[str, Path]
+) -> None:
+    """MkDocs builds the pages first, then binds: the pages of a real build, then a taken port."""
+    shutil.copytree(earlier_build["docs"], tmp_path / "docs")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        result = runner.invoke(
+            main, ["serve", "--docs-dir", str(tmp_path / "docs"), "--dev-addr", address]
+        )
+    assert result.exit_code == 1
+    assert f"Cannot serve at {address}" in result.output and "--dev-addr" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_reports_what_mkdocs_refused(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mkdocs.commands.serve
+    from mkdocs.exceptions import ConfigurationError
+
+    def refuse(**kwargs: Any) -> None:
+        raise ConfigurationError("Config value 'theme': Unrecognised theme name: 'nonesuch'.")
+
+    monkeypatch.setattr(mkdocs.commands.serve, "serve", refuse)
+    write_results(make_results(official=True), tmp_path / "docs")
+    result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
+    assert result.exit_code == 1
+    assert "MkDocs could not serve" in result.output and "nonesuch" in result.output
+    assert "Traceback" not in result.output

@@ -207,6 +207,34 @@ def test_a_data_folder_that_cannot_be_written_to_is_named_without_a_traceback(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_data_root_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    with pytest.raises(ReportgenError) as raised:
+        fetch_dataset_file("retinamnist", blocker)
+    assert f"--data-root {blocker} is a file, not a folder" in str(raised.value)
+    assert "retinamnist.npz" in str(raised.value)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_data_root_that_cannot_be_made_is_named_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Simulated where the folder is made (root ignores permissions)."""
+
+    def refused(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    wanted = tmp_path / "new" / "data"
+    with pytest.raises(ReportgenError) as raised:
+        fetch_dataset_file("retinamnist", wanted)
+    message = str(raised.value)
+    assert f"Cannot create the data folder {wanted} (Permission denied)" in message
+    assert "Choose a writable --data-root" in message
+    assert list(tmp_path.iterdir()) == []
+
+
 def _staging_folder(root: Path, name: str, owner: str | None, age_seconds: float = 0) -> Path:
     """A download's staging folder as a build leaves it: a half file, an owner line, times."""
     folder = root / f".retinamnist.download-{name}"

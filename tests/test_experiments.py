@@ -126,6 +126,12 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
             "steps = ['magic']",
         ),
         ("[[variants]\nname = 1\n", "is not valid TOML"),
+        (
+            '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nlr = true\n',
+            "variant 2 ('b'): lr = True must be a number, not true/false",
+        ),
+        ("seeds = [0]\n", "no [[variants]] declared"),
+        ('[[variants]]\ndescription = "no name"\n', "variant 1: every variant needs a name"),
     ],
 )
 def test_malformed_experiments_files_name_the_problem(
@@ -136,6 +142,17 @@ def test_malformed_experiments_files_name_the_problem(
     with pytest.raises(ReportgenError) as raised:
         load_plan(path)
     assert phrase in str(raised.value)
+
+
+def test_an_experiments_file_that_is_missing_or_unreadable_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ReportgenError) as missing:
+        load_plan(tmp_path / "plan.toml")
+    assert f"Experiments file {tmp_path / 'plan.toml'} does not exist" in str(missing.value)
+    (tmp_path / "latin1.toml").write_bytes('[[variants]]\nname = "café"\n'.encode("latin-1"))
+    with pytest.raises(ReportgenError) as undecodable:
+        load_plan(tmp_path / "latin1.toml")
+    assert "latin1.toml cannot be read (" in str(undecodable.value)
+    assert "utf-8" in str(undecodable.value)
 
 
 def test_bad_experiments_file_fails_the_build_before_training(
@@ -254,6 +271,16 @@ def test_while_workers_train_the_display_is_told_that_time_passes(
     import reportgen.experiment_runs
 
     monkeypatch.setattr(reportgen.experiment_runs, "WAITING_SECONDS", 0.05)
+    real_wait = reportgen.experiment_runs.wait
+    waits = 0
+
+    def first_wait_times_out(pending: Any, *args: Any, **kwargs: Any) -> Any:
+        """The first wait ends with nothing finished, however fast the workers are."""
+        nonlocal waits
+        waits += 1
+        return (set(), set(pending)) if waits == 1 else real_wait(pending, *args, **kwargs)
+
+    monkeypatch.setattr(reportgen.experiment_runs, "wait", first_wait_times_out)
     events: list[str] = []
     _run_small_plan(
         synthetic_retina_root,
@@ -263,7 +290,6 @@ def test_while_workers_train_the_display_is_told_that_time_passes(
         on_run=lambda name, seed, total: events.append("finished"),
         on_waiting=lambda: events.append("waiting"),
     )
-    # The workers take seconds to start (torch's import) before the first run finishes.
     assert events.count("finished") == 2 and events[0] == "waiting"
 
 
