@@ -267,15 +267,15 @@ def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:
 def mean_sd(
     rows: list[dict[str, Any]], names: tuple[str, ...] = (*SUMMARY_METRICS, "per_class_recall")
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Per name, the mean and sample sd (0 for one row) over rows, elementwise for lists."""
+    """Per name, the mean and sample sd (0 for one row) over rows, elementwise for lists. Equal
+    values have sd 0 exactly (numpy's rounding gives 8.5e-18 for three of 0.05)."""
     mean: dict[str, Any] = {}
     sd: dict[str, Any] = {}
     for name in names:
         values = np.asarray([row[name] for row in rows], dtype=float)
         mean[name] = values.mean(axis=0).tolist()
-        sd[name] = (
-            values.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros_like(values[0])
-        ).tolist()
+        spread = values.std(axis=0, ddof=1) if len(rows) > 1 else np.zeros_like(values[0])
+        sd[name] = np.where(values.min(axis=0) == values.max(axis=0), 0.0, spread).tolist()
     return mean, sd
 
 

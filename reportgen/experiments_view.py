@@ -16,9 +16,10 @@ from reportgen.results import PLAN_FILE
 from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
     NOISE_LEVEL,
+    difference_reading,
+    no_spread,
     selection_margin,
     single_network_version,
-    within_seed_noise,
 )
 
 # The table's columns that compare with the baseline: the metrics, then the focus class's recall.
@@ -101,25 +102,26 @@ def _versus_baseline(
     focus: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Per column: the variant's and the baseline's means (the pages show the difference of the
-    two as rounded), whether the pages mark the difference as within seed noise (never with one
-    seed: no spread to judge by), and for the focus class's recall (focus: its "name" and test
-    "images") a small difference in images."""
+    two as rounded), how the pages qualify it (variant_comparisons.difference_reading), and for
+    the focus class's recall (focus: its "name" and test "images") a small difference in images."""
     versus = {}
     for column in TABLE_COLUMNS:
         mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
-        within_noise = within_seed_noise(
-            mean - baseline, cells[column]["sd"], n, base_cells[column]["sd"], baseline_n
-        )
         versus[column] = {
             "mean": mean,
             "baseline": baseline,
-            # What the pages mark: a difference that shows as +0.000 gets no mark.
-            "marked": bool(within_noise) and rounded(mean) != rounded(baseline),
+            "reading": difference_reading(
+                mean, cells[column]["sd"], n, baseline, base_cells[column]["sd"], baseline_n
+            ),
             "images": image_difference(
                 mean - baseline,
                 focus["images"],
                 focus["name"],
-                steady=not cells[column]["sd"] and not base_cells[column]["sd"],
+                # One run each (no sd) or every run alike: whole images, not an average.
+                steady=all(
+                    sd is None or no_spread(sd)
+                    for sd in (cells[column]["sd"], base_cells[column]["sd"])
+                ),
             )
             if column == "focus_recall"
             else None,
@@ -197,6 +199,8 @@ def _variant_rows(
                     )
                 ],
                 "n_runs": len(variant["runs"]),
+                # Test scores by seed, for comparisons seed by seed (single_network_version).
+                "test_by_seed": {run["seed"]: run["test"] for run in variant["runs"]},
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),
             }
@@ -222,11 +226,20 @@ def experiments_view(
         "focus_recall": f"{dataset['class_names'][focus]} recall",
     }
     # The headline differences of the recommended variant from the baseline that the pages mark
-    # as within seed noise.
+    # as within seed noise, and those every seed of both gave alike (no test can judge them).
+    readings = {
+        column: None if recommended is rows[0] else recommended["versus_baseline"][column]
+        for column in labels
+    }
     recommended_within_noise = [
-        label
-        for column, label in labels.items()
-        if recommended is not rows[0] and recommended["versus_baseline"][column]["marked"]
+        labels[column]
+        for column, entry in readings.items()
+        if entry and entry["reading"] == "noise"
+    ]
+    recommended_alike = [
+        {"label": labels[column], "images": entry["images"]}
+        for column, entry in readings.items()
+        if entry and entry["reading"] == "alike"
     ]
     screening_rows = screening.screening_by_variant(experiments, dataset)
     if screening_rows is not None:
@@ -264,6 +277,7 @@ def experiments_view(
         "baseline": rows[0],
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
+        "recommended_alike": recommended_alike,
         "single_network": single_network_version(recommended, rows),
         # The experiments file published beside experiments.json (older builds have none).
         "plan_file": PLAN_FILE.as_posix() if experiments.get("plan_toml") else None,

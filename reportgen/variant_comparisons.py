@@ -37,6 +37,14 @@ def selection_margin(
 
 
 NOISE_LEVEL = 0.05  # a difference is within seed noise when Welch's test gives p at least this
+# An sd this small is rounding, not spread: numpy gives 8.5e-18 for three runs of 0.05 (and
+# experiments.json files written before mean_sd said 0 for equal values keep such sds).
+NO_SPREAD = 1e-12
+
+
+def no_spread(sd: float | None) -> bool:
+    """Whether an sd over seeds says every run scored the same (False for None: one seed)."""
+    return sd is not None and abs(sd) < NO_SPREAD
 
 
 def within_seed_noise(
@@ -47,9 +55,41 @@ def within_seed_noise(
     noise. None: one seed, so no spread to judge by."""
     if n < 2 or baseline_n < 2 or sd is None or baseline_sd is None:
         return None
-    if sd == 0 and baseline_sd == 0:
+    if no_spread(sd) and no_spread(baseline_sd):
         return abs(delta) < 1e-9
     test = stats.ttest_ind_from_stats(delta, sd, n, 0.0, baseline_sd, baseline_n, equal_var=False)
+    return bool(test.pvalue >= NOISE_LEVEL)
+
+
+def difference_reading(
+    mean: float,
+    sd: float | None,
+    n: int,
+    baseline: float,
+    baseline_sd: float | None,
+    baseline_n: int,
+) -> str | None:
+    """How the pages qualify a variant's mean against the baseline's: "same" where they round
+    alike, "alike" where every run of both scored the same (no spread: no test over seeds can
+    judge the difference, which is then one of a few test images), "noise" where Welch's test
+    cannot tell it from seed noise, None where it can, or with one seed (nothing to judge by)."""
+    if rounded(mean) == rounded(baseline):
+        return "same"
+    if n >= 2 and baseline_n >= 2 and no_spread(sd) and no_spread(baseline_sd):
+        return "alike"
+    return "noise" if within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n) else None
+
+
+def paired_within_seed_noise(differences: list[float]) -> bool | None:
+    """Whether per-seed differences between two variants run with the same seeds (each pair
+    trained alike but for the change, sharing their data order and, for an ensemble and its
+    single network, that network) could be seed noise: the paired t-test gives p >= 0.05. None
+    with one seed, or where every seed gave the same non-zero difference (no spread to judge by)."""
+    if len(differences) < 2:
+        return None
+    if max(differences) - min(differences) < 1e-12:
+        return True if abs(differences[0]) < 1e-9 else None
+    test = stats.ttest_1samp(differences, 0.0)
     return bool(test.pvalue >= NOISE_LEVEL)
 
 
@@ -67,9 +107,11 @@ def single_network_version(
 ) -> dict[str, Any] | None:
     """Where the recommended variant's runs average several networks: the variant whose runs
     trained with the same settings and one network (its training cost divided by the ensemble
-    size), with, per column of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise
-    (Welch; None with one seed). None when there is no such pair. An observation beside the
-    choice, never a choice."""
+    size), with, per column of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise.
+    The ensemble's run of seed s trains its first network with seed s, the single network's run
+    of the same seed, so the two are compared seed by seed (paired_within_seed_noise), never as
+    independent samples. None when there is no such pair. An observation beside the choice,
+    never a choice."""
 
     def recipe(row: dict[str, Any]) -> dict[str, Any]:
         """The settings a variant's runs trained with, but for the seed and the ensemble size."""
@@ -91,17 +133,15 @@ def single_network_version(
     )
     if single is None:
         return None
+    seeds = sorted(set(single["test_by_seed"]) & set(recommended["test_by_seed"]))
     lower = {}
     for column in COMPARED_COLUMNS:
-        mine, theirs = single["cells"][column], recommended["cells"][column]
-        noise = within_seed_noise(
-            mine["mean"] - theirs["mean"],
-            mine["sd"],
-            single["n_runs"],
-            theirs["sd"],
-            recommended["n_runs"],
-        )
-        lower[column] = None if noise is None else (not noise and mine["mean"] < theirs["mean"])
+        differences = [
+            single["test_by_seed"][seed][column] - recommended["test_by_seed"][seed][column]
+            for seed in seeds
+        ]
+        noise = paired_within_seed_noise(differences)
+        lower[column] = None if noise is None else (not noise and sum(differences) < 0)
     return {
         "row": single,
         "networks": networks,

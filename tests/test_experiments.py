@@ -350,6 +350,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
+    # The variants' lines qualify their differences; the page says what the words mean.
+    assert "A difference marked *within seed noise* could come from" in page
+    assert "A difference marked *alike in every seed* came out" in page
     # Each variant's charts say in words what they show: the curves' turning points and the
     # confusion matrix's diagonal, from the run the charts draw (its first seed's).
     class_names = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["dataset"][

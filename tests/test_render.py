@@ -13,6 +13,7 @@ import yaml
 
 from reportgen import sources
 from reportgen.evaluate import summarize_test
+from reportgen.experiments import mean_sd
 from reportgen.experiments_view import collapsed_onto, experiments_view, image_difference
 from reportgen.formatting import (
     escape_markdown,
@@ -44,7 +45,12 @@ from reportgen.render import (
     read_templates,
     render_pages,
 )
-from reportgen.variant_comparisons import baseline_versus_reference, within_seed_noise
+from reportgen.variant_comparisons import (
+    baseline_versus_reference,
+    difference_reading,
+    paired_within_seed_noise,
+    within_seed_noise,
+)
 from tests.conftest import assert_blocks_set_apart, make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -397,8 +403,8 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
             "focus_rightly": {"mean": 0.0},
         },
         "versus_baseline": {
-            "balanced_accuracy": {"mean": 0.34, "baseline": 0.44, "marked": False, "images": None},
-            "focus_recall": {"mean": 0.0, "baseline": 0.0, "marked": False, "images": None},
+            "balanced_accuracy": {"mean": 0.34, "baseline": 0.44, "reading": None, "images": None},
+            "focus_recall": {"mean": 0.0, "baseline": 0.0, "reading": "same", "images": None},
         },
         "steps": ["class_weighted_loss"],
         "config": {"loss_weighting": "inverse_frequency"},
@@ -413,7 +419,7 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
     assert "— it changes 4 settings at once (epochs, lr, model, optimizer)" in line
     assert (
-        "(-0.100), c recall 0.000 (+0.000), with, per run on average, 2 test images called *c*, 0 of them rightly"
+        "(-0.100), c recall 0.000 (no change), with, per run on average, 2 test images called *c*, 0 of them rightly"
         in line
     )
 
@@ -444,6 +450,24 @@ def test_a_difference_welchs_test_cannot_tell_from_seed_noise_is_marked_so() -> 
     # adamw's grade-4 recall on RetinaMNIST: +1/15 with sd 0.0577 against 0: p = 0.18
     assert within_seed_noise(1 / 15, (1 / 300) ** 0.5, 3, 0.0, 3) is True
     assert within_seed_noise(0.5, 0.1, 1, 0.1, 3) is None  # one seed: no spread to judge by
+    # What the pages write: the same to three decimals; alike in every seed (the recommended
+    # variant's one grade-4 image of 20 in each seed, against none); Welch's reading otherwise.
+    assert difference_reading(0.3404, 0.01, 3, 0.3396, 0.01, 3) == "same"
+    assert difference_reading(0.05, 0.0, 3, 0.0, 0.0, 3) == "alike"
+    # numpy's sd of three recalls of 0.05 is 8.5e-18, as older experiments.json files keep it;
+    # mean_sd now says 0.
+    assert difference_reading(0.05, 8.5e-18, 3, 0.0, 0.0, 3) == "alike"
+    assert mean_sd([{"auc": 0.05}] * 3, ("auc",))[1] == {"auc": 0.0}
+    assert difference_reading(0.05, 0.0, 1, 0.0, None, 3) is None
+    assert difference_reading(0.021, 0.030, 3, 0.0, 0.025, 3) == "noise"
+    assert difference_reading(0.053, 0.014, 3, 0.0, 0.025, 3) is None
+    # Seed by seed: a steady gain is beyond noise, a tie is noise, one seed or a constant
+    # non-zero difference has nothing to judge by.
+    assert paired_within_seed_noise([0.012, 0.01, 0.008]) is False
+    assert paired_within_seed_noise([0.03, -0.02, 0.0]) is True
+    assert paired_within_seed_noise([0.0, 0.0, 0.0]) is True
+    assert paired_within_seed_noise([0.01, 0.01, 0.01]) is None
+    assert paired_within_seed_noise([0.01]) is None
 
 
 def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> None:
@@ -497,7 +521,10 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
     build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1}
 
-    def variant(name: str, balanced: float, val: float, config: dict) -> dict:
+    def variant(
+        name: str, balanced: float, val: float, config: dict, by_seed: tuple = (-1, 0, 1)
+    ) -> dict:
+        """Means and sds as given; each seed's test scores mean + sd * by_seed[seed]."""
         metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": balanced, "macro_f1": 0.3}
         return {
             "name": name,
@@ -511,6 +538,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
             "runs": [
                 {
                     "seed": seed,
+                    "test": {key: value + 0.01 * by_seed[seed] for key, value in metrics.items()},
                     "confusion_matrix": [[9, 1], [9, 1]],
                     "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
                     "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
@@ -531,7 +559,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
             variant("baseline", 0.30, 0.35, {}),
             variant("ensemble", 0.40, 0.50, {**wide, "ensemble": 3}),
             variant("other-single", 0.40, 0.45, {"model": "wide_cnn"}),  # not the same recipe
-            variant("single", 0.41, 0.44, wide),
+            variant("single", 0.41, 0.44, wide, by_seed=(1, -1, 0)),
         ],
     }
     dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
@@ -558,13 +586,33 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
 
     index = index_with(view)
     assert "Its single-network version, **[single](experiments.md#single)** (the same" in index
-    assert "one network instead of 3: a third of the training), scored a mean test" in index
-    assert "none of them lower beyond seed noise over 3 seeds" in index
+    assert (
+        "one network instead of 3: a third of the training; each run of the recommended variant"
+        in index
+    )
+    assert (
+        "averages this variant's network of the same seed with 2 more), scored a mean test" in index
+    )
+    assert "none of them lower beyond seed noise over 3 seeds compared seed by seed" in index
     # Lower beyond seed noise in balanced accuracy (0.30 against 0.40, sds 0.01) is said so.
-    experiments["variants"][3] = variant("single", 0.30, 0.44, wide)
+    experiments["variants"][3] = variant("single", 0.30, 0.44, wide, by_seed=(1, -1, 0))
     view = experiments_view(experiments, dataset)
     assert view["single_network"]["lower"] == ["balanced accuracy"]
-    assert ": lower beyond seed noise in balanced accuracy." in index_with(view)
+    assert ": lower beyond seed noise in balanced accuracy, compared seed by seed" in index_with(
+        view
+    )
+    # Compared as independent samples, 0.41 against 0.40 with sds 0.01 would pass for noise too;
+    # seed by seed, a difference that keeps its sign and size in every seed does not.
+    experiments["variants"][3] = variant("single", 0.39, 0.44, wide, by_seed=(-1, 0, 1))
+    experiments["variants"][1] = variant(
+        "ensemble", 0.40, 0.50, {**wide, "ensemble": 3}, (-1.2, 0, 1.2)
+    )
+    paired = experiments_view(experiments, dataset)["single_network"]
+    assert within_seed_noise(-0.01, 0.01, 3, 0.012, 3) is True
+    assert paired["lower"] == ["balanced accuracy"] and paired["judged"]
+    # A difference every seed gives alike cannot be judged: no verdict, as with one seed.
+    experiments["variants"][1] = variant("ensemble", 0.40, 0.50, {**wide, "ensemble": 3})
+    assert not experiments_view(experiments, dataset)["single_network"]["judged"]
     # No pair without an ensemble, nor one that changes other settings too.
     experiments["variants"][3] = variant("single", 0.41, 0.44, {**wide, "lr": 0.1})
     assert experiments_view(experiments, dataset)["single_network"] is None
@@ -610,14 +658,16 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
             "val_sd": {"balanced_accuracy": 0.01},
             "runs": [
                 {
+                    "seed": seed,
+                    "test": metrics,
                     "confusion_matrix": [[9, 1], [9, 1]],
                     "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
                     "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
                     "train_seconds": 1.0,
                     "config": {},
                 }
-            ]
-            * 3,
+                for seed in range(3)
+            ],
         }
 
     experiments = {
@@ -633,6 +683,35 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     # accuracy +0.01 (sds 0.02) and AUC +0.01 (sds 0.01): noise; balanced accuracy +0.10 with
     # sds 0.005 is not (p < 0.001), and b recall +0.000 is left out.
     assert view["recommended_within_noise"] == ["accuracy", "AUC"]
+    assert view["recommended_alike"] == []  # b recall is the same: "no change"
+    assert view["recommended_row"]["versus_baseline"]["focus_recall"]["reading"] == "same"
+    # b recall 0.6 in every run against 0.1 in every run of the baseline: no spread to judge by.
+    experiments["variants"][1]["mean"]["per_class_recall"] = [0.9, 0.6]
+    alike = experiments_view(experiments, dataset)
+    assert alike["recommended_alike"] == [
+        {"label": "b recall", "images": "1 more of the 2 *b* images found"}
+    ]
+    index = (
+        make_environment()
+        .get_template("index.md.j2")
+        .render({**page_context(make_results()), "experiments": alike})
+    )
+    assert (
+        "Its b recall differed from the baseline's alike in every seed of both, which no test "
+        "over seeds can judge: 1 more of the 2 *b* images found." in index
+    )
+    # Next steps says what each qualifier means, as Markdown (test_experiments: Experiments).
+    two_classes = page_context(make_results("pneumoniamnist", class_names=["a", "b"]))
+    text = (
+        make_environment()
+        .get_template("next-steps.md.j2")
+        .render({**two_classes, "experiments": alike})
+    )
+    assert "A difference marked *within seed noise* could come from" in text
+    assert "A difference marked *alike in every seed* came out the same in every run" in text
+    assert "*No change*: the same as the baseline's, to three decimals." in text
+    assert "b recall 0.600 (+0.500, alike in every seed: 1 more of the 2 *b* images found)" in text
+    experiments["variants"][1]["mean"]["per_class_recall"] = [0.9, 0.1]
     experiments["recommended"] = "baseline"
     assert experiments_view(experiments, dataset)["recommended_within_noise"] == []
     # One seed: no spread, so neither a noise mark nor a validation sd (mean_sd's 0) to weigh by.
