@@ -1150,3 +1150,13 @@ def test_a_second_render_compiles_nothing_and_each_environment_gets_its_own_code
     # Given the context first: code compiled for the plain filter would pass it the text only.
     assert rendered(jinja2.pass_context(lambda context, text: text + context["mark"])) == "quiet!"
     assert rendered(lambda text: text.upper()) == "QUIET"  # and the first's code still serves it
+
+
+@pytest.mark.parametrize("flag", ["dermamnist", "retinamnist"])
+def test_every_figure_of_the_build_has_a_caption(flag: str) -> None:
+    """The alt text is for screen readers; the caption says what the figure shows to everyone."""
+    for name, text in render_pages(make_results(flag=flag, official=True)).items():
+        lines = text.splitlines()
+        for number, line in enumerate(lines):
+            if line.lstrip().startswith("!["):
+                assert lines[number + 1].strip() == "/// caption", (name, line[:80])

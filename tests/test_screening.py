@@ -14,7 +14,7 @@ from reportgen.experiments_view import experiments_view
 from reportgen.figure_plan import figure_jobs
 from reportgen.formatting import fmt_number
 from reportgen.referral import referral_auc, referral_operating_point, screening_counts
-from reportgen.render import render_pages
+from reportgen.render import make_environment, page_context, render_pages
 from reportgen.screening import screening_by_variant, screening_view
 from tests.conftest import make_results, reportgen_imports
 
@@ -385,3 +385,36 @@ def test_a_referral_that_misses_nothing_has_no_missed_line() -> None:
     home = render_pages(results)["index.md"]
     assert "**Referred**: this build's run refers 20 of the 20 images graded referable" in home
     assert "**Missed**" not in home  # not "grade 4 is referred least often (4 of 4)"
+
+
+def test_the_home_page_sets_the_recommended_variants_referral_beside_the_recipes() -> None:
+    """Both sides of the trade: sensitivity and specificity, each against the study recipe's."""
+    context = page_context(make_results(flag="retinamnist", official=True))
+
+    def reading(sensitivity: float, specificity: float) -> dict:
+        return {
+            "referred": [124, 138],
+            "mean": {"sensitivity": sensitivity, "specificity": specificity},
+        }
+
+    baseline = {"name": "baseline", "screening": reading(0.79, 0.69)}
+    wide = {"name": "wide", "screening": reading(0.73, 0.75)}
+    experiments = {
+        "recommended": "wide",
+        "recommended_row": wide,
+        "baseline": baseline,
+        "one_seed": False,
+        "seeds": [0, 1, 2],
+        "screening": [baseline["screening"], wide["screening"]],
+    }
+    findings = make_environment().get_template("_findings.md.j2")
+    text = findings.render({**context, "experiments": experiments})
+    assert (
+        "its runs referred 124 to 138 of the "
+        f"{context['screening']['positives']} (mean sensitivity 0.73, lower than the study's "
+        "recipe's mean of 0.79 over the same seeds; mean specificity 0.75 against the study's "
+        "recipe's 0.69)."
+    ) in text
+    wide["screening"] = reading(0.79, 0.69)  # as the recipe, to two decimals: no comparison
+    text = findings.render({**context, "experiments": experiments})
+    assert "(mean sensitivity 0.79; mean specificity 0.69)." in text

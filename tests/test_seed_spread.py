@@ -80,3 +80,29 @@ def test_the_overview_says_how_far_the_runs_numbers_and_findings_carry_over_to_o
     # Without experiments the run's numbers stand alone.
     alone = _index(results, None)
     assert "Over the 3 seeds" not in alone and "of the same recipe" not in alone
+
+
+def test_the_model_card_says_where_its_one_run_ranks_among_the_recipes_seeds() -> None:
+    context = page_context(make_results())
+    cell = {"mean": 0.5, "sd": 0.02}
+    context["experiments"] = {
+        "one_seed": False,
+        "seeds": [0, 1, 2],
+        "baseline": {"cells": {"accuracy": cell, "balanced_accuracy": cell}},
+    }
+    body = make_environment().get_template("_model_card_body.md.j2")
+    recalls = [[0.9, 0.0, 0.84], [0.8, 0.0, 0.44], [0.85, 0.0, 0.47]]
+    experiments = _experiments([0.53, 0.50, 0.52], recalls, {})
+
+    def one_run(seed: int) -> str:
+        spread = recipe_over_seeds(experiments, seed)
+        text = body.render({**context, "recipe_seeds": spread})
+        (line,) = [line for line in text.splitlines() if line.startswith("- **One run.**")]
+        return line
+
+    assert "This run is the best of those seeds on all three of accuracy, AUC and balanced" in (
+        one_run(0)
+    )
+    assert "at its luckiest: quote the means as the recipe's score." in one_run(0)
+    assert "This run is the worst of those seeds on all three" in one_run(1)
+    assert "best of those" not in one_run(2) and "worst of those" not in one_run(2)
