@@ -126,8 +126,11 @@ def test_the_variant_table_shows_the_rates_its_runs_keep_in_its_header_order() -
     from validation only where every run keeps them, in the order the header names them."""
     dataset = make_results(flag="retinamnist", official=True)["dataset"]
     metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": 0.4, "macro_f1": 0.3}
+    summary = {**metrics, "per_class_recall": [1.0] * 5}
     runs = [
         {
+            "seed": seed,
+            "test": summary,
             "confusion_matrix": np.eye(5, dtype=int).tolist(),
             "confusion_matrix_normalized": np.eye(5).tolist(),
             "history": [{"epoch": 1, "val_loss": 1.2, "val_auc": 0.7}],
@@ -136,9 +139,8 @@ def test_the_variant_table_shows_the_rates_its_runs_keep_in_its_header_order() -
             "train_seconds": 1.0,
             "config": {},
         }
-        for _ in range(2)
+        for seed in range(2)
     ]
-    summary = {**metrics, "per_class_recall": [1.0] * 5}
     experiments = {
         "recommended": "baseline",
         "seeds": [0, 1],
