@@ -508,6 +508,9 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
     assert url.endswith("/regular_fundus_images")  # the lists themselves, not the front page
     deepdrid = f"[DeepDRiD's image lists]({escape_markdown(url)})"  # Markdown reads it as url
     assert deepdrid in retina  # the fact links to where it can be checked
+    assert (
+        "| Task | `ordinal-regression` in medmnist: 5 ordered grades, which the network" in retina
+    )
     derma = render_pages(make_results())["dataset.md"]
     assert "Validation may share patients" not in derma  # DermaMNIST has its own leakage warning
     # Four photographs a patient: intervals that count images as independent are much too
