@@ -17,6 +17,7 @@ from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
     NOISE_LEVEL,
     difference_reading,
+    longer_training,
     no_spread,
     selection_margin,
     single_network_version,
@@ -279,6 +280,7 @@ def experiments_view(
         "recommended_within_noise": recommended_within_noise,
         "recommended_alike": recommended_alike,
         "single_network": single_network_version(recommended, rows),
+        "longer_training": longer_training(rows),
         # The experiments file published beside experiments.json (older builds have none).
         "plan_file": PLAN_FILE.as_posix() if experiments.get("plan_toml") else None,
         "references": experiments["references"],

@@ -151,6 +151,28 @@ def single_network_version(
     }
 
 
+# What a variant may change to be the baseline's recipe trained for longer: the epochs, and
+# which epoch it keeps and when it stops.
+LONGER_TRAINING_KEYS = frozenset({"epochs", "select_epoch", "patience"})
+
+
+def longer_training(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first variant that trains the baseline's recipe (rows[0]) for more epochs and changes
+    nothing else but LONGER_TRAINING_KEYS: what tells whether a still-falling validation loss
+    meant more epochs would help. None where the plan has none."""
+    base_epochs = rows[0]["first_run"]["config"]["epochs"]
+    return next(
+        (
+            row
+            for row in rows[1:]
+            if row["config"]
+            and set(row["config"]) <= LONGER_TRAINING_KEYS
+            and row["config"].get("epochs", base_epochs) > base_epochs
+        ),
+        None,
+    )
+
+
 def baseline_versus_reference(
     view: dict[str, Any] | None, colour_reference: dict[str, Any] | None
 ) -> dict[str, Any] | None:

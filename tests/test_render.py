@@ -48,6 +48,7 @@ from reportgen.render import (
 from reportgen.variant_comparisons import (
     baseline_versus_reference,
     difference_reading,
+    longer_training,
     paired_within_seed_noise,
     within_seed_noise,
 )
@@ -522,7 +523,7 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
 
 
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
-    build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1}
+    build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1, "epochs": 10}
 
     def variant(
         name: str, balanced: float, val: float, config: dict, by_seed: tuple = (-1, 0, 1)
@@ -667,7 +668,7 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
                     "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
                     "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
                     "train_seconds": 1.0,
-                    "config": {},
+                    "config": {"epochs": 10},
                 }
                 for seed in range(3)
             ],
@@ -1163,3 +1164,58 @@ def test_every_figure_of_the_build_has_a_caption(flag: str) -> None:
         for number, line in enumerate(lines):
             if line.lstrip().startswith("!["):
                 assert lines[number + 1].strip() == "/// caption", (name, line[:80])
+
+
+def test_a_still_falling_loss_points_to_the_variant_that_trained_longer() -> None:
+    def row(name: str, config: dict, epochs: int = 10) -> dict:
+        return {
+            "name": name,
+            "slug": name,
+            "config": config,
+            "first_run": {"config": {"epochs": epochs}},
+        }
+
+    baseline = row("baseline", {})
+    longer = row("best-epoch", {"epochs": 20, "select_epoch": "val_auc", "patience": 5}, 20)
+    assert longer_training([baseline, longer]) is longer
+    # More epochs with anything else changed, or no more epochs, is not that test.
+    assert longer_training([baseline, row("wide", {"epochs": 20, "lr": 0.003}, 20)]) is None
+    assert longer_training([baseline, row("short", {"epochs": 5}, 5)]) is None
+    assert longer_training([baseline, row("keep-best", {"select_epoch": "val_auc"})]) is None
+    results = make_results()
+    for epoch, row_of_history in enumerate(results["history"]):  # falling to the last epoch
+        row_of_history["val_loss"] = 2.0 - 0.1 * epoch
+    longer.update(
+        cells={"balanced_accuracy": {"mean": 0.307}},
+        versus_baseline={
+            "balanced_accuracy": {
+                "mean": 0.307,
+                "baseline": 0.343,
+                "reading": "noise",
+                "images": None,
+            }
+        },
+    )
+    experiments = {
+        "one_seed": False,
+        "baseline": {"cells": {"balanced_accuracy": {"mean": 0.343}}},
+        "longer_training": longer,
+    }
+    page = (
+        make_environment()
+        .get_template("training.md.j2")
+        .render({**page_context(results), "experiments": experiments})
+    )
+    assert "so the network may be under-trained: more epochs might help. The variant " in page
+    assert (
+        "[best-epoch](experiments.md#best-epoch) tries that: the same recipe for up to 20 epochs, "
+        "keeping the epoch with the best validation score. Its mean test balanced accuracy is "
+        "0.307, against 0.343 for this recipe over the same seeds (-0.036, within seed noise)."
+    ) in page
+    experiments["longer_training"] = None
+    page = (
+        make_environment()
+        .get_template("training.md.j2")
+        .render({**page_context(results), "experiments": experiments})
+    )
+    assert "more epochs might help." in page and "tries that" not in page

@@ -137,7 +137,7 @@ def test_the_variant_table_shows_the_rates_its_runs_keep_in_its_header_order() -
             "referral_auc": 0.8,
             "referral_at_target": {"sensitivity": 0.9, "specificity": 0.6},
             "train_seconds": 1.0,
-            "config": {},
+            "config": {"epochs": 10},
         }
         for seed in range(2)
     ]
