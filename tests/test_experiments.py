@@ -246,6 +246,20 @@ def _run_small_plan(
     run_plan(base, plan, data_file, lambda: read_dataset("retinamnist", data_file), **callbacks)
 
 
+def test_a_trained_run_that_cannot_be_read_back_is_named(
+    synthetic_retina_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another build replacing the cache meanwhile: the run trained, but its entry is gone."""
+    import reportgen.experiment_runs
+
+    monkeypatch.setattr(reportgen.experiment_runs, "_train_missing", lambda *args: None)
+    with pytest.raises(ReportgenError) as raised:
+        _run_small_plan(synthetic_retina_root, tmp_path / "cache", [{"name": "baseline"}], jobs=1)
+    message = str(raised.value)
+    assert "The run of baseline, seed 0, was trained but cannot be read back from" in message
+    assert str(tmp_path / "cache") in message and "one build at a time per --cache-dir" in message
+
+
 def test_runs_trained_one_at_a_time_report_every_epoch_of_every_network(
     synthetic_retina_root: Path, tmp_path: Path
 ) -> None:
