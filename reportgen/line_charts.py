@@ -277,9 +277,5 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path, phone: boo
     bottom.set_ylabel("images")
     bottom.grid(axis="y", alpha=0.3)
     # Below the figure, where no bin's bar or dot can be hidden behind it.
-    handles, labels = top.get_legend_handles_labels()
-    if phone:
-        legend_below(fig, bottom, handles, labels)
-    else:
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.04), frameon=False)
+    legend_below(fig, bottom, *top.get_legend_handles_labels())
     return _saved(fig, path, phone)

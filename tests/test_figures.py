@@ -479,9 +479,12 @@ def test_line_charts_phone_renditions_show_the_same_data_in_readable_text(
     shrink = min(1.0, PHONE_COLUMN / (_png_width(phone_png) / PHONE_DENSITY))
     assert shrink >= 0.75
     assert _smallest_text(phone) * DPI / 72 * shrink >= 10
-    # A legend moved below the axes lies under everything they draw, ticks and labels included.
-    renderer = FigureCanvasAgg(phone).get_renderer()
+    # A legend moved below the axes lies under everything they draw, ticks and labels included
+    # (on wide figures too, for the reliability diagram, whose bars fill its axes).
     assert len(phone.legends) == (chart in LEGENDS_BELOW_ON_PHONES)
-    for legend in phone.legends:
-        lowest = min(ax.get_tightbbox(renderer).y0 for ax in phone.axes)
-        assert legend.get_window_extent(renderer).y1 < lowest
+    assert len(wide.legends) == (chart == "reliability")
+    for figure in (wide, phone):
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        for legend in figure.legends:
+            lowest = min(ax.get_tightbbox(renderer).y0 for ax in figure.axes)
+            assert legend.get_window_extent(renderer).y1 < lowest
