@@ -947,6 +947,8 @@ def test_the_model_card_says_it_is_not_the_recommended_variants_and_the_home_pag
     home = render_pages(results)["index.md"]
     assert '??? info "How to read these pages: the words they use"' in home
     assert "**Epoch**: one pass of training over all the training images." in home
+    assert "A difference *within seed noise* is one that retraining with other seeds" in home
+    assert "**95% interval**: a range that, given how few test images there are" in home
     assert "which is its sensitivity for that class" in home
     card = render_pages(results)["model-card.md"]
     assert "This card is for the build's own run" not in card  # no experiments: nothing to confuse
