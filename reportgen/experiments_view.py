@@ -108,12 +108,14 @@ def _versus_baseline(
     versus = {}
     for column in TABLE_COLUMNS:
         mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
+        reading = difference_reading(
+            mean, cells[column]["sd"], n, baseline, base_cells[column]["sd"], baseline_n
+        )
         versus[column] = {
             "mean": mean,
             "baseline": baseline,
-            "reading": difference_reading(
-                mean, cells[column]["sd"], n, baseline, base_cells[column]["sd"], baseline_n
-            ),
+            "reading": reading,
+            # None where the pages say "no change", however many images per run rounding hides.
             "images": image_difference(
                 mean - baseline,
                 focus["images"],
@@ -124,7 +126,7 @@ def _versus_baseline(
                     for sd in (cells[column]["sd"], base_cells[column]["sd"])
                 ),
             )
-            if column == "focus_recall"
+            if column == "focus_recall" and reading != "same"
             else None,
         }
     return versus
@@ -202,6 +204,11 @@ def _variant_rows(
                 "n_runs": len(variant["runs"]),
                 # Test scores by seed, for comparisons seed by seed (single_network_version).
                 "test_by_seed": {run["seed"]: run["test"] for run in variant["runs"]},
+                # How many epochs each run trained and which it kept (None where not recorded).
+                "epochs_by_run": [
+                    {"trained": run.get("epochs_run"), "kept": run.get("selected_epoch")}
+                    for run in variant["runs"]
+                ],
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),
             }

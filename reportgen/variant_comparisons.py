@@ -1,10 +1,11 @@
 """How far apart two variants, or a variant and a reference, really are, for the pages: the
 recommended variant's lead on validation, seed noise by Welch's test, an ensemble against its
-single-network version, and the study recipe against the colour reference. Observations beside
+single-network version seed by seed, and the study recipe against the colour reference. Observations beside
 the choice made on validation, never choices; from experiments.json's rows alone (no torch)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from scipy import stats
@@ -56,7 +57,7 @@ def within_seed_noise(
     if n < 2 or baseline_n < 2 or sd is None or baseline_sd is None:
         return None
     if no_spread(sd) and no_spread(baseline_sd):
-        return abs(delta) < 1e-9
+        return abs(delta) < NO_SPREAD
     test = stats.ttest_ind_from_stats(delta, sd, n, 0.0, baseline_sd, baseline_n, equal_var=False)
     return bool(test.pvalue >= NOISE_LEVEL)
 
@@ -80,17 +81,19 @@ def difference_reading(
     return "noise" if within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n) else None
 
 
-def paired_within_seed_noise(differences: list[float]) -> bool | None:
-    """Whether per-seed differences between two variants run with the same seeds (each pair
-    trained alike but for the change, sharing their data order and, for an ensemble and its
-    single network, that network) could be seed noise: the paired t-test gives p >= 0.05. None
-    with one seed, or where every seed gave the same non-zero difference (no spread to judge by)."""
-    if len(differences) < 2:
+def paired_reading(differences: list[float]) -> str | None:
+    """How per-seed differences (a variant's score minus another's, each pair run with the same
+    seed: sharing their data order and, for an ensemble and its single network, that network)
+    read: "lower" or "higher" beyond seed noise (the paired t-test gives p < 0.05), "noise"
+    (p >= 0.05, or no difference in any seed), "alike" (the same non-zero difference in every
+    seed: no spread to judge by). None with one seed, or where a score is missing (NaN)."""
+    if len(differences) < 2 or not all(math.isfinite(value) for value in differences):
         return None
-    if max(differences) - min(differences) < 1e-12:
-        return True if abs(differences[0]) < 1e-9 else None
-    test = stats.ttest_1samp(differences, 0.0)
-    return bool(test.pvalue >= NOISE_LEVEL)
+    if max(differences) - min(differences) < NO_SPREAD:
+        return "noise" if abs(differences[0]) < NO_SPREAD else "alike"
+    if stats.ttest_1samp(differences, 0.0).pvalue >= NOISE_LEVEL:
+        return "noise"
+    return "lower" if sum(differences) < 0 else "higher"
 
 
 COMPARED_COLUMNS = {
@@ -107,9 +110,10 @@ def single_network_version(
 ) -> dict[str, Any] | None:
     """Where the recommended variant's runs average several networks: the variant whose runs
     trained with the same settings and one network (its training cost divided by the ensemble
-    size), with, per column of COMPARED_COLUMNS, whether its test mean is lower beyond seed noise.
-    The ensemble's run of seed s trains its first network with seed s, the single network's run
-    of the same seed, so the two are compared seed by seed (paired_within_seed_noise), never as
+    size), with each column of COMPARED_COLUMNS by how its test scores read against the
+    recommended variant's.
+    The ensemble's run of seed s trains its first network with seed s, as the single network's run
+    of the same seed, so the two are compared seed by seed (paired_reading), never as
     independent samples. None when there is no such pair. An observation beside the choice,
     never a choice."""
 
@@ -134,20 +138,27 @@ def single_network_version(
     if single is None:
         return None
     seeds = sorted(set(single["test_by_seed"]) & set(recommended["test_by_seed"]))
-    lower = {}
-    for column in COMPARED_COLUMNS:
-        differences = [
-            single["test_by_seed"][seed][column] - recommended["test_by_seed"][seed][column]
-            for seed in seeds
-        ]
-        noise = paired_within_seed_noise(differences)
-        lower[column] = None if noise is None else (not noise and sum(differences) < 0)
+    readings = {
+        COMPARED_COLUMNS[column]: paired_reading(
+            [
+                single["test_by_seed"][seed][column] - recommended["test_by_seed"][seed][column]
+                for seed in seeds
+            ]
+        )
+        for column in COMPARED_COLUMNS
+    }
     return {
         "row": single,
         "networks": networks,
         "share": SHARE_WORDS.get(networks, f"1/{networks}"),  # of the recommended's training
-        "lower": [COMPARED_COLUMNS[column] for column, is_lower in lower.items() if is_lower],
-        "judged": all(is_lower is not None for is_lower in lower.values()),
+        # The columns (as the pages name them) by how the single network's scores read against
+        # the recommended variant's; a column with no reading (one seed, a missing score) in none.
+        **{
+            kind: [label for label, reading in readings.items() if reading == kind]
+            for kind in ("lower", "higher", "alike", "noise")
+        },
+        "judged": any(reading is not None for reading in readings.values()),
+        "all_judged": all(reading is not None for reading in readings.values()),
     }
 
 
@@ -159,9 +170,11 @@ LONGER_TRAINING_KEYS = frozenset({"epochs", "select_epoch", "patience"})
 def longer_training(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first variant that trains the baseline's recipe (rows[0]) for more epochs and changes
     nothing else but LONGER_TRAINING_KEYS: what tells whether a still-falling validation loss
-    meant more epochs would help. None where the plan has none."""
+    meant more epochs would help. Its row, the baseline's epochs, whether it keeps the epoch with
+    the best validation score, and the fewest and most epochs its runs trained and the earliest
+    and latest they kept (None where a run does not record them). None where there is none."""
     base_epochs = rows[0]["first_run"]["config"]["epochs"]
-    return next(
+    row = next(
         (
             row
             for row in rows[1:]
@@ -171,6 +184,23 @@ def longer_training(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         ),
         None,
     )
+    if row is None:
+        return None
+
+    def span(key: str) -> dict[str, int] | None:
+        values = [run[key] for run in row["epochs_by_run"]]
+        return None if None in values else {"low": min(values), "high": max(values)}
+
+    kept = span("kept")
+    return {
+        "row": row,
+        "base_epochs": base_epochs,
+        "selects": row["first_run"]["config"].get("select_epoch", "last") != "last",
+        "trained": span("trained"),
+        "kept": kept,
+        # Whether any run kept an epoch past the baseline's last: else it tests no more epochs.
+        "past_base": kept is None or kept["high"] > base_epochs,
+    }
 
 
 def baseline_versus_reference(

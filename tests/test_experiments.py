@@ -364,17 +364,6 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
-    # The model card's one run, placed among the recipe's seeds as the home page places it.
-    headline = ("accuracy", "auc", "balanced_accuracy")
-    scores = {
-        run["seed"]: [run["test"][metric] for metric in headline]
-        for run in experiments["variants"][0]["runs"]
-    }
-    best = all(mine >= theirs for mine, theirs in zip(scores[0], scores[1], strict=True))
-    worst = not best and all(m <= t for m, t in zip(scores[0], scores[1], strict=True))
-    card = (out_dirs["docs"] / "model-card.md").read_text()
-    assert ("This run is the best of those seeds on all three" in card) == best
-    assert ("This run is the worst of those seeds on all three" in card) == worst
     chart = page.split("recall_by_variant.phone.png")[1].splitlines()
     assert (
         chart[1].strip() == "/// caption" and "Mean recall over 2 seeds of each class" in chart[2]

@@ -49,7 +49,7 @@ from reportgen.variant_comparisons import (
     baseline_versus_reference,
     difference_reading,
     longer_training,
-    paired_within_seed_noise,
+    paired_reading,
     within_seed_noise,
 )
 from tests.conftest import assert_blocks_set_apart, make_results
@@ -462,13 +462,16 @@ def test_a_difference_welchs_test_cannot_tell_from_seed_noise_is_marked_so() -> 
     assert difference_reading(0.05, 0.0, 1, 0.0, None, 3) is None
     assert difference_reading(0.021, 0.030, 3, 0.0, 0.025, 3) == "noise"
     assert difference_reading(0.053, 0.014, 3, 0.0, 0.025, 3) is None
-    # Seed by seed: a steady gain is beyond noise, a tie is noise, one seed or a constant
-    # non-zero difference has nothing to judge by.
-    assert paired_within_seed_noise([0.012, 0.01, 0.008]) is False
-    assert paired_within_seed_noise([0.03, -0.02, 0.0]) is True
-    assert paired_within_seed_noise([0.0, 0.0, 0.0]) is True
-    assert paired_within_seed_noise([0.01, 0.01, 0.01]) is None
-    assert paired_within_seed_noise([0.01]) is None
+    # Seed by seed: a gain or loss in every seed is beyond noise, one that changes sign is not,
+    # nor a tie; the same non-zero difference in every seed has no spread to judge by; one seed
+    # or a missing score (NaN) gives no reading.
+    assert paired_reading([0.012, 0.01, 0.008]) == "higher"
+    assert paired_reading([-0.012, -0.01, -0.008]) == "lower"
+    assert paired_reading([0.03, -0.02, 0.0]) == "noise"
+    assert paired_reading([0.0, 0.0, 0.0]) == "noise"
+    assert paired_reading([0.01, 0.01, 0.01]) == "alike"
+    assert paired_reading([0.01]) is None
+    assert paired_reading([0.012, float("nan"), 0.008]) is None
 
 
 def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> None:
@@ -528,7 +531,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     def variant(
         name: str, balanced: float, val: float, config: dict, by_seed: tuple = (-1, 0, 1)
     ) -> dict:
-        """Means and sds as given; each seed's test scores mean + sd * by_seed[seed]."""
+        """Means and sds as given; each seed's test scores are the mean + 0.01 * by_seed[seed]."""
         metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": balanced, "macro_f1": 0.3}
         return {
             "name": name,
@@ -594,16 +597,16 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
         "one network instead of 3: a third of the training; each run of the recommended variant"
         in index
     )
-    assert (
-        "averages this variant's network of the same seed with 2 more), scored a mean test" in index
-    )
+    assert "averages a network trained with this variant's settings and seed with 2 more)" in index
     assert "none of them lower beyond seed noise over 3 seeds compared seed by seed" in index
+    assert single["noise"] == ["accuracy", "AUC", "balanced accuracy", "macro F1"]
     # Lower beyond seed noise in balanced accuracy (0.30 against 0.40, sds 0.01) is said so.
     experiments["variants"][3] = variant("single", 0.30, 0.44, wide, by_seed=(1, -1, 0))
     view = experiments_view(experiments, dataset)
     assert view["single_network"]["lower"] == ["balanced accuracy"]
-    assert ": lower beyond seed noise in balanced accuracy, compared seed by seed" in index_with(
-        view
+    assert (
+        "macro F1 0.300, compared seed by seed (a paired t-test): lower beyond seed noise in "
+        "balanced accuracy." in index_with(view)
     )
     # Compared as independent samples, 0.41 against 0.40 with sds 0.01 would pass for noise too;
     # seed by seed, a difference that keeps its sign and size in every seed does not.
@@ -614,9 +617,32 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     paired = experiments_view(experiments, dataset)["single_network"]
     assert within_seed_noise(-0.01, 0.01, 3, 0.012, 3) is True
     assert paired["lower"] == ["balanced accuracy"] and paired["judged"]
-    # A difference every seed gives alike cannot be judged: no verdict, as with one seed.
+    # A difference every seed gives alike has no spread to judge by, and is said so.
     experiments["variants"][1] = variant("ensemble", 0.40, 0.50, {**wide, "ensemble": 3})
-    assert not experiments_view(experiments, dataset)["single_network"]["judged"]
+    view = experiments_view(experiments, dataset)
+    assert view["single_network"]["alike"] == ["balanced accuracy"]
+    assert (
+        "compared seed by seed (a paired t-test): balanced accuracy different by the same amount "
+        "in every seed, which no test over seeds can judge." in index_with(view)
+    )
+    # A single network better beyond seed noise is said so, not read as no difference.
+    experiments["variants"][3] = variant("single", 0.45, 0.44, wide, by_seed=(1, -1, 0))
+    view = experiments_view(experiments, dataset)
+    assert view["single_network"]["higher"] == ["balanced accuracy"]
+    assert view["single_network"]["lower"] == []
+    assert (
+        "(a paired t-test): higher beyond seed noise in balanced accuracy, where averaging 3 "
+        "networks did not pay." in index_with(view)
+    )
+    # A missing score (a NaN AUC) leaves its column unjudged, and the verdict names the others.
+    experiments["variants"][3] = variant("single", 0.40, 0.44, wide, by_seed=(1, -1, 0))
+    experiments["variants"][3]["runs"][1]["test"]["auc"] = float("nan")
+    view = experiments_view(experiments, dataset)
+    assert view["single_network"]["judged"] and not view["single_network"]["all_judged"]
+    assert (
+        "none of accuracy, balanced accuracy and macro F1 lower beyond seed noise over 3 seeds"
+        in index_with(view)
+    )
     # No pair without an ensemble, nor one that changes other settings too.
     experiments["variants"][3] = variant("single", 0.41, 0.44, {**wide, "lr": 0.1})
     assert experiments_view(experiments, dataset)["single_network"] is None
@@ -715,6 +741,12 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert "A difference marked *alike in every seed* came out the same in every run" in text
     assert "*No change*: the same as the baseline's, to three decimals." in text
     assert "b recall 0.600 (+0.500, alike in every seed: 1 more of the 2 *b* images found)" in text
+    # Means that round alike read "no change", with no images beside it, even where 250 test
+    # images of b make a 0.0004 difference 0.1 image per run.
+    experiments["variants"][1]["mean"]["per_class_recall"] = [0.9, 0.1004]
+    many = {**dataset, "counts": {"train": [90, 10], "test": [18, 250]}}
+    versus = experiments_view(experiments, many)["recommended_row"]["versus_baseline"]
+    assert versus["focus_recall"]["reading"] == "same" and versus["focus_recall"]["images"] is None
     experiments["variants"][1]["mean"]["per_class_recall"] = [0.9, 0.1]
     experiments["recommended"] = "baseline"
     assert experiments_view(experiments, dataset)["recommended_within_noise"] == []
@@ -1169,17 +1201,24 @@ def test_every_figure_of_the_build_has_a_caption(flag: str) -> None:
 
 
 def test_a_still_falling_loss_points_to_the_variant_that_trained_longer() -> None:
-    def row(name: str, config: dict, epochs: int = 10) -> dict:
+    def row(name: str, config: dict, epochs: int = 10, kept: tuple = (10, 10, 10)) -> dict:
         return {
             "name": name,
             "slug": name,
             "config": config,
-            "first_run": {"config": {"epochs": epochs}},
+            "first_run": {"config": {"epochs": 10, **config}},
+            "epochs_by_run": [{"trained": epochs, "kept": epoch} for epoch in kept],
         }
 
     baseline = row("baseline", {})
-    longer = row("best-epoch", {"epochs": 20, "select_epoch": "val_auc", "patience": 5}, 20)
-    assert longer_training([baseline, longer]) is longer
+    settings = {"epochs": 20, "select_epoch": "val_auc", "patience": 5}
+    # As on RetinaMNIST: one run stopped early at epoch 9 and kept epoch 4, two ran all 20.
+    longer = row("best-epoch", settings, 20, kept=(4, 20, 20))
+    longer["epochs_by_run"][0]["trained"] = 9
+    found = longer_training([baseline, longer])
+    assert found is not None and found["row"] is longer and found["selects"]
+    assert found["trained"] == {"low": 9, "high": 20} and found["kept"] == {"low": 4, "high": 20}
+    assert found["past_base"] and found["base_epochs"] == 10
     # More epochs with anything else changed, or no more epochs, is not that test.
     assert longer_training([baseline, row("wide", {"epochs": 20, "lr": 0.003}, 20)]) is None
     assert longer_training([baseline, row("short", {"epochs": 5}, 5)]) is None
@@ -1201,23 +1240,31 @@ def test_a_still_falling_loss_points_to_the_variant_that_trained_longer() -> Non
     experiments = {
         "one_seed": False,
         "baseline": {"cells": {"balanced_accuracy": {"mean": 0.343}}},
-        "longer_training": longer,
+        "longer_training": found,
     }
-    page = (
-        make_environment()
-        .get_template("training.md.j2")
-        .render({**page_context(results), "experiments": experiments})
-    )
+    template = make_environment().get_template("training.md.j2")
+
+    def training_page() -> str:
+        return template.render({**page_context(results), "experiments": experiments})
+
+    page = training_page()
     assert "so the network may be under-trained: more epochs might help. The variant " in page
     assert (
         "[best-epoch](experiments.md#best-epoch) tries that: the same recipe for up to 20 epochs, "
-        "keeping the epoch with the best validation score. Its mean test balanced accuracy is "
-        "0.307, against 0.343 for this recipe over the same seeds (-0.036, within seed noise)."
+        "keeping the epoch with the best validation score; its runs trained 9 to 20 epochs and "
+        "kept epochs 4 to 20. Its mean test balanced accuracy is 0.307, against 0.343 for this "
+        "recipe over the same seeds (-0.036, within seed noise; [what the marks mean]"
+        "(experiments.md#variants))."
     ) in page
+    # Runs that stopped early and kept no epoch past the recipe's 10 test no more epochs.
+    stopped_early = row("best-epoch", settings, 12, kept=(6, 8, 10))
+    stopped_early.update(cells=longer["cells"], versus_baseline=longer["versus_baseline"])
+    experiments["longer_training"] = longer_training([baseline, stopped_early])
+    assert "kept epochs 6 to 10" in training_page()
+    assert (
+        "but no run of it kept an epoch past this recipe's 10, so it does not show what more "
+        "epochs buy."
+    ) in training_page()
     experiments["longer_training"] = None
-    page = (
-        make_environment()
-        .get_template("training.md.j2")
-        .render({**page_context(results), "experiments": experiments})
-    )
+    page = training_page()
     assert "more epochs might help." in page and "tries that" not in page
