@@ -27,6 +27,8 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
     from reportgen.progress import Progress
 
     bar: dict[str, Any] = {}
+    # Which run the "run epochs" bar counts: a disabled (quiet) tqdm keeps no desc to ask.
+    counting: dict[str, str] = {}
 
     def on_stage(stage: str) -> None:
         for open_bar in bar.values():
@@ -49,12 +51,13 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
     def on_run_epoch(variant: str, seed: int, stats: Any, epochs: int) -> None:
         """A bar under the runs' bar for the run training now, so a long run shows it moves."""
         label = f"training {variant}, seed {seed}"
-        if "run epochs" in bar and bar["run epochs"].desc != label:
+        if "run epochs" in bar and counting.get("run epochs") != label:
             bar.pop("run epochs").close()
         if "run epochs" not in bar:
             bar["run epochs"] = tqdm(
                 total=epochs, desc=label, unit="epoch", leave=False, disable=quiet, file=sys.stderr
             )
+            counting["run epochs"] = label
         bar["run epochs"].set_postfix(loss=f"{stats.train_loss:.3f}")
         bar["run epochs"].update(1)
 

@@ -1,0 +1,29 @@
+"""The terminal's progress bars over the build's callbacks, quiet or not."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from reportgen.terminal import progress_bars
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "with bars"])
+def test_runs_trained_one_after_another_each_get_an_epochs_bar(
+    quiet: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--quiet disables the bars; a disabled tqdm keeps no description, so which run the
+    epochs bar counts must not be read back from it (a traceback at the second run)."""
+    with progress_bars(quiet, epochs=2, on_commit=lambda: None) as progress:
+        progress.on_runs_start(2)
+        for variant in ("baseline", "weighted"):
+            for epoch in (1, 2):
+                progress.on_run_epoch(variant, 0, SimpleNamespace(train_loss=1.0 / epoch), 2)
+            progress.on_run(variant, 0, 2)
+    shown = capsys.readouterr().err
+    if quiet:
+        assert shown == ""
+    else:
+        assert "training baseline, seed 0" in shown and "training weighted, seed 0" in shown
+        assert "experiment runs" in shown and "2/2" in shown
