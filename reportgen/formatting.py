@@ -113,13 +113,15 @@ def fmt_counted(count: int, noun: str) -> str:
     "twice" for the noun "time")."""
     if noun == "time" and count in (1, 2):
         return "once" if count == 1 else "twice"
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def fmt_mean_count(value: float) -> str:
     """A count averaged over runs: whole as it is ("2"), else to one decimal ("0.3"), so that a
-    third of an image a run does not read as none."""
-    return fmt_number(value, 0 if abs(value - round(value)) < 1e-9 else 1)
+    third of an image a run does not read as none. Thousands are grouped, as fmt_count does."""
+    if _missing(value):
+        return Markup("n/a")
+    return Markup(f"{rounded(value, 0 if abs(value - round(value)) < 1e-9 else 1):,f}")
 
 
 def fmt_alternatives(names: list[str], mark: str = "*", conjunction: str = "or") -> Markup:

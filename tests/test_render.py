@@ -380,6 +380,14 @@ def test_settings_read_as_a_user_writes_them(value: object, toml: bool, shown: s
 def test_counts_agree_with_their_nouns() -> None:
     assert [fmt_counted(n, "seed") for n in (0, 1, 3)] == ["0 seeds", "1 seed", "3 seeds"]
     assert [fmt_counted(n, "time") for n in (1, 2, 3)] == ["once", "twice", "3 times"]
+    # Thousands grouped, as every other count on the pages: "1341 of its 1,341" read oddly.
+    assert fmt_counted(1784, "image") == "1,784 images"
+    assert [fmt_mean_count(v) for v in (1340.7, 1341.0, 2.0, 1 / 3)] == [
+        "1,340.7",
+        "1,341",
+        "2",
+        "0.3",
+    ]
 
 
 def test_alternatives_read_a_comma_list_ending_in_or_with_each_name_escaped() -> None:
@@ -1045,7 +1053,10 @@ def test_the_training_page_says_what_its_curves_show() -> None:
         f"**In short:** validation loss rose from its lowest, {fmt_number(first['val_loss'])} "
         "after epoch 1, to "
     ) in page
-    assert "It ends below the training loss" not in page
+    assert "Validation loss ends below the training loss" not in page
+    below = [{**row, "val_loss": row["train_loss"] - 0.1} for row in results["history"]]
+    below_page = render_pages({**results, "history": below})["training.md"]
+    assert "Validation loss ends below the training loss (" in below_page  # named, not "It"
     assert "This run keeps the last epoch's weights; choosing the epoch on validation" in page
     # Still coming down over the last epochs though the last one wiggled up: both are shown.
     losses = [1.6, 1.5, 1.4, 1.3, 1.2, 1.13, 1.112, 1.115, 1.084, 1.085]
