@@ -52,7 +52,7 @@ from reportgen.page_readings import (
 from reportgen.recipe import architecture, kept_epoch, recipe_view
 from reportgen.results import skipped_stages
 from reportgen.seed_spread import recipe_over_seeds
-from reportgen.variant_comparisons import baseline_versus_reference, ranks_no_better
+from reportgen.variant_comparisons import baseline_versus_reference, no_better_than_reference
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -239,11 +239,14 @@ def page_context(
         "population": sources.POPULATIONS.get(dataset["flag"]),
         "colour_reference": colour_reference,
         "reference_over_seeds": reference_over_seeds,
-        # Whether the network ranks test images no better than the colour reference on AUC (as
-        # the pages round): the recipe's mean over seeds where experiments ran, else this run.
-        "colour_auc_no_better": ranks_no_better(
-            reference_over_seeds["auc"] if reference_over_seeds else results["test"]["auc"],
-            colour_reference,
+        # The metrics on which the network does no better than the colour reference (as the
+        # pages round): the recipe's means over seeds where experiments ran, else this run's.
+        "colour_no_better": no_better_than_reference(
+            reference_over_seeds or results["test"], colour_reference
+        ),
+        # ...and on which this run scores lower than it.
+        "colour_run_behind": no_better_than_reference(
+            results["test"], colour_reference, strictly=True
         ),
         # This build's run among the same recipe's runs with the experiments' other seeds.
         "recipe_seeds": recipe_over_seeds(experiments, results["config"]["seed"]),

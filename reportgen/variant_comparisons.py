@@ -203,19 +203,35 @@ def longer_training(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+# The metrics the colour reference is scored on, as the pages name them.
+REFERENCE_METRICS = {"accuracy": "accuracy", "auc": "AUC", "balanced_accuracy": "balanced accuracy"}
+
+
 def baseline_versus_reference(
     view: dict[str, Any] | None, colour_reference: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """The study recipe's means over seeds (the experiments' baseline) beside the colour
-    reference, since one run's lead over it can be a lucky seed's: the means, and whether on AUC,
-    as the pages round, it ranks no better. None without both, or with one seed."""
+    reference, since one run's lead over it can be a lucky seed's: the means, and on which
+    metrics, as the pages round, it does no better (no_better_than_reference). None without
+    both, or with one seed."""
     if view is None or colour_reference is None or view["one_seed"]:
         return None
     base = view["baseline"]["cells"]
-    means = {metric: base[metric]["mean"] for metric in ("accuracy", "auc", "balanced_accuracy")}
-    return {**means, "auc_no_better": ranks_no_better(means["auc"], colour_reference)}
+    means = {metric: base[metric]["mean"] for metric in REFERENCE_METRICS}
+    return {**means, "no_better": no_better_than_reference(means, colour_reference)}
 
 
-def ranks_no_better(auc: float, colour_reference: dict[str, Any] | None) -> bool:
-    """Whether an AUC, as the pages round it, is no higher than the colour reference's."""
-    return colour_reference is not None and rounded(auc) <= rounded(colour_reference["auc"])
+def no_better_than_reference(
+    scores: dict[str, float], colour_reference: dict[str, Any] | None, strictly: bool = False
+) -> list[dict[str, Any]]:
+    """The metrics on which scores, as the pages round them, are no higher than the colour
+    reference's (strictly: lower), each with its "label" and the two values; none without a
+    reference."""
+    if colour_reference is None:
+        return []
+    return [
+        {"label": label, "network": scores[metric], "reference": colour_reference[metric]}
+        for metric, label in REFERENCE_METRICS.items()
+        if (rounded(scores[metric]) < rounded(colour_reference[metric]))
+        or (not strictly and rounded(scores[metric]) == rounded(colour_reference[metric]))
+    ]

@@ -49,6 +49,7 @@ from reportgen.variant_comparisons import (
     baseline_versus_reference,
     difference_reading,
     longer_training,
+    no_better_than_reference,
     paired_reading,
     within_seed_noise,
 )
@@ -769,10 +770,11 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     # The baseline's means over seeds beside the colour reference, whose AUC it does not beat.
     reference = {"accuracy": 0.45, "auc": 0.70, "balanced_accuracy": 0.25}
     assert baseline_versus_reference(view, reference) == {
-        "accuracy": 0.50, "auc": 0.70, "balanced_accuracy": 0.30, "auc_no_better": True,
+        "accuracy": 0.50, "auc": 0.70, "balanced_accuracy": 0.30,
+        "no_better": [{"label": "AUC", "network": 0.70, "reference": 0.70}],
     }  # fmt: skip
     reference["auc"] = 0.69
-    assert baseline_versus_reference(view, reference)["auc_no_better"] is False
+    assert baseline_versus_reference(view, reference)["no_better"] == []
     assert baseline_versus_reference(view, None) is None
     single = experiments_view(experiments, dataset)
     assert single["recommended_within_noise"] == []
@@ -1081,9 +1083,9 @@ def test_findings_say_when_the_network_ranks_no_better_than_the_colour_reference
     results = make_results(flag="retinamnist", official=True)
     results["colour_reference"]["auc"] = results["test"]["auc"] + 0.002
     index = render_pages(results)["index.md"]
-    finding = "- On AUC the network ranks the test images no better than a logistic regression"
+    finding = "- On AUC the network does no better than a logistic regression"
     assert finding in index
-    assert f"({fmt_number(results['test']['auc'])} against " in index
+    assert f"(AUC {fmt_number(results['test']['auc'])} against " in index
     results["colour_reference"]["auc"] = results["test"]["auc"] - 0.01
     assert finding not in render_pages(results)["index.md"]
 
@@ -1125,22 +1127,57 @@ def test_the_retinamnist_pages_say_who_the_images_come_from() -> None:
 
 def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() -> None:
     results = make_results()
-    context = page_context(results)
+    reference = results["colour_reference"]
     findings = make_environment().get_template("_findings.md.j2")
-    over_seeds = {"accuracy": 0.5, "auc": 0.717, "balanced_accuracy": 0.34, "auc_no_better": True}
+    over_seeds = {
+        "accuracy": reference["accuracy"] + 0.05,
+        "auc": reference["auc"] - 0.003,
+        "balanced_accuracy": reference["balanced_accuracy"] + 0.05,
+    }
+    no_better = no_better_than_reference(over_seeds, reference)
+    assert [entry["label"] for entry in no_better] == ["AUC"]
     text = findings.render(
         {
-            **context,
+            **page_context(results),
             "experiments": {"seeds": [0, 1, 2], "screening": None},
-            "reference_over_seeds": over_seeds,
-            "colour_auc_no_better": True,
+            "reference_over_seeds": {**over_seeds, "no_better": no_better},
+            "colour_no_better": no_better,
         }
     )
-    reference_auc = fmt_number(results["colour_reference"]["auc"])
-    assert f"(0.717 over the 3 seeds of the same recipe against {reference_auc})" in text
-    assert "On AUC the network ranks" not in findings.render(
-        {**context, "colour_auc_no_better": False}
+    assert (
+        f"- On AUC the network does no better than a logistic regression on "
+        f"{reference['n_features']} numbers per image"
+    ) in text
+    assert (
+        f"(AUC {fmt_number(over_seeds['auc'])} against {fmt_number(reference['auc'])}, means over "
+        "the 3 seeds of the same recipe)."
+    ) in text
+    assert "does no better than a logistic" not in findings.render(
+        {**page_context(results), "colour_no_better": []}
     )
+
+
+def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
+    results = make_results()
+    reference = results["colour_reference"]
+    for metric in ("accuracy", "auc", "balanced_accuracy"):
+        results["test"][metric] = reference[metric] - 0.05
+    context = page_context(results)
+    assert [entry["label"] for entry in context["colour_run_behind"]] == [
+        "accuracy", "AUC", "balanced accuracy",
+    ]  # fmt: skip
+    page = render_pages(results)["results.md"]
+    assert (
+        "balanced accuracy: on accuracy, AUC and balanced accuracy it falls short of what those"
+        in page
+    )
+    assert "the lead is what it learns" not in page and "where it leads" not in page
+    home = render_pages(results)["index.md"]
+    assert "- On accuracy, AUC and balanced accuracy the network does no better than" in home
+    results["test"]["auc"] = reference["auc"] + 0.05  # behind on two, ahead on AUC
+    page = render_pages(results)["results.md"]
+    assert "on accuracy and balanced accuracy it falls short of what those" in page
+    assert ", and where it leads, the lead is what it learns beyond them." in page
 
 
 def test_templates_changed_since_an_earlier_render_render_as_they_are_now() -> None:
