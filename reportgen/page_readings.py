@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import metrics, study
+from reportgen.config import BuildConfig, inert_fields
 from reportgen.formatting import rounded
 
 
@@ -30,8 +31,27 @@ def prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+# Which data, seed and hardware a run used: not part of the study's recipe.
+NOT_RECIPE_FIELDS = frozenset({"dataset", "seed", "device"})
+
+
+def recipe_changes(config: dict[str, Any]) -> dict[str, Any]:
+    """The training settings of a results.json config that differ from the study's recipe
+    (BuildConfig's defaults), leaving out the data, seed and device, and settings that change
+    nothing under the others (config.inert_fields)."""
+    study_recipe = BuildConfig().training_fields()
+    trained = {name: config[name] for name in study_recipe if name in config}
+    inert = inert_fields(BuildConfig(**trained))
+    return {
+        name: value
+        for name, value in trained.items()
+        if value != study_recipe[name] and name not in NOT_RECIPE_FIELDS | inert
+    }
+
+
 def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
-    """The study's numbers beside this run's, only for the study's own dataset."""
+    """The study's numbers beside this run's, only for the study's own dataset, with the
+    settings in which this run's recipe differs from the study's."""
     if results["dataset"]["flag"] != study.STUDY_DATASET:
         return None
     classes = results["test"]["report"]["classes"]
@@ -49,6 +69,7 @@ def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
         "accuracy": study.STUDY_TEST["accuracy"],
         "auc": study.STUDY_TEST["auc"],
         "classes": rows,
+        "recipe_changes": recipe_changes(results["config"]),
     }
 
 

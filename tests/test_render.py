@@ -33,6 +33,7 @@ from reportgen.page_readings import (
     half_width,
     ordinal_reference,
     percent_shares,
+    recipe_changes,
     training_reading,
     val_loss_trend,
 )
@@ -1316,3 +1317,24 @@ def test_a_still_falling_loss_points_to_the_variant_that_trained_longer() -> Non
     experiments["longer_training"] = None
     page = training_page()
     assert "more epochs might help." in page and "tries that" not in page
+
+
+def test_the_study_comparison_says_when_it_cannot_compare_and_what_the_run_changed() -> None:
+    official = make_results(official=True)
+    official["config"]["epochs"] = 10  # the study's recipe exactly (the fixture trains 3)
+    page = render_pages(official)["index.md"]
+    section = page.split("## The study vs this run")[1].split("## Findings")[0]
+    assert "cannot be compared" not in section and "changed the study's recipe" not in section
+    assert "| | Study | This run |" in section
+    unofficial = render_pages(make_results())["index.md"]
+    assert "**They cannot be compared:** this run's data is an unofficial file" in unofficial
+    assert "| | Study | This run (unofficial file) |" in unofficial
+    # Settings that change the recipe are named; the seed, the device and a setting that
+    # changes nothing here (the wide network's width with the study's network) are not.
+    official["config"].update(epochs=3, lr=0.05, seed=7, device="cpu", width=64)
+    assert recipe_changes(official["config"]) == {"epochs": 3, "lr": 0.05}
+    page = render_pages(official)["index.md"]
+    assert (
+        "This run also changed the study's recipe: `epochs = 3`, `lr = 0.05`; differences below "
+        "may come from those.\n\n| | Study |"
+    ) in page
