@@ -554,7 +554,18 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
     colour_row = next(line for line in published.splitlines() if "Logistic regression" in line)
     assert colour_row.endswith("| no: an unofficial file, not the benchmark's images |")
-    assert "gaps between rows smaller than that do not show that one model is better" in page
+    assert "they cannot be compared with the published rows, whatever the gap." in published
+    assert "gaps between rows smaller than that" not in published  # no yardstick across data
+    # Rendered as an official file's, the same rows are compared, with the test split's yardstick.
+    results_file = out_dirs["docs"] / "data" / "results.json"
+    results = json.loads(results_file.read_text())
+    results["dataset"]["official"] = True
+    results_file.write_text(json.dumps(results))
+    rendered = runner.invoke(main, ["render", "--docs-dir", str(out_dirs["docs"]), "--no-site"])
+    assert rendered.exit_code == 0, rendered.output
+    as_official = (out_dirs["docs"] / "experiments.md").read_text().split("## Published results")[1]
+    assert "gaps between rows smaller than that do not show that one model is better" in as_official
+    assert "cannot be compared with the published rows" not in as_official
     assert "validation images its score was" in page and "the runner-up's, [" in page
     # One seed: each cell is that run's score, with no "± 0.000" posing as a spread.
     assert "trained from scratch once (seed 0); after the validation score that chose" in page
