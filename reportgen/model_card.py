@@ -44,7 +44,8 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
         "name": dataset["name"]
         if dataset["official"]
         else f"unofficial {dataset['file_name']} (not {dataset['name']})",
-        "type": dataset["flag"],
+        # The Hub files results under a dataset's type: an unofficial file's stay apart.
+        "type": dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}",
         "split": "test",
         "args": {"file_md5": dataset["md5"], "official_medmnist_file": dataset["official"]},
     }
@@ -84,6 +85,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
             "image-classification",
             "research-only",
             "not-for-clinical-use",
+            *([] if dataset["official"] else ["unofficial-data"]),
         ],
         "metrics": [hf_type for _, hf_type, _ in HF_METRICS],
         "model-index": [

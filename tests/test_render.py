@@ -1338,3 +1338,25 @@ def test_the_study_comparison_says_when_it_cannot_compare_and_what_the_run_chang
         "This run also changed the study's recipe: `epochs = 3`, `lr = 0.05`; differences below "
         "may come from those.\n\n| | Study |"
     ) in page
+
+
+def test_an_unofficial_files_model_card_offers_no_baseline_and_files_apart_on_the_hub() -> None:
+    official = render_pages(make_results(official=True))
+    unofficial = render_pages(make_results())
+    baseline = "- A baseline to compare other models on DermaMNIST with"
+    assert baseline in official["model-card.md"] and baseline not in unofficial["model-card.md"]
+    assert (
+        "- Not a baseline for DermaMNIST: this model was trained and tested on an unofficial"
+        in (unofficial["model-card.md"])
+    )
+    assert "when you use these numbers" in official["model-card.md"]
+    assert "when you use these numbers" not in unofficial["model-card.md"]
+    assert "when you use these numbers" in official["dataset.md"]
+    assert "are not DermaMNIST results" in unofficial["dataset.md"]
+    hub_official = official["data/model_card.md"].split("---")[1]
+    hub_unofficial = unofficial["data/model_card.md"].split("---")[1]
+    assert "type: dermamnist\n" in hub_official and "unofficial-data" not in hub_official
+    assert (
+        "type: unofficial-dermamnist\n" in hub_unofficial
+        and "- unofficial-data\n" in hub_unofficial
+    )
