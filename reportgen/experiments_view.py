@@ -11,7 +11,12 @@ from markupsafe import Markup
 from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, rounded
-from reportgen.page_readings import curves_reading, largest_class, smallest_class
+from reportgen.page_readings import (
+    curves_reading,
+    largest_class,
+    recipe_changes,
+    smallest_class,
+)
 from reportgen.results import PLAN_FILE
 from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
@@ -283,6 +288,8 @@ def experiments_view(
         "focus_test_images": dataset["counts"]["test"][focus],
         "rows": rows,
         "baseline": rows[0],
+        # Where the build's own settings, which the baseline runs, differ from the study's recipe.
+        "recipe_changes": recipe_changes(rows[0]["first_run"]["config"]),
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
         "recommended_alike": recommended_alike,

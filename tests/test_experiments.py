@@ -368,6 +368,12 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert (
         chart[1].strip() == "/// caption" and "Mean recall over 2 seeds of each class" in chart[2]
     )
+    # The baseline runs the build's settings, which differ from the study's (--epochs 1).
+    baseline_section = page.split("### baseline")[1].split("### ")[0]
+    assert "The build's settings, which differ from the study's in `epochs = 1`." in (
+        baseline_section
+    )
+    assert "The study's settings, unchanged." not in page
     # The variants' lines qualify their differences; the page says what the words mean.
     assert "A difference marked *within seed noise* could come from" in page
     assert "A difference marked *alike in every seed* came out" in page
@@ -456,9 +462,9 @@ def test_build_with_experiments_writes_json_page_and_links(
         assert f"the study's recipe referred {min(found)} to {max(found)} of the " in home
     else:  # every seed referred as many: no range to give
         assert f"this build's run refers {found[0]} of the " in home
-    # Two variants against the baseline at p < 0.05 each: 0.1 chance passes per column.
+    # Two variants against the baseline at p < 0.05 each: 0.10 chance passes per column.
     next_steps = (out_dirs["docs"] / "next-steps.md").read_text()
-    assert "with 2 variants compared with the baseline, about 0.1 per column" in next_steps
+    assert "with 2 variants compared with the baseline, about 0.10 per column" in next_steps
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
     assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home
     assert f"balanced accuracy {chosen['mean']['balanced_accuracy']:.3f}" in home
