@@ -33,6 +33,7 @@ from reportgen.formatting import (
     fmt_number,
     fmt_percent,
     fmt_setting,
+    rounded,
 )
 from reportgen.page_readings import (
     accuracy_gap,
@@ -188,6 +189,12 @@ def page_context(
         "config": results["config"],
         "findings": class_findings,
         "missed_classes": [row for row in class_findings if row["recall"] < 0.1],
+        # Other classes found as often as the best-found one, as the pages round recall.
+        "best_found_ties": [
+            row["name"]
+            for row in class_findings[:-1]
+            if rounded(row["recall"], 2) == rounded(class_findings[-1]["recall"], 2)
+        ],
         # Class names in class order: found in none of their test images; given to no image.
         "never_found": never_found,
         "never_predicted": [row["name"] for row in in_class_order if row["predicted"] == 0],

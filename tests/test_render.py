@@ -1360,3 +1360,24 @@ def test_an_unofficial_files_model_card_offers_no_baseline_and_files_apart_on_th
         "type: unofficial-dermamnist\n" in hub_unofficial
         and "- unofficial-data\n" in hub_unofficial
     )
+
+
+def test_classes_found_as_often_as_the_best_found_one_are_named_with_it() -> None:
+    results = make_results(official=True)
+    classes = results["test"]["report"]["classes"]
+    best = max(classes, key=lambda row: row["recall"])
+    page = render_pages(results)["index.md"]
+    assert f"- The best-found class is **{best['name']}**" in page and "So are " not in page
+    others = [row for row in classes if row is not best][:2]
+    assert fmt_number(best["recall"] - 0.001, 2) == fmt_number(best["recall"], 2)  # a tie as shown
+    for row in others:
+        row["recall"] = best["recall"] - 0.001  # the same to two decimals, a hair lower
+    page = render_pages(results)["index.md"]
+    names = sorted(others, key=lambda row: row["recall"])  # as the findings order them
+    assert (
+        f"So are *{names[0]['name']}* and *{names[1]['name']}* (recall "
+        f"{fmt_number(best['recall'], 2)} each)."
+    ) in page or (
+        f"So are *{names[1]['name']}* and *{names[0]['name']}* (recall "
+        f"{fmt_number(best['recall'], 2)} each)."
+    ) in page
