@@ -22,6 +22,7 @@ from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
     NOISE_LEVEL,
     difference_reading,
+    is_score,
     longer_training,
     no_spread,
     selection_margin,
@@ -143,8 +144,16 @@ def _variant_rows(
     """One row per variant, the baseline first: its cells (mean, sd, best in column), its
     differences from the baseline, and what the page says about it."""
     variants = experiments["variants"]
+    # The best mean per column among those there are (a missing score is no one's best).
     best = {
-        column: max(_column_stat(variant, column, "mean", focus) for variant in variants)
+        column: max(
+            (
+                mean
+                for variant in variants
+                if is_score(mean := _column_stat(variant, column, "mean", focus))
+            ),
+            default=None,
+        )
         for column in TABLE_COLUMNS
     }
     rows: list[dict[str, Any]] = []
@@ -159,7 +168,9 @@ def _variant_rows(
                 "sd": _column_stat(variant, column, "sd", focus) if spread else None,
                 # Not the focus recall: a variant can buy it by calling many more images so.
                 # Best as the page shows it: a tie to three decimals is bold in both rows.
-                "best": column != "focus_recall" and rounded(mean) >= rounded(best[column]),
+                "best": column != "focus_recall"
+                and is_score(mean)
+                and rounded(mean) >= rounded(best[column]),
             }
         called = _called(variant["runs"], focus)
         cells["focus_called"] = {**called, "sd": called["sd"] if spread else None, "best": False}

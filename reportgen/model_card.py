@@ -81,7 +81,8 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
         "pipeline_tag": "image-classification",
         "tags": [
             "medmnist",
-            dataset["flag"],
+            # An unofficial file's model is not listed under the dataset's tag.
+            dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}",
             "image-classification",
             "research-only",
             "not-for-clinical-use",

@@ -53,7 +53,11 @@ from reportgen.page_readings import (
 from reportgen.recipe import architecture, kept_epoch, recipe_view
 from reportgen.results import skipped_stages
 from reportgen.seed_spread import recipe_over_seeds
-from reportgen.variant_comparisons import baseline_versus_reference, no_better_than_reference
+from reportgen.variant_comparisons import (
+    against_reference,
+    baseline_versus_reference,
+    no_better_than_reference,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -158,6 +162,7 @@ def page_context(
     prevalence = [count / max(sum(train_counts), 1) for count in train_counts]
     class_findings = findings(results["test"], dataset["class_names"], prevalence)
     in_class_order = sorted(class_findings, key=lambda row: row["index"])
+    missed_classes = [row for row in class_findings if row["recall"] < 0.1]
     never_found = [row["name"] for row in in_class_order if row["recall"] == 0]
     majority = largest_class(train_counts)
     split_totals = {split: sum(values) for split, values in dataset["counts"].items()}
@@ -188,11 +193,12 @@ def page_context(
         "training_reading": reading,
         "config": results["config"],
         "findings": class_findings,
-        "missed_classes": [row for row in class_findings if row["recall"] < 0.1],
-        # Other classes found as often as the best-found one, as the pages round recall.
+        "missed_classes": missed_classes,
+        # Other classes found as often as the best-found one, as the pages round recall; not the
+        # class the findings already call least found (where no class is missed, the first).
         "best_found_ties": [
             row["name"]
-            for row in class_findings[:-1]
+            for row in class_findings[(0 if missed_classes else 1) : -1]
             if rounded(row["recall"], 2) == rounded(class_findings[-1]["recall"], 2)
         ],
         # Class names in class order: found in none of their test images; given to no image.
@@ -251,10 +257,8 @@ def page_context(
         "colour_no_better": no_better_than_reference(
             reference_over_seeds or results["test"], colour_reference
         ),
-        # ...and on which this run scores lower than it.
-        "colour_run_behind": no_better_than_reference(
-            results["test"], colour_reference, strictly=True
-        ),
+        # ...and where this run stands against it, metric by metric.
+        "colour_run": against_reference(results["test"], colour_reference),
         # This build's run among the same recipe's runs with the experiments' other seeds.
         "recipe_seeds": recipe_over_seeds(experiments, results["config"]["seed"]),
         "screening": screening.screening_view(

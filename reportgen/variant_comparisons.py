@@ -81,13 +81,23 @@ def difference_reading(
     return "noise" if within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n) else None
 
 
-def paired_reading(differences: list[float]) -> str | None:
+def is_score(value: object) -> bool:
+    """A finite number: not a missing score (NaN in a build, null in experiments.json)."""
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def shown_alike(first: float | None, second: float | None) -> bool:
+    """Whether two scores read the same as the pages round them (never where one is missing)."""
+    return is_score(first) and is_score(second) and rounded(first) == rounded(second)
+
+
+def paired_reading(differences: list[float | None]) -> str | None:
     """How per-seed differences (a variant's score minus another's, each pair run with the same
     seed: sharing their data order and, for an ensemble and its single network, that network)
     read: "lower" or "higher" beyond seed noise (the paired t-test gives p < 0.05), "noise"
     (p >= 0.05, or no difference in any seed), "alike" (the same non-zero difference in every
     seed: no spread to judge by). None with one seed, or where a score is missing (NaN)."""
-    if len(differences) < 2 or not all(math.isfinite(value) for value in differences):
+    if len(differences) < 2 or not all(is_score(value) for value in differences):
         return None
     if max(differences) - min(differences) < NO_SPREAD:
         return "noise" if abs(differences[0]) < NO_SPREAD else "alike"
@@ -138,15 +148,25 @@ def single_network_version(
     if single is None:
         return None
     seeds = sorted(set(single["test_by_seed"]) & set(recommended["test_by_seed"]))
-    readings = {
-        COMPARED_COLUMNS[column]: paired_reading(
+
+    def reading(column: str) -> str | None:
+        """paired_reading of the column's per-seed differences; no difference where the pages
+        show the two means alike, however steady the gap below them; None with one seed."""
+        if len(seeds) < 2:
+            return None
+        if shown_alike(single["cells"][column]["mean"], recommended["cells"][column]["mean"]):
+            return "noise"
+        return paired_reading(
             [
-                single["test_by_seed"][seed][column] - recommended["test_by_seed"][seed][column]
+                mine - theirs
+                if is_score(mine := single["test_by_seed"][seed][column])
+                and is_score(theirs := recommended["test_by_seed"][seed][column])
+                else None
                 for seed in seeds
             ]
         )
-        for column in COMPARED_COLUMNS
-    }
+
+    readings = {label: reading(column) for column, label in COMPARED_COLUMNS.items()}
     return {
         "row": single,
         "networks": networks,
@@ -157,6 +177,7 @@ def single_network_version(
             kind: [label for label, reading in readings.items() if reading == kind]
             for kind in ("lower", "higher", "alike", "noise")
         },
+        "unjudged": [label for label, reading in readings.items() if reading is None],
         "judged": any(reading is not None for reading in readings.values()),
         "all_judged": all(reading is not None for reading in readings.values()),
     }
@@ -221,17 +242,29 @@ def baseline_versus_reference(
     return {**means, "no_better": no_better_than_reference(means, colour_reference)}
 
 
+def against_reference(
+    scores: dict[str, float], colour_reference: dict[str, Any] | None
+) -> dict[str, list[str]]:
+    """The metrics (as the pages name them) on which scores, as the pages round them, are
+    "behind", "tied" with or "ahead" of the colour reference's; all empty without one."""
+    sides: dict[str, list[str]] = {"behind": [], "tied": [], "ahead": []}
+    if colour_reference is None:
+        return sides
+    for metric, label in REFERENCE_METRICS.items():
+        mine, theirs = rounded(scores[metric]), rounded(colour_reference[metric])
+        sides["behind" if mine < theirs else "tied" if mine == theirs else "ahead"].append(label)
+    return sides
+
+
 def no_better_than_reference(
-    scores: dict[str, float], colour_reference: dict[str, Any] | None, strictly: bool = False
+    scores: dict[str, float], colour_reference: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     """The metrics on which scores, as the pages round them, are no higher than the colour
-    reference's (strictly: lower), each with its "label" and the two values; none without a
-    reference."""
+    reference's, each with its "label" and the two values; none without a reference."""
     if colour_reference is None:
         return []
     return [
         {"label": label, "network": scores[metric], "reference": colour_reference[metric]}
         for metric, label in REFERENCE_METRICS.items()
-        if (rounded(scores[metric]) < rounded(colour_reference[metric]))
-        or (not strictly and rounded(scores[metric]) == rounded(colour_reference[metric]))
+        if rounded(scores[metric]) <= rounded(colour_reference[metric])
     ]

@@ -374,6 +374,8 @@ def test_build_with_experiments_writes_json_page_and_links(
         baseline_section
     )
     assert "The study's settings, unchanged." not in page
+    home = (out_dirs["docs"] / "index.md").read_text()
+    assert "the study's baseline recipe as this build ran it (with `epochs = 1`)" in home
     # The variants' lines qualify their differences; the page says what the words mean.
     assert "A difference marked *within seed noise* could come from" in page
     assert "A difference marked *alike in every seed* came out" in page

@@ -280,7 +280,10 @@ def test_model_cards_cite_medmnist_and_the_source_dataset_they_know() -> None:
     assert "@article{liu2022deepdrid," in citation and "10.1016/j.patter.2022.100512" in citation
     assert "it is named in the MedMNIST description" not in citation
     oct = render_pages(make_results(flag="octmnist", official=True))["model-card.md"]
-    assert "(it is named in the MedMNIST description of OCTMNIST):" in oct
+    assert (
+        "source dataset of OCTMNIST (it is named in the MedMNIST description of OCTMNIST) when"
+        in oct
+    )
 
 
 def test_graded_datasets_say_what_grades_mean_and_how_far_off_predictions_are() -> None:
@@ -390,6 +393,9 @@ def test_counts_agree_with_their_nouns() -> None:
         "2",
         "0.3",
     ]
+    pm = make_environment().get_template("_macros.md.j2").module.pm
+    assert str(pm(1340.7, 12.25, 0)) == "1,340.7\u00a0±\u00a012.3"  # counts: as the text gives them
+    assert str(pm(0.5, 0.01)) == "0.500\u00a0±\u00a00.010"
 
 
 def test_alternatives_read_a_comma_list_ending_in_or_with_each_name_escaped() -> None:
@@ -647,12 +653,19 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     # A missing score (a NaN AUC) leaves its column unjudged, and the verdict names the others.
     experiments["variants"][3] = variant("single", 0.40, 0.44, wide, by_seed=(1, -1, 0))
     experiments["variants"][3]["runs"][1]["test"]["auc"] = float("nan")
+    experiments["variants"][3]["mean"]["auc"] = float("nan")  # as mean_sd gives it
     view = experiments_view(experiments, dataset)
     assert view["single_network"]["judged"] and not view["single_network"]["all_judged"]
     assert (
-        "none of accuracy, balanced accuracy and macro F1 lower beyond seed noise over 3 seeds"
-        in index_with(view)
+        "; compared seed by seed (a paired t-test), its accuracy, balanced accuracy and macro F1 "
+        "are not lower beyond seed noise over 3 seeds, and its AUC could not be compared (a score "
+        "is missing)." in index_with(view)
     )
+    # A steady gap too small to show in the means (0.4003 against 0.4000) is no verdict.
+    experiments["variants"][3] = variant("single", 0.4003, 0.44, wide, by_seed=(-1, 0, 1))
+    experiments["variants"][1] = variant("ensemble", 0.40, 0.50, {**wide, "ensemble": 3})
+    steady = experiments_view(experiments, dataset)["single_network"]
+    assert steady["higher"] == [] and steady["alike"] == [] and steady["all_judged"]
     # No pair without an ensemble, nor one that changes other settings too.
     experiments["variants"][3] = variant("single", 0.41, 0.44, {**wide, "lr": 0.1})
     assert experiments_view(experiments, dataset)["single_network"] is None
@@ -1164,21 +1177,25 @@ def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
     for metric in ("accuracy", "auc", "balanced_accuracy"):
         results["test"][metric] = reference[metric] - 0.05
     context = page_context(results)
-    assert [entry["label"] for entry in context["colour_run_behind"]] == [
-        "accuracy", "AUC", "balanced accuracy",
-    ]  # fmt: skip
+    assert context["colour_run"] == {
+        "behind": ["accuracy", "AUC", "balanced accuracy"], "tied": [], "ahead": [],
+    }  # fmt: skip
     page = render_pages(results)["results.md"]
     assert (
         "balanced accuracy: on accuracy, AUC and balanced accuracy it falls short of what those"
         in page
     )
-    assert "the lead is what it learns" not in page and "where it leads" not in page
+    assert "lead" not in page.split("**A simple reference.**")[1].split("\n")[0]
     home = render_pages(results)["index.md"]
     assert "- On accuracy, AUC and balanced accuracy the network does no better than" in home
-    results["test"]["auc"] = reference["auc"] + 0.05  # behind on two, ahead on AUC
+    # Ahead on AUC, level on accuracy (as rounded), behind on balanced accuracy.
+    results["test"]["auc"] = reference["auc"] + 0.05
+    results["test"]["accuracy"] = reference["accuracy"] + 0.0001
     page = render_pages(results)["results.md"]
-    assert "on accuracy and balanced accuracy it falls short of what those" in page
-    assert ", and where it leads, the lead is what it learns beyond them." in page
+    assert (
+        "balanced accuracy: its lead on AUC is what it learns beyond them; on accuracy it does "
+        "no better than them; on balanced accuracy it falls short of what those"
+    ) in page
 
 
 def test_templates_changed_since_an_earlier_render_render_as_they_are_now() -> None:
@@ -1360,6 +1377,8 @@ def test_an_unofficial_files_model_card_offers_no_baseline_and_files_apart_on_th
         "type: unofficial-dermamnist\n" in hub_unofficial
         and "- unofficial-data\n" in hub_unofficial
     )
+    # Nor is it listed under the dataset's tag.
+    assert "\n- dermamnist\n" in hub_official and "\n- dermamnist\n" not in hub_unofficial
 
 
 def test_classes_found_as_often_as_the_best_found_one_are_named_with_it() -> None:
@@ -1367,17 +1386,21 @@ def test_classes_found_as_often_as_the_best_found_one_are_named_with_it() -> Non
     classes = results["test"]["report"]["classes"]
     best = max(classes, key=lambda row: row["recall"])
     page = render_pages(results)["index.md"]
-    assert f"- The best-found class is **{best['name']}**" in page and "So are " not in page
+    assert f"- The best-found class is **{best['name']}**" in page
+    assert "found as often (recall" not in page
     others = [row for row in classes if row is not best][:2]
     assert fmt_number(best["recall"] - 0.001, 2) == fmt_number(best["recall"], 2)  # a tie as shown
     for row in others:
         row["recall"] = best["recall"] - 0.001  # the same to two decimals, a hair lower
     page = render_pages(results)["index.md"]
-    names = sorted(others, key=lambda row: row["recall"])  # as the findings order them
+    tie = f"are found as often (recall {fmt_number(best['recall'], 2)} each)."
     assert (
-        f"So are *{names[0]['name']}* and *{names[1]['name']}* (recall "
-        f"{fmt_number(best['recall'], 2)} each)."
-    ) in page or (
-        f"So are *{names[1]['name']}* and *{names[0]['name']}* (recall "
-        f"{fmt_number(best['recall'], 2)} each)."
-    ) in page
+        f"*{others[0]['name']}* and *{others[1]['name']}* {tie}" in page
+        or f"*{others[1]['name']}* and *{others[0]['name']}* {tie}" in page
+    )
+    # The least-found class is never also called as often found as the best (two classes).
+    two = make_results("pneumoniamnist", class_names=["a", "b"], official=True)
+    for row, recall in zip(two["test"]["report"]["classes"], (0.851, 0.854), strict=True):
+        row["recall"] = recall
+    page = render_pages(two)["index.md"]
+    assert "The least-found class is **a**" in page and "found as often" not in page
