@@ -29,7 +29,7 @@ from reportgen.experiments import (
     summarize_variant,
     variant_slug,
 )
-from reportgen.formatting import fmt_number
+from reportgen.formatting import fmt_mean_count, fmt_number
 from reportgen.variant_comparisons import selection_margin
 from tests.conftest import REPO_ROOT, assert_blocks_set_apart, dir_args, synthetic_build_args
 
@@ -427,8 +427,9 @@ def test_build_with_experiments_writes_json_page_and_links(
         rows = [row for row in page.splitlines() if row.startswith(f"| [{variant['name']}](")]
         line = rows[0]  # the main table (the screening table's row comes later)
         cell = line.split(" | ")[7]  # after the variant, the val column and five test columns
-        mean, sd = fmt_number(np.mean(called), 0), fmt_number(np.std(called, ddof=1), 0)
-        assert cell == f"{mean}\u00a0±\u00a0{sd}", line  # rounded as the pages round
+        # As the line under each variant gives them: whole, or to one decimal (3.5 images a run).
+        mean, sd = fmt_mean_count(np.mean(called)), fmt_mean_count(np.std(called, ddof=1))
+        assert cell == f"{mean}\u00a0±\u00a0{sd}", line
     # The recall chart's table: each variant's mean test recall of every class.
     for variant in experiments["variants"]:
         recall_row = next(
