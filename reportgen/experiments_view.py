@@ -132,7 +132,10 @@ def _versus_baseline(
                     for sd in (cells[column]["sd"], base_cells[column]["sd"])
                 ),
             )
-            if column == "focus_recall" and reading != "same"
+            if column == "focus_recall"
+            and reading != "same"
+            and is_score(mean)
+            and is_score(baseline)
             else None,
         }
     return versus

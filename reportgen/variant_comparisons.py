@@ -1,7 +1,8 @@
 """How far apart two variants, or a variant and a reference, really are, for the pages: the
 recommended variant's lead on validation, seed noise by Welch's test, an ensemble against its
-single-network version seed by seed, and the study recipe against the colour reference. Observations beside
-the choice made on validation, never choices; from experiments.json's rows alone (no torch)."""
+single-network version seed by seed, and the study recipe against the colour reference.
+Observations beside the choice made on validation, never choices; from experiments.json's rows
+alone (no torch)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ def no_spread(sd: float | None) -> bool:
     return sd is not None and abs(sd) < NO_SPREAD
 
 
+def is_score(value: object) -> bool:
+    """A finite number: not a missing score (NaN in a build, null in experiments.json)."""
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def within_seed_noise(
     delta: float, sd: float | None, n: int, baseline_sd: float | None, baseline_n: int
 ) -> bool | None:
@@ -73,17 +79,15 @@ def difference_reading(
     """How the pages qualify a variant's mean against the baseline's: "same" where they round
     alike, "alike" where every run of both scored the same (no spread: no test over seeds can
     judge the difference, which is then one of a few test images), "noise" where Welch's test
-    cannot tell it from seed noise, None where it can, or with one seed (nothing to judge by)."""
+    cannot tell it from seed noise, None where it can, with one seed (nothing to judge by) or
+    where a mean is missing."""
+    if not (is_score(mean) and is_score(baseline)):
+        return None
     if rounded(mean) == rounded(baseline):
         return "same"
     if n >= 2 and baseline_n >= 2 and no_spread(sd) and no_spread(baseline_sd):
         return "alike"
     return "noise" if within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n) else None
-
-
-def is_score(value: object) -> bool:
-    """A finite number: not a missing score (NaN in a build, null in experiments.json)."""
-    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def shown_alike(first: float | None, second: float | None) -> bool:
@@ -251,6 +255,8 @@ def against_reference(
     if colour_reference is None:
         return sides
     for metric, label in REFERENCE_METRICS.items():
+        if not (is_score(scores[metric]) and is_score(colour_reference[metric])):
+            continue  # a missing score is on no side
         mine, theirs = rounded(scores[metric]), rounded(colour_reference[metric])
         sides["behind" if mine < theirs else "tied" if mine == theirs else "ahead"].append(label)
     return sides
@@ -266,5 +272,7 @@ def no_better_than_reference(
     return [
         {"label": label, "network": scores[metric], "reference": colour_reference[metric]}
         for metric, label in REFERENCE_METRICS.items()
-        if rounded(scores[metric]) <= rounded(colour_reference[metric])
+        if is_score(scores[metric])
+        and is_score(colour_reference[metric])
+        and rounded(scores[metric]) <= rounded(colour_reference[metric])
     ]

@@ -47,6 +47,7 @@ from reportgen.render import (
     render_pages,
 )
 from reportgen.variant_comparisons import (
+    against_reference,
     baseline_versus_reference,
     difference_reading,
     longer_training,
@@ -488,6 +489,17 @@ def test_a_difference_welchs_test_cannot_tell_from_seed_noise_is_marked_so() -> 
     assert paired_reading([0.01, 0.01, 0.01]) == "alike"
     assert paired_reading([0.01]) is None
     assert paired_reading([0.012, float("nan"), 0.008]) is None
+    # A missing mean (NaN in a build, null in experiments.json) is qualified as nothing.
+    assert difference_reading(float("nan"), 0.01, 3, 0.5, 0.01, 3) is None
+    assert difference_reading(0.5, 0.01, 3, None, None, 3) is None
+    reference = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": 0.3}
+    scores = {"accuracy": 0.6, "auc": float("nan"), "balanced_accuracy": 0.2}
+    assert against_reference(scores, reference) == {
+        "behind": ["balanced accuracy"], "tied": [], "ahead": ["accuracy"],
+    }  # fmt: skip
+    assert [row["label"] for row in no_better_than_reference(scores, reference)] == [
+        "balanced accuracy"
+    ]
 
 
 def test_calibration_direction_counts_images_on_each_side_of_the_diagonal() -> None:
