@@ -54,6 +54,11 @@ def is_score(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+def shown_alike(first: float | None, second: float | None) -> bool:
+    """Whether two scores read the same as the pages round them (never where one is missing)."""
+    return is_score(first) and is_score(second) and rounded(first) == rounded(second)
+
+
 def within_seed_noise(
     delta: float, sd: float | None, n: int, baseline_sd: float | None, baseline_n: int
 ) -> bool | None:
@@ -83,16 +88,11 @@ def difference_reading(
     where a mean is missing."""
     if not (is_score(mean) and is_score(baseline)):
         return None
-    if rounded(mean) == rounded(baseline):
+    if shown_alike(mean, baseline):
         return "same"
     if n >= 2 and baseline_n >= 2 and no_spread(sd) and no_spread(baseline_sd):
         return "alike"
     return "noise" if within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n) else None
-
-
-def shown_alike(first: float | None, second: float | None) -> bool:
-    """Whether two scores read the same as the pages round them (never where one is missing)."""
-    return is_score(first) and is_score(second) and rounded(first) == rounded(second)
 
 
 def paired_reading(differences: list[float | None]) -> str | None:
@@ -267,12 +267,9 @@ def no_better_than_reference(
 ) -> list[dict[str, Any]]:
     """The metrics on which scores, as the pages round them, are no higher than the colour
     reference's, each with its "label" and the two values; none without a reference."""
-    if colour_reference is None:
-        return []
+    sides = against_reference(scores, colour_reference)
     return [
         {"label": label, "network": scores[metric], "reference": colour_reference[metric]}
         for metric, label in REFERENCE_METRICS.items()
-        if is_score(scores[metric])
-        and is_score(colour_reference[metric])
-        and rounded(scores[metric]) <= rounded(colour_reference[metric])
+        if label in sides["behind"] + sides["tied"]
     ]
