@@ -36,18 +36,19 @@ def rounded(value: float, digits: int = 3) -> Decimal:
     return abs(result) if result == 0 else result  # -0.0004 reads 0.000, not -0.000
 
 
-def _missing(value: float | None) -> bool:
+def is_missing(value: float | None) -> bool:
+    """A score that is not there: null in the JSON files, NaN in numpy."""
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def fmt_number(value: float | None, digits: int = 3) -> Markup:
-    if _missing(value):
+    if is_missing(value):
         return Markup("n/a")
     return Markup(f"{rounded(value, digits):f}")
 
 
 def fmt_percent(value: float | None, digits: int = 1) -> Markup:
-    if _missing(value):
+    if is_missing(value):
         return Markup("n/a")
     return Markup(f"{rounded(100 * Decimal(repr(float(value))), digits):f}%")
 
@@ -56,7 +57,7 @@ def fmt_difference(value: float, other: float, digits: int = 3, signed: bool = T
     """value - other, from the two numbers as the page shows them, so the page's arithmetic
     checks out: 0.7265 - 0.7205 is shown as 0.727 - 0.720 = +0.007, not +0.006. signed=False
     drops the sign, for text that says "above" or "below" itself."""
-    if _missing(value) or _missing(other):
+    if is_missing(value) or is_missing(other):
         return Markup("n/a")
     difference = rounded(value, digits) - rounded(other, digits)
     if not signed:
@@ -119,7 +120,7 @@ def fmt_counted(count: int, noun: str) -> str:
 def fmt_mean_count(value: float) -> str:
     """A count averaged over runs: whole as it is ("2"), else to one decimal ("0.3"), so that a
     third of an image a run does not read as none. Thousands are grouped, as fmt_count does."""
-    if _missing(value):
+    if is_missing(value):
         return Markup("n/a")
     return Markup(f"{rounded(value, 0 if abs(value - round(value)) < 1e-9 else 1):,f}")
 

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 from reportgen.figures import DPI, SPLIT_COLOURS, save_figure, shortened, styled, titled
-from reportgen.formatting import fmt_number
+from reportgen.formatting import fmt_number, is_missing
 from reportgen.phone_layout import PHONE_DENSITY, PHONE_WIDTH_INCHES
 from reportgen.referral import referral_score
 
@@ -148,7 +148,7 @@ def plot_roc_curves(
     binary = len(class_names) == 2
     fig, ax = plt.subplots(figsize=(LINE_CHART_PHONE_WIDTH, 4.0) if phone else (6.8, 6))
     for k, name in enumerate(class_names):
-        if np.isnan(per_class_auc[k]) or (binary and k == 0):
+        if is_missing(per_class_auc[k]) or (binary and k == 0):
             continue
         fpr, tpr, _ = roc_curve(labels == k, probabilities[:, k])  # class k against the rest
         ax.plot(

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from reportgen.formatting import is_missing
+
 HF_METRICS = (  # (results key, Hugging Face metric type, display name)
     ("accuracy", "accuracy", "Accuracy"),
     ("auc", "roc_auc", "AUC (mean one-vs-rest)"),
@@ -49,6 +51,10 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
         "split": "test",
         "args": {"file_md5": dataset["md5"], "official_medmnist_file": dataset["official"]},
     }
+    # The Hub needs a value for each metric: a score that is not there (null) is left out.
+    reported = [
+        (key, hf_type, name) for key, hf_type, name in HF_METRICS if not is_missing(test[key])
+    ]
     metrics = [
         {
             "type": hf_type,
@@ -65,7 +71,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
                 **interval_method(intervals, key),
             },
         }
-        for key, hf_type, name in HF_METRICS
+        for key, hf_type, name in reported
     ]
     metrics.append(
         {
@@ -88,7 +94,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
             "not-for-clinical-use",
             *([] if dataset["official"] else ["unofficial-data"]),
         ],
-        "metrics": [hf_type for _, hf_type, _ in HF_METRICS],
+        "metrics": [hf_type for _, hf_type, _ in reported],
         "model-index": [
             {
                 "name": model_name(results),

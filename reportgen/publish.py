@@ -111,6 +111,11 @@ def publish(
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place."""
+    # Figures and pages read the data as results.json and experiments.json hold it (NaN is null
+    # there), so a build draws and renders what a later `reportgen render` of its output reads.
+    # The timings stay the clock's own dict: Reproducibility lists the stages timed before it.
+    results_data = {**results.json_safe(results_data), "timings": clock.timings}
+    experiments_data = results.json_safe(experiments_data)
     with output_folders.staging_dir_for(outputs.docs_dir) as docs_stage:
         results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
         results.write_per_class(results_data, docs_stage)

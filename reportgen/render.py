@@ -33,6 +33,7 @@ from reportgen.formatting import (
     fmt_number,
     fmt_percent,
     fmt_setting,
+    is_missing,
     rounded,
 )
 from reportgen.page_readings import (
@@ -142,6 +143,7 @@ def make_environment(templates: Templates | None = None) -> jinja2.Environment:
         architecture=architecture,
         kept_epoch=kept_epoch,
     )
+    environment.tests["missing"] = is_missing  # `x is missing`: null in the JSON files, or NaN
     return environment
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from reportgen.formatting import is_missing
+
 HEADLINE_METRICS = ("accuracy", "auc", "balanced_accuracy")
 
 
-def _span(values: list[float] | tuple[float, ...]) -> dict[str, float]:
-    """The lowest and highest value, shaped as an interval for the pages' range formatting."""
-    return {"low": min(values), "high": max(values)}
+def _span(values: list[float | None] | tuple[float | None, ...]) -> dict[str, float | None]:
+    """The lowest and highest value, shaped as an interval for the pages' range formatting;
+    missing scores (null in experiments.json) left out, and both None where none is there."""
+    scores = [value for value in values if not is_missing(value)]
+    return {"low": min(scores), "high": max(scores)} if scores else {"low": None, "high": None}
 
 
 def recipe_over_seeds(experiments: dict[str, Any] | None, seed: int) -> dict[str, Any] | None:
@@ -29,18 +33,21 @@ def recipe_over_seeds(experiments: dict[str, Any] | None, seed: int) -> dict[str
     if len(runs) < 2:
         return None
     scores = {metric: [run["test"][metric] for run in runs] for metric in HEADLINE_METRICS}
+    ranges = {metric: _span(values) for metric, values in scores.items()}
     recalls = list(zip(*(run["test"]["per_class_recall"] for run in runs), strict=True))
     this_run = next((run for run in runs if run["seed"] == seed), None)
     rank = None
     if this_run is not None:
         mine = {metric: this_run["test"][metric] for metric in HEADLINE_METRICS}
-        if all(mine[metric] >= max(scores[metric]) for metric in HEADLINE_METRICS):
-            rank = "best"
-        elif all(mine[metric] <= min(scores[metric]) for metric in HEADLINE_METRICS):
-            rank = "worst"
+        # Ranked only where every headline score is there, in this run and the others.
+        if not any(is_missing(value) for values in scores.values() for value in values):
+            if all(mine[metric] >= ranges[metric]["high"] for metric in HEADLINE_METRICS):
+                rank = "best"
+            elif all(mine[metric] <= ranges[metric]["low"] for metric in HEADLINE_METRICS):
+                rank = "worst"
     return {
         "seeds": [run["seed"] for run in runs],
-        "ranges": {metric: _span(values) for metric, values in scores.items()},
+        "ranges": ranges,
         "class_recall": [_span(values) for values in recalls],
         "rank": rank,
     }

@@ -31,7 +31,14 @@ from reportgen.experiments import (
 )
 from reportgen.formatting import fmt_mean_count, fmt_number
 from reportgen.variant_comparisons import selection_margin
-from tests.conftest import REPO_ROOT, assert_blocks_set_apart, dir_args, synthetic_build_args
+from tests.conftest import (
+    REPO_ROOT,
+    RETINAMNIST_COUNTS,
+    assert_blocks_set_apart,
+    dir_args,
+    synthetic_build_args,
+    write_synthetic_npz,
+)
 
 
 def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() -> None:
@@ -931,3 +938,39 @@ def test_variant_sections_read_settings_inherited_from_the_build(
     assert page.count("The curves are those of the first of the run's 2 networks") == 2
     assert "the one with the best validation AUC" in page.split("## picky")[1]
     assert "the last one" in page.split("## baseline")[1].split("## picky")[0]
+
+
+def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
+    out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
+) -> None:
+    """A test split of one class has no AUC: NaN in the build, null in the JSON files it writes.
+    The build's pages and figures are made from the files' form, so `reportgen render` of its
+    output (figures redrawn) reads what the build read, and the pages say n/a."""
+    n_test = sum(RETINAMNIST_COUNTS["test"])
+    counts = {**RETINAMNIST_COUNTS, "test": [n_test, 0, 0, 0, 0]}
+    write_synthetic_npz(tmp_path / "data" / "retinamnist.npz", counts)
+    plan = tmp_path / "plan.toml"
+    plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n')
+    args = synthetic_build_args(
+        tmp_path / "data", "--epochs", "1", "--experiments", str(plan), "--no-site",
+        *dir_args(out_dirs),
+    )  # fmt: skip
+    built = runner.invoke(main, args)
+    assert built.exit_code == 0, built.output
+    experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
+    assert all(variant["mean"]["auc"] is None for variant in experiments["variants"])
+    pages = {path.name: path.read_text() for path in out_dirs["docs"].glob("*.md")}
+    (out_dirs["docs"] / "data" / "figures.sha256").unlink()  # every figure drawn again
+    rendered = runner.invoke(main, ["render", "--docs-dir", str(out_dirs["docs"]), "--no-site"])
+    assert rendered.exit_code == 0, rendered.output
+    assert "figures: 100%" in rendered.output
+    assert {path.name: path.read_text() for path in out_dirs["docs"].glob("*.md")} == pages
+    assert "| AUC | n/a |" in pages["index.md"]
+    table_row = next(
+        line for line in pages["experiments.md"].splitlines() if "| [baseline]" in line
+    )
+    assert "| n/a |" in table_row
+    assert not any(re.search(r"n/a\W+±", page) for page in pages.values())  # no spread of nothing
+    hub_card = (out_dirs["docs"] / "data" / "model_card.md").read_text()
+    assert "type: accuracy" in hub_card
+    assert "roc_auc" not in hub_card  # the Hub's metrics need a value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from medmnist.evaluator import getACC, getAUC
@@ -31,6 +33,23 @@ def test_accuracy_and_auc_equal_medmnist_evaluator(k: int, task: str) -> None:
     assert metrics.mean_auc(labels, probabilities) == pytest.approx(
         getAUC(labels, probabilities, task)
     )
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+@pytest.mark.filterwarnings("ignore:A single label was found")
+@pytest.mark.parametrize(
+    ("labels", "predictions"),
+    [([0, 0, 2, 2, 2], [0, 1, 2, 3, 2]), ([0, 0, 0], [0, 0, 0]), ([1, 1, 1], [1, 0, 4])],
+    ids=["predicts-absent-classes", "one-class-in-both", "one-class-in-labels"],
+)
+def test_balanced_accuracy_on_a_split_lacking_classes_is_scikit_learns_without_warnings(
+    labels: list[int], predictions: list[int]
+) -> None:
+    labels_array, predictions_array = np.array(labels), np.array(predictions)
+    expected = balanced_accuracy_score(labels_array, predictions_array)  # warns: ignored above
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert metrics.balanced_accuracy(labels_array, predictions_array) == pytest.approx(expected)
 
 
 def test_summary_equals_scikit_learn() -> None:
