@@ -51,7 +51,8 @@ def recipe_changes(config: dict[str, Any]) -> dict[str, Any]:
 
 def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     """The study's numbers beside this run's, only for the study's own dataset, with the
-    settings in which this run's recipe differs from the study's."""
+    settings in which this run's recipe differs from the study's, and whether the run reproduces
+    the study: its recipe unchanged, on the official file."""
     if results["dataset"]["flag"] != study.STUDY_DATASET:
         return None
     classes = results["test"]["report"]["classes"]
@@ -65,11 +66,13 @@ def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
                 "run": row,
             }
         )
+    changes = recipe_changes(results["config"])
     return {
         "accuracy": study.STUDY_TEST["accuracy"],
         "auc": study.STUDY_TEST["auc"],
         "classes": rows,
-        "recipe_changes": recipe_changes(results["config"]),
+        "recipe_changes": changes,
+        "reproduction": results["dataset"]["official"] and not changes,
     }
 
 

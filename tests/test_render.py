@@ -261,10 +261,40 @@ def test_training_page_describes_an_ensemble_only_when_there_is_one() -> None:
     assert "| Ensemble | 3 networks trained alike with seeds 4, 1004, 2004;" in page
 
 
-def test_only_the_study_dataset_claims_a_reproduction_in_its_title() -> None:
+@pytest.mark.parametrize(
+    ("official", "epochs", "retrained"),
+    [
+        (True, 10, None),
+        (True, 3, "with changed settings"),
+        (False, 10, "on an unofficial file"),
+        (False, 3, "on an unofficial file with changed settings"),
+    ],
+    ids=["the-studys-recipe", "changed-settings", "unofficial-file", "both"],
+)
+def test_only_the_studys_recipe_on_the_official_file_claims_a_reproduction(
+    official: bool, epochs: int, retrained: str | None
+) -> None:
+    results = make_results(official=official)
+    results["config"]["epochs"] = epochs  # the study's 10, or a change (the fixture trains 3)
+    pages = render_pages(results)
+    study_words = next(line for line in pages["index.md"].splitlines() if "**The study**" in line)
+    intended_use = pages["model-card.md"].split("- Teaching and research: ")[1].split(",")[0]
+    if retrained is None:
+        assert pages["index.md"].splitlines()[0] == "# DermaMNIST: the study's CNN, reproduced"
+        assert "whose results this site reproduces" in study_words
+        assert intended_use == "reproducing the student study's baseline"
+    else:
+        title = f"# DermaMNIST: the study's CNN, retrained {retrained}"
+        assert pages["index.md"].splitlines()[0] == title
+        assert study_words.endswith(f"whose network and recipe this site retrains {retrained}.")
+        assert intended_use == f"retraining the student study's baseline {retrained}"
+        assert "reproduc" not in study_words + intended_use
+
+
+def test_only_the_study_dataset_names_the_study_in_its_title() -> None:
     derma = render_pages(make_results())["index.md"]
     retina = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
-    assert derma.splitlines()[0] == "# DermaMNIST: the study's CNN, reproduced"
+    assert derma.splitlines()[0].startswith("# DermaMNIST: the study's CNN, ")
     assert retina.splitlines()[0] == "# RetinaMNIST: the study's CNN, applied to a new dataset"
     # Another dataset's overview says which study it follows, without naming its dataset.
     assert "The study this site follows" in retina and "skin lesions" in retina
