@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
-from reportgen.formatting import escape_markdown, fmt_number, rounded
+from reportgen.formatting import escape_markdown, fmt_number, is_missing, rounded
 from reportgen.page_readings import (
     curves_reading,
     largest_class,
@@ -46,11 +46,15 @@ COLLAPSED_RECALL = (0.95, 0.10)  # the largest class found this often, every oth
 
 def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | None:
     """The largest training class, where a variant finds it nearly always and every other class
-    rarely (mean test recall): a model that answers almost only that class. Else None."""
+    rarely (mean test recall): a model that answers almost only that class. Else None. A class
+    without test images (its recall missing) counts for neither."""
     largest = largest_class(dataset["counts"]["train"])
-    others = [recall for k, recall in enumerate(mean_recall) if k != largest]
+    others = [
+        recall for k, recall in enumerate(mean_recall) if k != largest and not is_missing(recall)
+    ]
     if (
-        mean_recall[largest] >= COLLAPSED_RECALL[0]
+        not is_missing(mean_recall[largest])
+        and mean_recall[largest] >= COLLAPSED_RECALL[0]
         and max(others, default=0) <= COLLAPSED_RECALL[1]
     ):
         return str(dataset["class_names"][largest])

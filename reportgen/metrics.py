@@ -92,7 +92,8 @@ def classification_report_rows(
 ) -> dict[str, list[dict[str, float | int | str]]]:
     """Per-class precision, recall, F1 and support, and their macro and weighted averages.
 
-    The same numbers as sklearn.metrics.classification_report, as plain rows.
+    The same numbers as sklearn.metrics.classification_report, as plain rows, except the recall
+    of a class absent from labels: NaN, not 0 (no image of it was there to be found or missed).
     """
     class_ids = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -103,7 +104,7 @@ def classification_report_rows(
             "index": k,
             "name": class_names[k],
             "precision": float(precision[k]),
-            "recall": float(recall[k]),
+            "recall": float(recall[k]) if support[k] else math.nan,
             "f1": float(f1[k]),
             "support": int(support[k]),
         }

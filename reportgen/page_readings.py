@@ -315,16 +315,30 @@ def half_width(interval: dict[str, float | None]) -> float | None:
     return (interval["high"] - interval["low"]) / 2
 
 
+def untested_classes(test: dict[str, Any]) -> list[str]:
+    """The classes without a test image, in class order (only an unofficial file lacks one)."""
+    return [row["name"] for row in test["report"]["classes"] if row["support"] == 0]
+
+
+def never_predicted(test: dict[str, Any], class_names: list[str]) -> list[str]:
+    """The classes given to no test image, in class order."""
+    called = np.asarray(test["confusion_matrix"]).sum(axis=0)
+    return [name for name, count in zip(class_names, called, strict=True) if count == 0]
+
+
 def findings(
     test: dict[str, Any], class_names: list[str], prevalence: list[float]
 ) -> list[dict[str, Any]]:
-    """Per class, how well it is found and what it is most often mistaken for.
+    """Per class with test images, how well it is found and what it is most often mistaken for
+    (a class absent from test has no recall: untested_classes names it).
 
     prevalence: share of each class in the training split. Sorted worst recall first.
     """
     matrix = np.asarray(test["confusion_matrix"])
     rows = []
     for row in test["report"]["classes"]:
+        if row["support"] == 0:
+            continue
         k = row["index"]
         errors = matrix[k].copy()
         errors[k] = 0

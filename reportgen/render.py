@@ -43,12 +43,14 @@ from reportgen.page_readings import (
     findings,
     half_width,
     largest_class,
+    never_predicted,
     next_steps_view,
     ordinal_reference,
     percent_shares,
     prevalence_rows,
     study_comparison,
     training_reading,
+    untested_classes,
     with_option,
 )
 from reportgen.recipe import architecture, kept_epoch, recipe_view
@@ -205,7 +207,8 @@ def page_context(
         ],
         # Class names in class order: found in none of their test images; given to no image.
         "never_found": never_found,
-        "never_predicted": [row["name"] for row in in_class_order if row["predicted"] == 0],
+        "never_predicted": never_predicted(results["test"], dataset["class_names"]),
+        "untested_classes": untested_classes(results["test"]),
         "majority": {"name": dataset["class_names"][majority], "share": prevalence[majority]},
         # Accuracy of always answering the training split's most common class, on test.
         "baseline": {

@@ -943,9 +943,10 @@ def test_variant_sections_read_settings_inherited_from_the_build(
 def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
 ) -> None:
-    """A test split of one class has no AUC: NaN in the build, null in the JSON files it writes.
-    The build's pages and figures are made from the files' form, so `reportgen render` of its
-    output (figures redrawn) reads what the build read, and the pages say n/a."""
+    """A test split of one class has no AUC, and the other classes no recall: NaN in the build,
+    null in the JSON files it writes. The build's pages and figures are made from the files'
+    form, so `reportgen render` of its output (figures redrawn) reads what the build read, and
+    the pages say n/a, not that a class without test images is never found."""
     n_test = sum(RETINAMNIST_COUNTS["test"])
     counts = {**RETINAMNIST_COUNTS, "test": [n_test, 0, 0, 0, 0]}
     write_synthetic_npz(tmp_path / "data" / "retinamnist.npz", counts)
@@ -959,13 +960,29 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     assert built.exit_code == 0, built.output
     experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
     assert all(variant["mean"]["auc"] is None for variant in experiments["variants"])
-    pages = {path.name: path.read_text() for path in out_dirs["docs"].glob("*.md")}
+    for run in experiments["variants"][0]["runs"]:
+        assert run["test"]["per_class_recall"][1:] == [None] * 4  # no image to find or miss
+
+    def read_pages() -> dict[str, str]:  # but Reproducibility, which shows each stage's time
+        return {
+            path.name: path.read_text()
+            for path in out_dirs["docs"].glob("*.md")
+            if path.name != "reproducibility.md"
+        }
+
+    pages = read_pages()
     (out_dirs["docs"] / "data" / "figures.sha256").unlink()  # every figure drawn again
     rendered = runner.invoke(main, ["render", "--docs-dir", str(out_dirs["docs"]), "--no-site"])
     assert rendered.exit_code == 0, rendered.output
     assert "figures: 100%" in rendered.output
-    assert {path.name: path.read_text() for path in out_dirs["docs"].glob("*.md")} == pages
+    assert read_pages() == pages
     assert "| AUC | n/a |" in pages["index.md"]
+    assert (
+        "- The test split holds no image of **grade 1**, **grade 2**, **grade 3** or **grade 4**: "
+        "how well the model finds them cannot be measured here (recall n/a)."
+    ) in pages["index.md"]
+    assert "never found" not in pages["index.md"]
+    assert "| grade 4 | 0.00 | n/a |" in pages["results.md"]  # precision, then recall
     table_row = next(
         line for line in pages["experiments.md"].splitlines() if "| [baseline]" in line
     )

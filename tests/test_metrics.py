@@ -112,3 +112,12 @@ def test_ordinal_errors_by_hand() -> None:
     assert reversed_grades < 0  # worse than chance
     one_grade = metrics.ordinal_errors(np.zeros(3, int), np.zeros(3, int), 5)
     assert one_grade["quadratic_weighted_kappa"] is None and one_grade["mean_absolute_error"] == 0
+
+
+def test_a_class_absent_from_labels_has_no_recall_but_keeps_sklearns_other_numbers() -> None:
+    labels, predictions = np.array([0, 0, 1, 1]), np.array([0, 2, 1, 1])
+    rows = metrics.classification_report_rows(labels, predictions, ["a", "b", "c"])["classes"]
+    assert [row["support"] for row in rows] == [2, 2, 0]
+    assert [row["recall"] for row in rows[:2]] == [0.5, 1.0]
+    assert np.isnan(rows[2]["recall"])  # no image of c to find or miss (sklearn says 0)
+    assert rows[2]["precision"] == 0.0  # called once, wrongly: a precision is measured
