@@ -215,13 +215,16 @@ def _variant_rows(
                 else [None] * len(dataset["class_names"]),
                 "first_run": variant["runs"][0],
                 "first_curves": curves_reading(variant["runs"][0]["history"]),
-                # The diagonal of the confusion matrix its figure draws.
+                # The diagonal of the confusion matrix its figure draws (None for a class
+                # without test images, whose row there is all zeros).
                 "first_recall": [
-                    {"name": name, "recall": float(recall)}
-                    for name, recall in zip(
-                        dataset["class_names"],
-                        np.diag(variant["runs"][0]["confusion_matrix_normalized"]),
-                        strict=True,
+                    {"name": name, "recall": row[k] / sum(row) if sum(row) else None}
+                    for k, (name, row) in enumerate(
+                        zip(
+                            dataset["class_names"],
+                            variant["runs"][0]["confusion_matrix"],
+                            strict=True,
+                        )
                     )
                 ],
                 "n_runs": len(variant["runs"]),
@@ -235,6 +238,22 @@ def _variant_rows(
                 "train_seconds": sum(run["train_seconds"] for run in variant["runs"])
                 / len(variant["runs"]),
             }
+        )
+    # A network is listed under one variant and linked to from the others that train it: under
+    # the recommended variant (whose details are open), else the first.
+    listing_order = sorted(rows, key=lambda row: not row["recommended"])  # stable: then in order
+    for row in rows:
+        model = row["first_run"].get("model")
+        lister = next(
+            (
+                other
+                for other in listing_order
+                if model and other["first_run"].get("model") == model
+            ),
+            row,
+        )
+        row["same_network_as"] = (
+            None if lister is row else {"name": lister["name"], "slug": lister["slug"]}
         )
     return rows
 

@@ -554,7 +554,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     plan = tmp_path / "plan.toml"
     plan.write_text(
         'seeds = [0]\n[[variants]]\nname = "baseline"\n[[variants]]\nname = "tta"\ndescription = "With TTA."\ntta = true\n'
-        '[[variants]]\nname = "wide"\nmodel = "wide_cnn"\nwidth = 8\n'
+        '[[variants]]\nname = "wide"\nmodel = "wide_cnn"\nwidth = 2\n'
+        '[[variants]]\nname = "wide-slow"\nmodel = "wide_cnn"\nwidth = 2\nlr = 0.001\n'
     )
     args = synthetic_build_args(
         synthetic_derma_root, "--epochs", "1", "--experiments", str(plan), "--no-site",
@@ -666,7 +667,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         "| Variant | Sensitivity | Specificity | Share of images referred | Sensitivity, threshold "
         "from validation | Specificity, threshold from validation |"
     )
-    assert len(rows) == 3 and all(row.count("|") == header.count("|") for row in rows)
+    assert len(rows) == 4 and all(row.count("|") == header.count("|") for row in rows)
     assert (out_dirs["docs"] / "figures" / "referral_roc.png").is_file()
     for built in (out_dirs["docs"]).glob("*.md"):
         assert_blocks_set_apart(built.name, built.read_text())
@@ -681,6 +682,13 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         '=== "Network"' in wide and "A wider VGG-style network" in wide and "| **Total** |" in wide
     )
     assert '=== "Network"' not in tta
+    # Listed once: the other variant that trains the same network links to it.
+    assert page.count("A wider VGG-style network") == 1 and page.count("| **Total** |") == 1
+    assert re.search(
+        r"(The same network as|Each of its 2 networks is the network of) \[(wide|wide-pair)\]"
+        r"\(#(wide|wide-pair)\)(, trained with its own seed)?: the Network tab of",
+        page,
+    )
     # Each variant's details fold away but the recommended one's; the class total is said once.
     # Each note's label names its variant, so a screen reader's list of them tells them apart.
     for variant in experiments["variants"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -657,6 +658,21 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     )
     assert "averages a network trained with this variant's settings and seed with 2 more)" in index
     assert "none of them lower beyond seed noise over 3 seeds compared seed by seed" in index
+    # A network is listed once, under the recommended variant where it trains it, and the other
+    # variants that train it link there.
+    with_models = copy.deepcopy(experiments)
+    for entry in with_models["variants"]:
+        entry["runs"][0]["model"] = {"name": entry["config"].get("model", "study_cnn")}
+
+    def linked() -> list[dict | None]:
+        return [row["same_network_as"] for row in experiments_view(with_models, dataset)["rows"]]
+
+    to_ensemble = {"name": "ensemble", "slug": "ensemble"}
+    assert linked() == [None, None, to_ensemble, to_ensemble]
+    with_models["recommended"] = "baseline"  # else the first that trains it lists it
+    assert linked() == [None, None, to_ensemble, to_ensemble]
+    with_models["variants"][1]["runs"][0]["model"] = {"name": "another"}
+    assert linked() == [None, None, None, {"name": "other-single", "slug": "other-single"}]
     assert single["noise"] == ["accuracy", "AUC", "balanced accuracy", "macro F1"]
     # Lower beyond seed noise in balanced accuracy (0.30 against 0.40, sds 0.01) is said so.
     experiments["variants"][3] = variant("single", 0.30, 0.44, wide, by_seed=(1, -1, 0))
