@@ -253,7 +253,13 @@ def _variant_rows(
             row,
         )
         row["same_network_as"] = (
-            None if lister is row else {"name": lister["name"], "slug": lister["slug"]}
+            None
+            if lister is row
+            else {
+                "name": lister["name"],
+                "slug": lister["slug"],
+                "networks": lister["first_run"]["config"].get("ensemble", 1),
+            }
         )
     return rows
 

@@ -93,7 +93,8 @@ def classification_report_rows(
     """Per-class precision, recall, F1 and support, and their macro and weighted averages.
 
     The same numbers as sklearn.metrics.classification_report, as plain rows, except the recall
-    of a class absent from labels: NaN, not 0 (no image of it was there to be found or missed).
+    of a class absent from labels: NaN, not 0 (no image of it was there to be found or missed),
+    and so the macro average of recall: over the classes in labels (balanced accuracy).
     """
     class_ids = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -115,6 +116,8 @@ def classification_report_rows(
         p, r, f, _ = precision_recall_fscore_support(
             labels, predictions, labels=class_ids, average=average, zero_division=0
         )
+        if average == "macro":
+            r = np.mean([row["recall"] for row in classes if row["support"]])
         averages.append(
             {
                 "name": f"{average} avg",

@@ -262,17 +262,19 @@ def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def next_steps_view(
-    results: dict[str, Any],
-    class_findings: list[dict[str, Any]],
-    zero_recall: list[str],
-    reading: dict[str, Any],
+    results: dict[str, Any], zero_recall: list[str], reading: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The study's proposed steps, each with the numbers from this run that motivate it (reading:
-    training_reading of its history)."""
+    training_reading of its history). The rare classes are the half of the classes with the
+    fewest training images, each with its test recall (None: no test image of it)."""
     counts = results["dataset"]["counts"]["train"]
     names = results["dataset"]["class_names"]
     largest, smallest = largest_class(counts), smallest_class(counts)
-    rare = sorted(class_findings, key=lambda row: row["prevalence"])[: max(1, len(names) // 2)]
+    recalls = [row["recall"] for row in results["test"]["report"]["classes"]]
+    rare = [
+        {"name": names[k], "prevalence": counts[k] / max(sum(counts), 1), "recall": recalls[k]}
+        for k in sorted(range(len(names)), key=lambda k: counts[k])[: max(1, len(names) // 2)]
+    ]
     history = results["history"]
     return [
         {

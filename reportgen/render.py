@@ -217,6 +217,9 @@ def page_context(
         },
         # Whether accuracy is above balanced accuracy: the imbalance note says it flatters only then.
         "accuracy_flatters": results["test"]["accuracy"] > results["test"]["balanced_accuracy"],
+        # Whether the two read the same as the pages show them (then neither is the lower).
+        "accuracy_as_balanced": rounded(results["test"]["accuracy"])
+        == rounded(results["test"]["balanced_accuracy"]),
         "accuracy_gap": accuracy_gap(results["test"]),  # above, below or close to it
         # The spread a gap between two accuracies must beat (None: no interval to read it from).
         "accuracy_half_width": half_width(results["test"]["intervals"]["accuracy"]),
@@ -275,7 +278,7 @@ def page_context(
         "why_cnn": study.WHY_CNN,
         "why_not": study.WHY_NOT,
         "decisions": study.DECISIONS,
-        "next_steps": next_steps_view(results, class_findings, never_found, reading),
+        "next_steps": next_steps_view(results, never_found, reading),
         "experiments": variants,
     }
 

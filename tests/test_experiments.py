@@ -685,8 +685,8 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     # Listed once: the other variant that trains the same network links to it.
     assert page.count("A wider VGG-style network") == 1 and page.count("| **Total** |") == 1
     assert re.search(
-        r"(The same network as|Each of its 2 networks is the network of) \[(wide|wide-pair)\]"
-        r"\(#(wide|wide-pair)\)(, trained with its own seed)?: the Network tab of",
+        r"The same layers as the network of \[(wide|wide-slow)\]\(#(wide|wide-slow)\), whose "
+        r"Network tab lists them\.",
         page,
     )
     # Each variant's details fold away but the recommended one's; the class total is said once.
@@ -990,6 +990,8 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
         "how well the model finds them cannot be measured here (recall n/a)."
     ) in pages["index.md"]
     assert "never found" not in pages["index.md"]
+    assert "Every class with test images is found at least once" in pages["next-steps.md"]
+    assert "| grade 4 | 6.1% | n/a |" in pages["next-steps.md"]  # rarest in training, untested
     assert "| grade 4 | 0.00 | n/a |" in pages["results.md"]  # precision, then recall
     table_row = next(
         line for line in pages["experiments.md"].splitlines() if "| [baseline]" in line

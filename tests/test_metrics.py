@@ -116,8 +116,12 @@ def test_ordinal_errors_by_hand() -> None:
 
 def test_a_class_absent_from_labels_has_no_recall_but_keeps_sklearns_other_numbers() -> None:
     labels, predictions = np.array([0, 0, 1, 1]), np.array([0, 2, 1, 1])
-    rows = metrics.classification_report_rows(labels, predictions, ["a", "b", "c"])["classes"]
+    report = metrics.classification_report_rows(labels, predictions, ["a", "b", "c"])
+    rows = report["classes"]
     assert [row["support"] for row in rows] == [2, 2, 0]
+    macro, weighted = report["averages"]  # recall over the classes there are: balanced accuracy
+    assert macro["recall"] == 0.75 == metrics.balanced_accuracy(labels, predictions)
+    assert weighted["recall"] == 0.75  # c weighs nothing there
     assert [row["recall"] for row in rows[:2]] == [0.5, 1.0]
     assert np.isnan(rows[2]["recall"])  # no image of c to find or miss (sklearn says 0)
     assert rows[2]["precision"] == 0.0  # called once, wrongly: a precision is measured

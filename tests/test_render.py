@@ -292,6 +292,18 @@ def test_only_the_studys_recipe_on_the_official_file_claims_a_reproduction(
         assert "reproduc" not in study_words + intended_use
 
 
+def test_another_datasets_overview_says_an_unofficial_file_is_not_that_dataset() -> None:
+    official = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
+    unofficial = render_pages(make_results(flag="retinamnist"))["index.md"]
+    assert "applied to **RetinaMNIST**: every number on this site describes RetinaMNIST," in (
+        official
+    )
+    assert (
+        "applied to **an unofficial RetinaMNIST file**: every number on this site describes that "
+        "file, neither the official RetinaMNIST nor skin lesions, and none can be compared"
+    ) in unofficial
+
+
 def test_only_the_study_dataset_names_the_study_in_its_title() -> None:
     derma = render_pages(make_results())["index.md"]
     retina = render_pages(make_results(flag="retinamnist", official=True))["index.md"]
@@ -667,12 +679,13 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     def linked() -> list[dict | None]:
         return [row["same_network_as"] for row in experiments_view(with_models, dataset)["rows"]]
 
-    to_ensemble = {"name": "ensemble", "slug": "ensemble"}
+    to_ensemble = {"name": "ensemble", "slug": "ensemble", "networks": 3}
     assert linked() == [None, None, to_ensemble, to_ensemble]
     with_models["recommended"] = "baseline"  # else the first that trains it lists it
     assert linked() == [None, None, to_ensemble, to_ensemble]
     with_models["variants"][1]["runs"][0]["model"] = {"name": "another"}
-    assert linked() == [None, None, None, {"name": "other-single", "slug": "other-single"}]
+    to_single = {"name": "other-single", "slug": "other-single", "networks": 1}
+    assert linked() == [None, None, None, to_single]
     assert single["noise"] == ["accuracy", "AUC", "balanced accuracy", "macro F1"]
     # Lower beyond seed noise in balanced accuracy (0.30 against 0.40, sds 0.01) is said so.
     experiments["variants"][3] = variant("single", 0.30, 0.44, wide, by_seed=(1, -1, 0))
@@ -892,6 +905,11 @@ def test_the_imbalance_note_says_accuracy_flatters_only_when_it_does() -> None:
     assert "colour" not in pages["next-steps.md"]
     results["test"]["accuracy"] = 0.9
     assert "why accuracy flatters" in render_pages(results)["index.md"]
+    # Equal as the pages show them: neither is called the lower, nor does accuracy flatter.
+    results["test"]["accuracy"], results["test"]["balanced_accuracy"] = 0.8002, 0.7998
+    page = render_pages(results)["index.md"]
+    assert "Here the two are the same to three decimals, which does not say that every" in page
+    assert "why accuracy flatters" not in page and "the lower of the two" not in page
 
 
 def test_the_experiments_placeholder_gives_this_builds_command() -> None:
@@ -1404,6 +1422,8 @@ def test_the_study_comparison_says_when_it_cannot_compare_and_what_the_run_chang
     unofficial = render_pages(make_results())["index.md"]
     assert "**They cannot be compared:** this run's data is an unofficial file" in unofficial
     assert "| | Study | This run (unofficial file) |" in unofficial
+    # Differences that cannot be compared are not put down to the changed settings either.
+    assert "This run also changed the study's recipe: `epochs = 3`.\n\n| | Study |" in unofficial
     # Settings that change the recipe are named; the seed, the device and a setting that
     # changes nothing here (the wide network's width with the study's network) are not.
     official["config"].update(epochs=3, lr=0.05, seed=7, device="cpu", width=64)
