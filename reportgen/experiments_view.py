@@ -53,9 +53,10 @@ def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | N
         recall for k, recall in enumerate(mean_recall) if k != largest and not is_missing(recall)
     ]
     if (
-        not is_missing(mean_recall[largest])
+        others  # with no other class measured, nothing says the others are rarely found
+        and not is_missing(mean_recall[largest])
         and mean_recall[largest] >= COLLAPSED_RECALL[0]
-        and max(others, default=0) <= COLLAPSED_RECALL[1]
+        and max(others) <= COLLAPSED_RECALL[1]
     ):
         return str(dataset["class_names"][largest])
     return None

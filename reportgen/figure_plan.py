@@ -26,6 +26,7 @@ from reportgen.figures import (
     plot_sample_grid,
     shortened,
 )
+from reportgen.formatting import is_missing
 from reportgen.line_charts import (
     Limits,
     plot_loss_curves,
@@ -53,8 +54,8 @@ def shared_limits(
 ) -> Limits | None:
     """y-axis limits that hold every finite value with a 5% margin, kept within [floor, ceiling]:
     one scale for the same curve of every variant, so their heights compare across tabs. None
-    (each figure fits its own) when no value is finite."""
-    finite = [value for value in values if math.isfinite(value)]
+    (each figure fits its own) when no value is finite (a missing one is None or NaN)."""
+    finite = [value for value in values if not is_missing(value) and math.isfinite(value)]
     if not finite:
         return None
     low, high = min(finite), max(finite)

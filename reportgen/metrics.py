@@ -47,6 +47,8 @@ def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
     sklearn's balanced_accuracy_score returns the same, but warns where predictions name a class
     absent from labels, or where both hold one class: a split lacking classes (an unofficial
     file's) is not an error here, and the pages say which classes it lacks."""
+    if labels.size == 0:
+        return math.nan  # no image: nothing found or missed (numpy would warn of an empty mean)
     recalls = [np.mean(predictions[labels == k] == k) for k in np.unique(labels)]
     return float(np.mean(recalls))
 

@@ -323,9 +323,11 @@ def untested_classes(test: dict[str, Any]) -> list[str]:
 
 
 def never_predicted(test: dict[str, Any], class_names: list[str]) -> list[str]:
-    """The classes given to no test image, in class order."""
-    called = np.asarray(test["confusion_matrix"]).sum(axis=0)
-    return [name for name, count in zip(class_names, called, strict=True) if count == 0]
+    """The classes with test images that no test image was given, in class order (a class absent
+    from test that is never given is no mistake)."""
+    matrix = np.asarray(test["confusion_matrix"])
+    called, present = matrix.sum(axis=0), matrix.sum(axis=1)
+    return [name for k, name in enumerate(class_names) if called[k] == 0 and present[k] > 0]
 
 
 def findings(

@@ -951,12 +951,13 @@ def test_variant_sections_read_settings_inherited_from_the_build(
 def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
 ) -> None:
-    """A test split of one class has no AUC, and the other classes no recall: NaN in the build,
-    null in the JSON files it writes. The build's pages and figures are made from the files'
+    """A test split of one class has no AUC, and the other classes no recall (nor validation
+    AUC on a validation split of one class): NaN in the build, null in the JSON files it writes. The build's pages and figures are made from the files'
     form, so `reportgen render` of its output (figures redrawn) reads what the build read, and
     the pages say n/a, not that a class without test images is never found."""
-    n_test = sum(RETINAMNIST_COUNTS["test"])
-    counts = {**RETINAMNIST_COUNTS, "test": [n_test, 0, 0, 0, 0]}
+    # Validation of one class too: no validation AUC, so curves with missing points.
+    n_val, n_test = sum(RETINAMNIST_COUNTS["val"]), sum(RETINAMNIST_COUNTS["test"])
+    counts = {**RETINAMNIST_COUNTS, "val": [n_val, 0, 0, 0, 0], "test": [n_test, 0, 0, 0, 0]}
     write_synthetic_npz(tmp_path / "data" / "retinamnist.npz", counts)
     plan = tmp_path / "plan.toml"
     plan.write_text('seeds = [0, 1]\n[[variants]]\nname = "baseline"\n')
@@ -990,6 +991,9 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
         "how well the model finds them cannot be measured here (recall n/a)."
     ) in pages["index.md"]
     assert "never found" not in pages["index.md"]
+    assert "- The only class with test images is **grade 0** (" in pages["index.md"]
+    assert "least-found" not in pages["index.md"] and "best-found" not in pages["index.md"]
+    assert "never predicts" not in pages["index.md"]  # no fault in calling no absent class
     assert "Every class with test images is found at least once" in pages["next-steps.md"]
     assert "| grade 4 | 6.1% | n/a |" in pages["next-steps.md"]  # rarest in training, untested
     assert "| grade 4 | 0.00 | n/a |" in pages["results.md"]  # precision, then recall

@@ -125,3 +125,9 @@ def test_a_class_absent_from_labels_has_no_recall_but_keeps_sklearns_other_numbe
     assert [row["recall"] for row in rows[:2]] == [0.5, 1.0]
     assert np.isnan(rows[2]["recall"])  # no image of c to find or miss (sklearn says 0)
     assert rows[2]["precision"] == 0.0  # called once, wrongly: a precision is measured
+
+
+def test_balanced_accuracy_of_no_images_is_missing_without_a_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(metrics.balanced_accuracy(np.array([], int), np.array([], int)))

@@ -454,6 +454,10 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     assert collapsed_onto([0.02, 0.99, 0.0], dataset) == "big"
     assert collapsed_onto([0.30, 0.96, 0.0], dataset) is None  # it finds another class
     assert collapsed_onto([0.0, 0.90, 0.0], dataset) is None
+    # A class without test images (recall missing) is not one the model rarely finds.
+    assert collapsed_onto([None, 0.99, 0.0], dataset) == "big"
+    assert collapsed_onto([None, 0.99, None], dataset) is None  # no other class measured
+    assert collapsed_onto([0.0, None, 0.0], dataset) is None
     row = {
         "name": "slow",
         "slug": "slow",
