@@ -148,6 +148,15 @@ def titled(title: str, context: str | None) -> str:
     return title if context is None else f"{context}\n{title}"
 
 
+MISSING_CELL = ("–", "lightgrey")  # a heat map's cell without a value: its text, its colour
+
+
+def cell_text(value: float, text_of: Callable[[float], str]) -> str:
+    """A heat map cell's text: the value as text_of writes it, or a dash where it is missing
+    (NaN: a class without test images has no recall, nor a row to share out)."""
+    return MISSING_CELL[0] if math.isnan(value) else text_of(value)
+
+
 @styled
 def plot_confusion_matrix(
     matrix: list[list[float]],
@@ -161,14 +170,14 @@ def plot_confusion_matrix(
     size = max(5.0, 0.8 * len(class_names) + 2.5)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalized else None)
+    ax.set_facecolor(MISSING_CELL[1])  # shows through the cells imshow leaves out (NaN)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    threshold = (1 if normalized else values.max()) / 2
+    threshold = (1 if normalized else np.nanmax(values)) / 2
     for (i, j), value in np.ndenumerate(values):
-        text = f"{value:.2f}" if normalized else f"{int(value)}"
         ax.text(
             j,
             i,
-            text,
+            cell_text(value, lambda v: f"{v:.2f}" if normalized else f"{int(v)}"),
             ha="center",
             va="center",
             fontsize=11,
@@ -203,17 +212,18 @@ def plot_recall_by_variant(
         figsize=(max(6.0, 1.1 * len(class_names) + 3), 0.45 * len(variant_names) + 2)
     )
     image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_facecolor(MISSING_CELL[1])  # shows through the cells imshow leaves out (NaN)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     colorbar.set_label("mean test recall" if seeds > 1 else "test recall", labelpad=8)
     for (i, j), value in np.ndenumerate(values):
         ax.text(
             j,
             i,
-            f"{value:.2f}",
+            cell_text(value, lambda v: f"{v:.2f}"),
             ha="center",
             va="center",
             fontsize=10.5,
-            color="black" if value > 0.6 else "white",
+            color="black" if math.isnan(value) or value > 0.6 else "white",
         )
     ax.set_xticks(
         range(len(class_names)),

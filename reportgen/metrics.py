@@ -84,9 +84,10 @@ def ordinal_errors(
 
 
 def row_normalized(matrix: np.ndarray) -> np.ndarray:
-    """Each row divided by its sum (a row of zeros stays zeros): recall on the diagonal."""
+    """Each row divided by its sum: recall on the diagonal. A row of zeros (a class without test
+    images) is NaN: it has no shares, and no recall."""
     sums = matrix.sum(axis=1, keepdims=True)
-    return np.divide(matrix, sums, out=np.zeros_like(matrix, dtype=float), where=sums > 0)
+    return np.divide(matrix, sums, out=np.full(matrix.shape, math.nan), where=sums > 0)
 
 
 def classification_report_rows(

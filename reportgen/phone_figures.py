@@ -24,9 +24,11 @@ from matplotlib.patches import Rectangle
 
 from reportgen.figures import (
     DPI,
+    MISSING_CELL,
     SAMPLE_GUTTER,
     SPLIT_COLOURS,
     SPLIT_HATCHES,
+    cell_text,
     sample_mosaic,
     save_figure,
     shortened,
@@ -123,7 +125,7 @@ def _rows_of_cells(
     right = ROTATED_LABELS_RIGHT if rotate else 1 - 2 * CELLS_MARGIN  # room for the bar's "1.0"
     fig.subplots_adjust(left=CELLS_MARGIN, right=right)
     ax = fig.add_subplot()
-    texts = [["–" if math.isnan(value) else text_of(value) for value in row] for row in values]
+    texts = [[cell_text(value, text_of) for value in row] for row in values]
     # As large as STYLE's text, or smaller where the longest cell text (a count of 5 digits, or
     # 11 columns) would not fit its cell's width with some room to spare.
     cell_points = fig.get_figwidth() * (right - CELLS_MARGIN) / n_columns * 72
@@ -134,7 +136,7 @@ def _rows_of_cells(
         ax.text(-0.5, y - 0.58, shortened(name, NAME_WIDTH), va="bottom")
         for j, value in enumerate(values[i]):
             missing = math.isnan(value)
-            colour = "lightgrey" if missing else cmap(norm(value))
+            colour = MISSING_CELL[1] if missing else cmap(norm(value))
             ax.add_patch(Rectangle((j - 0.5, y - 0.5), 1, 1, facecolor=colour, edgecolor="white"))
             text_colour = "black" if missing or dark_text(value) else "white"
             ax.text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -488,3 +489,29 @@ def test_line_charts_phone_renditions_show_the_same_data_in_readable_text(
         for legend in figure.legends:
             lowest = min(ax.get_tightbbox(renderer).y0 for ax in figure.axes)
             assert legend.get_window_extent(renderer).y1 < lowest
+
+
+def test_heat_maps_draw_a_missing_value_as_a_grey_dash(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
+) -> None:
+    """A class without test images has no recall and its confusion row no shares (NaN): a dash
+    on grey, where numpy's "nan" in white text on the colour map's white cell said nothing."""
+    from matplotlib.colors import to_rgba
+
+    from reportgen import metrics
+    from reportgen.figures import MISSING_CELL, plot_confusion_matrix, plot_recall_by_variant
+    from reportgen.phone_figures import plot_confusion_matrix_phone, plot_recall_by_variant_phone
+
+    names = ["a", "b", "c"]
+    shares = metrics.row_normalized(np.array([[3, 1, 0], [0, 0, 0], [1, 0, 1]]))
+    assert np.isnan(shares[1]).all() and shares[0] == pytest.approx([0.75, 0.25, 0.0])
+    recall = [[0.75, math.nan, 0.5], [0.5, math.nan, 1.0]]
+    plot_confusion_matrix(shares.tolist(), names, tmp_path / "c.png", True)
+    plot_recall_by_variant(["v", "w"], recall, names, tmp_path / "r.png", 3)
+    plot_confusion_matrix_phone(shares.tolist(), names, tmp_path / "c.phone.png", True)
+    plot_recall_by_variant_phone(["v", "w"], recall, names, tmp_path / "r.phone.png", 3)
+    for figure, missing in zip(drawn, (3, 2, 3, 2), strict=True):
+        texts = [text.get_text() for text in figure.axes[0].texts]
+        assert texts.count(MISSING_CELL[0]) == missing and "nan" not in texts
+    for wide in drawn[:2]:  # the cells imshow leaves out show the axes' grey
+        assert wide.axes[0].get_facecolor() == to_rgba(MISSING_CELL[1])
