@@ -998,6 +998,11 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     assert "| grade 4 | 6.1% | n/a |" in pages["next-steps.md"]  # rarest in training, untested
     assert "| grade 4 | 0.00 | n/a |" in pages["results.md"]  # precision, then recall
     assert "A row of dashes is a class without test images." in pages["results.md"]
+    assert (
+        "no test image here is in it, so the sensitivity cannot be measured."
+        in (pages["results.md"])
+    )
+    assert "more than in most screened populations" not in pages["results.md"]
     assert "A dash marks a class without test images." in pages["experiments.md"]
     table_row = next(
         line for line in pages["experiments.md"].splitlines() if "| [baseline]" in line
