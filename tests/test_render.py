@@ -600,6 +600,23 @@ def test_the_retinamnist_dataset_page_says_validation_may_share_patients_with_tr
     assert "somewhat too narrow" in render_pages(make_results())["results.md"]
 
 
+@pytest.mark.parametrize("flag", ["dermamnist", "retinamnist"])
+def test_facts_about_how_a_release_was_split_are_not_claimed_for_an_unofficial_file(
+    flag: str,
+) -> None:
+    name = {"dermamnist": "DermaMNIST", "retinamnist": "RetinaMNIST"}[flag]
+    caveat = f"That is how the official {name} release was made; whether it holds for the "
+    for official in (True, False):
+        pages = render_pages(make_results(flag=flag, official=official))
+        # DermaMNIST's lesion leakage (a warning on Dataset, Overview, Results and the card),
+        # RetinaMNIST's patients shared between training and validation (Dataset and both cards).
+        expected = {"dataset.md", "model-card.md", "data/model_card.md"} | (
+            {"index.md", "results.md"} if flag == "dermamnist" else set()
+        )
+        said = {name for name, page in pages.items() if caveat in page}
+        assert said == (set() if official else expected)
+
+
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
     build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1, "epochs": 10}
 
