@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
-from reportgen.formatting import escape_markdown, fmt_number, is_missing, rounded
+from reportgen.formatting import escape_markdown, fmt_number, is_score, rounded
 from reportgen.page_readings import (
     curves_reading,
     largest_class,
@@ -22,7 +22,6 @@ from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
     NOISE_LEVEL,
     difference_reading,
-    is_score,
     longer_training,
     no_spread,
     selection_margin,
@@ -49,12 +48,10 @@ def collapsed_onto(mean_recall: list[float], dataset: dict[str, Any]) -> str | N
     rarely (mean test recall): a model that answers almost only that class. Else None. A class
     without test images (its recall missing) counts for neither."""
     largest = largest_class(dataset["counts"]["train"])
-    others = [
-        recall for k, recall in enumerate(mean_recall) if k != largest and not is_missing(recall)
-    ]
+    others = [recall for k, recall in enumerate(mean_recall) if k != largest and is_score(recall)]
     if (
         others  # with no other class measured, nothing says the others are rarely found
-        and not is_missing(mean_recall[largest])
+        and is_score(mean_recall[largest])
         and mean_recall[largest] >= COLLAPSED_RECALL[0]
         and max(others) <= COLLAPSED_RECALL[1]
     ):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -26,7 +25,7 @@ from reportgen.figures import (
     plot_sample_grid,
     shortened,
 )
-from reportgen.formatting import is_missing
+from reportgen.formatting import is_score
 from reportgen.line_charts import (
     Limits,
     plot_loss_curves,
@@ -55,7 +54,7 @@ def shared_limits(
     """y-axis limits that hold every finite value with a 5% margin, kept within [floor, ceiling]:
     one scale for the same curve of every variant, so their heights compare across tabs. None
     (each figure fits its own) when no value is finite (a missing one is None or NaN)."""
-    finite = [value for value in values if not is_missing(value) and math.isfinite(value)]
+    finite = [value for value in values if is_score(value)]
     if not finite:
         return None
     low, high = min(finite), max(finite)

@@ -41,6 +41,11 @@ def is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def is_score(value: object) -> bool:
+    """A finite number: not a missing score (NaN in a build, null in experiments.json)."""
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def fmt_number(value: float | None, digits: int = 3) -> Markup:
     if is_missing(value):
         return Markup("n/a")

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from reportgen.formatting import is_missing
+from reportgen.formatting import is_score
 
 HF_METRICS = (  # (results key, Hugging Face metric type, display name)
     ("accuracy", "accuracy", "Accuracy"),
@@ -52,9 +52,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
         "args": {"file_md5": dataset["md5"], "official_medmnist_file": dataset["official"]},
     }
     # The Hub needs a value for each metric: a score that is not there (null) is left out.
-    reported = [
-        (key, hf_type, name) for key, hf_type, name in HF_METRICS if not is_missing(test[key])
-    ]
+    reported = [(key, hf_type, name) for key, hf_type, name in HF_METRICS if is_score(test[key])]
     metrics = [
         {
             "type": hf_type,

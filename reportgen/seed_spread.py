@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportgen.formatting import is_missing
+from reportgen.formatting import is_score
 
 HEADLINE_METRICS = ("accuracy", "auc", "balanced_accuracy")
 
@@ -17,7 +17,7 @@ HEADLINE_METRICS = ("accuracy", "auc", "balanced_accuracy")
 def _span(values: list[float | None] | tuple[float | None, ...]) -> dict[str, float | None]:
     """The lowest and highest value, shaped as an interval for the pages' range formatting;
     missing scores (null in experiments.json) left out, and both None where none is there."""
-    scores = [value for value in values if not is_missing(value)]
+    scores = [value for value in values if is_score(value)]
     return {"low": min(scores), "high": max(scores)} if scores else {"low": None, "high": None}
 
 
@@ -40,7 +40,7 @@ def recipe_over_seeds(experiments: dict[str, Any] | None, seed: int) -> dict[str
     if this_run is not None:
         mine = {metric: this_run["test"][metric] for metric in HEADLINE_METRICS}
         # Ranked only where every headline score is there, in this run and the others.
-        if not any(is_missing(value) for values in scores.values() for value in values):
+        if all(is_score(value) for values in scores.values() for value in values):
             if all(mine[metric] >= ranges[metric]["high"] for metric in HEADLINE_METRICS):
                 rank = "best"
             elif all(mine[metric] <= ranges[metric]["low"] for metric in HEADLINE_METRICS):

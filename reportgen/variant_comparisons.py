@@ -6,12 +6,11 @@ alone (no torch)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from scipy import stats
 
-from reportgen.formatting import rounded
+from reportgen.formatting import is_score, rounded
 
 
 def selection_margin(
@@ -47,11 +46,6 @@ NO_SPREAD = 1e-12
 def no_spread(sd: float | None) -> bool:
     """Whether an sd over seeds says every run scored the same (False for None: one seed)."""
     return sd is not None and abs(sd) < NO_SPREAD
-
-
-def is_score(value: object) -> bool:
-    """A finite number: not a missing score (NaN in a build, null in experiments.json)."""
-    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def shown_alike(first: float | None, second: float | None) -> bool:
