@@ -37,13 +37,14 @@ def _draw_or_reuse_figures(
 ) -> None:
     """Copy the earlier build's figures when their inputs are unchanged, else draw them all."""
     have_samples = run.sample_images.size > 0
-    # Digested as results.json, experiments.json and predictions.csv hold them, so a build and
-    # a later `reportgen render` of its output agree when nothing changed (NaN is null there).
+    # Digested as results.json, experiments.json and predictions.csv hold them (publish passes
+    # the data in that form), so a build and a later `reportgen render` of its output agree when
+    # nothing changed.
     digest = figure_plan.inputs_digest(
-        results.json_safe(results_data),
+        results_data,
         run.test_labels,
         results.probabilities_as_written(run.test_probabilities),
-        results.json_safe(experiments_data),
+        experiments_data,
     )
     digest_file = Path("data") / figure_plan.DIGEST_FILE
     earlier_manifest = earlier_docs / digest_file
