@@ -42,12 +42,14 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
     """The card's front matter as plain data: licence, tags and one `model-index` result."""
     dataset, test = results["dataset"], results["test"]
     intervals = test["intervals"]
+    # The Hub files results and models under a dataset's type and tag: an unofficial file's stay
+    # apart from the dataset's.
+    hub_type = dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}"
     dataset_entry: dict[str, Any] = {
         "name": dataset["name"]
         if dataset["official"]
         else f"unofficial {dataset['file_name']} (not {dataset['name']})",
-        # The Hub files results under a dataset's type: an unofficial file's stay apart.
-        "type": dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}",
+        "type": hub_type,
         "split": "test",
         "args": {"file_md5": dataset["md5"], "official_medmnist_file": dataset["official"]},
     }
@@ -85,8 +87,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
         "pipeline_tag": "image-classification",
         "tags": [
             "medmnist",
-            # An unofficial file's model is not listed under the dataset's tag.
-            dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}",
+            hub_type,
             "image-classification",
             "research-only",
             "not-for-clinical-use",
