@@ -189,6 +189,8 @@ def check_site_config(config_file: Path) -> None:
                 strict=True,
                 **_hook_override(config_file),
             )
+    except ImportError as error:
+        raise _unloadable_plugin(config_file, error) from None
     except (Abort, ConfigurationError) as error:
         problems = "; ".join(collected.messages) or str(error)
         raise ReportgenError(
@@ -198,6 +200,16 @@ def check_site_config(config_file: Path) -> None:
         ) from None
     finally:
         mkdocs_logger.removeHandler(collected)
+
+
+def _unloadable_plugin(config_file: Path, error: ImportError) -> ReportgenError:
+    """A plugin or theme that config_file names is installed but fails to import: a package it
+    needs is missing, as in an environment assembled by hand rather than by pip."""
+    return ReportgenError(
+        f"MkDocs could not load a plugin or theme that {config_file} names ({error}). A package "
+        "the site needs is missing or broken: install reportgen again with its dependencies "
+        "(pip install -e .), or pass --no-site to stop after the Markdown pages."
+    )
 
 
 def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOptions) -> None:
@@ -214,6 +226,8 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
             **_hook_override(config_file),
             **options.overrides(),
         )
+    except ImportError as error:
+        raise _unloadable_plugin(config_file, error) from None
     except (Abort, ConfigurationError) as error:
         raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
     except OSError as error:
