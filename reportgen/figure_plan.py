@@ -25,7 +25,7 @@ from reportgen.figures import (
     plot_sample_grid,
     shortened,
 )
-from reportgen.formatting import is_score
+from reportgen.formatting import data_label, is_score
 from reportgen.line_charts import (
     Limits,
     plot_loss_curves,
@@ -73,12 +73,26 @@ def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, floa
     return (1 - test["specificity"]["estimate"], test["sensitivity"]["estimate"])
 
 
+def figure_source(dataset: dict[str, Any]) -> str:
+    """The line under every figure that names its data, flagging an unofficial file."""
+    return f"Data: {data_label(dataset)}"
+
+
+def _with_source(
+    jobs: dict[str, Callable[[], Path]], source: str | None
+) -> dict[str, Callable[[], Path]]:
+    return {key: partial(job, source=source) for key, job in jobs.items()}
+
+
 def experiment_figure_jobs(
-    experiments: dict[str, Any], class_names: list[str], figures_dir: Path
+    experiments: dict[str, Any],
+    class_names: list[str],
+    figures_dir: Path,
+    source: str | None = None,
 ) -> dict[str, Callable[[], Path]]:
     """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
     curves, accuracy/AUC curves and confusion matrix (first seed), each with its phone
-    rendition."""
+    rendition; source under each (figure_source)."""
     variants = experiments["variants"]
     heat_map = (
         [variant["name"] for variant in variants],
@@ -138,7 +152,7 @@ def experiment_figure_jobs(
                 normalized=True,
                 context=context,
             )
-    return jobs
+    return _with_source(jobs, source)
 
 
 # Under data/: the digest of the inputs the figures were drawn from, then each figure's SHA-256
@@ -202,6 +216,7 @@ def inputs_digest(
     settings and data file), which a re-render, without the images, still has."""
     test = results["test"]
     shown = {
+        "source": figure_source(results["dataset"]),
         "classes": results["dataset"]["class_names"],
         "counts": results["dataset"]["counts"],
         "history": results["history"],
@@ -277,8 +292,9 @@ def figure_jobs(
     sample_counts: np.ndarray | None,
     figures_dir: Path,
 ) -> dict[str, Callable[[], Path]]:
-    """One call per figure of the site, each drawing into figures_dir; the sample grids only when
-    images are given. Calling them is the work; listing them first lets a caller show progress."""
+    """One call per figure of the site, each drawing into figures_dir with figure_source under
+    it; the sample grids only when images are given. Calling them is the work; listing them
+    first lets a caller show progress."""
     names = results["dataset"]["class_names"]
     test = results["test"]
     path = {key: figures_dir / file for key, file in FIGURE_FILES.items()}
@@ -336,4 +352,4 @@ def figure_jobs(
     if sample_images is not None and sample_counts is not None:
         for key, plot in (("samples", plot_sample_grid), ("samples_phone", plot_sample_grid_phone)):
             jobs[key] = partial(plot, sample_images, sample_counts, names, path[key])
-    return jobs
+    return _with_source(jobs, figure_source(results["dataset"]))

@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backend_bases import RendererBase
+from matplotlib.transforms import Bbox
 
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
@@ -29,17 +31,38 @@ def shortened(name: str, width: int = 28) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def save_figure(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
-    """fig as a PNG cropped to what it draws, as bbox_inches="tight" crops it. matplotlib finds
-    that crop by laying the whole figure out once more before drawing it (a third of a figure's
-    time); the figure's own tight box, measured here, is the same crop without that pass (the
-    PNGs are byte for byte the same: test_figures)."""
+def save_figure(fig: plt.Figure, path: Path, dpi: int = DPI, source: str | None = None) -> Path:
+    """fig as a PNG cropped to what it draws, as bbox_inches="tight" crops it, with source (the
+    data it shows) in small print under everything. matplotlib finds that crop by laying the
+    whole figure out once more before drawing it (a third of a figure's time); the figure's own
+    tight box, measured here, is the same crop without that pass (the PNGs are byte for byte the
+    same: test_figures)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.set_dpi(dpi)
-    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
-    fig.savefig(path, dpi=dpi, bbox_inches=box)
+    renderer = fig.canvas.get_renderer()
+    box = fig.get_tightbbox(renderer)  # inches
+    if source is not None:
+        box = Bbox.union([box, _stamp_source(fig, box, source, renderer)])
+    fig.savefig(path, dpi=dpi, bbox_inches=box.padded(plt.rcParams["savefig.pad_inches"]))
     plt.close(fig)
     return path
+
+
+def _stamp_source(fig: plt.Figure, drawn: Bbox, source: str, renderer: RendererBase) -> Bbox:
+    """source at the lower left of fig, under drawn (the box of all it draws, in inches): a
+    figure copied out of its page still says which data it shows (an unofficial file's, say).
+    Returns the line's own box, in inches."""
+    gap = 0.12  # inches
+    stamp = fig.text(
+        drawn.x0 / fig.get_figwidth(),
+        (drawn.y0 - gap) / fig.get_figheight(),
+        source,
+        ha="left",
+        va="top",
+        fontsize=9,
+        color="#555555",
+    )
+    return stamp.get_window_extent(renderer).transformed(fig.dpi_scale_trans.inverted())
 
 
 def styled(plot: Callable[..., Path]) -> Callable[..., Path]:
@@ -59,7 +82,12 @@ def split_shares(split_counts: list[int]) -> np.ndarray:
 
 
 @styled
-def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], path: Path) -> Path:
+def plot_class_prevalence(
+    counts: dict[str, list[int]],
+    class_names: list[str],
+    path: Path,
+    source: str | None = None,
+) -> Path:
     """Grouped bars: share of each class (%) in each split."""
     fig, ax = plt.subplots(figsize=(9, 4.2))
     positions = np.arange(len(class_names))
@@ -82,7 +110,7 @@ def plot_class_prevalence(counts: dict[str, list[int]], class_names: list[str], 
     ax.set_title("Class prevalence per split")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    return save_figure(fig, path)
+    return save_figure(fig, path, source=source)
 
 
 SAMPLE_GUTTER = 2  # blank pixels between sample images, at the images' own 28-pixel scale
@@ -127,7 +155,11 @@ def show_mosaic(mosaic: np.ndarray, pixels_per_inch: float) -> tuple[plt.Figure,
 
 @styled
 def plot_sample_grid(
-    sample_images: np.ndarray, sample_counts: np.ndarray, class_names: list[str], path: Path
+    sample_images: np.ndarray,
+    sample_counts: np.ndarray,
+    class_names: list[str],
+    path: Path,
+    source: str | None = None,
 ) -> Path:
     """One row per class of training images; sample_images is (K, S, H, W, C) uint8."""
     n_classes, per_class, height = sample_images.shape[:3]
@@ -139,7 +171,7 @@ def plot_sample_grid(
         ax.text(-4, top + height / 2, shortened(name, 22), ha="right", va="center", fontsize=11)
     # Above the grid, a fixed 0.15 inch clear of it whatever the number of rows.
     fig.suptitle("Training images per class (seeded sample)", y=1 + 0.15 / n_classes, va="bottom")
-    return save_figure(fig, path)
+    return save_figure(fig, path, source=source)
 
 
 def titled(title: str, context: str | None) -> str:
@@ -164,6 +196,7 @@ def plot_confusion_matrix(
     path: Path,
     normalized: bool,
     context: str | None = None,
+    source: str | None = None,
 ) -> Path:
     """Heat map, true class per row; counts, or shares of each row when normalized."""
     values = np.asarray(matrix, dtype=float)
@@ -194,7 +227,7 @@ def plot_confusion_matrix(
             context,
         )
     )
-    return save_figure(fig, path)
+    return save_figure(fig, path, source=source)
 
 
 @styled
@@ -204,6 +237,7 @@ def plot_recall_by_variant(
     class_names: list[str],
     path: Path,
     seeds: int = 1,
+    source: str | None = None,
 ) -> Path:
     """Heat map of test recall, the mean over seeds runs: one row per variant, one column per
     class."""
@@ -237,4 +271,4 @@ def plot_recall_by_variant(
         if seeds > 1
         else "Per-class recall on test"
     )
-    return save_figure(fig, path)
+    return save_figure(fig, path, source=source)

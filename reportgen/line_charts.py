@@ -45,8 +45,8 @@ def _class_style(k: int) -> dict[str, Any]:
     }
 
 
-def _saved(fig: plt.Figure, path: Path, phone: bool) -> Path:
-    return save_figure(fig, path, PHONE_DENSITY * DPI if phone else DPI)
+def _saved(fig: plt.Figure, path: Path, phone: bool, source: str | None) -> Path:
+    return save_figure(fig, path, PHONE_DENSITY * DPI if phone else DPI, source)
 
 
 def legend_below(fig: plt.Figure, lowest: plt.Axes, handles: list[Any], labels: list[str]) -> None:
@@ -74,6 +74,7 @@ def plot_loss_curves(
     context: str | None = None,
     ylim: Limits | None = None,
     phone: bool = False,
+    source: str | None = None,
 ) -> Path:
     """Train and val loss per epoch; ylim: fixed y-axis limits (default: fitted to the data)."""
     epochs = [row["epoch"] for row in history]
@@ -88,7 +89,7 @@ def plot_loss_curves(
     ax.set_title(titled("Loss per epoch", context))
     ax.legend()
     ax.grid(alpha=0.3)
-    return _saved(fig, path, phone)
+    return _saved(fig, path, phone, source)
 
 
 @styled
@@ -98,6 +99,7 @@ def plot_metric_curves(
     context: str | None = None,
     ylims: dict[str, Limits | None] | None = None,
     phone: bool = False,
+    source: str | None = None,
 ) -> Path:
     """Accuracy and AUC per epoch, train and val, one above the other. ylims: fixed y-axis
     limits per metric ("accuracy", "auc"; default: fitted)."""
@@ -120,10 +122,12 @@ def plot_metric_curves(
         ax.legend()
         ax.grid(alpha=0.3)
     axes[1].set_xlabel("epoch")
-    return _saved(fig, path, phone)
+    return _saved(fig, path, phone, source)
 
 
-def _finished_roc(fig: plt.Figure, ax: plt.Axes, path: Path, phone: bool) -> Path:
+def _finished_roc(
+    fig: plt.Figure, ax: plt.Axes, path: Path, phone: bool, source: str | None
+) -> Path:
     """A ROC chart with its legend at the lower right, where its curves rarely run (below the
     axes on a phone, where it would cover them) and a grid, saved."""
     if phone:
@@ -131,7 +135,7 @@ def _finished_roc(fig: plt.Figure, ax: plt.Axes, path: Path, phone: bool) -> Pat
     else:
         ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    return _saved(fig, path, phone)
+    return _saved(fig, path, phone, source)
 
 
 @styled
@@ -142,6 +146,7 @@ def plot_roc_curves(
     per_class_auc: list[float],
     path: Path,
     phone: bool = False,
+    source: str | None = None,
 ) -> Path:
     """One-vs-rest ROC curve of every class present in labels; of two classes, the second's only
     (the first's is its mirror image, with the same AUC). On a phone the legend goes below."""
@@ -168,7 +173,7 @@ def plot_roc_curves(
         if binary
         else "One-vs-rest ROC curves (test)"
     )
-    return _finished_roc(fig, ax, path, phone)
+    return _finished_roc(fig, ax, path, phone, source)
 
 
 @styled
@@ -182,6 +187,7 @@ def plot_referral_roc(
     path: Path,
     validated: tuple[float, float] | None = None,
     phone: bool = False,
+    source: str | None = None,
 ) -> Path:
     """ROC curve of the referral score (the summed probability of the group's classes), with the
     model's own decision (the most probable class) as a dot: decision is its (1 - specificity,
@@ -233,11 +239,13 @@ def plot_referral_roc(
     wrap = "\n" if phone else " "  # a long label takes two lines on a phone
     ax.set_ylabel(f"sensitivity{wrap}({shortened(group_name, 32)} referred)")
     ax.set_title("Referral ROC curve (test)")
-    return _finished_roc(fig, ax, path, phone)
+    return _finished_roc(fig, ax, path, phone, source)
 
 
 @styled
-def plot_reliability_diagram(calibration: dict[str, Any], path: Path, phone: bool = False) -> Path:
+def plot_reliability_diagram(
+    calibration: dict[str, Any], path: Path, phone: bool = False, source: str | None = None
+) -> Path:
     """Accuracy against mean confidence per confidence bin, over a histogram of images per bin."""
     bins = calibration["bins"]
     filled = [row for row in bins if row["count"] > 0]
@@ -278,4 +286,4 @@ def plot_reliability_diagram(calibration: dict[str, Any], path: Path, phone: boo
     bottom.grid(axis="y", alpha=0.3)
     # Below the figure, where no bin's bar or dot can be hidden behind it.
     legend_below(fig, bottom, *top.get_legend_handles_labels())
-    return _saved(fig, path, phone)
+    return _saved(fig, path, phone, source)

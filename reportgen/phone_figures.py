@@ -44,13 +44,16 @@ NAME_WIDTH = 30  # characters of a class or variant name shown above its row
 NAME_BAND = 11  # pixel rows, at the sample images' own scale, for a class's name above them
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    return save_figure(fig, path, dpi=PHONE_DENSITY * DPI)
+def _save(fig: plt.Figure, path: Path, source: str | None) -> Path:
+    return save_figure(fig, path, dpi=PHONE_DENSITY * DPI, source=source)
 
 
 @styled
 def plot_class_prevalence_phone(
-    counts: dict[str, list[int]], class_names: list[str], path: Path
+    counts: dict[str, list[int]],
+    class_names: list[str],
+    path: Path,
+    source: str | None = None,
 ) -> Path:
     """Horizontal bars: share of each class (%) in each split, one group per class with its name
     above it, so that long class names need no width of their own."""
@@ -77,12 +80,16 @@ def plot_class_prevalence_phone(
     ax.set_title("Class prevalence per split")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(splits), frameon=False)
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return _save(fig, path, source)
 
 
 @styled
 def plot_sample_grid_phone(
-    sample_images: np.ndarray, sample_counts: np.ndarray, class_names: list[str], path: Path
+    sample_images: np.ndarray,
+    sample_counts: np.ndarray,
+    class_names: list[str],
+    path: Path,
+    source: str | None = None,
 ) -> Path:
     """The sample grid, SAMPLE_COLUMNS images a row, each class's block under its name;
     sample_images is (K, S, H, W, C) uint8."""
@@ -92,7 +99,7 @@ def plot_sample_grid_phone(
     for name, top in zip(class_names, tops, strict=True):
         ax.text(0, top + NAME_BAND - 2, shortened(name, NAME_WIDTH), va="bottom")
     fig.suptitle("Training images per class\n(seeded sample)", y=1.0, va="bottom")
-    return _save(fig, path)
+    return _save(fig, path, source)
 
 
 ROW_STEP = 1.6  # a row of cells (1.0 high) and the line of its name above it
@@ -226,6 +233,7 @@ def plot_recall_by_variant_phone(
     class_names: list[str],
     path: Path,
     seeds: int = 1,
+    source: str | None = None,
 ) -> Path:
     """The recall heat map with each variant's name above its row of cells: one row per
     variant, one column per class."""
@@ -249,7 +257,7 @@ def plot_recall_by_variant_phone(
         else "Per-class recall on test",
         pad=12,
     )
-    return _save(fig, path)
+    return _save(fig, path, source)
 
 
 @styled
@@ -259,6 +267,7 @@ def plot_confusion_matrix_phone(
     path: Path,
     normalized: bool,
     context: str | None = None,
+    source: str | None = None,
 ) -> Path:
     """The confusion matrix with each true class's name above its row of cells. Columns are
     named by class when every name is short (grades, say), by the rows' numbers otherwise."""
@@ -282,4 +291,4 @@ def plot_confusion_matrix_phone(
     _colour_bar(fig, ax, norm, "Blues", "share of the row" if normalized else "test images")
     title = "Confusion matrix, row-normalized" if normalized else "Confusion matrix, counts"
     ax.set_title(titled(f"{title}\nrows: true class, columns: predicted", context), pad=12)
-    return _save(fig, path)
+    return _save(fig, path, source)

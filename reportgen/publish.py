@@ -97,7 +97,10 @@ def _figure_jobs(
     )
     if experiments_data is not None:
         class_names = results_data["dataset"]["class_names"]
-        jobs |= figure_plan.experiment_figure_jobs(experiments_data, class_names, figures_dir)
+        source = figure_plan.figure_source(results_data["dataset"])
+        jobs |= figure_plan.experiment_figure_jobs(
+            experiments_data, class_names, figures_dir, source
+        )
     return jobs
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import reportgen
 from reportgen.errors import ReportgenError
+from reportgen.formatting import data_label
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,9 +108,7 @@ def site_options(
 def site_name(results: dict[str, Any]) -> str:
     """The title every page's header and browser tab show: it names the data, so a tab or a
     bookmark on its own still says which dataset the numbers describe."""
-    dataset = results["dataset"]
-    data = dataset["name"] if dataset["official"] else f"{dataset['name']} (unofficial file)"
-    return f"reportgen: {data} results"
+    return f"reportgen: {data_label(results['dataset'])} results"
 
 
 def check_config_file(config_file: Path) -> None:

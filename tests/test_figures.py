@@ -515,3 +515,43 @@ def test_heat_maps_draw_a_missing_value_as_a_grey_dash(
         assert texts.count(MISSING_CELL[0]) == missing and "nan" not in texts
     for wide in drawn[:2]:  # the cells imshow leaves out show the axes' grey
         assert wide.axes[0].get_facecolor() == to_rgba(MISSING_CELL[1])
+
+
+def test_every_figure_names_its_data_under_everything_it_draws(
+    tmp_path: Path, drawn: list[matplotlib.figure.Figure]
+) -> None:
+    """A figure copied out of its page still says which data it shows, and flags an unofficial
+    file; the line sits below every axes and legend, covering none of them."""
+    from reportgen.figure_plan import experiment_figure_jobs, figure_jobs, figure_source
+    from tests.conftest import make_results
+
+    results = make_results("dermamnist", official=False)
+    source = figure_source(results["dataset"])
+    assert source == "Data: DermaMNIST (unofficial file)"
+    assert figure_source(make_results("retinamnist", official=True)["dataset"]) == (
+        "Data: RetinaMNIST"
+    )
+    names = results["dataset"]["class_names"]
+    labels = np.repeat(np.arange(len(names)), 4)
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(len(names)), len(labels))
+    images = np.zeros((len(names), 2, 28, 28, 3), dtype=np.uint8)
+    jobs = figure_jobs(results, labels, probabilities, images, np.full(len(names), 2), tmp_path)
+    recall = [0.5] * len(names)
+    history = results["history"][:1]
+    variant = {"name": "baseline", "mean": {"per_class_recall": recall}, "runs": []}
+    variant["runs"].append(
+        {"seed": 0, "history": history, "confusion_matrix_normalized": np.eye(len(names)).tolist()}
+    )
+    experiment_jobs = experiment_figure_jobs(
+        {"seeds": [0], "variants": [variant]}, names, tmp_path, source
+    )
+    for job in [*jobs.values(), *experiment_jobs.values()]:
+        job()
+    assert len(drawn) == len(jobs) + len(experiment_jobs)
+    for fig in drawn:
+        renderer = FigureCanvasAgg(fig).get_renderer()  # a closed figure's canvas has none
+        stamps = [text for text in fig.texts if text.get_text() == source]
+        assert len(stamps) == 1, fig.texts
+        top = stamps[0].get_window_extent(renderer).y1
+        for above in [*fig.axes, *fig.legends]:
+            assert above.get_tightbbox(renderer).y0 > top
