@@ -24,8 +24,15 @@ def hf_license(medmnist_license: str) -> str:
     return medmnist_license.strip().lower().replace(" ", "-")
 
 
+def hub_dataset_type(dataset: dict[str, Any]) -> str:
+    """The dataset's type on the Hub, which files results and models under it: an unofficial
+    file's stay apart from the dataset's."""
+    return dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}"
+
+
 def model_name(results: dict[str, Any]) -> str:
-    return f"reportgen-{results['model']['name'].lower()}-{results['dataset']['flag']}"
+    """The card's model name, which names its data as the Hub's dataset type does."""
+    return f"reportgen-{results['model']['name'].lower()}-{hub_dataset_type(results['dataset'])}"
 
 
 def interval_method(intervals: dict[str, Any], key: str) -> dict[str, Any]:
@@ -42,9 +49,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
     """The card's front matter as plain data: licence, tags and one `model-index` result."""
     dataset, test = results["dataset"], results["test"]
     intervals = test["intervals"]
-    # The Hub files results and models under a dataset's type and tag: an unofficial file's stay
-    # apart from the dataset's.
-    hub_type = dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}"
+    hub_type = hub_dataset_type(dataset)
     dataset_entry: dict[str, Any] = {
         "name": dataset["name"]
         if dataset["official"]

@@ -192,9 +192,13 @@ def test_model_card_metadata_is_valid_model_index_yaml() -> None:
 
 
 def test_model_card_of_an_unofficial_file_does_not_claim_the_dataset() -> None:
-    metadata = front_matter(render_pages(make_results())["data/model_card.md"])
+    pages = render_pages(make_results())
+    metadata = front_matter(pages["data/model_card.md"])
     dataset = metadata["model-index"][0]["results"][0]["dataset"]
     assert dataset["name"] == "unofficial dermamnist.npz (not DermaMNIST)"
+    # Nor does the model's name, which the card's title repeats.
+    assert metadata["model-index"][0]["name"] == "reportgen-studycnn-unofficial-dermamnist"
+    assert "# Model card: reportgen-studycnn-unofficial-dermamnist" in pages["model-card.md"]
     assert dataset["args"] == {"file_md5": "0" * 32, "official_medmnist_file": False}
     assert metadata["license"] == "cc-by-nc-4.0"
 
@@ -202,7 +206,9 @@ def test_model_card_of_an_unofficial_file_does_not_claim_the_dataset() -> None:
 def test_model_card_has_every_section_whatever_the_class_names() -> None:
     names = ["a: b", "- c", "'quoted'", "#hash", "ok", "x\ny", "{z}"]
     card = render_pages(make_results(class_names=names))["data/model_card.md"]
-    assert front_matter(card)["model-index"][0]["name"] == "reportgen-studycnn-dermamnist"
+    assert (
+        front_matter(card)["model-index"][0]["name"] == "reportgen-studycnn-unofficial-dermamnist"
+    )
     for section in (
         "## Intended use",
         "## Out-of-scope use",
@@ -615,6 +621,12 @@ def test_facts_about_how_a_release_was_split_are_not_claimed_for_an_unofficial_f
         )
         said = {name for name, page in pages.items() if caveat in page}
         assert said == (set() if official else expected)
+        # That its test images are not independent: Results (intervals, referral counts), cards.
+        held = f"That holds for the official {name} release; whether it holds for the unofficial"
+        counts = {name: page.count(held) for name, page in pages.items() if held in page}
+        assert counts == (
+            {} if official else {"results.md": 2, "model-card.md": 1, "data/model_card.md": 1}
+        )
 
 
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
