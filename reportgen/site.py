@@ -202,12 +202,13 @@ def check_site_config(config_file: Path) -> None:
 
 
 def _unloadable_plugin(config_file: Path, error: ImportError) -> ReportgenError:
-    """A plugin or theme that config_file names is installed but fails to import: a package it
+    """A plugin, theme or hook that config_file names is there but fails to import: a package it
     needs is missing, as in an environment assembled by hand rather than by pip."""
     return ReportgenError(
-        f"MkDocs could not load a plugin or theme that {config_file} names ({error}). A package "
-        "the site needs is missing or broken: install reportgen again with its dependencies "
-        "(pip install -e .), or pass --no-site to stop after the Markdown pages."
+        f"MkDocs could not load a plugin, theme or hook that {config_file} names ({error}). A "
+        "package the site needs is missing or broken: install reportgen again with its "
+        "dependencies (in its project folder: pip install -e .), or pass --no-site to stop after "
+        "the Markdown pages."
     )
 
 
@@ -216,7 +217,7 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
     from mkdocs.commands.serve import serve
     from mkdocs.exceptions import Abort, ConfigurationError
 
-    check_config_file(config_file)
+    check_site_config(config_file)  # a broken configuration fails here, before serving starts
     try:
         serve(
             config_file=str(config_file),
@@ -225,8 +226,6 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
             **_hook_override(config_file),
             **options.overrides(),
         )
-    except ImportError as error:
-        raise _unloadable_plugin(config_file, error) from None
     except (Abort, ConfigurationError) as error:
         raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
     except OSError as error:

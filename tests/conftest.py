@@ -162,6 +162,18 @@ def earlier_build(
     return dirs
 
 
+@pytest.fixture()
+def glightbox_without_selectolax(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine where the packages were copied in by hand: mkdocs-glightbox is there but
+    selectolax, which it imports, is not (imported already, its modules must be forgotten)."""
+    import sys
+
+    for module in [name for name in sys.modules if name.startswith("mkdocs_glightbox")]:
+        monkeypatch.delitem(sys.modules, module)
+    for module in {"selectolax", *(name for name in sys.modules if name.startswith("selectolax"))}:
+        monkeypatch.setitem(sys.modules, module, None)  # importing it now raises ImportError
+
+
 def assert_clean_failure(result: object, *phrases: str) -> None:
     assert result.exit_code != 0  # type: ignore[attr-defined]
     output = result.output  # type: ignore[attr-defined]

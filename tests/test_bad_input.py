@@ -625,23 +625,18 @@ def test_a_broken_mkdocs_config_is_reported_before_training(
     assert no_site.exit_code == 0, no_site.output
 
 
+@pytest.mark.usefixtures("glightbox_without_selectolax")
 def test_a_site_plugin_that_fails_to_import_is_reported_before_training(
-    synthetic_retina_root: Path,
-    out_dirs: dict[str, Path],
-    monkeypatch: pytest.MonkeyPatch,
+    synthetic_retina_root: Path, out_dirs: dict[str, Path]
 ) -> None:
-    """As on a machine where the packages were copied in by hand: mkdocs-glightbox is there but
-    selectolax, which it imports, is not."""
-    import sys
-
-    for module in [name for name in sys.modules if name.startswith("mkdocs_glightbox")]:
-        monkeypatch.delitem(sys.modules, module)
-    for module in {"selectolax", *(name for name in sys.modules if name.startswith("selectolax"))}:
-        monkeypatch.setitem(sys.modules, module, None)  # importing it now raises ImportError
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
     assert_clean_failure(
-        result, "could not load a plugin or theme", "selectolax", "pip install -e .", "--no-site"
+        result,
+        "could not load a plugin, theme or hook",
+        "selectolax",
+        "pip install -e .",
+        "--no-site",
     )
     assert "[reportgen] train" not in result.output
     assert not out_dirs["docs"].exists()

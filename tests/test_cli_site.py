@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.results import write_results
-from tests.conftest import make_results
+from tests.conftest import assert_clean_failure, make_results
 
 
 @pytest.mark.parametrize("command", ["build", "render"])
@@ -93,3 +93,17 @@ def test_serve_reports_what_mkdocs_refused(
     assert result.exit_code == 1
     assert "MkDocs could not serve" in result.output and "nonesuch" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.usefixtures("glightbox_without_selectolax")
+def test_serve_reports_a_plugin_that_fails_to_import_before_serving(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mkdocs.commands.serve
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(mkdocs.commands.serve, "serve", lambda **kwargs: calls.append(kwargs))
+    write_results(make_results(official=True), tmp_path / "docs")
+    result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
+    assert_clean_failure(result, "could not load a plugin, theme or hook", "selectolax")
+    assert not calls
