@@ -78,9 +78,7 @@ def figure_source(dataset: dict[str, Any]) -> str:
     return f"Data: {data_label(dataset)}"
 
 
-def _with_source(
-    jobs: dict[str, Callable[[], Path]], source: str | None
-) -> dict[str, Callable[[], Path]]:
+def _with_source(jobs: dict[str, Callable[[], Path]], source: str) -> dict[str, Callable[[], Path]]:
     return {key: partial(job, source=source) for key, job in jobs.items()}
 
 
@@ -88,7 +86,7 @@ def experiment_figure_jobs(
     experiments: dict[str, Any],
     class_names: list[str],
     figures_dir: Path,
-    source: str | None = None,
+    source: str,
 ) -> dict[str, Callable[[], Path]]:
     """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
     curves, accuracy/AUC curves and confusion matrix (first seed), each with its phone

@@ -43,9 +43,22 @@ def save_figure(fig: plt.Figure, path: Path, dpi: int = DPI, source: str | None 
     box = fig.get_tightbbox(renderer)  # inches
     if source is not None:
         box = Bbox.union([box, _stamp_source(fig, box, source, renderer)])
-    fig.savefig(path, dpi=dpi, bbox_inches=box.padded(plt.rcParams["savefig.pad_inches"]))
+    fig.savefig(
+        path,
+        dpi=dpi,
+        bbox_inches=box.padded(plt.rcParams["savefig.pad_inches"]),
+        metadata=None if source is None else {"Description": source},
+    )
     plt.close(fig)
     return path
+
+
+def drawn_source(path: Path) -> str | None:
+    """The source a figure was saved with (its PNG's Description), None if it has none."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return getattr(image, "text", {}).get("Description")
 
 
 def _stamp_source(fig: plt.Figure, drawn: Bbox, source: str, renderer: RendererBase) -> Bbox:

@@ -11,6 +11,7 @@ rows, bars across) have them in phone_figures.py.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def _class_style(k: int) -> dict[str, Any]:
 
 
 def _saved(fig: plt.Figure, path: Path, phone: bool, source: str | None) -> Path:
-    return save_figure(fig, path, PHONE_DENSITY * DPI if phone else DPI, source)
+    return save_figure(fig, path, PHONE_DENSITY * DPI if phone else DPI, source=source)
 
 
 def legend_below(fig: plt.Figure, lowest: plt.Axes, handles: list[Any], labels: list[str]) -> None:
@@ -236,8 +237,9 @@ def plot_referral_roc(
             )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("1 − specificity (other images referred)")
-    wrap = "\n" if phone else " "  # a long label takes two lines on a phone
-    ax.set_ylabel(f"sensitivity{wrap}({shortened(group_name, 32)} referred)")
+    # Wrapped, not cut: a long group name ("malignant or pre-malignant lesion") takes two lines
+    # (a third would widen the phone rendition beyond a phone's column).
+    ax.set_ylabel("\n".join(textwrap.wrap(f"sensitivity ({group_name} referred)", 44)))
     ax.set_title("Referral ROC curve (test)")
     return _finished_roc(fig, ax, path, phone, source)
 

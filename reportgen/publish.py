@@ -17,6 +17,7 @@ import reportgen
 from reportgen import cache, figure_plan, output_folders, render, results, site
 from reportgen.config import OutputSettings
 from reportgen.errors import ReportgenError
+from reportgen.figures import drawn_source
 from reportgen.progress import Progress, StageClock
 
 
@@ -73,6 +74,15 @@ def _draw_or_reuse_figures(
             draw()
         for grid in copied_grids:
             shutil.copy2(grid, docs_stage / "figures" / grid.name)
+        source = figure_plan.figure_source(results_data["dataset"])
+        unlabelled = [grid.name for grid in copied_grids if drawn_source(grid) != source]
+        if unlabelled:
+            one = len(unlabelled) == 1
+            progress.on_stage(
+                f"note: {' and '.join(unlabelled)} {'is' if one else 'are'} copied from the "
+                f"earlier build, drawn by an older reportgen without the line {source!r}; run "
+                f"reportgen build to draw {'it' if one else 'them'} again"
+            )
         manifest = figure_plan.figures_manifest(digest, docs_stage / "figures")
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
     (docs_stage / digest_file).write_text(manifest)  # a reused folder keeps its checked manifest

@@ -245,6 +245,18 @@ def test_render_redraws_figures_that_are_missing_or_changed(
     assert sorted(path.name for path in figures.iterdir()) == earlier
     # The spy sees drawing: every figure but the two grids kept from before.
     assert sorted(drawn) == sorted(set(figure_plan.FIGURE_FILES) - {"samples", "samples_phone"})
+    assert "copied from the earlier build" not in result.output  # they name their data
+    # A grid drawn before figures named their data is copied too, but the output says so.
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(figures / grids[0])
+    (dirs["docs"] / "data" / figure_plan.DIGEST_FILE).unlink()
+    result = CliRunner().invoke(main, render_args)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"note: {grids[0]} is copied from the earlier build, drawn by an older reportgen "
+        "without the line 'Data: DermaMNIST (unofficial file)'; run reportgen build to draw it"
+    ) in result.output
 
 
 def test_the_figures_manifest_lists_each_file_and_rejects_any_change(tmp_path: Path) -> None:

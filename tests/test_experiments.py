@@ -754,15 +754,17 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
         }
         for name, level in (("weighted", 0.2), ("plain", 0.4))
     ]
-    jobs = experiment_figure_jobs({"seeds": [7], "variants": variants}, ["a", "b"], tmp_path)
+    jobs = experiment_figure_jobs(
+        {"seeds": [7], "variants": variants}, ["a", "b"], tmp_path, "Data: A"
+    )
     # The recall chart's title says over how many seeds it averages (none: one seed).
     titles.clear()
     jobs["experiments/recall_by_variant"]()
     assert titles == ["Per-class recall on test"]
     titles.clear()
-    experiment_figure_jobs({"seeds": [7, 8], "variants": variants}, ["a", "b"], tmp_path)[
-        "experiments/recall_by_variant"
-    ]()
+    experiment_figure_jobs(
+        {"seeds": [7, 8], "variants": variants}, ["a", "b"], tmp_path, "Data: A"
+    )["experiments/recall_by_variant"]()
     assert titles == ["Per-class recall on test, mean over 2 seeds"]
     for name in ("loss", "metrics", "confusion"):
         for suffix in ("", ".phone"):
@@ -772,7 +774,9 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
     # A long name is shortened in a phone rendition's title, its seed kept; in full elsewhere.
     long_name = "weighted-loss-with-effective-numbers-and-a-long-name"
     named = [{**variants[0], "name": long_name}]
-    long_jobs = experiment_figure_jobs({"seeds": [7], "variants": named}, ["a", "b"], tmp_path)
+    long_jobs = experiment_figure_jobs(
+        {"seeds": [7], "variants": named}, ["a", "b"], tmp_path, "Data: A"
+    )
     for name in ("loss", "metrics", "confusion"):
         shown = {}
         for suffix in ("", ".phone"):

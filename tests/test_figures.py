@@ -348,7 +348,8 @@ def test_saved_figures_are_cropped_as_matplotlibs_tight_crop_would(
     tmp_path: Path, dpi: int
 ) -> None:
     """save_figure measures the crop itself instead of letting savefig lay the figure out twice;
-    the PNG is the same, legend below the axes, slanted labels and colour bar included."""
+    the PNG is the same, legend below the axes, slanted labels, colour bar and the line naming
+    the data included."""
     import matplotlib.pyplot as plt
 
     from reportgen.figures import save_figure
@@ -385,10 +386,12 @@ def test_saved_figures_are_cropped_as_matplotlibs_tight_crop_would(
     def tight(fig: plt.Figure, path: Path, **kwargs: object) -> None:
         saved(fig, path, **{**kwargs, "bbox_inches": "tight"})
 
+    # The line naming the data, added under everything, is within the crop too.
     for draw in (
         lambda path: plot_reliability_diagram(calibration, path),
+        lambda path: plot_reliability_diagram(calibration, path, source="Data: DermaMNIST"),
         lambda path: plot_recall_by_variant_phone(
-            [f"v{i}" for i in range(9)], recall, DERMA_NAMES, path, 3
+            [f"v{i}" for i in range(9)], recall, DERMA_NAMES, path, 3, source="Data: X"
         ),
     ):
         ours = draw(tmp_path / "ours.png").read_bytes()

@@ -267,9 +267,9 @@ def test_the_referral_roc_legend_rounds_the_auc_as_the_pages_do(
     legends: list[list[str]] = []
     real_save = reportgen.line_charts.save_figure
 
-    def save(fig: Any, path: Path, *args: Any) -> Path:
+    def save(fig: Any, path: Path, *args: Any, **kwargs: Any) -> Path:
         legends.append([text.get_text() for text in fig.axes[0].get_legend().get_texts()])
-        return real_save(fig, path, *args)
+        return real_save(fig, path, *args, **kwargs)
 
     monkeypatch.setattr(reportgen.line_charts, "save_figure", save)
     labels = np.repeat(np.arange(5), 2)
