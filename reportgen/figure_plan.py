@@ -321,7 +321,10 @@ def figure_jobs(
                 ("_phone", plot_confusion_matrix_phone),
             )
         },
-        **_line_chart_jobs(
+        **_line_chart_jobs("reliability", plot_reliability_diagram, path, test["calibration"]),
+    }
+    if any(is_score(auc) for auc in test["per_class_auc"]):  # else a test split of one class
+        jobs |= _line_chart_jobs(
             "roc",
             plot_roc_curves,
             path,
@@ -329,9 +332,7 @@ def figure_jobs(
             test_probabilities,
             names,
             test["per_class_auc"],
-        ),
-        **_line_chart_jobs("reliability", plot_reliability_diagram, path, test["calibration"]),
-    }
+        )
     endpoint = endpoint_of(results["dataset"])
     if endpoint is not None and results["referral_auc"]["estimate"] is not None:
         rates = screening_rates(screening_counts(np.asarray(test["confusion_matrix"]), endpoint[1]))

@@ -25,8 +25,8 @@ def hf_license(medmnist_license: str) -> str:
 
 
 def hub_dataset_type(dataset: dict[str, Any]) -> str:
-    """The dataset's type on the Hub, which files results and models under it: an unofficial
-    file's stay apart from the dataset's."""
+    """The dataset's type on the Hub, which groups results by it: an unofficial file gets its own,
+    so its results stay apart from the dataset's."""
     return dataset["flag"] if dataset["official"] else f"unofficial-{dataset['flag']}"
 
 

@@ -474,7 +474,9 @@ def test_build_with_experiments_writes_json_page_and_links(
         assert f"this build's run refers {found[0]} of the " in home
     # Two variants against the baseline at p < 0.05 each: 0.10 chance passes per column.
     next_steps = (out_dirs["docs"] / "next-steps.md").read_text()
-    assert "with 2 variants compared with the baseline, about 0.10 per column" in next_steps
+    assert "with 2 variants compared with the baseline, about 0.10 of a column's 2 comparisons" in (
+        next_steps
+    )
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
     assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home
     assert f"balanced accuracy {chosen['mean']['balanced_accuracy']:.3f}" in home
@@ -999,9 +1001,24 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     assert "least-found" not in pages["index.md"] and "best-found" not in pages["index.md"]
     assert "never predicts" not in pages["index.md"]  # no fault in calling no absent class
     assert "Every class with test images is found at least once" in pages["next-steps.md"]
+    assert "recall (below) lags" not in pages["next-steps.md"]  # its rare classes are untested
+    assert (
+        "what it buys *grade 1*, *grade 2*, *grade 3* or *grade 4*, without test"
+        in (pages["next-steps.md"])
+    )
+    # Nothing to refer: no "refers 0 of the 0 images".
+    assert (
+        "- **Referred**: none: the test split holds no images graded referable"
+        in (pages["index.md"])
+    )
+    assert "of the 0 " not in pages["index.md"]
     assert "| grade 4 | 6.1% | n/a |" in pages["next-steps.md"]  # rarest in training, untested
     assert "| grade 4 | 0.00 | n/a |" in pages["results.md"]  # precision, then recall
     assert "A row of dashes is a class without test images." in pages["results.md"]
+    # No class has a curve, so there is no ROC figure, only a sentence saying why.
+    assert "are all of one class." in pages["results.md"]
+    assert "roc_curves" not in pages["results.md"]
+    assert not (out_dirs["docs"] / "figures" / "roc_curves.png").exists()
     assert (
         "no test image here is in it, so the sensitivity cannot be measured."
         in (pages["results.md"])
