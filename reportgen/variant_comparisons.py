@@ -165,6 +165,12 @@ def single_network_version(
         )
 
     readings = {label: reading(column) for column, label in COMPARED_COLUMNS.items()}
+
+    def above(column: str) -> bool:
+        """The single network's mean reads higher than the recommended variant's."""
+        mine, theirs = single["cells"][column]["mean"], recommended["cells"][column]["mean"]
+        return is_score(mine) and is_score(theirs) and rounded(mine) > rounded(theirs)
+
     return {
         "row": single,
         "networks": networks,
@@ -176,6 +182,12 @@ def single_network_version(
             for kind in ("lower", "higher", "alike", "noise")
         },
         "unjudged": [label for label, reading in readings.items() if reading is None],
+        # Of the columns within seed noise, those where the single network's mean is the higher.
+        "above": [
+            label
+            for column, label in COMPARED_COLUMNS.items()
+            if readings[label] == "noise" and above(column)
+        ],
         "judged": any(reading is not None for reading in readings.values()),
         "all_judged": all(reading is not None for reading in readings.values()),
     }

@@ -725,6 +725,12 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     )
     assert "averages a network trained with this variant's settings and seed with 2 more)" in index
     assert "none of them lower beyond seed noise over 3 seeds compared seed by seed" in index
+    # Its balanced accuracy (0.41 against 0.40) is the higher, within noise: no gain shown.
+    assert single["above"] == ["balanced accuracy"]
+    assert (
+        "(a paired t-test), and its balanced accuracy is even higher, within seed noise: "
+        "averaging 3 networks shows no gain here" in index
+    )
     # A network is listed once, under the recommended variant where it trains it, and the other
     # variants that train it link there.
     with_models = copy.deepcopy(experiments)
@@ -792,6 +798,10 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     experiments["variants"][1] = variant("ensemble", 0.40, 0.50, {**wide, "ensemble": 3})
     steady = experiments_view(experiments, dataset)["single_network"]
     assert steady["higher"] == [] and steady["alike"] == [] and steady["all_judged"]
+    assert steady["above"] == []  # 0.400 against 0.400 as the pages show them
+    assert "if averaging 3 networks helps here, the gain is too small" in index_with(
+        experiments_view(experiments, dataset)
+    )
     # No pair without an ensemble, nor one that changes other settings too.
     experiments["variants"][3] = variant("single", 0.41, 0.44, {**wide, "lr": 0.1})
     assert experiments_view(experiments, dataset)["single_network"] is None
