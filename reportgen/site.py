@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import reportgen
 from reportgen.errors import ReportgenError
-from reportgen.formatting import data_label
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,8 +106,12 @@ def site_options(
 
 def site_name(results: dict[str, Any]) -> str:
     """The title every page's header and browser tab show: it names the data, so a tab or a
-    bookmark on its own still says which dataset the numbers describe."""
-    return f"reportgen: {data_label(results['dataset'])} results"
+    bookmark on its own still says which dataset the numbers describe. An unofficial file's
+    flag comes first, where a phone's narrow header, which cuts the rest, still shows it."""
+    dataset = results["dataset"]
+    if dataset["official"]:
+        return f"reportgen: {dataset['name']} results"
+    return f"Unofficial {dataset['name']} file: reportgen results"
 
 
 def check_config_file(config_file: Path) -> None:

@@ -68,7 +68,7 @@ def test_every_page_and_figure_exists(derma_build: dict[str, Any]) -> None:
     assert (site / "stylesheets" / "reportgen.css").read_text() == css
     assert 'href="stylesheets/reportgen.css"' in (site / "index.html").read_text()
     # Every page's title names the data, flagged unofficial (a synthetic file here).
-    title = "reportgen: DermaMNIST (unofficial file) results"
+    title = "Unofficial DermaMNIST file: reportgen results"
     assert f"<title>Test results - {title}</title>" in (site / "results" / "index.html").read_text()
 
 

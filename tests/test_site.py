@@ -57,7 +57,7 @@ def test_the_site_title_names_the_data_and_flags_an_unofficial_file() -> None:
     results = make_results(flag="retinamnist", official=True)
     assert site.site_name(results) == "reportgen: RetinaMNIST results"
     results["dataset"]["official"] = False
-    assert site.site_name(results) == "reportgen: RetinaMNIST (unofficial file) results"
+    assert site.site_name(results) == "Unofficial RetinaMNIST file: reportgen results"
 
 
 def test_footer_names_date_version_and_data_and_escapes_html() -> None:
