@@ -25,7 +25,7 @@ from reportgen.figures import (
     plot_sample_grid,
     shortened,
 )
-from reportgen.formatting import data_label, is_score
+from reportgen.formatting import is_score
 from reportgen.line_charts import (
     Limits,
     plot_loss_curves,
@@ -75,7 +75,8 @@ def validated_point(operating_point: dict[str, Any] | None) -> tuple[float, floa
 
 def figure_source(dataset: dict[str, Any]) -> str:
     """The line under every figure that names its data, flagging an unofficial file."""
-    return f"Data: {data_label(dataset)}"
+    flag = "" if dataset["official"] else " (unofficial file)"
+    return f"Data: {dataset['name']}{flag}"
 
 
 def _with_source(jobs: dict[str, Callable[[], Path]], source: str) -> dict[str, Callable[[], Path]]:

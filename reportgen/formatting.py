@@ -11,7 +11,6 @@ import json
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from markupsafe import Markup
 
@@ -35,11 +34,6 @@ def rounded(value: float, digits: int = 3) -> Decimal:
         return Decimal(repr(float(value)))  # NaN and infinities have no digits to round
     result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
     return abs(result) if result == 0 else result  # -0.0004 reads 0.000, not -0.000
-
-
-def data_label(dataset: dict[str, Any]) -> str:
-    """The data a page or figure describes, by name; an unofficial file is flagged as one."""
-    return dataset["name"] if dataset["official"] else f"{dataset['name']} (unofficial file)"
 
 
 def is_missing(value: float | None) -> bool:
