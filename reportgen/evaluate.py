@@ -24,7 +24,7 @@ def summarize_split(
         "accuracy": metrics.accuracy(labels, probabilities),
         "auc": metrics.mean_auc(labels, probabilities),
         "balanced_accuracy": metrics.balanced_accuracy(labels, predictions),
-        "macro_f1": metrics.macro_f1(labels, predictions, n_classes),
+        "macro_f1": metrics.macro_f1(labels, predictions),
         "per_class_auc": metrics.per_class_auc(labels, probabilities),
         "confusion_matrix": metrics.confusion(labels, predictions, n_classes).tolist(),
         "report": metrics.classification_report_rows(labels, predictions, class_names),

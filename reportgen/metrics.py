@@ -53,10 +53,11 @@ def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
     return float(np.mean(recalls))
 
 
-def macro_f1(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> float:
-    return float(
-        f1_score(labels, predictions, labels=range(n_classes), average="macro", zero_division=0)
-    )
+def macro_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
+    """Mean F1 over the classes in labels or predictions (scikit-learn's default classes): a
+    class in neither has no F1 (0 of 0). Every class of an official split is in its labels."""
+    present = np.union1d(labels, predictions)
+    return float(f1_score(labels, predictions, labels=present, average="macro", zero_division=0))
 
 
 def confusion(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
@@ -95,29 +96,33 @@ def classification_report_rows(
 ) -> dict[str, list[dict[str, float | int | str]]]:
     """Per-class precision, recall, F1 and support, and their macro and weighted averages.
 
-    The same numbers as sklearn.metrics.classification_report, as plain rows, except the recall
-    of a class absent from labels: NaN, not 0 (no image of it was there to be found or missed),
-    and so the macro average of recall: over the classes in labels (balanced accuracy).
+    sklearn.metrics.classification_report's numbers, as plain rows, except that a class's score
+    that divides 0 by 0 is NaN instead of its default 0: the precision of a class no image was
+    called (no call to be right or wrong), the recall of a class absent from labels (no image to
+    find or miss), the F1 of a class in neither. The averages are the report's own: over the
+    classes in labels or predictions, an undefined precision counted as 0, except the macro
+    average of recall, over the classes in labels (balanced accuracy).
     """
     class_ids = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predictions, labels=class_ids, zero_division=0
+        labels, predictions, labels=class_ids, zero_division=math.nan
     )
     classes = [
         {
             "index": k,
             "name": class_names[k],
             "precision": float(precision[k]),
-            "recall": float(recall[k]) if support[k] else math.nan,
+            "recall": float(recall[k]),
             "f1": float(f1[k]),
             "support": int(support[k]),
         }
         for k in class_ids
     ]
+    present = np.union1d(labels, predictions)
     averages = []
     for average in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(
-            labels, predictions, labels=class_ids, average=average, zero_division=0
+            labels, predictions, labels=present, average=average, zero_division=0
         )
         if average == "macro":
             r = balanced_accuracy(labels, predictions)  # the mean recall of the classes there are

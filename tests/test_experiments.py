@@ -1015,7 +1015,18 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     )
     assert "of the 0 " not in pages["index.md"]
     assert "| grade 4 | 6.1% | n/a |" in pages["next-steps.md"]  # rarest in training, untested
-    assert "| grade 4 | 0.00 | n/a |" in pages["results.md"]  # precision, then recall
+    # Precision, recall, interval, F1: all 0 of 0 (sklearn's report prints 0.00 for three).
+    assert (
+        '| grade 4 | n/a | n/a | <span class="nowrap">n/a</span> | n/a | 0 |'
+        in (pages["results.md"])
+    )
+    assert (
+        "The test split holds no image of *grade 1*, *grade 2*, *grade 3* or *grade 4*: their "
+        "recall is n/a, and so are precision and F1 where no test image was called them; the "
+        "averages leave out such a class."
+    ) in pages["results.md"]
+    assert "| *macro avg* | 1.00 | 1.00 | | 1.00 |" in pages["results.md"]  # not 0.20 (1 / 5)
+    assert "their precision has no call" not in pages["results.md"]  # no class with images uncalled
     assert "A row of dashes is a class without test images." in pages["results.md"]
     # No class has a curve, so there is no ROC figure, only a sentence saying why.
     assert "are all of one class." in pages["results.md"]

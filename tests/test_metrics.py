@@ -124,7 +124,33 @@ def test_a_class_absent_from_labels_has_no_recall_but_keeps_sklearns_other_numbe
     assert weighted["recall"] == 0.75  # c weighs nothing there
     assert [row["recall"] for row in rows[:2]] == [0.5, 1.0]
     assert np.isnan(rows[2]["recall"])  # no image of c to find or miss (sklearn says 0)
-    assert rows[2]["precision"] == 0.0  # called once, wrongly: a precision is measured
+    assert rows[2]["precision"] == 0.0 == rows[2]["f1"]  # called once, wrongly: both measured
+    assert macro["f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)  # c's F1 of 0 counts
+
+
+def test_a_class_never_called_has_no_precision_but_the_averages_count_it_as_sklearn_does() -> None:
+    labels, predictions = np.array([0, 0, 1, 1, 2]), np.array([0, 0, 0, 0, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no UndefinedMetricWarning: 0 of 0 is NaN, on purpose
+        report = metrics.classification_report_rows(labels, predictions, ["a", "b", "c", "d"])
+    rows = {row["name"]: row for row in report["classes"]}
+    assert np.isnan(rows["b"]["precision"])  # never called: no call to be right or wrong
+    assert rows["b"]["recall"] == 0.0 == rows["b"]["f1"]  # both its images missed: measured
+    assert all(np.isnan(rows["d"][score]) for score in ("precision", "recall", "f1"))
+    expected = classification_report(
+        labels, predictions, labels=[0, 1, 2], output_dict=True, zero_division=0
+    )
+    macro, weighted = report["averages"]
+    for ours, name in ((macro, "macro avg"), (weighted, "weighted avg")):
+        assert ours["precision"] == pytest.approx(expected[name]["precision"])  # b counts 0
+        assert ours["f1"] == pytest.approx(expected[name]["f1-score"])
+    assert macro["f1"] == pytest.approx(metrics.macro_f1(labels, predictions))
+
+
+def test_macro_f1_leaves_out_a_class_in_neither_labels_nor_predictions() -> None:
+    labels = predictions = np.zeros(4, int)  # one class, all right: an unofficial file can
+    assert metrics.macro_f1(labels, predictions) == 1.0  # not 1 / K for K classes
+    assert metrics.macro_f1(np.array([0, 1]), np.array([0, 0])) == pytest.approx((2 / 3 + 0) / 2)
 
 
 def test_balanced_accuracy_of_no_images_is_missing_without_a_warning() -> None:

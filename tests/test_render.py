@@ -388,9 +388,42 @@ def test_findings_name_classes_the_model_never_predicts() -> None:
     labels = np.repeat(np.arange(5), 10)
     predicted = np.where(np.isin(labels, [1, 4]), 0, labels)  # grades 1 and 4 are never given
     results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
+    pages = render_pages(results)
+    assert (
+        f"The model never predicts **{names[1]}** or **{names[4]}**: no test image"
+        in (pages["index.md"])
+    )
+    # Their precision is 0 of 0: n/a, not scikit-learn's 0.00, and said why under the table.
+    assert f"| {names[4]} | n/a | 0.00 |" in pages["results.md"]
+    assert f"| {names[4]} | 10 | n/a | 0.00 |" in pages["model-card.md"]
+    uncalled = (
+        f"The model called no test image *{names[1]}* or *{names[4]}*, so their precision has no "
+        "call to be right or wrong"
+    )
+    assert (
+        uncalled + "; the averages count it as 0, as scikit-learn's report does."
+        in (pages["results.md"])
+    )
+    assert uncalled + " (scikit-learn's report prints 0.00 there)." in pages["model-card.md"]
+    macro = next(row for row in results["test"]["report"]["averages"] if row["name"] == "macro avg")
+    assert macro["precision"] == pytest.approx((1 / 3 + 1 + 1) / 5)  # the two n/a count as 0
+    others = render_pages(make_results())
+    assert "never predicts" not in others["index.md"]
+    assert "n/a* marks" not in others["results.md"] + others["model-card.md"]
+
+
+def test_the_study_table_says_why_a_class_never_called_has_no_precision() -> None:
+    results = make_results()  # DermaMNIST's classes, so the study's table is there
+    names = results["dataset"]["class_names"]
+    labels = np.repeat(np.arange(7), 10)
+    predicted = np.where(labels == 3, 5, labels)  # the fourth class is never given
+    results["test"] = summarize_test(labels, np.eye(7)[predicted] * 0.6 + 0.06, names)
     page = render_pages(results)["index.md"]
-    assert f"The model never predicts **{names[1]}** or **{names[4]}**: no test image" in page
-    assert "never predicts" not in render_pages(make_results())["index.md"]
+    assert f"| {names[3]} | 0.00 / n/a | 0.00 / 0.00 | 0.00 / 0.00 |" in page
+    assert (
+        f"*n/a* marks a score of 0 out of 0. The model called no test image *{names[3]}*, so its "
+        "precision has no call to be right or wrong (scikit-learn's report prints 0.00 there)."
+    ) in page
 
 
 def test_split_shares_add_up_to_100_percent() -> None:
