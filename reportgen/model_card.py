@@ -86,8 +86,10 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
         }
     )
     return {
-        # The weights are trained on the dataset, so its licence (and any non-commercial term) binds them.
-        "license": hf_license(dataset["license"]),
+        # The weights are trained on the dataset, so its licence (and any non-commercial term)
+        # binds them; an unofficial file's licence is not known (the card says so, and whose
+        # terms apply if it comes from the official release): the Hub's id for that is "unknown".
+        "license": hf_license(dataset["license"]) if dataset["official"] else "unknown",
         "library_name": "pytorch",
         "pipeline_tag": "image-classification",
         "tags": [

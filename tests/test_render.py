@@ -200,7 +200,11 @@ def test_model_card_of_an_unofficial_file_does_not_claim_the_dataset() -> None:
     assert metadata["model-index"][0]["name"] == "reportgen-studycnn-unofficial-dermamnist"
     assert "# Model card: reportgen-studycnn-unofficial-dermamnist" in pages["model-card.md"]
     assert dataset["args"] == {"file_md5": "0" * 32, "official_medmnist_file": False}
-    assert metadata["license"] == "cc-by-nc-4.0"
+    assert metadata["license"] == "unknown"  # the official release's cc-by-nc-4.0 is not the file's
+    assert (
+        "an unofficial file whose licence is not known; the official DermaMNIST release is "
+        in (pages["model-card.md"])
+    )
 
 
 def test_model_card_has_every_section_whatever_the_class_names() -> None:
