@@ -61,11 +61,24 @@ def class_names_of(info: dict[str, Any]) -> list[str]:
     return [f"{prefix} {label}" if label.isdigit() else label for label in labels]
 
 
+# Slips in medmnist.INFO's descriptions, quoted as they are with "[sic]" after them, so that a
+# reader sees the words are MedMNIST's and not a slip of the page (the 153 is stray).
+SIC = {"computed tomography 153 (CT) scans": "computed tomography 153 [sic] (CT) scans"}
+
+
+def marked_sic(text: str) -> str:
+    """text with each slip of SIC marked "[sic]"."""
+    for slip, marked in SIC.items():
+        text = text.replace(slip, marked)
+    return text
+
+
 def collection_summary() -> list[dict[str, str]]:
-    """One plain row per MedMNIST dataset: flag, name, dimension, task, first sentence."""
+    """One plain row per MedMNIST dataset: flag, name, dimension, task, first sentence (its
+    slips marked)."""
     rows = []
     for flag, info in medmnist_info().items():
-        first_sentence = info["description"].split(". ")[0].rstrip(".") + "."
+        first_sentence = marked_sic(info["description"].split(". ")[0].rstrip(".") + ".")
         rows.append(
             {
                 "flag": flag,
