@@ -18,6 +18,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 from sklearn.metrics import roc_curve
 
 from reportgen.figures import DPI, SPLIT_COLOURS, save_figure, shortened, styled, titled
@@ -177,6 +178,60 @@ def plot_roc_curves(
     return _finished_roc(fig, ax, path, phone, source)
 
 
+# Where a point's name may go, in rate units from the point, tried in turn: below right of the
+# curve, then above left (a ROC curve runs from the bottom left to the top right), then further
+# out where the first two are taken or run off the axes (points at the top left corner).
+NAME_OFFSETS = ((0.12, -0.16), (-0.3, 0.09), (0.12, -0.3), (0.12, 0.06), (-0.3, -0.2))
+POINT_CLEARANCE = 10  # points around a marked point that no name may cover
+
+
+def _text_box(ax: plt.Axes, renderer: Any, spot: tuple[float, float], text: str) -> Bbox:
+    """The display box of text set at spot (data units) as _name_points sets a name."""
+    probe = ax.text(*spot, text, fontsize=10)
+    box = probe.get_window_extent(renderer)
+    probe.remove()
+    return box
+
+
+def _name_points(ax: plt.Axes, points: list[tuple[tuple[float, float], str, str]]) -> None:
+    """Each (point, name, colour) named beside its point, joined to it by a thin line: at the
+    first of NAME_OFFSETS where the name lies inside the axes and covers neither a point nor a
+    name placed before it (else the first offset)."""
+    renderer = ax.figure.canvas.get_renderer()
+    ax.get_xlim(), ax.get_ylim()  # limits settled now, so display positions are final
+    clearance = POINT_CLEARANCE * ax.figure.dpi / 72
+    taken = []
+    for point, _, _ in points:
+        x, y = ax.transData.transform(point)
+        taken.append(Bbox.from_extents(x - clearance, y - clearance, x + clearance, y + clearance))
+    inside = ax.get_window_extent(renderer)
+    for (x, y), name, colour in points:
+        spots = [
+            (min(max(x + dx, 0.02), 0.75), min(max(y + dy, 0.05), 0.97)) for dx, dy in NAME_OFFSETS
+        ]
+        boxes = [_text_box(ax, renderer, spot, name) for spot in spots]
+        spot, box = next(
+            (
+                (spot, box)
+                for spot, box in zip(spots, boxes, strict=True)
+                if inside.x0 <= box.x0
+                and box.x1 <= inside.x1
+                and box.y1 <= inside.y1
+                and not any(box.overlaps(other) for other in taken)
+            ),
+            (spots[0], boxes[0]),
+        )
+        taken.append(box)
+        ax.annotate(
+            name,
+            xy=(x, y),
+            xytext=spot,
+            color=colour,
+            fontsize=10,
+            arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 1, "shrinkB": 8},
+        )
+
+
 @styled
 def plot_referral_roc(
     labels: np.ndarray,
@@ -220,22 +275,14 @@ def plot_referral_roc(
             zorder=3,
             label="threshold set on validation",
         )
-    if validated is not None and math.dist(decision, validated) < CLOSE_POINTS:
-        # Nearly on top of each other: each point gets its name beside it, on either side of the
-        # curve (above it is the top left, below it the bottom right), so both can be told apart.
-        for (x, y), (dx, dy), text, colour in (
-            (decision, (0.12, -0.16), "own decision", "#c62828"),
-            (validated, (-0.3, 0.09), "validation threshold", "#6a1b9a"),
-        ):
-            ax.annotate(
-                text,
-                xy=(x, y),
-                xytext=(min(max(x + dx, 0.02), 0.75), min(max(y + dy, 0.05), 0.97)),
-                color=colour,
-                fontsize=10,
-                arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 1, "shrinkB": 8},
-            )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    if validated is not None and math.dist(decision, validated) < CLOSE_POINTS:
+        # Nearly on top of each other: each point gets its name beside it, so both can be told
+        # apart.
+        _name_points(
+            ax,
+            [(decision, "own decision", "#c62828"), (validated, "validation threshold", "#6a1b9a")],
+        )
     ax.set_xlabel("1 − specificity (other images referred)")
     # Wrapped, not cut: a long group name ("malignant or pre-malignant lesion") takes two lines
     # (a third would widen the phone rendition beyond a phone's column).

@@ -110,6 +110,54 @@ def test_referral_points_close_together_are_named_beside_the_curve(
     assert texts == (["own decision", "validation threshold"] if named else [])
 
 
+@pytest.mark.parametrize("phone", [False, True], ids=["wide", "phone"])
+@pytest.mark.parametrize(
+    ("decision", "validated"),
+    [((0.0, 1.0), (0.0, 0.92)), ((0.02, 0.97), (0.05, 0.99)), ((0.3, 0.85), (0.31, 0.86))],
+    ids=["top-left-corner", "near-the-corner", "mid-curve"],
+)
+def test_referral_point_names_cover_neither_point_nor_each_other(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    decision: tuple[float, float],
+    validated: tuple[float, float],
+    phone: bool,
+) -> None:
+    """A near-perfect classifier puts both points at the top left, where the name placed above
+    left of a point would run off the axes and onto the ring."""
+    from matplotlib.text import Text
+
+    from reportgen.line_charts import plot_referral_roc
+
+    drawn: list[matplotlib.figure.Figure] = []
+    monkeypatch.setattr(
+        matplotlib.figure.Figure, "savefig", lambda self, *a, **kw: drawn.append(self)
+    )
+    labels = np.repeat(np.arange(5), 8)
+    probabilities = np.eye(5)[labels] * 0.9 + 0.02
+    plot_referral_roc(
+        labels, probabilities, [2, 3, 4], "referable", 0.99, decision, tmp_path / "r.png",
+        validated, phone=phone,
+    )  # fmt: skip
+    figure = drawn[0]
+    canvas = FigureCanvasAgg(figure)  # the figure was closed once saved
+    canvas.draw()
+    ax, renderer = figure.axes[0], canvas.get_renderer()
+    names = [Text.get_window_extent(text, renderer) for text in ax.texts]  # not their lines
+    assert len(names) == 2 and not names[0].overlaps(names[1])
+    frame = ax.get_window_extent(renderer)
+    reach = 8 * figure.dpi / 72  # the ring's radius (markersize 13) and a little more
+    for box in names:
+        assert (
+            frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 <= box.y1 <= frame.y1
+        )
+        for point in (decision, validated):
+            x, y = ax.transData.transform(point)
+            assert not box.overlaps(
+                matplotlib.transforms.Bbox.from_extents(x - reach, y - reach, x + reach, y + reach)
+            )
+
+
 def test_the_figures_digest_covers_every_module_that_draws_them() -> None:
     """A change to code that draws or computes a figure (a legend's rounding, an axis label's
     wording) must redraw it, not reuse the earlier build's PNG."""
