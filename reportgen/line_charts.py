@@ -254,8 +254,8 @@ def plot_referral_roc(
     # The AUC rounded as the pages round it, so legend and text agree.
     label = f"every threshold (AUC {fmt_number(auc, 2)})"
     ax.plot(fpr, tpr, color=SPLIT_COLOURS["test"], label=label)
-    # The decision is a hollow ring drawn above the triangle: where the two points nearly
-    # coincide, both stay visible.
+    # The decision is a hollow ring, the threshold a smaller triangle drawn above it with a white
+    # rim: where the two points nearly coincide, the triangle shows inside or across the ring.
     ax.plot(
         *decision,
         "o",
@@ -272,7 +272,9 @@ def plot_referral_roc(
             "^",
             color="#6a1b9a",
             markersize=8,
-            zorder=3,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            zorder=5,
             label="threshold set on validation",
         )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")

@@ -144,6 +144,9 @@ def test_referral_point_names_cover_neither_point_nor_each_other(
     canvas.draw()
     ax, renderer = figure.axes[0], canvas.get_renderer()
     names = [Text.get_window_extent(text, renderer) for text in ax.texts]  # not their lines
+    markers = {line.get_label(): line for line in ax.lines}  # the triangle shows in the ring
+    ring = markers["the model's own decision"]
+    assert markers["threshold set on validation"].get_zorder() > ring.get_zorder()
     assert len(names) == 2 and not names[0].overlaps(names[1])
     frame = ax.get_window_extent(renderer)
     reach = 8 * figure.dpi / 72  # the ring's radius (markersize 13) and a little more
