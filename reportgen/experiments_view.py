@@ -12,6 +12,7 @@ from reportgen import referral, screening, study
 from reportgen.experiments import SUMMARY_METRICS, mean_sd, variant_slug
 from reportgen.formatting import escape_markdown, fmt_number, is_score, rounded
 from reportgen.page_readings import (
+    OVERCALLED,
     curves_reading,
     largest_class,
     recipe_changes,
@@ -295,6 +296,25 @@ def experiments_view(
         for column, entry in readings.items()
         if entry and entry["reading"] == "alike"
     ]
+    # ...and those Welch's test tells from seed noise, with their direction (a lower accuracy
+    # the page would otherwise leave to the reader to spot).
+    recommended_beyond_noise = [
+        {"label": labels[column], "higher": entry["mean"] > entry["baseline"]}
+        for column, entry in readings.items()
+        if entry
+        and entry["reading"] is None
+        and len(experiments["seeds"]) > 1
+        and is_score(entry["mean"])
+        and is_score(entry["baseline"])
+    ]
+    # Whether the recommended variant calls the focus class for OVERCALLED times as many test
+    # images as hold it or more: its focus recall then comes from answering so often.
+    focus_images = dataset["counts"]["test"][focus]
+    recommended_overcalls = (
+        focus_images > 0
+        and is_score(recommended["cells"]["focus_called"]["mean"])
+        and recommended["cells"]["focus_called"]["mean"] >= OVERCALLED * focus_images
+    )
     screening_rows = screening.screening_by_variant(experiments, dataset)
     if screening_rows is not None:
         for row, reading in zip(rows, screening_rows, strict=True):
@@ -334,6 +354,8 @@ def experiments_view(
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
         "recommended_alike": recommended_alike,
+        "recommended_beyond_noise": recommended_beyond_noise,
+        "recommended_overcalls": recommended_overcalls,
         "single_network": single_network_version(recommended, rows),
         "longer_training": longer_training(rows),
         # The experiments file published beside experiments.json (older builds have none).

@@ -926,6 +926,28 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         "Its b recall differed from the baseline's alike in every seed of both, which no test "
         "over seeds can judge: 1 more of the 2 *b* images found." in index
     )
+    # Balanced accuracy +0.10 beyond seed noise is said with its direction; so is a loss.
+    assert alike["recommended_beyond_noise"] == [{"label": "balanced accuracy", "higher": True}]
+    assert (
+        "Beyond seed noise (Welch's t-test over seeds, p < 0.05), its balanced accuracy is higher "
+        "than the baseline's. The differences in accuracy and AUC are within seed noise" in index
+    )
+    assert "calling many images" not in index  # 2 images called b a run, where 2 are
+    experiments["variants"][1]["mean"]["accuracy"] = 0.40  # sds 0.02: lower, beyond noise
+    for run in experiments["variants"][1]["runs"]:
+        run["confusion_matrix"] = [[14, 4], [1, 1]]  # 5 called b, 1 rightly, of 2 test images
+    worse = experiments_view(experiments, dataset)
+    index = (
+        make_environment()
+        .get_template("index.md.j2")
+        .render({**page_context(make_results()), "experiments": worse})
+    )
+    assert "its accuracy is lower and its balanced accuracy is higher than the baseline's." in index
+    assert (
+        "Its b recall comes from calling many images *b*: on average 5 test images called *b*, 1 of "
+        "them rightly (the test split has 2)." in index
+    )
+    experiments["variants"][1]["mean"]["accuracy"] = 0.51
     # Next steps says what each qualifier means, as Markdown (test_experiments: Experiments).
     two_classes = page_context(make_results("pneumoniamnist", class_names=["a", "b"]))
     text = (
