@@ -265,8 +265,10 @@ def page_context(
         "colour_no_better": no_better_than_reference(
             reference_over_seeds or results["test"], colour_reference
         ),
-        # ...and where this run stands against it, metric by metric.
-        "colour_run": against_reference(results["test"], colour_reference),
+        # ...and where the network stands against it, metric by metric: the same scores.
+        "colour_sides": against_reference(
+            reference_over_seeds or results["test"], colour_reference
+        ),
         # This build's run among the same recipe's runs with the experiments' other seeds.
         "recipe_seeds": recipe_over_seeds(experiments, results["config"]["seed"]),
         "screening": screening.screening_view(

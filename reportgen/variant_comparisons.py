@@ -241,15 +241,13 @@ REFERENCE_METRICS = {"accuracy": "accuracy", "auc": "AUC", "balanced_accuracy": 
 def baseline_versus_reference(
     view: dict[str, Any] | None, colour_reference: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """The study recipe's means over seeds (the experiments' baseline) beside the colour
-    reference, since one run's lead over it can be a lucky seed's: the means, and on which
-    metrics, as the pages round, it does no better (no_better_than_reference). None without
-    both, or with one seed."""
+    """The study recipe's means over seeds (the experiments' baseline), to set beside the colour
+    reference, since one run's lead over it can be a lucky seed's. None without both, or with
+    one seed."""
     if view is None or colour_reference is None or view["one_seed"]:
         return None
     base = view["baseline"]["cells"]
-    means = {metric: base[metric]["mean"] for metric in REFERENCE_METRICS}
-    return {**means, "no_better": no_better_than_reference(means, colour_reference)}
+    return {metric: base[metric]["mean"] for metric in REFERENCE_METRICS}
 
 
 def against_reference(

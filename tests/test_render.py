@@ -978,12 +978,13 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert any(row["cells"]["accuracy"]["best"] for row in view["rows"])
     # The baseline's means over seeds beside the colour reference, whose AUC it does not beat.
     reference = {"accuracy": 0.45, "auc": 0.70, "balanced_accuracy": 0.25}
-    assert baseline_versus_reference(view, reference) == {
-        "accuracy": 0.50, "auc": 0.70, "balanced_accuracy": 0.30,
-        "no_better": [{"label": "AUC", "network": 0.70, "reference": 0.70}],
-    }  # fmt: skip
+    means = baseline_versus_reference(view, reference)
+    assert means == {"accuracy": 0.50, "auc": 0.70, "balanced_accuracy": 0.30}
+    assert no_better_than_reference(means, reference) == [
+        {"label": "AUC", "network": 0.70, "reference": 0.70}
+    ]
     reference["auc"] = 0.69
-    assert baseline_versus_reference(view, reference)["no_better"] == []
+    assert no_better_than_reference(means, reference) == []
     assert baseline_versus_reference(view, None) is None
     single = experiments_view(experiments, dataset)
     assert single["recommended_within_noise"] == []
@@ -1363,12 +1364,40 @@ def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() 
         f"{reference['n_features']} numbers per image"
     ) in text
     assert (
-        f"(AUC {fmt_number(over_seeds['auc'])} against {fmt_number(reference['auc'])}, means over "
-        "the 3 seeds of the same recipe)."
+        f"(AUC {fmt_number(over_seeds['auc'])} against {fmt_number(reference['auc'])}; the "
+        "network's are the same recipe's means over 3 seeds, the regression's a single fit)."
     ) in text
     assert "does no better than a logistic" not in findings.render(
         {**page_context(results), "colour_no_better": []}
     )
+
+
+def test_with_experiments_the_lead_over_the_colour_reference_is_read_from_the_seed_means() -> None:
+    """Seed 0 ahead on AUC by a hair, the recipe's mean over seeds behind: the page gives both,
+    and says what the network learns beyond the reference from the means only."""
+    results = make_results()
+    reference = results["colour_reference"]
+    for metric in ("accuracy", "auc", "balanced_accuracy"):
+        results["test"][metric] = reference[metric] + 0.02
+    over_seeds = {
+        "accuracy": reference["accuracy"] + 0.02,
+        "auc": reference["auc"] - 0.003,
+        "balanced_accuracy": reference["balanced_accuracy"] + 0.02,
+    }
+    context = {
+        **page_context(results),
+        "experiments": {"seeds": [0, 1, 2], "screening": None, "screening_auc": None},
+        "reference_over_seeds": over_seeds,
+        "colour_sides": against_reference(over_seeds, reference),
+    }
+    page = make_environment().get_template("results.md.j2").render(context)
+    paragraph = page.split("**A simple reference.**")[1].split("\n")[0]
+    assert "+0.020 AUC and +0.020 balanced accuracy in this run (seed 0)" in paragraph
+    assert (
+        "against the reference: its lead on accuracy and balanced accuracy is what it learns "
+        "beyond them; on AUC it falls short of what those"
+    ) in paragraph
+    assert "its lead on accuracy, AUC" not in paragraph
 
 
 def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
@@ -1377,7 +1406,7 @@ def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
     for metric in ("accuracy", "auc", "balanced_accuracy"):
         results["test"][metric] = reference[metric] - 0.05
     context = page_context(results)
-    assert context["colour_run"] == {
+    assert context["colour_sides"] == {
         "behind": ["accuracy", "AUC", "balanced accuracy"], "tied": [], "ahead": [],
     }  # fmt: skip
     page = render_pages(results)["results.md"]
