@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reportgen.formatting import fmt_counted
+
 # One sentence per network, keyed by its class name (results.json's model.name).
 ARCHITECTURES = {
     "StudyCNN": (
@@ -88,25 +90,43 @@ def decision_rule(config: dict[str, Any]) -> str:
     return words
 
 
-def validation_uses(config: dict[str, Any], referral_threshold: bool, variants: bool) -> str:
-    """What the validation split decided in this build, as a sentence ending in a full stop."""
+def validation_uses(
+    config: dict[str, Any], referral_threshold: bool, variant_configs: list[dict[str, Any]] | None
+) -> str:
+    """What the validation split decided in this build, as a sentence ending in a full stop.
+    variant_configs: each experiment variant's settings (its first run's), where experiments ran."""
     uses = ["to monitor training (the curves)"]
     if config["select_epoch"] != "last":
         uses.append("to choose the epoch whose weights are kept")
     if config["threshold_tuning"]:
         uses.append("to tune the per-class offsets of the decision rule")
     if referral_threshold:
-        uses.append("to set the referral threshold on the Results page")
-    if variants:
+        uses.append(
+            "to set the referral threshold on the Results page"
+            + (" (and each run's on the Experiments page)" if variant_configs is not None else "")
+        )
+    if variant_configs is not None:
         uses.append("to choose the recommended variant on the Experiments page")
     listed = uses[0] if len(uses) == 1 else ", ".join(uses[:-1]) + " and " + uses[-1]
+    configs = variant_configs or []  # an older file's runs may lack a setting: its default
+    epochs = sum(other.get("select_epoch", "last") != "last" for other in configs)
+    offsets = sum(bool(other.get("threshold_tuning")) for other in configs)
+    choices = [
+        *([f"the epoch kept by {fmt_counted(epochs, 'variant')}"] if epochs else []),
+        *([f"the decision offsets of {fmt_counted(offsets, 'variant')}"] if offsets else []),
+    ]
+    if choices:
+        listed += "; they also choose " + " and ".join(choices)
     return f"Validation images are used only {listed}."
 
 
 def recipe_view(
-    results: dict[str, Any], jitter_kind: str, variants: bool = False
+    results: dict[str, Any],
+    jitter_kind: str,
+    variant_configs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Plain words for how the headline run was trained and decides."""
+    """Plain words for how the headline run was trained and decides; variant_configs: the
+    settings of each experiment variant, where experiments ran."""
     config = results["config"]
     ensemble = config.get("ensemble", 1)
     return {
@@ -119,6 +139,6 @@ def recipe_view(
         "ensemble": ensemble,
         "tta": TTA_WORDS if config["tta"] else None,  # how test images are also seen
         "validation_uses": validation_uses(
-            config, results.get("referral_operating_point") is not None, variants
+            config, results.get("referral_operating_point") is not None, variant_configs
         ),
     }

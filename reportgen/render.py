@@ -228,7 +228,13 @@ def page_context(
         "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",
         "jitter_kind": jitter_kind,
         # How the headline run was trained and decides, in the pages' words.
-        "recipe": recipe_view(results, jitter_kind, variants=experiments is not None),
+        "recipe": recipe_view(
+            results,
+            jitter_kind,
+            [variant["runs"][0]["config"] for variant in experiments["variants"]]
+            if experiments
+            else None,
+        ),
         # The build's own command, asking for the experiments as well.
         "experiments_command": with_option(results["command"], "--experiments experiments.toml"),
         # Stages this build did not run (it reused a cached run): shown as "cached", not 0.00.

@@ -38,6 +38,7 @@ from reportgen.page_readings import (
     training_reading,
     val_loss_trend,
 )
+from reportgen.recipe import validation_uses
 from reportgen.render import (
     DOWNLOADS,
     PAGES,
@@ -1303,6 +1304,61 @@ def test_findings_say_when_the_network_ranks_no_better_than_the_colour_reference
     assert f"(AUC {fmt_number(results['test']['auc'])} against " in index
     results["colour_reference"]["auc"] = results["test"]["auc"] - 0.01
     assert finding not in render_pages(results)["index.md"]
+
+
+def test_the_marks_say_how_many_differences_chance_alone_leaves_unmarked() -> None:
+    marks = make_environment().get_template("_macros.md.j2").module.marks
+    experiments = {"one_seed": False, "seeds": [0, 1, 2], "compared": 15, "chance_passes": 0.75}
+    text = str(marks(experiments))
+    assert (
+        "only less likely to be noise; and a column holds 15 comparisons with the baseline, so at "
+        "1 in 20 each, chance alone would leave on average 0.75 of them unmarked even if no "
+        "variant changed anything."
+    ) in text
+    assert "comparisons with the baseline" not in str(marks({**experiments, "compared": 1}))
+
+
+def test_empty_calibration_bins_are_explained() -> None:
+    results = make_results(flag="retinamnist", official=True)  # 5 classes: top probability >= 0.2
+    bins = results["test"]["calibration"]["bins"]
+    for row in bins:
+        if row["high"] <= 0.2 + 1e-9:
+            row.update(count=0, confidence=None, accuracy=None)
+    page = render_pages(results)["results.md"]
+    assert "    | 0.1–0.2 | 0 | n/a | n/a |" in page
+    assert (
+        "    *n/a*: a bin without images has no mean confidence or accuracy. With 5 classes the "
+        "most probable one always has a probability of at least 1/5, so no image can fall below "
+        "0.20."
+    ) in page
+    bins[0].update(count=1, confidence=0.05, accuracy=0.0)  # the second sentence would be wrong
+    page = render_pages(results)["results.md"]
+    assert "a bin without images has no mean" in page and "With 5 classes" not in page
+    for row in bins:
+        if not row["count"]:
+            row.update(count=1, confidence=(row["low"] + row["high"]) / 2, accuracy=0.0)
+    assert "a bin without images" not in render_pages(results)["results.md"]
+
+
+def test_validation_uses_name_what_the_variants_choose_on_validation() -> None:
+    study = {"select_epoch": "last", "threshold_tuning": False}
+    assert validation_uses(study, False, None) == (
+        "Validation images are used only to monitor training (the curves)."
+    )
+    variants = [
+        study,
+        {"select_epoch": "val_auc", "threshold_tuning": False},
+        {"select_epoch": "val_balanced_accuracy", "threshold_tuning": True},
+    ]
+    assert validation_uses(study, True, variants) == (
+        "Validation images are used only to monitor training (the curves), to set the referral "
+        "threshold on the Results page (and each run's on the Experiments page) and to choose the "
+        "recommended variant on the Experiments page; they also choose the epoch kept by 2 "
+        "variants and the decision offsets of 1 variant."
+    )
+    assert validation_uses(study, False, [study]).endswith(
+        "to choose the recommended variant on the Experiments page."
+    )
 
 
 def test_counts_averaged_over_runs_keep_a_fraction_and_the_right_plural() -> None:
