@@ -475,9 +475,10 @@ def test_build_with_experiments_writes_json_page_and_links(
         assert f"this build's run refers {found[0]} of the " in home
     # Two variants against the baseline at p < 0.05 each: 0.10 chance passes per column.
     next_steps = (out_dirs["docs"] / "next-steps.md").read_text()
-    assert "with 2 variants compared with the baseline, about 0.10 of a column's 2 comparisons" in (
-        next_steps
-    )
+    assert (
+        "a column holds 2 comparisons with the baseline, so at 1 in 20 each, chance alone would "
+        "leave on average 0.10 of them unmarked"
+    ) in next_steps
     chosen = next(v for v in experiments["variants"] if v["name"] == experiments["recommended"])
     assert f"The variant recommended on validation, **[{chosen['name']}](experiments.md#" in home
     assert f"balanced accuracy {chosen['mean']['balanced_accuracy']:.3f}" in home
@@ -1026,7 +1027,7 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
         "averages leave out such a class."
     ) in pages["results.md"]
     assert "| *macro avg* | 1.00 | 1.00 | | 1.00 |" in pages["results.md"]  # not 0.20 (1 / 5)
-    assert "their precision has no call" not in pages["results.md"]  # no class with images uncalled
+    assert "called no test image" not in pages["results.md"]  # no class with images uncalled
     assert "A row of dashes is a class without test images." in pages["results.md"]
     # No class has a curve, so there is no ROC figure, only a sentence saying why.
     assert "are all of one class." in pages["results.md"]

@@ -134,7 +134,7 @@ def test_a_class_never_called_has_no_precision_but_the_averages_count_it_as_skle
         warnings.simplefilter("error")  # no UndefinedMetricWarning: 0 of 0 is NaN, on purpose
         report = metrics.classification_report_rows(labels, predictions, ["a", "b", "c", "d"])
     rows = {row["name"]: row for row in report["classes"]}
-    assert np.isnan(rows["b"]["precision"])  # never called: no call to be right or wrong
+    assert np.isnan(rows["b"]["precision"])  # never called: no call to score
     assert rows["b"]["recall"] == 0.0 == rows["b"]["f1"]  # both its images missed: measured
     assert all(np.isnan(rows["d"][score]) for score in ("precision", "recall", "f1"))
     expected = classification_report(

@@ -402,14 +402,14 @@ def test_findings_name_classes_the_model_never_predicts() -> None:
     assert f"| {names[4]} | n/a | 0.00 |" in pages["results.md"]
     assert f"| {names[4]} | 10 | n/a | 0.00 |" in pages["model-card.md"]
     uncalled = (
-        f"The model called no test image *{names[1]}* or *{names[4]}*, so their precision has no "
-        "call to be right or wrong"
+        f"The model called no test image *{names[1]}* or *{names[4]}*, so their precision, the "
+        "share of such calls that are right, is undefined"
     )
     assert (
         uncalled + "; the averages count it as 0, as scikit-learn's report does."
         in (pages["results.md"])
     )
-    assert uncalled + " (scikit-learn's report prints 0.00 there)." in pages["model-card.md"]
+    assert uncalled + "; scikit-learn's report prints 0.00 for it." in pages["model-card.md"]
     macro = next(row for row in results["test"]["report"]["averages"] if row["name"] == "macro avg")
     assert macro["precision"] == pytest.approx((1 / 3 + 1 + 1) / 5)  # the two n/a count as 0
     others = render_pages(make_results())
@@ -427,7 +427,8 @@ def test_the_study_table_says_why_a_class_never_called_has_no_precision() -> Non
     assert f"| {names[3]} | 0.00 / n/a | 0.00 / 0.00 | 0.00 / 0.00 |" in page
     assert (
         f"*n/a* marks a score of 0 out of 0. The model called no test image *{names[3]}*, so its "
-        "precision has no call to be right or wrong (scikit-learn's report prints 0.00 there)."
+        "precision, the share of such calls that are right, is undefined; scikit-learn's report "
+        "prints 0.00 for it."
     ) in page
 
 
@@ -1411,7 +1412,7 @@ def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() 
         {
             **page_context(results),
             "experiments": {"seeds": [0, 1, 2], "screening": None},
-            "reference_over_seeds": {**over_seeds, "no_better": no_better},
+            "reference_over_seeds": over_seeds,
             "colour_no_better": no_better,
         }
     )
