@@ -141,12 +141,19 @@ VAL_LOSS_MARGIN = 0.02  # a 2% change in val loss counts as a trend
 RECENT_EPOCHS = 3  # "still falling": lower than this many epochs before the last
 
 
+VAL_LOSS_JUMP = 2.0  # a last val loss this many times the one before: a jump, not a trend
+
+
 def val_loss_trend(history: list[dict[str, Any]]) -> str:
-    """ "rising": the last val loss is VAL_LOSS_MARGIN or more above its best; "falling": it is
-    the best, or that much below its value RECENT_EPOCHS epochs earlier (a one-epoch wiggle at
-    the end does not hide a loss still coming down); else "flat"."""
+    """ "jumped": the last val loss is VAL_LOSS_JUMP times the one before or more (one large
+    step moved the network's decisions: instability, not the gradual rise of overfitting);
+    "rising": it is VAL_LOSS_MARGIN or more above its best; "falling": it is the best, or that
+    much below its value RECENT_EPOCHS epochs earlier (a one-epoch wiggle at the end does not
+    hide a loss still coming down); else "flat"."""
     losses = [row["val_loss"] for row in history]
     last, best = losses[-1], min(losses)
+    if len(losses) > 1 and last >= VAL_LOSS_JUMP * losses[-2]:
+        return "jumped"
     if last >= (1 + VAL_LOSS_MARGIN) * best:
         return "rising"
     earlier = losses[max(0, len(losses) - 1 - RECENT_EPOCHS)]
@@ -187,6 +194,9 @@ def training_reading(
         "last_train_loss": last["train_loss"],
         "recent_epoch": recent["epoch"],
         "recent_val_loss": recent["val_loss"],
+        # The epoch before the last, which a "jumped" reading compares the last one with.
+        "previous": history[-2] if len(history) > 1 else None,
+        "last_val_auc": last.get("val_auc"),
         "val_below_train": last["val_loss"] < last["train_loss"],
     }
 
@@ -261,6 +271,12 @@ def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _mean_of_scores(values: list[float | None]) -> float | None:
+    """The mean of the values that are scores (not None or NaN); None where none is."""
+    scores = [value for value in values if value is not None and not math.isnan(value)]
+    return sum(scores) / len(scores) if scores else None
+
+
 def next_steps_view(
     results: dict[str, Any], zero_recall: list[str], reading: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -271,10 +287,16 @@ def next_steps_view(
     names = results["dataset"]["class_names"]
     largest, smallest = largest_class(counts), smallest_class(counts)
     recalls = [row["recall"] for row in results["test"]["report"]["classes"]]
+    rare_ids = sorted(range(len(names)), key=lambda k: counts[k])[: max(1, len(names) // 2)]
     rare = [
         {"name": names[k], "prevalence": counts[k] / max(sum(counts), 1), "recall": recalls[k]}
-        for k in sorted(range(len(names)), key=lambda k: counts[k])[: max(1, len(names) // 2)]
+        for k in rare_ids
     ]
+    # Mean test recall of the rare classes and of the others (classes with test images only).
+    rare_recall, other_recall = (
+        _mean_of_scores([recalls[k] for k in range(len(names)) if (k in rare_ids) == rare_side])
+        for rare_side in (True, False)
+    )
     history = results["history"]
     return [
         {
@@ -285,12 +307,20 @@ def next_steps_view(
             "imbalance_ratio": counts[largest] / max(counts[smallest], 1),
             "zero_recall": zero_recall,
             "rare": rare,
+            "rare_recall": rare_recall,
+            "other_recall": other_recall,
+            # Whether the rare classes are found less often than the others: the premise of
+            # weighting the loss or the batches toward them (not so where they are over-called).
+            "rare_lag": rare_recall is not None
+            and other_recall is not None
+            and rare_recall < other_recall,
             "best_val_epoch": reading["best_epoch"],
             "best_val_loss": reading["best_val_loss"],
             "final_val_loss": reading["last_val_loss"],
             "final_train_loss": reading["last_train_loss"],
             "epochs_run": reading["last_epoch"],
             "val_loss_trend": reading["trend"],
+            "previous_val_loss": reading["previous"]["val_loss"] if reading["previous"] else None,
             "recent": history[max(0, len(history) - 1 - RECENT_EPOCHS)],
         }
         for key, title in study.NEXT_STEPS

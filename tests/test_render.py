@@ -432,6 +432,74 @@ def test_the_study_table_says_why_a_class_never_called_has_no_precision() -> Non
     ) in page
 
 
+def test_next_steps_do_not_say_the_rare_classes_lag_where_they_are_found_most() -> None:
+    results = make_results("pneumoniamnist", official=True)
+    names = results["dataset"]["class_names"]
+    train = results["dataset"]["counts"]["train"]
+    rare = int(np.argmin(train))
+    labels = np.repeat([rare, 1 - rare], 10)
+    predicted = np.where(np.arange(20) < 15, rare, 1 - rare)  # rare: all 10; the other: 5 of 10
+    results["test"] = summarize_test(labels, np.eye(2)[predicted] * 0.8 + 0.1, names)
+    page = render_pages(results)["next-steps.md"]
+    assert (
+        "Every class is found at least once in this run, and the rare class is not the one that "
+        "lags: its recall is 1.00 against 0.50 for the other class (below)."
+    ) in page
+    assert "recall (below) lags" not in page
+    assert "The rarest class in this run:" in page
+    # Seven classes, the rare half found less often: the premise holds.
+    derma = make_results()
+    names = derma["dataset"]["class_names"]
+    rare_half = np.argsort(derma["dataset"]["counts"]["train"])[:3]
+    labels = np.repeat(np.arange(7), 10)
+    predicted = np.where(np.isin(labels, rare_half) & (np.arange(70) % 10 < 5), 5, labels)
+    derma["test"] = summarize_test(labels, np.eye(7)[predicted] * 0.6 + 0.06, names)
+    page = render_pages(derma)["next-steps.md"]
+    assert "but the rare classes' recall (below) lags: weighting the loss" in page
+    assert "The rarest classes in this run:" in page
+
+
+def test_two_class_grayscale_pages_do_not_speak_of_many_classes_or_channels() -> None:
+    results = make_results("pneumoniamnist", official=True)
+    names = results["dataset"]["class_names"]  # normal, pneumonia
+    labels = np.repeat([0, 1], 10)
+    predicted = np.where(np.arange(20) < 14, 0, 1)  # pneumonia: 6 of 10 found, 4 called normal
+    results["test"] = summarize_test(labels, np.eye(2)[predicted] * 0.8 + 0.1, names)
+    pages = render_pages(results)
+    assert f"while finding no *{names[0]}* image." in pages["index.md"]
+    assert "The other 4 images are called *normal*." in pages["index.md"]
+    assert "mistaken for" not in pages["index.md"]
+    assert "| AUC | " in pages["results.md"] and "| AUC | " in pages["model-card.md"]
+    assert "Accuracy and AUC per epoch" in pages["training.md"]
+    assert "mean one-vs-rest" not in pages["results.md"] + pages["model-card.md"]
+    assert "standard deviation 0.5, to [-1, 1]" in pages["dataset.md"]  # one channel
+    derma = render_pages(make_results())
+    assert "while finding no other class." in derma["index.md"]
+    assert "| AUC (mean one-vs-rest) | " in derma["results.md"]
+    assert "standard deviation 0.5 on every channel" in derma["dataset.md"]
+
+
+def test_a_last_epoch_jump_in_val_loss_is_called_instability_not_overfitting() -> None:
+    results = make_results("pneumoniamnist", official=True)
+    losses = [0.33, 0.15, 0.12, 0.1, 0.79]
+    results["history"] = [
+        {**results["history"][0], "epoch": e, "val_loss": loss, "val_auc": 0.99 - e / 1000}
+        for e, loss in enumerate(losses, start=1)
+    ]
+    pages = render_pages(results)
+    assert (
+        "validation loss jumped in the last epoch, from 0.100 after epoch 4 to 0.790 after epoch "
+        "5, while validation AUC, which only ranks the images, went from 0.986 to 0.985: one large "
+        "training step moved the network's decisions, which is instability rather than the "
+        "gradual rise of overfitting."
+    ) in pages["training.md"]
+    assert (
+        "validation loss jumped from 0.100 to 0.790 in the last epoch (5), while"
+        in (pages["next-steps.md"])
+    )
+    assert "overfit" not in pages["next-steps.md"].split("jumped")[1].split("\n")[0]
+
+
 def test_split_shares_add_up_to_100_percent() -> None:
     assert percent_shares([1080, 120, 400]) == [67.5, 7.5, 25.0]  # whole: 68 + 8 + 25 = 101
     assert percent_shares([1, 1, 1]) == [33.4, 33.3, 33.3]
@@ -448,6 +516,10 @@ def test_split_shares_add_up_to_100_percent() -> None:
         ([1.0, 0.8, 0.81, 0.80, 0.805], "flat"),
         # RetinaMNIST's seed 0: best at epoch 9 by 0.001, still 2.3% below epoch 7
         ([1.607, 1.541, 1.395, 1.271, 1.196, 1.128, 1.11, 1.113, 1.084, 1.085], "falling"),
+        # PneumoniaMNIST's seed 0 on a GPU: 0.097 after epoch 9, 0.790 after epoch 10.
+        ([0.332, 0.414, 0.149, 0.123, 1.064, 0.133, 0.098, 0.104, 0.097, 0.79], "jumped"),
+        ([1.0, 0.5, 1.0], "jumped"),  # twice the epoch before: one step, not a trend
+        ([1.0, 0.5, 0.9], "rising"),
     ],
 )
 def test_the_optimisation_step_reads_the_val_loss_trend(val_losses: list, trend: str) -> None:
