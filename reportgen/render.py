@@ -225,6 +225,8 @@ def page_context(
         "accuracy_half_width": half_width(results["test"]["intervals"]["accuracy"]),
         # Wording for the data's kind: two classes or more, colour or grey images.
         "two_classes": len(dataset["class_names"]) == 2,
+        # Of two classes, both one-vs-rest AUCs are the same number: "mean" would puzzle.
+        "auc_label": "AUC" if len(dataset["class_names"]) == 2 else "AUC (mean one-vs-rest)",
         "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",
         "jitter_kind": jitter_kind,
         # How the headline run was trained and decides, in the pages' words.
