@@ -33,12 +33,17 @@ from reportgen.variant_comparisons import (
 TABLE_COLUMNS = (*SUMMARY_METRICS, "focus_recall")
 
 
-def _focus_class(dataset: dict[str, Any]) -> int:
-    """The class the experiments table follows: melanoma where it exists, else the rarest class."""
+def _focus_class(dataset: dict[str, Any]) -> tuple[int, str]:
+    """The class the experiments table follows, and why: melanoma where it exists ("melanoma");
+    of two classes one of which is normal, the other, the finding to detect ("finding": in
+    PneumoniaMNIST, pneumonia, though normal is the rarer); else the rarest class ("rarest")."""
     names = dataset["class_names"]
     if "melanoma" in names:
-        return names.index("melanoma")
-    return smallest_class(dataset["counts"]["train"])
+        return names.index("melanoma"), "melanoma"
+    normal = [k for k, name in enumerate(names) if name.lower().startswith("normal")]
+    if len(names) == 2 and len(normal) == 1:
+        return 1 - normal[0], "finding"
+    return smallest_class(dataset["counts"]["train"]), "rarest"
 
 
 COLLAPSED_RECALL = (0.95, 0.10)  # the largest class found this often, every other this rarely
@@ -270,7 +275,7 @@ def experiments_view(
     A row's settings are its first run's: the build's, then the variant's overrides."""
     if experiments is None:
         return None
-    focus = _focus_class(dataset)
+    focus, focus_reason = _focus_class(dataset)
     rows = _variant_rows(experiments, dataset, focus)
     best_val = max(row["val_balanced_accuracy"] for row in rows)
     for row in rows:
@@ -346,6 +351,7 @@ def experiments_view(
         if one_seed
         else experiments["selection_metric"],
         "focus_class": dataset["class_names"][focus],
+        "focus_reason": focus_reason,  # melanoma, finding (not normal) or rarest: the page says
         "focus_test_images": dataset["counts"]["test"][focus],
         "rows": rows,
         "baseline": rows[0],

@@ -1021,7 +1021,23 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         "Its b recall comes from calling many images *b*: on average 5 test images called *b*, 1 of "
         "them rightly (the test split has 2)." in index
     )
+    # Up to three close variants are each named; more, only the runner-up.
+    template = make_environment().get_template("index.md.j2")
+    for close, named in (
+        (["a"], "1 other variant (the runner-up, a) scores"),
+        (["a", "b"], "2 other variants (a and b, best first) score"),
+        (["a", "b", "c", "d"], "4 other variants (the runner-up: a) score"),
+    ):
+        rows = [{"name": name} for name in close]
+        worse["selection"] = {"close": rows, "runner_up": rows[0], "noise": 0.06, "thin": True}
+        index = template.render({**page_context(make_results()), "experiments": worse})
+        assert f"On validation, {named} within one standard deviation (0.060)" in index
     experiments["variants"][1]["mean"]["accuracy"] = 0.51
+    # Of two classes one of which is normal, the table follows the other, though it is commoner.
+    chest = {**dataset, "class_names": ["normal", "pneumonia"],
+             "counts": {"train": [10, 90], "test": [8, 12]}}  # fmt: skip
+    assert experiments_view(experiments, chest)["focus_class"] == "pneumonia"
+    assert experiments_view(experiments, dataset)["focus_class"] == "b"  # the rarest
     # Next steps says what each qualifier means, as Markdown (test_experiments: Experiments).
     two_classes = page_context(make_results("pneumoniamnist", class_names=["a", "b"]))
     text = (
