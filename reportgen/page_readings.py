@@ -31,6 +31,22 @@ def prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+MIX_SHIFT = 0.05  # a class's share of test and of validation this far apart: odds that differ
+
+
+def class_mix_shift(dataset: dict[str, Any]) -> dict[str, Any] | None:
+    """The class whose share of the test images differs most from its share of the validation
+    images, with both shares, where they differ by MIX_SHIFT or more (a split made from another
+    part of the source, as MedMNIST's PneumoniaMNIST test split is); else None."""
+    rows = [row for row in prevalence_rows(dataset) if {"val", "test"} <= row["shares"].keys()]
+    if not rows or not sum(dataset["counts"]["val"]) or not sum(dataset["counts"]["test"]):
+        return None
+    row = max(rows, key=lambda row: abs(row["shares"]["test"] - row["shares"]["val"]))
+    if abs(row["shares"]["test"] - row["shares"]["val"]) < MIX_SHIFT:
+        return None
+    return {"name": row["name"], "test": row["shares"]["test"], "val": row["shares"]["val"]}
+
+
 # Which data, seed and hardware a run used: not part of the study's recipe.
 NOT_RECIPE_FIELDS = frozenset({"dataset", "seed", "device"})
 

@@ -40,6 +40,7 @@ from reportgen.page_readings import (
     accuracy_gap,
     auc_extremes,
     calibration_direction,
+    class_mix_shift,
     findings,
     half_width,
     largest_class,
@@ -250,6 +251,8 @@ def page_context(
             "front_matter": Markup(model_card.front_matter(results)),
         },
         "prevalence_rows": prevalence_rows(dataset),
+        # A class much commoner or rarer on test than on validation (None: the mixes agree).
+        "class_mix_shift": class_mix_shift(dataset),
         "calibration_direction": calibration_direction(results["test"]["calibration"]["bins"]),
         "auc_extremes": auc_extremes(results["test"], dataset["class_names"]),
         "ordinal_reference": ordinal_reference(results["test"], train_counts)

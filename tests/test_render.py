@@ -30,6 +30,7 @@ from reportgen.formatting import (
 from reportgen.page_readings import (
     auc_extremes,
     calibration_direction,
+    class_mix_shift,
     curves_reading,
     half_width,
     ordinal_reference,
@@ -57,7 +58,7 @@ from reportgen.variant_comparisons import (
     paired_reading,
     within_seed_noise,
 )
-from tests.conftest import assert_blocks_set_apart, make_results
+from tests.conftest import RETINAMNIST_COUNTS, assert_blocks_set_apart, make_results
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_HINT = "If the change is intended, refresh with: REPORTGEN_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_render.py"
@@ -498,6 +499,30 @@ def test_a_last_epoch_jump_in_val_loss_is_called_instability_not_overfitting() -
         in (pages["next-steps.md"])
     )
     assert "overfit" not in pages["next-steps.md"].split("jumped")[1].split("\n")[0]
+
+
+def test_a_test_split_with_other_class_proportions_than_validation_is_named() -> None:
+    pneumonia = {  # PneumoniaMNIST's official counts: test from another part of the source
+        "class_names": ["normal", "pneumonia"],
+        "counts": {"train": [1214, 3494], "val": [135, 389], "test": [234, 390]},
+    }
+    shift = class_mix_shift(pneumonia)
+    assert shift["name"] == "normal"
+    assert shift["test"] == pytest.approx(234 / 624) and shift["val"] == pytest.approx(135 / 524)
+    retina = {"class_names": [f"grade {k}" for k in range(5)], "counts": RETINAMNIST_COUNTS}
+    assert class_mix_shift(retina) is None  # at most 1.5 points apart
+    assert class_mix_shift({**pneumonia, "counts": {**pneumonia["counts"], "val": [0, 0]}}) is None
+
+
+def test_epochs_of_a_twentieth_of_a_second_keep_two_decimals() -> None:
+    results = make_results()
+    for row in results["history"]:
+        row["seconds"] = 0.05
+    assert "| 0.05 |" in render_pages(results)["training.md"]  # not "| 0.0 |"
+    for row in results["history"]:
+        row["seconds"] = 2.34
+    page = render_pages(results)["training.md"]
+    assert "| 2.3 |" in page and "| 2.34 |" not in page
 
 
 def test_split_shares_add_up_to_100_percent() -> None:
