@@ -267,6 +267,7 @@ def page_context(
         # Class name -> what the grade means clinically, for graded datasets (else empty).
         "class_meanings": class_meanings(dataset),
         "split_note": sources.SPLIT_NOTES.get(dataset["flag"]),
+        "orientation_note": sources.ORIENTATION_NOTES.get(dataset["flag"]),
         "image_lists": sources.IMAGE_LISTS.get(dataset["flag"]),
         "population": sources.POPULATIONS.get(dataset["flag"]),
         "colour_reference": colour_reference,

@@ -141,6 +141,14 @@ SPLIT_NOTES = {
     "would read higher than scores on new patients.",
 }
 
+# MedMNIST flag -> why flips and 90-degree rotations (the augmentation and TTA, made for
+# dermoscopy, which has no up or down) fit its images poorly.
+ORIENTATION_NOTES = {
+    "pneumoniamnist": "chest X-rays are read in one standard orientation, so a flipped or rotated "
+    "one puts the heart on the wrong side or the lungs upside down, which real images rarely "
+    "show",
+}
+
 # MedMNIST flag -> the classes a screening clinician would send on to a specialist (by their
 # medmnist.INFO names, as catalog.class_names_of gives them), and why.
 SCREENING_ENDPOINTS = {

@@ -474,10 +474,15 @@ def test_two_class_grayscale_pages_do_not_speak_of_many_classes_or_channels() ->
     assert "Accuracy and AUC per epoch" in pages["training.md"]
     assert "mean one-vs-rest" not in pages["results.md"] + pages["model-card.md"]
     assert "standard deviation 0.5, to [-1, 1]" in pages["dataset.md"]  # one channel
+    assert (
+        "Flips and rotations suit PneumoniaMNIST poorly: chest X-rays are read in one standard "
+        "orientation, so a flipped or rotated one puts the heart on the wrong side"
+    ) in pages["next-steps.md"]
     derma = render_pages(make_results())
     assert "while finding no other class." in derma["index.md"]
     assert "| AUC (mean one-vs-rest) | " in derma["results.md"]
     assert "standard deviation 0.5 on every channel" in derma["dataset.md"]
+    assert "suit DermaMNIST poorly" not in derma["next-steps.md"]
 
 
 def test_a_last_epoch_jump_in_val_loss_is_called_instability_not_overfitting() -> None:
