@@ -149,3 +149,9 @@ def fmt_device(environment: dict[str, object]) -> str:
 def fmt_code_block(value: object) -> Markup:
     """Text for a fenced code block: a fence inside it is broken so the block cannot end early."""
     return Markup(str(value).replace("```", "` ` `"))
+
+
+def auc_label(n_classes: int) -> str:
+    """The AUC's name in a table: of two classes both one-vs-rest AUCs are the same number, so
+    "mean" would puzzle; of more, it is their mean."""
+    return "AUC" if n_classes == 2 else "AUC (mean one-vs-rest)"

@@ -111,7 +111,7 @@ def plot_metric_curves(
     )
     panels = (
         (axes[0], "accuracy", "accuracy", "Accuracy"),
-        (axes[1], "auc", "AUC (mean one-vs-rest)", "AUC"),
+        (axes[1], "auc", "AUC", "AUC"),  # the caption says which (one-vs-rest mean of many)
     )
     for ax, metric, label, name in panels:
         ax.plot(epochs, [row[f"train_{metric}"] for row in history], marker="o", label="train")

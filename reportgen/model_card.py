@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
-from reportgen.formatting import is_score
+from reportgen.formatting import auc_label, is_score
 
 HF_METRICS = (  # (results key, Hugging Face metric type, display name)
     ("accuracy", "accuracy", "Accuracy"),
-    ("auc", "roc_auc", "AUC (mean one-vs-rest)"),
+    ("auc", "roc_auc", "AUC"),  # named by auc_label for the number of classes
     ("balanced_accuracy", "balanced_accuracy", "Balanced accuracy"),
 )
 
@@ -63,7 +63,7 @@ def metadata(results: dict[str, Any]) -> dict[str, Any]:
     metrics = [
         {
             "type": hf_type,
-            "name": name,
+            "name": auc_label(len(dataset["class_names"])) if key == "auc" else name,
             "value": round(test[key], 4),
             "args": {
                 "ci_level": intervals["level"],

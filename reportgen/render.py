@@ -19,6 +19,7 @@ from reportgen.compiled_templates import PAGE_TEMPLATES
 from reportgen.errors import ReportgenError
 from reportgen.experiments_view import experiments_view
 from reportgen.formatting import (
+    auc_label,
     escape_markdown,
     fmt_alternatives,
     fmt_code,
@@ -226,8 +227,7 @@ def page_context(
         "accuracy_half_width": half_width(results["test"]["intervals"]["accuracy"]),
         # Wording for the data's kind: two classes or more, colour or grey images.
         "two_classes": len(dataset["class_names"]) == 2,
-        # Of two classes, both one-vs-rest AUCs are the same number: "mean" would puzzle.
-        "auc_label": "AUC" if len(dataset["class_names"]) == 2 else "AUC (mean one-vs-rest)",
+        "auc_label": auc_label(len(dataset["class_names"])),
         "image_tone": "overall colour and brightness" if rgb else "overall brightness and contrast",
         "jitter_kind": jitter_kind,
         # How the headline run was trained and decides, in the pages' words.

@@ -797,7 +797,7 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
         jobs[f"experiments/{variant}_metrics"]()
         for label, ylim in limits:
             by_axis.setdefault(label, set()).add(ylim)
-    assert set(by_axis) == {"cross-entropy loss", "accuracy", "AUC (mean one-vs-rest)"}
+    assert set(by_axis) == {"cross-entropy loss", "accuracy", "AUC"}
     # One scale per axis for both variants, holding both: values 0.2-0.4 and 0.4-0.8.
     for label, scales in by_axis.items():
         assert len(scales) == 1, (label, scales)

@@ -472,7 +472,7 @@ def test_two_class_grayscale_pages_do_not_speak_of_many_classes_or_channels() ->
     assert "mistaken for" not in pages["index.md"]
     assert "| AUC | " in pages["results.md"] and "| AUC | " in pages["model-card.md"]
     assert "Accuracy and AUC per epoch" in pages["training.md"]
-    assert "mean one-vs-rest" not in pages["results.md"] + pages["model-card.md"]
+    assert "mean one-vs-rest" not in pages["results.md"] + pages["data/model_card.md"]
     assert "standard deviation 0.5, to [-1, 1]" in pages["dataset.md"]  # one channel
     assert (
         "Flips and rotations suit PneumoniaMNIST poorly: chest X-rays are read in one standard "
