@@ -216,6 +216,7 @@ def _name_points(ax: plt.Axes, points: list[tuple[tuple[float, float], str, str]
                 for spot, box in zip(spots, boxes, strict=True)
                 if inside.x0 <= box.x0
                 and box.x1 <= inside.x1
+                and inside.y0 <= box.y0
                 and box.y1 <= inside.y1
                 and not any(box.overlaps(other) for other in taken)
             ),

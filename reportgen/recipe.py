@@ -107,7 +107,6 @@ def validation_uses(
         )
     if variant_configs is not None:
         uses.append("to choose the recommended variant on the Experiments page")
-    listed = uses[0] if len(uses) == 1 else ", ".join(uses[:-1]) + " and " + uses[-1]
     configs = variant_configs or []  # an older file's runs may lack a setting: its default
     epochs = sum(other.get("select_epoch", "last") != "last" for other in configs)
     offsets = sum(bool(other.get("threshold_tuning")) for other in configs)
@@ -116,7 +115,8 @@ def validation_uses(
         *([f"the decision offsets of {fmt_counted(offsets, 'variant')}"] if offsets else []),
     ]
     if choices:
-        listed += "; they also choose " + " and ".join(choices)
+        uses.append("to choose " + " and ".join(choices))
+    listed = uses[0] if len(uses) == 1 else ", ".join(uses[:-1]) + " and " + uses[-1]
     return f"Validation images are used only {listed}."
 
 

@@ -1023,8 +1023,8 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     )
     assert (
         "The test split holds no image of *grade 1*, *grade 2*, *grade 3* or *grade 4*: their "
-        "recall is n/a, and so are precision and F1 where no test image was called them; the "
-        "averages leave out such a class."
+        "recall is n/a, and so are their precision and F1, since no test image was called any of "
+        "them; the averages leave out a class neither held nor called."
     ) in pages["results.md"]
     assert "| *macro avg* | 1.00 | 1.00 | | 1.00 |" in pages["results.md"]  # not 0.20 (1 / 5)
     assert "called no test image" not in pages["results.md"]  # no class with images uncalled

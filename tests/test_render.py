@@ -500,7 +500,7 @@ def test_a_last_epoch_jump_in_val_loss_is_called_instability_not_overfitting() -
         "gradual rise of overfitting."
     ) in pages["training.md"]
     assert (
-        "validation loss jumped from 0.100 to 0.790 in the last epoch (5), while"
+        "validation loss jumped from 0.100 to 0.790 in the last epoch (5), with train"
         in (pages["next-steps.md"])
     )
     assert "overfit" not in pages["next-steps.md"].split("jumped")[1].split("\n")[0]
@@ -528,6 +528,24 @@ def test_epochs_of_a_twentieth_of_a_second_keep_two_decimals() -> None:
         row["seconds"] = 2.34
     page = render_pages(results)["training.md"]
     assert "| 2.3 |" in page and "| 2.34 |" not in page
+
+
+def test_the_n_a_note_speaks_only_of_cells_that_are_missing() -> None:
+    undefined_scores = make_environment().get_template("_macros.md.j2").module.undefined_scores
+    rows = [
+        {"name": "a", "support": 5, "precision": 0.8},
+        {"name": "c", "support": 0, "precision": 0.0},  # called once, wrongly: measured
+        {"name": "d", "support": 0, "precision": None},  # neither held nor called
+    ]
+    assert str(undefined_scores(rows, averages=True)) == (
+        "*n/a* marks a score of 0 out of 0. The test split holds no image of *c* or *d*: their "
+        "recall is n/a, and so are the precision and F1 of *d*, which no test image was called; "
+        "the averages leave out a class neither held nor called."
+    )
+    # A file written before precision became n/a keeps 0.00: the note claims no more n/a.
+    rows[2]["precision"] = 0.0
+    assert str(undefined_scores(rows, averages=True)).endswith("*c* or *d*: their recall is n/a.")
+    assert str(undefined_scores(rows[:1])) == ""
 
 
 def test_split_shares_add_up_to_100_percent() -> None:
@@ -1471,9 +1489,9 @@ def test_validation_uses_name_what_the_variants_choose_on_validation() -> None:
     ]
     assert validation_uses(study, True, variants) == (
         "Validation images are used only to monitor training (the curves), to set the referral "
-        "threshold on the Results page (and each run's on the Experiments page) and to choose the "
-        "recommended variant on the Experiments page; they also choose the epoch kept by 2 "
-        "variants and the decision offsets of 1 variant."
+        "threshold on the Results page (and each run's on the Experiments page), to choose the "
+        "recommended variant on the Experiments page and to choose the epoch kept by 2 variants "
+        "and the decision offsets of 1 variant."
     )
     assert validation_uses(study, False, [study]).endswith(
         "to choose the recommended variant on the Experiments page."
