@@ -31,7 +31,7 @@ def prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-MIX_SHIFT = 0.05  # a class's share of test and of validation this far apart: odds that differ
+MIX_SHIFT = 0.05  # a class's share of test and of validation this far apart: splits drawn apart
 
 
 def class_mix_shift(dataset: dict[str, Any]) -> dict[str, Any] | None:
