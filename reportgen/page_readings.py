@@ -15,7 +15,7 @@ import numpy as np
 
 from reportgen import metrics, study
 from reportgen.config import BuildConfig, inert_fields
-from reportgen.formatting import rounded
+from reportgen.formatting import is_score, rounded
 
 
 def prevalence_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
@@ -289,7 +289,7 @@ def calibration_direction(bins: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _mean_of_scores(values: list[float | None]) -> float | None:
     """The mean of the values that are scores (not None or NaN); None where none is."""
-    scores = [value for value in values if value is not None and not math.isnan(value)]
+    scores = [value for value in values if is_score(value)]
     return sum(scores) / len(scores) if scores else None
 
 
