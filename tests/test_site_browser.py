@@ -1,7 +1,7 @@
 """The built site in a real browser: Playwright driving the system Chromium over 127.0.0.1.
 
 One 1-epoch build of the synthetic DermaMNIST file is served by a thread for the whole module.
-Screenshots go to $REPORTGEN_SCREENSHOTS, else a pytest temporary folder (printed with -s).
+Screenshots are taken only when $REPORTGEN_SCREENSHOTS names a folder to keep them in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,19 @@ def served_experiments_site(
 
 
 @pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def keep_screenshot() -> Callable[..., None]:
+    """keep_screenshot(tab, file, full_page=True) saves a screenshot to $REPORTGEN_SCREENSHOTS
+    when that is set, for a person to look at; without it, nothing (they cost seconds each)."""
     chosen = os.environ.get("REPORTGEN_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    if not chosen:
+        return lambda tab, file, full_page=True: None
+    folder = Path(chosen)
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {folder}")
-    return folder
+
+    def keep(tab: Any, file: str, full_page: bool = True) -> None:
+        tab.screenshot(path=str(folder / file), full_page=full_page)
+
+    return keep
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +176,7 @@ def broken_images(page: Any) -> list[str]:
 
 
 def test_every_nav_page_loads_with_its_images_and_no_console_errors(
-    served_site: dict[str, Any], page: Any, screenshot_dir: Path
+    served_site: dict[str, Any], page: Any, keep_screenshot: Callable[..., None]
 ) -> None:
     url = served_site["url"]
     page.goto(url)
@@ -188,7 +195,7 @@ def test_every_nav_page_loads_with_its_images_and_no_console_errors(
             .startswith("Research and education only")
         )
         name = link.removeprefix(url).strip("/") or "index"
-        page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
+        keep_screenshot(page, f"{name}.png")
     # A desktop-sized window gets every figure, and no phone rendition (tested below).
     names_seen = {src.rsplit("/", 1)[-1] for src in images_seen}
     assert names_seen >= {file for key, file in FIGURE_FILES.items() if not key.endswith("_phone")}
@@ -214,7 +221,7 @@ def test_results_page_figures_have_captions_tabs_and_zoom(
 
 
 def test_search_finds_accuracy(
-    served_site: dict[str, Any], page: Any, screenshot_dir: Path
+    served_site: dict[str, Any], page: Any, keep_screenshot: Callable[..., None]
 ) -> None:
     page.goto(served_site["url"], wait_until="networkidle")
     search = page.locator("input.md-search__input")
@@ -224,12 +231,12 @@ def test_search_finds_accuracy(
     results.first.wait_for(state="visible")
     assert results.count() >= 3
     assert "accuracy" in results.first.inner_text().lower()
-    page.screenshot(path=str(screenshot_dir / "search-accuracy.png"))
+    keep_screenshot(page, "search-accuracy.png", full_page=False)
     assert page.console_errors == []
 
 
 def test_dark_mode_toggle_switches_the_palette(
-    served_site: dict[str, Any], page: Any, screenshot_dir: Path
+    served_site: dict[str, Any], page: Any, keep_screenshot: Callable[..., None]
 ) -> None:
     page.goto(page_url(served_site["url"], "results.md"), wait_until="networkidle")
 
@@ -244,7 +251,7 @@ def test_dark_mode_toggle_switches_the_palette(
     dark_scheme, dark_background = palette()
     assert (light_scheme, dark_scheme) == ("default", "slate")
     assert light_background != dark_background
-    page.screenshot(path=str(screenshot_dir / "results-dark.png"), full_page=True)
+    keep_screenshot(page, "results-dark.png")
     assert page.console_errors == []
 
 
@@ -314,7 +321,7 @@ def _right_edge_brightness(box: Any) -> int:
 
 
 def test_phone_tables_keep_their_first_column_and_break_code_only_between_words(
-    served_site: dict[str, Any], browser: Any, screenshot_dir: Path
+    served_site: dict[str, Any], browser: Any, keep_screenshot: Callable[..., None]
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     tab = context.new_page()
@@ -345,7 +352,7 @@ def test_phone_tables_keep_their_first_column_and_break_code_only_between_words(
         # The class names stay in view, held at the box's left edge (a table's padding away from
         # where they began); a cell that scrolled with the table would be far off to the left.
         assert 0 <= after["x"] <= before["x"]
-        tab.screenshot(path=str(screenshot_dir / "results-phone.png"), full_page=True)
+        keep_screenshot(tab, "results-phone.png")
         tab.goto(page_url(served_site["url"], "reproducibility.md"), wait_until="networkidle")
         settings = tab.locator("table td:nth-child(2) code")
         assert settings.count() > 3
@@ -383,7 +390,7 @@ PICTURES = (
 
 
 def test_phones_get_the_narrow_renditions_of_wide_figures_and_zoom_into_the_wide_ones(
-    served_site: dict[str, Any], browser: Any, screenshot_dir: Path
+    served_site: dict[str, Any], browser: Any, keep_screenshot: Callable[..., None]
 ) -> None:
     for page_name, keys in (
         ("dataset.md", ["prevalence", "samples"]),
@@ -393,11 +400,15 @@ def test_phones_get_the_narrow_renditions_of_wide_figures_and_zoom_into_the_wide
             ["confusion_normalized", "confusion_counts", "referral_roc", "roc", "reliability"],
         ),
     ):
-        _check_phone_renditions(served_site, browser, screenshot_dir, page_name, keys)
+        _check_phone_renditions(served_site, browser, keep_screenshot, page_name, keys)
 
 
 def _check_phone_renditions(
-    served_site: dict[str, Any], browser: Any, screenshot_dir: Path, page_name: str, keys: list[str]
+    served_site: dict[str, Any],
+    browser: Any,
+    keep_screenshot: Callable[..., None],
+    page_name: str,
+    keys: list[str],
 ) -> None:
     url = page_url(served_site["url"], page_name)
     wide = [FIGURE_FILES[key] for key in keys]
@@ -424,9 +435,7 @@ def _check_phone_renditions(
                         continue
                     assert 0.75 * natural <= shown_width <= min(natural, 390), file
                 name = page_name.removesuffix(".md")
-                tab.screenshot(
-                    path=str(screenshot_dir / f"{name}-phone-figures.png"), full_page=True
-                )
+                keep_screenshot(tab, f"{name}-phone-figures.png")
                 # Turned sideways, the phone shows the wide figures at their own size, not
                 # at half of it (the rendition's 2x kept for them).
                 tab.set_viewport_size({"width": 844, "height": 390})
@@ -466,7 +475,7 @@ WORD_LINES = """table => {
 
 
 def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
-    served_experiments_site: dict[str, Any], browser: Any, screenshot_dir: Path
+    served_experiments_site: dict[str, Any], browser: Any, keep_screenshot: Callable[..., None]
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     tab = context.new_page()
@@ -507,7 +516,7 @@ def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
         published = tab.locator("table", has=tab.locator("th", has_text="Like for like?"))
         words = published.evaluate(WORD_LINES)
         assert "MedMNIST" in words and set(words.values()) == {1}, words
-        tab.screenshot(path=str(screenshot_dir / "experiments-phone.png"), full_page=True)
+        keep_screenshot(tab, "experiments-phone.png")
         assert tab.console_errors == []
     finally:
         context.close()
