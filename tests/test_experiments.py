@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -824,21 +825,23 @@ def trained_seeds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_the_runs_bar_shows_before_the_first_run_trains_and_load_is_not_announced_twice(
-    synthetic_retina_root: Path,
+    earlier_build: dict[str, Path],
     out_dirs: dict[str, Path],
     runner: CliRunner,
     tmp_path: Path,
     trained_seeds: list[int],
 ) -> None:
-    """The main run is cached, so the data is first loaded inside the experiments stage."""
+    """The main run is cached (the earlier build's, with the same settings), so the data is
+    first loaded inside the experiments stage."""
+    shutil.copytree(earlier_build["cache"], out_dirs["cache"])
     args = synthetic_build_args(
-        str(synthetic_retina_root), "--epochs", "1", "--no-site", *dir_args(out_dirs)
+        str(earlier_build["data"]), "--epochs", "1", "--no-site", *dir_args(out_dirs)
     )
-    assert runner.invoke(main, args).exit_code == 0
     plan = tmp_path / "one.toml"
     plan.write_text('seeds = [5]\n[[variants]]\nname = "baseline"\n')
     result = runner.invoke(main, [*args, "--experiments", str(plan)])
     assert result.exit_code == 0, result.output
+    assert trained_seeds == [5]  # only the plan's run: the main run came from the cache
     output = result.output
     assert output.count("[reportgen] load") == 1, output
     assert output.index("0/1") < output.index("<training starts>") < output.index("1/1"), output
