@@ -5,7 +5,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import itertools
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel test workers (pytest -n) share the cores: one thread each for torch's and numpy's
+    # kernels, set before either is imported, or their threads fight over the cores (on 2 cores,
+    # two workers of 2 threads each took longer than one worker alone).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
