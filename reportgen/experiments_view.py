@@ -306,11 +306,7 @@ def experiments_view(
     recommended_beyond_noise = [
         {"label": labels[column], "higher": entry["mean"] > entry["baseline"]}
         for column, entry in readings.items()
-        if entry
-        and entry["reading"] is None
-        and len(experiments["seeds"]) > 1
-        and is_score(entry["mean"])
-        and is_score(entry["baseline"])
+        if entry and entry["reading"] == "beyond"
     ]
     # Whether the recommended variant calls the focus class for OVERCALLED times as many test
     # images as hold it or more: its focus recall then comes from answering so often.

@@ -78,15 +78,18 @@ def difference_reading(
     """How the pages qualify a variant's mean against the baseline's: "same" where they round
     alike, "alike" where every run of both scored the same (no spread: no test over seeds can
     judge the difference, which is then one of a few test images), "noise" where Welch's test
-    cannot tell it from seed noise, None where it can, with one seed (nothing to judge by) or
-    where a mean is missing."""
+    cannot tell it from seed noise, "beyond" where it can; None with one seed (nothing to judge
+    by) or where a mean is missing."""
     if not (is_score(mean) and is_score(baseline)):
         return None
     if shown_alike(mean, baseline):
         return "same"
     if n >= 2 and baseline_n >= 2 and no_spread(sd) and no_spread(baseline_sd):
         return "alike"
-    return "noise" if within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n) else None
+    noise = within_seed_noise(mean - baseline, sd, n, baseline_sd, baseline_n)
+    if noise is None:
+        return None
+    return "noise" if noise else "beyond"
 
 
 def paired_reading(differences: list[float | None]) -> str | None:

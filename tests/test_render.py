@@ -690,7 +690,7 @@ def test_a_difference_welchs_test_cannot_tell_from_seed_noise_is_marked_so() -> 
     assert mean_sd([{"auc": 0.05}] * 3, ("auc",))[1] == {"auc": 0.0}
     assert difference_reading(0.05, 0.0, 1, 0.0, None, 3) is None
     assert difference_reading(0.021, 0.030, 3, 0.0, 0.025, 3) == "noise"
-    assert difference_reading(0.053, 0.014, 3, 0.0, 0.025, 3) is None
+    assert difference_reading(0.053, 0.014, 3, 0.0, 0.025, 3) == "beyond"
     # Seed by seed: a gain or loss in every seed is beyond noise, one that changes sign is not,
     # nor a tie; the same non-zero difference in every seed has no spread to judge by; one seed
     # or a missing score (NaN) gives no reading.
