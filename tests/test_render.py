@@ -985,45 +985,50 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     assert "scored a test accuracy of" in index and "seed noise" not in index.split("single-")[1]
 
 
+def _two_class_variant(name: str, accuracy: float, auc: float, balanced: float) -> dict:
+    """A variant of a two-class plan over seeds 0-2, each run scoring its means; val balanced
+    accuracy 0.5 for "better", else 0.4."""
+    metrics = {"accuracy": accuracy, "auc": auc, "balanced_accuracy": balanced}
+    return {
+        "name": name,
+        "description": "",
+        "config": {},
+        "steps": [],
+        "mean": {**metrics, "macro_f1": 0.3, "per_class_recall": [0.9, 0.1]},
+        "sd": {
+            "accuracy": 0.02,
+            "auc": 0.01,
+            "balanced_accuracy": 0.005,
+            "macro_f1": 0.0,
+            "per_class_recall": [0.0, 0.0],
+        },
+        "val_mean": {"balanced_accuracy": 0.5 if name == "better" else 0.4},
+        "val_sd": {"balanced_accuracy": 0.01},
+        "runs": [
+            {
+                "seed": seed,
+                "test": {**metrics, "per_class_recall": [0.9, 0.1]},
+                "confusion_matrix": [[9, 1], [9, 1]],
+                "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
+                "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
+                "train_seconds": 1.0,
+                "config": {"epochs": 10},
+            }
+            for seed in range(3)
+        ],
+    }
+
+
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
-
-    def variant(name: str, accuracy: float, auc: float, balanced: float) -> dict:
-        metrics = {"accuracy": accuracy, "auc": auc, "balanced_accuracy": balanced}
-        return {
-            "name": name,
-            "description": "",
-            "config": {},
-            "steps": [],
-            "mean": {**metrics, "macro_f1": 0.3, "per_class_recall": [0.9, 0.1]},
-            "sd": {
-                "accuracy": 0.02,
-                "auc": 0.01,
-                "balanced_accuracy": 0.005,
-                "macro_f1": 0.0,
-                "per_class_recall": [0.0, 0.0],
-            },
-            "val_mean": {"balanced_accuracy": 0.5 if name == "better" else 0.4},
-            "val_sd": {"balanced_accuracy": 0.01},
-            "runs": [
-                {
-                    "seed": seed,
-                    "test": metrics,
-                    "confusion_matrix": [[9, 1], [9, 1]],
-                    "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
-                    "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
-                    "train_seconds": 1.0,
-                    "config": {"epochs": 10},
-                }
-                for seed in range(3)
-            ],
-        }
-
     experiments = {
         "recommended": "better",
         "seeds": [0, 1, 2],
         "selection_metric": "mean validation balanced accuracy",
         "references": [],
-        "variants": [variant("baseline", 0.50, 0.70, 0.30), variant("better", 0.51, 0.71, 0.40)],
+        "variants": [
+            _two_class_variant("baseline", 0.50, 0.70, 0.30),
+            _two_class_variant("better", 0.51, 0.71, 0.40),
+        ],
     }
     dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
                "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
@@ -1591,6 +1596,47 @@ def test_with_experiments_the_lead_over_the_colour_reference_is_read_from_the_se
         "beyond them; on AUC it falls short of what those"
     ) in paragraph
     assert "its lead on accuracy, AUC" not in paragraph
+
+
+def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() -> None:
+    """The wiring in render.py: with experiments over seeds, Results and the findings read the
+    lead over the colour reference from the baseline variant's means, not from this run."""
+    results = make_results("pneumoniamnist")
+    reference = results["colour_reference"]
+    for metric in ("accuracy", "auc", "balanced_accuracy"):
+        results["test"][metric] = reference[metric] + 0.02  # this run: ahead on all three
+    means = {
+        "accuracy": reference["accuracy"] + 0.02,
+        "auc": reference["auc"] - 0.003,  # the recipe over seeds: behind on AUC
+        "balanced_accuracy": reference["balanced_accuracy"] + 0.02,
+    }
+    experiments = {
+        "recommended": "better",
+        "seeds": [0, 1, 2],
+        "selection_metric": "mean validation balanced accuracy",
+        "references": [],
+        "variants": [
+            _two_class_variant(
+                "baseline", means["accuracy"], means["auc"], means["balanced_accuracy"]
+            ),
+            _two_class_variant("better", 0.51, 0.71, 0.40),
+        ],
+    }
+    context = page_context(results, experiments)
+    assert context["reference_over_seeds"] == pytest.approx(means)
+    assert context["colour_sides"] == {
+        "behind": ["AUC"], "tied": [], "ahead": ["accuracy", "balanced accuracy"],
+    }  # fmt: skip
+    assert [entry["label"] for entry in context["colour_no_better"]] == ["AUC"]
+    page = make_environment().get_template("results.md.j2").render(context)
+    paragraph = page.split("**A simple reference.**")[1].split("\n")[0]
+    assert "its lead on accuracy and balanced accuracy is what it learns beyond them" in paragraph
+    assert "on AUC it falls short of what those" in paragraph
+    # Without experiments, this run's scores decide: ahead on all three.
+    alone = page_context(results)
+    assert alone["reference_over_seeds"] is None and alone["colour_sides"]["ahead"] == [
+        "accuracy", "AUC", "balanced accuracy",
+    ]  # fmt: skip
 
 
 def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
