@@ -84,14 +84,12 @@ def _with_source(jobs: dict[str, Callable[[], Path]], source: str) -> dict[str, 
 
 
 def experiment_figure_jobs(
-    experiments: dict[str, Any],
-    class_names: list[str],
-    figures_dir: Path,
-    source: str,
+    experiments: dict[str, Any], dataset: dict[str, Any], figures_dir: Path
 ) -> dict[str, Callable[[], Path]]:
     """Like figure_jobs, for the Experiments page: the recall heat map, and each variant's loss
     curves, accuracy/AUC curves and confusion matrix (first seed), each with its phone
-    rendition; source under each (figure_source)."""
+    rendition; figure_source of dataset (results.json's) under each."""
+    class_names = dataset["class_names"]
     variants = experiments["variants"]
     heat_map = (
         [variant["name"] for variant in variants],
@@ -151,7 +149,7 @@ def experiment_figure_jobs(
                 normalized=True,
                 context=context,
             )
-    return _with_source(jobs, source)
+    return _with_source(jobs, figure_source(dataset))
 
 
 # Under data/: the digest of the inputs the figures were drawn from, then each figure's SHA-256

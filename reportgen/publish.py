@@ -106,10 +106,8 @@ def _figure_jobs(
         figures_dir,
     )
     if experiments_data is not None:
-        class_names = results_data["dataset"]["class_names"]
-        source = figure_plan.figure_source(results_data["dataset"])
         jobs |= figure_plan.experiment_figure_jobs(
-            experiments_data, class_names, figures_dir, source
+            experiments_data, results_data["dataset"], figures_dir
         )
     return jobs
 

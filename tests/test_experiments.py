@@ -760,17 +760,16 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
         }
         for name, level in (("weighted", 0.2), ("plain", 0.4))
     ]
-    jobs = experiment_figure_jobs(
-        {"seeds": [7], "variants": variants}, ["a", "b"], tmp_path, "Data: A"
-    )
+    dataset = {"name": "A", "official": True, "class_names": ["a", "b"]}  # results.json's
+    jobs = experiment_figure_jobs({"seeds": [7], "variants": variants}, dataset, tmp_path)
     # The recall chart's title says over how many seeds it averages (none: one seed).
     titles.clear()
     jobs["experiments/recall_by_variant"]()
     assert titles == ["Per-class recall on test"]
     titles.clear()
-    experiment_figure_jobs(
-        {"seeds": [7, 8], "variants": variants}, ["a", "b"], tmp_path, "Data: A"
-    )["experiments/recall_by_variant"]()
+    experiment_figure_jobs({"seeds": [7, 8], "variants": variants}, dataset, tmp_path)[
+        "experiments/recall_by_variant"
+    ]()
     assert titles == ["Per-class recall on test, mean over 2 seeds"]
     for name in ("loss", "metrics", "confusion"):
         for suffix in ("", ".phone"):
@@ -780,9 +779,7 @@ def test_a_variants_figures_name_it_and_share_scales_with_the_other_variants(
     # A long name is shortened in a phone rendition's title, its seed kept; in full elsewhere.
     long_name = "weighted-loss-with-effective-numbers-and-a-long-name"
     named = [{**variants[0], "name": long_name}]
-    long_jobs = experiment_figure_jobs(
-        {"seeds": [7], "variants": named}, ["a", "b"], tmp_path, "Data: A"
-    )
+    long_jobs = experiment_figure_jobs({"seeds": [7], "variants": named}, dataset, tmp_path)
     for name in ("loss", "metrics", "confusion"):
         shown = {}
         for suffix in ("", ".phone"):

@@ -597,7 +597,7 @@ def test_every_figure_names_its_data_under_everything_it_draws(
         {"seed": 0, "history": history, "confusion_matrix_normalized": np.eye(len(names)).tolist()}
     )
     experiment_jobs = experiment_figure_jobs(
-        {"seeds": [0], "variants": [variant]}, names, tmp_path, source
+        {"seeds": [0], "variants": [variant]}, results["dataset"], tmp_path
     )
     for job in [*jobs.values(), *experiment_jobs.values()]:
         job()
