@@ -810,6 +810,17 @@ def test_facts_about_how_a_release_was_split_are_not_claimed_for_an_unofficial_f
         )
 
 
+def _plan_over_three_seeds(recommended: str, variants: list[dict]) -> dict:
+    """experiments.json's frame around variants run with seeds 0, 1 and 2."""
+    return {
+        "recommended": recommended,
+        "seeds": [0, 1, 2],
+        "selection_metric": "mean validation balanced accuracy",
+        "references": [],
+        "variants": variants,
+    }
+
+
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
     build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1, "epochs": 10}
 
@@ -842,18 +853,15 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
         }
 
     wide = {"model": "wide_cnn", "optimizer": "adamw"}
-    experiments = {
-        "recommended": "ensemble",
-        "seeds": [0, 1, 2],
-        "selection_metric": "mean validation balanced accuracy",
-        "references": [],
-        "variants": [
+    experiments = _plan_over_three_seeds(
+        "ensemble",
+        [
             variant("baseline", 0.30, 0.35, {}),
             variant("ensemble", 0.40, 0.50, {**wide, "ensemble": 3}),
             variant("other-single", 0.40, 0.45, {"model": "wide_cnn"}),  # not the same recipe
             variant("single", 0.41, 0.44, wide, by_seed=(1, -1, 0)),
         ],
-    }
+    )
     dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
                "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
     view = experiments_view(experiments, dataset)
@@ -1020,16 +1028,13 @@ def _two_class_variant(name: str, accuracy: float, auc: float, balanced: float) 
 
 
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
-    experiments = {
-        "recommended": "better",
-        "seeds": [0, 1, 2],
-        "selection_metric": "mean validation balanced accuracy",
-        "references": [],
-        "variants": [
+    experiments = _plan_over_three_seeds(
+        "better",
+        [
             _two_class_variant("baseline", 0.50, 0.70, 0.30),
             _two_class_variant("better", 0.51, 0.71, 0.40),
         ],
-    }
+    )
     dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
                "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
     view = experiments_view(experiments, dataset)
@@ -1610,18 +1615,15 @@ def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() 
         "auc": reference["auc"] - 0.003,  # the recipe over seeds: behind on AUC
         "balanced_accuracy": reference["balanced_accuracy"] + 0.02,
     }
-    experiments = {
-        "recommended": "better",
-        "seeds": [0, 1, 2],
-        "selection_metric": "mean validation balanced accuracy",
-        "references": [],
-        "variants": [
+    experiments = _plan_over_three_seeds(
+        "better",
+        [
             _two_class_variant(
                 "baseline", means["accuracy"], means["auc"], means["balanced_accuracy"]
             ),
             _two_class_variant("better", 0.51, 0.71, 0.40),
         ],
-    }
+    )
     context = page_context(results, experiments)
     assert context["reference_over_seeds"] == pytest.approx(means)
     assert context["colour_sides"] == {
