@@ -12,7 +12,6 @@ from types import ModuleType
 import numpy as np
 import pytest
 import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from tests.conftest import REPO_ROOT
 
@@ -32,8 +31,8 @@ def test_screen_scores_on_a_train_holdout_plus_val_from_a_file_without_test(
     explore = _load_script("explore_retinamnist")
     monkeypatch.setattr(explore, "SEEDS", (0, 1))  # two runs per idea are enough to check a row
     # The blended floor with 10 boosting rounds, not 200: the blend is what is checked here.
-    features, _model = explore.FLOORS["gradient boosting on image features"]
-    quick_gbm = (features, lambda: HistGradientBoostingClassifier(max_iter=10, random_state=0))
+    features, make_model = explore.FLOORS["gradient boosting on image features"]
+    quick_gbm = (features, lambda: make_model().set_params(max_iter=10))
     monkeypatch.setitem(explore.FLOORS, "gradient boosting on image features", quick_gbm)
     rng = np.random.default_rng(0)
     arrays = {

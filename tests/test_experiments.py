@@ -323,7 +323,9 @@ def test_while_workers_train_the_display_is_told_that_time_passes(
 def test_build_with_experiments_writes_json_page_and_links(
     synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
 ) -> None:
-    """The runs one at a time (parallel workers: test_while_workers_train_..., test_interrupt)."""
+    """The runs one at a time. No test runs a whole build with --jobs 2: the workers' path is
+    run to the end by test_while_workers_train_..., and through the CLI, interrupted, by
+    test_interrupt; what the pages say does not depend on who trained the runs."""
     plan = tmp_path / "small.toml"
     plan.write_text(
         "seeds = [0, 1]\n"

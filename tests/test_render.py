@@ -633,7 +633,12 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
             "focus_rightly": {"mean": 0.0},
         },
         "versus_baseline": {
-            "balanced_accuracy": {"mean": 0.34, "baseline": 0.44, "reading": None, "images": None},
+            "balanced_accuracy": {
+                "mean": 0.34,
+                "baseline": 0.44,
+                "reading": "beyond",
+                "images": None,
+            },
             "focus_recall": {"mean": 0.0, "baseline": 0.0, "reading": "same", "images": None},
         },
         "steps": ["class_weighted_loss"],
@@ -1136,6 +1141,8 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert baseline_versus_reference(view, None) is None
     single = experiments_view(experiments, dataset)
     assert single["recommended_within_noise"] == []
+    # Balanced accuracy 0.40 against 0.30, beyond noise over three seeds: with one, unjudged.
+    assert single["recommended_beyond_noise"] == []
     assert [row["val_sd_balanced_accuracy"] for row in single["rows"]] == [None, None]
     assert single["selection"]["noise"] is None and not single["selection"]["thin"]
     # One seed: no sd anywhere (mean_sd's 0 would read as a certain score), no seed-mean reading.
