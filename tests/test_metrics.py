@@ -102,6 +102,17 @@ def test_auc_skips_a_class_absent_from_labels() -> None:
     assert metrics.mean_auc(labels, probabilities) == pytest.approx(np.mean(per_class[:2]))
 
 
+def test_results_json_publishes_grade_errors_only_for_ordered_grades() -> None:
+    from reportgen.results import published_test
+
+    labels, predictions = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 0])
+    test = {"accuracy": 0.5, "ordinal": metrics.ordinal_errors(labels, predictions, 3)}
+    assert published_test(test, "ordinal-regression") == test
+    for task in ("multi-class", "binary-class"):
+        assert published_test(test, task) == {"accuracy": 0.5}
+    assert "ordinal" in test  # the cached record keeps it
+
+
 def test_ordinal_errors_by_hand() -> None:
     labels, predictions = np.array([0, 1, 2, 4]), np.array([0, 2, 0, 4])  # off by 0, 1, 2, 0
     errors = metrics.ordinal_errors(labels, predictions, 5)

@@ -34,6 +34,9 @@ def test_retinamnist_build_reaches_auc_070(out_dirs: dict[str, Path], runner: Cl
     assert results["dataset"]["official"] is True
     assert results["dataset"]["md5"] == "bd4c0672f1bba3e3a89f0e4e876791e4"
     assert results["test"]["auc"] >= 0.70
+    # Ordered grades: how far off the predicted grades are is published, and shown.
+    assert set(results["test"]["ordinal"]) >= {"mean_absolute_error", "quadratic_weighted_kappa"}
+    assert "## How far off the grades are" in (out_dirs["docs"] / "results.md").read_text()
     index = (out_dirs["docs"] / "index.md").read_text()
     assert "RetinaMNIST" in index
     for page in out_dirs["docs"].glob("*.md"):
