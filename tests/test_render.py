@@ -1582,37 +1582,10 @@ def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() 
     )
 
 
-def test_with_experiments_the_lead_over_the_colour_reference_is_read_from_the_seed_means() -> None:
-    """Seed 0 ahead on AUC by a hair, the recipe's mean over seeds behind: the page gives both,
-    and says what the network learns beyond the reference from the means only."""
-    results = make_results()
-    reference = results["colour_reference"]
-    for metric in ("accuracy", "auc", "balanced_accuracy"):
-        results["test"][metric] = reference[metric] + 0.02
-    over_seeds = {
-        "accuracy": reference["accuracy"] + 0.02,
-        "auc": reference["auc"] - 0.003,
-        "balanced_accuracy": reference["balanced_accuracy"] + 0.02,
-    }
-    context = {
-        **page_context(results),
-        "experiments": {"seeds": [0, 1, 2], "screening": None, "screening_auc": None},
-        "reference_over_seeds": over_seeds,
-        "colour_sides": against_reference(over_seeds, reference),
-    }
-    page = make_environment().get_template("results.md.j2").render(context)
-    paragraph = page.split("**A simple reference.**")[1].split("\n")[0]
-    assert "+0.020 AUC and +0.020 balanced accuracy in this run (seed 0)" in paragraph
-    assert (
-        "against the reference: its lead on accuracy and balanced accuracy is what it learns "
-        "beyond them; on AUC it falls short of what those"
-    ) in paragraph
-    assert "its lead on accuracy, AUC" not in paragraph
-
-
 def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() -> None:
-    """The wiring in render.py: with experiments over seeds, Results and the findings read the
-    lead over the colour reference from the baseline variant's means, not from this run."""
+    """Seed 0 ahead on AUC by a hair, the recipe's mean over seeds behind: render.py sets the
+    means beside the reference, Results gives both, and the findings and what the network learns
+    beyond the reference are read from the means only."""
     results = make_results("pneumoniamnist")
     reference = results["colour_reference"]
     for metric in ("accuracy", "auc", "balanced_accuracy"):
@@ -1639,8 +1612,12 @@ def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() 
     assert [entry["label"] for entry in context["colour_no_better"]] == ["AUC"]
     page = make_environment().get_template("results.md.j2").render(context)
     paragraph = page.split("**A simple reference.**")[1].split("\n")[0]
-    assert "its lead on accuracy and balanced accuracy is what it learns beyond them" in paragraph
-    assert "on AUC it falls short of what those" in paragraph
+    assert "+0.020 AUC and +0.020 balanced accuracy in this run (seed 0)" in paragraph
+    assert (
+        "against the reference: its lead on accuracy and balanced accuracy is what it learns "
+        "beyond them; on AUC it falls short of what those"
+    ) in paragraph
+    assert "its lead on accuracy, AUC" not in paragraph
     # Without experiments, this run's scores decide: ahead on all three.
     alone = page_context(results)
     assert alone["reference_over_seeds"] is None and alone["colour_sides"]["ahead"] == [
