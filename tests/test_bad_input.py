@@ -22,6 +22,24 @@ from reportgen.results import REQUIRED_KEYS, SCHEMA_VERSION
 from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
 
+@pytest.fixture
+def training_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each call of the build's training step (which still trains), to show a refusal came first.
+
+    Training prints no `[reportgen]` stage line, only a progress bar, so the output cannot tell."""
+    import reportgen.build
+
+    calls: list[object] = []
+    real_train = reportgen.build._train
+
+    def recorded(*args: Any) -> Any:
+        calls.append(args[0])
+        return real_train(*args)
+
+    monkeypatch.setattr(reportgen.build, "_train", recorded)
+    return calls
+
+
 def test_md5_mismatch_without_flag_is_refused_and_earlier_site_kept(
     earlier_build: dict[str, Path],
 ) -> None:
@@ -435,7 +453,10 @@ def test_a_bug_while_drawing_is_not_blamed_on_the_results_file(
 
 
 def test_an_output_folder_that_is_not_a_reportgen_output_is_never_replaced(
-    synthetic_retina_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synthetic_retina_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    training_calls: list[object],
 ) -> None:
     """`--site-dir .` in a project folder once replaced that whole folder, deleting its files."""
     project = tmp_path / "project"
@@ -447,7 +468,7 @@ def test_an_output_folder_that_is_not_a_reportgen_output_is_never_replaced(
     assert_clean_failure(
         result, "--site-dir . already exists and is not a reportgen output", "data/results.json"
     )
-    assert "[reportgen] train" not in result.output  # refused before any work
+    assert not training_calls  # refused before any work
     assert (project / "notes.txt").read_text() == "the user's own file"
     assert not (tmp_path / "docs").exists()
 
@@ -481,6 +502,7 @@ def test_overlapping_output_folders_are_refused_before_training(
     earlier_build: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    training_calls: list[object],
 ) -> None:
     shutil.copytree(earlier_build["docs"], tmp_path / "docs")
     shutil.copytree(earlier_build["site"], tmp_path / "site")
@@ -490,7 +512,7 @@ def test_overlapping_output_folders_are_refused_before_training(
     args = ["--epochs", "1", *[part for item in folders.items() for part in item]]
     result = CliRunner().invoke(main, synthetic_build_args(earlier_build["data"], *args))
     assert_clean_failure(result, *phrases)
-    assert "[reportgen] train" not in result.output
+    assert not training_calls
     assert {name: tree_digest(tmp_path / name) for name in ("docs", "site")} == before
 
 
@@ -520,7 +542,11 @@ def test_render_refuses_a_site_folder_that_holds_the_working_folder(
 
 @pytest.mark.parametrize("below", ["", "sub"])
 def test_a_cache_dir_that_cannot_be_a_folder_is_refused_before_training(
-    below: str, synthetic_retina_root: Path, out_dirs: dict[str, Path], tmp_path: Path
+    below: str,
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    tmp_path: Path,
+    training_calls: list[object],
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a regular file")
@@ -528,7 +554,7 @@ def test_a_cache_dir_that_cannot_be_a_folder_is_refused_before_training(
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
     assert_clean_failure(result, f"{blocker} is a file, not a folder", "another --cache-dir")
-    assert "[reportgen] train" not in result.output
+    assert not training_calls
     assert blocker.read_text() == "a regular file"
 
 
@@ -578,6 +604,7 @@ def test_missing_templates_or_mkdocs_config_are_reported_before_training(
     out_dirs: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    training_calls: list[object],
 ) -> None:
     """As after `pip install .` from a wheel: the package without the repository beside it."""
     import reportgen.render
@@ -588,12 +615,12 @@ def test_missing_templates_or_mkdocs_config_are_reported_before_training(
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
     assert_clean_failure(result, "MkDocs configuration", "--no-site")
-    assert "[reportgen] train" not in result.output
+    assert not training_calls
 
     monkeypatch.setattr(reportgen.render, "TEMPLATES_DIR", tmp_path / "site-packages" / "t")
     result = CliRunner().invoke(main, [*args, "--no-site"])
     assert_clean_failure(result, "page templates are not in", "pip install -e .")
-    assert "[reportgen] train" not in result.output
+    assert not training_calls
     assert not out_dirs["docs"].exists()
 
 
@@ -602,6 +629,7 @@ def test_a_broken_mkdocs_config_is_reported_before_training(
     out_dirs: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    training_calls: list[object],
 ) -> None:
     """A customised mkdocs.yml in the working folder names a plugin that is not installed."""
     from tests.conftest import REPO_ROOT
@@ -619,15 +647,16 @@ def test_a_broken_mkdocs_config_is_reported_before_training(
     assert_clean_failure(
         result, "MkDocs configuration mkdocs.yml is not valid", "no-such", "--no-site"
     )
-    assert "[reportgen] train" not in result.output
+    assert not training_calls
     assert not out_dirs["docs"].exists()
     no_site = CliRunner().invoke(main, [*args, "--no-site"])  # the pages need no MkDocs config
     assert no_site.exit_code == 0, no_site.output
+    assert len(training_calls) == 1  # the spy sees training when it happens
 
 
 @pytest.mark.usefixtures("glightbox_without_selectolax")
 def test_a_site_plugin_that_fails_to_import_is_reported_before_training(
-    synthetic_retina_root: Path, out_dirs: dict[str, Path]
+    synthetic_retina_root: Path, out_dirs: dict[str, Path], training_calls: list[object]
 ) -> None:
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
@@ -638,7 +667,7 @@ def test_a_site_plugin_that_fails_to_import_is_reported_before_training(
         "pip install -e .",
         "--no-site",
     )
-    assert "[reportgen] train" not in result.output
+    assert not training_calls
     assert not out_dirs["docs"].exists()
 
 
