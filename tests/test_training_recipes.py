@@ -379,7 +379,77 @@ def test_every_switch_trains_to_valid_probabilities(
     np.testing.assert_allclose(run.test_probabilities.sum(axis=1), 1, atol=1e-5)
     assert run.val_probabilities.shape == (120, 5)
     np.testing.assert_allclose(run.val_probabilities.sum(axis=1), 1, atol=1e-5)
-    assert 0 <= run.record["test"]["balanced_accuracy"] <= 1
+    assert np.isfinite(run.record["test"]["balanced_accuracy"])  # no NaN from a broken run
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # the study's recipe: plain SGD at a constant rate, nothing else switched on
+        {"optimizer": "adamw", "lr": 0.001, "weight_decay": 1e-4, "schedule": "onecycle"},
+        {"momentum": 0.9, "weight_decay": 5e-4, "schedule": "cosine", "grad_clip": 1.0},
+        {"label_smoothing": 0.1, "augment": True, "lr": 0.005},
+    ],
+)
+def test_each_optimisation_switch_reaches_every_training_step(
+    retina: LoadedDataset, monkeypatch: pytest.MonkeyPatch, overrides: dict[str, object]
+) -> None:
+    """What each step of real training used, recorded from inside it, against the config."""
+    config = quick(**overrides)  # one epoch: 11 steps of 100 images
+    steps: list[dict[str, object]] = []
+    clipped_at: list[float] = []
+    augmented: list[int] = []
+    real_step, real_clip = reportgen.train.training_step, torch.nn.utils.clip_grad_norm_
+    real_augment = reportgen.train.augment_batch
+
+    def recorded_step(model, optimizer, images, labels, recipe, generator, index):  # type: ignore[no-untyped-def]
+        group = optimizer.param_groups[0]
+        steps.append(
+            {
+                "optimizer": type(optimizer).__name__,
+                "lr": group["lr"],
+                "weight_decay": group["weight_decay"],
+                "momentum": group.get("momentum"),
+                "label_smoothing": recipe.loss_function.label_smoothing,
+            }
+        )
+        return real_step(model, optimizer, images, labels, recipe, generator, index)
+
+    def recorded_clip(parameters: object, max_norm: float, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        clipped_at.append(max_norm)
+        return real_clip(parameters, max_norm, *args, **kwargs)
+
+    def recorded_augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        augmented.append(images.shape[0])
+        return real_augment(images, generator)
+
+    monkeypatch.setattr(reportgen.train, "training_step", recorded_step)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recorded_clip)
+    monkeypatch.setattr(reportgen.train, "augment_batch", recorded_augment)
+    train_model(retina, config)
+
+    total = -(-len(retina.train.labels) // config.batch_size)
+    assert len(steps) == total
+    expected_optimizer = "AdamW" if config.optimizer == "adamw" else "SGD"
+    assert {step["optimizer"] for step in steps} == {expected_optimizer}
+    assert {step["weight_decay"] for step in steps} == {config.weight_decay}
+    if config.optimizer == "sgd":
+        assert {step["momentum"] for step in steps} == {config.momentum}
+    assert {step["label_smoothing"] for step in steps} == {config.label_smoothing}
+    assert clipped_at == ([config.grad_clip] * total if config.grad_clip > 0 else [])
+    assert sum(augmented) == (len(retina.train.labels) if config.augment else 0)  # every image
+
+    rates = np.array([step["lr"] for step in steps])
+    if config.schedule == "constant":
+        np.testing.assert_allclose(rates, config.lr)
+    elif config.schedule == "cosine":  # from lr down towards 0 over every step of the run
+        expected = config.lr * (1 + np.cos(np.pi * np.arange(total) / total)) / 2
+        np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    else:  # one-cycle: warms up to lr, then anneals below where it started
+        peak = int(rates.argmax())
+        assert 0.95 * config.lr <= rates[peak] <= config.lr and 0 < peak < total - 1
+        assert np.all(np.diff(rates[: peak + 1]) > 0) and np.all(np.diff(rates[peak:]) < 0)
+        assert rates[0] < config.lr / 10 and rates[-1] < rates[0]
 
 
 def test_an_ensemble_averages_networks_trained_with_their_own_seeds(retina: LoadedDataset) -> None:
