@@ -176,7 +176,14 @@ def _split_of(images: np.ndarray, labels: np.ndarray) -> Split:
 def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> DataFile:
     """The file, hashed; a ReportgenError when it is unofficial and not allowed."""
     info = check_flag(flag)
-    with path.open("rb") as handle:
+    try:
+        opened = path.open("rb")
+    except OSError as error:
+        raise ReportgenError(
+            f"Cannot read the data file {path} ({error.strerror}). Let this user read it "
+            f"(e.g. chmod u+r {path}), or point --data-root at a folder with a readable copy."
+        ) from None
+    with opened as handle:
         identity = _identity(handle)  # before hashing: a write meanwhile changes it too
         md5 = stream_digest(handle, "md5")
     official = md5 == info["MD5"]

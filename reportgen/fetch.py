@@ -110,9 +110,17 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     """The path of `<flag>.npz` under data_root, downloading it with medmnist when absent."""
     info = check_flag(flag)
     path = data_root / f"{flag}.npz"
-    if path.is_file():
-        return path
-    if path.exists():
+    try:
+        if path.is_file():
+            return path
+        exists = path.exists()
+    except PermissionError as error:  # a folder on the way that this user may not enter
+        raise ReportgenError(
+            f"Cannot look for {flag}.npz in --data-root {data_root} ({error.strerror}): this user "
+            "may not open that folder or one above it. Fix its permissions (e.g. chmod u+rx), or "
+            f"point --data-root at a folder you can read."
+        ) from None
+    if exists:
         raise ReportgenError(
             f"{path} is not a regular file (a folder or device), so it cannot be the {flag} data "
             f"file. Remove it or point --data-root at the folder that holds {flag}.npz."

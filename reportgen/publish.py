@@ -122,7 +122,40 @@ def publish(
     experiments_data: dict[str, Any] | None = None,
     keep_figures_from: Path | None = None,
 ) -> BuildOutcome:
-    """Write data, figures, pages and site into staging folders, then swap them into place."""
+    """Write data, figures, pages and site into staging folders, then swap them into place.
+
+    A write that fails (a full disk, a folder made read-only meanwhile) is reported as such; the
+    staging folders are removed and the earlier output is left as it was."""
+    try:
+        return _publish_staged(
+            results_data,
+            run,
+            outputs,
+            clock,
+            templates,
+            progress,
+            experiments_data,
+            keep_figures_from,
+        )
+    except OSError as error:
+        folders = " and ".join(str(folder) for folder in outputs.folders())
+        raise ReportgenError(
+            f"Could not write the new output ({error}). Nothing was published: {folders} "
+            f"{'are' if len(outputs.folders()) > 1 else 'is'} as before. Free some disk space, or "
+            "make the output folders writable, then run the same command again."
+        ) from None
+
+
+def _publish_staged(
+    results_data: dict[str, Any],
+    run: cache.TrainedRun,
+    outputs: OutputSettings,
+    clock: StageClock,
+    templates: render.Templates,
+    progress: Progress,
+    experiments_data: dict[str, Any] | None,
+    keep_figures_from: Path | None,
+) -> BuildOutcome:
     # Figures and pages read the data as results.json and experiments.json hold it (NaN is null
     # there), so a build draws and renders what a later `reportgen render` of its output reads.
     # The timings stay the clock's own dict: Reproducibility lists the stages timed before it.

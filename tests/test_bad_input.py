@@ -143,6 +143,42 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
     assert tree_digest(earlier_build["site"]) == before
 
 
+def _refuse_access(monkeypatch: pytest.MonkeyPatch, method: str, refused: Path) -> None:
+    """Path.<method> fails with EACCES on refused, as for a user without the permission (the
+    tests may run as root, whom chmod does not stop)."""
+    real = getattr(Path, method)
+
+    def guarded(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == refused:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, method, guarded)
+
+
+@pytest.mark.parametrize(
+    ("method", "phrases"),
+    [
+        ("open", ["Cannot read the data file", "Permission denied", "chmod u+r"]),
+        ("is_file", ["Cannot look for retinamnist.npz in --data-root", "chmod u+rx"]),
+    ],
+)
+def test_a_data_file_or_folder_this_user_cannot_read_is_refused(
+    method: str,
+    phrases: list[str],
+    earlier_build: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    training_calls: list[object],
+) -> None:
+    before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
+    _refuse_access(monkeypatch, method, earlier_build["data"] / "retinamnist.npz")
+    args = synthetic_build_args(earlier_build["data"], *dir_args(earlier_build))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(result, *phrases)
+    assert not training_calls
+    assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
+
+
 def test_render_without_results_says_build_first(tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "out"  # not there yet
     folders = ["--docs-dir", str(out / "docs"), "--site-dir", str(out / "site")]
@@ -450,6 +486,28 @@ def test_a_bug_while_drawing_is_not_blamed_on_the_results_file(
     assert isinstance(result.exception, ValueError)
     assert "does not have the layout" not in result.output
     assert after == before
+
+
+def test_a_full_disk_while_publishing_is_reported_and_earlier_output_kept(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reportgen.figure_plan
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", disk_full)
+    result, before, after = _render_edited_results(
+        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
+    )  # a changed input: every figure is drawn again
+    assert_clean_failure(
+        result,
+        "Could not write the new output ([Errno 28] No space left on device)",
+        f"Nothing was published: {tmp_path / 'docs'} and {tmp_path / 'site'} are as before",
+        "Free some disk space",
+    )
+    assert after == before
+    assert not [path for path in tmp_path.iterdir() if ".staging-" in path.name]
 
 
 def test_an_output_folder_that_is_not_a_reportgen_output_is_never_replaced(
