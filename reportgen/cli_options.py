@@ -121,8 +121,17 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - read for its check: a port outside 0-65535 raises ValueError
+    except ValueError:  # e.g. an unclosed "[" or a port out of range
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(character.isspace() for character in value)
+    ):
         raise click.BadParameter(
             f"{value!r} is not an http(s) address. Give the full URL, e.g. https://USER.github.io/REPO/."
         )

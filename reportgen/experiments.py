@@ -242,7 +242,7 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
 
 def load_plan(path: Path) -> ExperimentPlan:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # without the byte-order mark some editors add
         data = tomllib.loads(text)
     except FileNotFoundError:
         raise ReportgenError(

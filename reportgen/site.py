@@ -33,9 +33,12 @@ def hooks_for(config_file: Path) -> list[str] | None:
 
     try:
         with config_file.open(encoding="utf-8") as stream:
-            listed = (yaml_load(stream) or {}).get("hooks", [])
+            loaded = yaml_load(stream) or {}
     except (OSError, yaml.YAMLError):
         return None  # MkDocs reports the problem when it loads the file
+    if not isinstance(loaded, dict):  # a list or a plain string: MkDocs reports it too
+        return None
+    listed = loaded.get("hooks", [])
     if not isinstance(listed, list) or not all(isinstance(hook, str) for hook in listed):
         return None
     resolved = [(hook, (config_file.parent / hook).resolve()) for hook in listed]

@@ -17,10 +17,32 @@ from tests.conftest import assert_clean_failure, make_results
 
 @pytest.mark.parametrize("command", ["build", "render"])
 @pytest.mark.parametrize("option", ["--site-url", "--repo-url"])
-def test_urls_must_be_http_addresses(runner: CliRunner, command: str, option: str) -> None:
-    result = runner.invoke(main, [command, option, "github.com/lab/repo"])
-    assert result.exit_code == 2
+@pytest.mark.parametrize(
+    "url",
+    [
+        "github.com/lab/repo",  # no scheme
+        "https://[lab.github.io/repo/",  # urlsplit raises on an unclosed bracket
+        "https://lab.github.io]/repo/",
+        "https://lab.github.io:99999/repo/",  # a port past 65535
+        "https://:8080/",  # a port but no host
+        "https://lab.git hub.io/",
+    ],
+)
+def test_urls_must_be_http_addresses(
+    runner: CliRunner, command: str, option: str, url: str
+) -> None:
+    result = runner.invoke(main, [command, option, url])
+    assert result.exit_code == 2, result.output
     assert "is not an http(s) address" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url", ["https://lab.github.io/repo/", "http://127.0.0.1:8000/", "https://[::1]:8443/docs/"]
+)
+def test_http_addresses_with_a_port_or_an_ipv6_host_are_accepted(url: str) -> None:
+    from reportgen.cli_options import check_url
+
+    assert check_url(None, None, url) == url  # type: ignore[arg-type]
 
 
 def test_serve_binds_to_localhost_and_passes_the_docs_and_footer(

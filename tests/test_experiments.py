@@ -153,6 +153,18 @@ def test_malformed_experiments_files_name_the_problem(
     assert phrase in str(raised.value)
 
 
+def test_an_experiments_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors (PowerShell 5's `Out-File -Encoding utf8`) start UTF-8 with U+FEFF."""
+    path = tmp_path / "plan.toml"
+    text = 'seeds = [0]\n[[variants]]\nname = "base"\n[[variants]]\nname = "a"\nlr = 0.005\n'
+    path.write_text(text, encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    plan = load_plan(path)
+    assert [variant.name for variant in plan.variants] == ["base", "a"]
+    assert plan.variants[1].overrides == {"lr": 0.005}
+    assert plan.source.startswith("seeds")
+
+
 def test_an_experiments_file_that_is_missing_or_unreadable_is_named(tmp_path: Path) -> None:
     with pytest.raises(ReportgenError) as missing:
         load_plan(tmp_path / "plan.toml")

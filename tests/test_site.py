@@ -192,6 +192,17 @@ def test_a_strict_build_failure_says_what_mkdocs_found(tmp_path: Path) -> None:
     assert not logging.getLogger("mkdocs").handlers  # the collecting handler is removed
 
 
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n"])
+def test_an_mkdocs_config_that_is_not_a_mapping_is_left_for_mkdocs_to_report(
+    tmp_path: Path, text: str
+) -> None:
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(text)
+    assert site.hooks_for(config) is None
+    with pytest.raises(ReportgenError, match="MkDocs configuration .* is not valid"):
+        site.check_site_config(config)
+
+
 def test_a_copied_mkdocs_config_still_runs_reportgens_hook_and_its_own(tmp_path: Path) -> None:
     """mkdocs.yml names reportgen's hook relative to itself; a copy elsewhere (to customise the
     site) must still get the hook, from the package, and keep hooks of its own."""
