@@ -26,7 +26,13 @@ def check_writable_folder(
     process may write in. what names it in the advice ("output folder", "--cache-dir"); shown is
     the path the user gave, if not folder."""
     folder = folder.resolve()
-    blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    try:
+        blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    except PermissionError as error:  # a folder on the way that this user may not enter
+        raise ReportgenError(
+            f"Cannot reach {shown or folder} ({error.strerror} at {error.filename}). Choose a "
+            f"{what} this user can open and write."
+        ) from None
     if blocker is not None and not blocker.is_dir():
         problem = f"{blocker} is a file, not a folder"
         if shown is not None or blocker != folder:
@@ -69,8 +75,24 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _check_replaceable(option: str, target: Path) -> None:
-    """A build replaces its output folders whole: only a new, empty or earlier output folder."""
-    if target.is_dir() and any(target.iterdir()) and not (target / OUTPUT_MARK).is_file():
+    """A build replaces its output folders whole: only a new, empty or earlier output folder,
+    and one this user may move aside (renaming a folder to another parent writes in it)."""
+    try:
+        existing = target.is_dir()
+        foreign = existing and any(target.iterdir()) and not (target / OUTPUT_MARK).is_file()
+    except PermissionError as error:
+        raise ReportgenError(
+            f"Cannot look into {option} {target} ({error.strerror} at {error.filename}): this "
+            f"user may not open it or a folder above it. Fix its permissions, or choose another "
+            f"{option}."
+        ) from None
+    if existing and not os.access(target, os.W_OK | os.X_OK):
+        raise ReportgenError(
+            f"Cannot replace {option} {target}: this user may not write in it (was it made by "
+            f"another user, or with sudo?). A build moves the old folder aside, which needs that. "
+            f"Make it writable (e.g. chmod -R u+w {target}), or choose another {option}."
+        )
+    if foreign:
         raise ReportgenError(
             f"{option} {target} already exists and is not a reportgen output (it has no "
             f"{OUTPUT_MARK.as_posix()}). A build replaces its output folders whole, so everything "

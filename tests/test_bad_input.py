@@ -510,6 +510,55 @@ def test_a_full_disk_while_publishing_is_reported_and_earlier_output_kept(
     assert not [path for path in tmp_path.iterdir() if ".staging-" in path.name]
 
 
+def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Moving a folder aside writes in it: a docs folder made with sudo failed only at the swap,
+    after every figure and page had been made."""
+    import os
+
+    import reportgen.publish
+
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    real_access = os.access
+
+    def read_only_docs(path: Any, mode: int) -> bool:  # as for another user (tests may be root)
+        return not (mode & os.W_OK and Path(path) == docs.resolve()) and real_access(path, mode)
+
+    monkeypatch.setattr(os, "access", read_only_docs)
+    monkeypatch.setattr(reportgen.publish, "_rerender_locked", _never_called)
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    assert_clean_failure(
+        result, f"Cannot replace --docs-dir {docs}: this user may not write in it", "chmod -R u+w"
+    )
+
+
+def _never_called(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("the work began before the refusal")
+
+
+@pytest.mark.parametrize(
+    ("method", "folder", "phrase"),
+    [("is_dir", "site", "Cannot look into --site-dir"), ("exists", "cache", "Cannot reach")],
+)
+def test_output_folders_this_user_may_not_open_are_refused_before_any_work(
+    method: str,
+    folder: str,
+    phrase: str,
+    synthetic_retina_root: Path,
+    out_dirs: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    training_calls: list[object],
+) -> None:
+    _refuse_access(monkeypatch, method, out_dirs[folder].resolve())
+    args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
+    result = CliRunner().invoke(main, args)
+    assert_clean_failure(result, phrase, str(out_dirs[folder]), "Permission denied")
+    assert not training_calls and not out_dirs["docs"].exists()
+
+
 def test_an_output_folder_that_is_not_a_reportgen_output_is_never_replaced(
     synthetic_retina_root: Path,
     tmp_path: Path,
