@@ -5,13 +5,14 @@ Training and its results are here; publishing them (staged, then swapped in) is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from reportgen import cache, output_folders, render, results
 from reportgen.catalog import check_flag
-from reportgen.config import BuildConfig, settings_conflict
+from reportgen.config import NEEDS, BuildConfig, inert_fields, settings_conflict
 from reportgen.data import DataFile, LoadedDataset, locate_dataset, read_dataset
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
@@ -138,6 +139,17 @@ def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
     shared = plan.shared_networks(config) if plan is not None else None
     if shared is not None:
         raise ReportgenError(f"{config.experiments}, {shared}")
+    for variant in plan.variants if plan is not None else ():
+        variant_config = plan.config_for(config, variant, plan.seeds[0])
+        for field in sorted(set(variant.overrides) & inert_fields(variant_config)):
+            other, needed = NEEDS[field]
+            raise ReportgenError(
+                f"{config.experiments}, variant {variant.name!r}: {field} = "
+                f"{json.dumps(variant.overrides[field])} changes nothing, because its {other} is "
+                f"{json.dumps(getattr(variant_config, other))}; it matters only with {other} = "
+                f"{json.dumps(needed)}. Set that in the variant, or drop {field}: as it is, the "
+                f"variant trains the same networks as without {field}."
+            )
 
 
 def _build_locked(

@@ -19,6 +19,7 @@ from reportgen.cli_options import (
     dataset_help,
     expand_user,
     folder_option,
+    inert_option_notes,
     training_options,
     url_option,
 )
@@ -192,6 +193,15 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         **options,
     )
     command = _invoked_command()
+    context = click.get_current_context()
+    given = {
+        name
+        for name in options
+        if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    }
+    if not quiet:
+        for note in inert_option_notes(config, given):
+            click.echo(note, err=True)
     outputs = config.outputs().folders()
     started = time.perf_counter()
 

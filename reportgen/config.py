@@ -188,16 +188,17 @@ class BuildConfig:
         }
 
 
+# Training fields that matter only where another field has one value: field -> (other, value).
+NEEDS = {
+    "width": ("model", "wide_cnn"),
+    "effective_number_beta": ("loss_weighting", "effective_number"),
+    "momentum": ("optimizer", "sgd"),  # AdamW keeps its own running means
+}
+
+
 def inert_fields(config: BuildConfig) -> set[str]:
     """Training fields that change nothing under this config's other settings."""
-    inert = set()
-    if config.model != "wide_cnn":
-        inert.add("width")
-    if config.loss_weighting != "effective_number":
-        inert.add("effective_number_beta")
-    if config.optimizer == "adamw":
-        inert.add("momentum")  # AdamW keeps its own running means
-    return inert
+    return {field for field, (other, value) in NEEDS.items() if getattr(config, other) != value}
 
 
 def member_seeds(config: BuildConfig) -> list[int]:

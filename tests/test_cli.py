@@ -71,6 +71,39 @@ def test_recorded_command_wraps_long_lines_and_parses_back_to_the_same_arguments
         assert "\n    --data-root 'a folder/with spaces' \\\n" in command
 
 
+@pytest.mark.parametrize(
+    ("args", "notes"),
+    [
+        (
+            ["--width", "64", "--momentum", "0.5", "--optimizer", "adamw"],
+            [
+                (
+                    "note: --momentum 0.5 changes nothing with --optimizer adamw; it matters only "
+                    "with --optimizer sgd."
+                ),
+                (
+                    "note: --width 64 changes nothing with --model study_cnn; it matters only with "
+                    "--model wide_cnn."
+                ),
+            ],
+        ),
+        (["--effective-number-beta", "0.9"], ["--effective-number-beta 0.9 changes nothing"]),
+        (["--width", "64", "--model", "wide_cnn", "--momentum", "0.9"], []),
+        (["--optimizer", "adamw"], []),  # momentum at its default: not given, so nothing to say
+        (["--width", "64", "--quiet"], []),
+    ],
+)
+def test_a_training_option_given_that_changes_nothing_is_noted(
+    runner: CliRunner, captured: list[BuildConfig], args: list[str], notes: list[str]
+) -> None:
+    result = runner.invoke(main, ["build", *args])
+    assert captured  # parsed, and built as asked
+    said = [line for line in result.output.splitlines() if "changes nothing" in line]
+    assert len(said) == len(notes)
+    for line, note in zip(said, notes, strict=True):
+        assert note in line
+
+
 def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:
     help_text = runner.invoke(main, ["build", "--help"], terminal_width=200).output
     skipped = {"build_site": "--no-site", "retrain": "--retrain"}

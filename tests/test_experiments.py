@@ -948,6 +948,39 @@ def test_the_study_and_every_run_of_the_shipped_plan_pass_the_settings_check() -
     assert settings_conflict(BuildConfig(seed=MAX_SEED)) is None  # the top seed is fine
 
 
+@pytest.mark.parametrize(
+    ("variant", "base", "phrase"),
+    [
+        ("width = 64", {}, 'width = 64 changes nothing, because its model is "study_cnn"'),
+        (
+            'optimizer = "adamw"\nmomentum = 0.9',
+            {},
+            (
+                'momentum = 0.9 changes nothing, because its optimizer is "adamw"; it matters only '
+                'with optimizer = "sgd"'
+            ),
+        ),
+        ("effective_number_beta = 0.99", {"loss_weighting": "inverse_frequency"}, "beta"),
+        ("width = 64", {"model": "wide_cnn"}, None),  # the build's model makes it count
+        ('model = "study_cnn"', {"model": "wide_cnn", "width": 64}, None),  # inherited: not its own
+    ],
+)
+def test_a_variant_setting_that_changes_nothing_is_refused(
+    tmp_path: Path, variant: str, base: dict[str, object], phrase: str | None
+) -> None:
+    """It would train the same networks as without it, under another name, for every seed."""
+    path = tmp_path / "plan.toml"
+    path.write_text(f'[[variants]]\nname = "base"\n[[variants]]\nname = "v"\n{variant}\n')
+    config = BuildConfig(experiments=path, **base)  # type: ignore[arg-type]
+    if phrase is None:
+        check_settings(config, load_plan(path))
+        return
+    with pytest.raises(ReportgenError) as raised:
+        check_settings(config, load_plan(path))
+    assert f"{path}, variant 'v': " in str(raised.value) and phrase in str(raised.value)
+    assert "Set that in the variant, or drop" in str(raised.value)
+
+
 def test_variant_sections_read_settings_inherited_from_the_build(
     synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
 ) -> None:
