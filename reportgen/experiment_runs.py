@@ -25,7 +25,7 @@ from reportgen.experiments import (
     run_metrics,
     summarize_variant,
 )
-from reportgen.interrupt import sigint_blocked
+from reportgen.interrupt import start_resource_tracker, terminal_signals_blocked
 from reportgen.screening import TARGET_NAMES, referral_auc_of, referral_operating_point_of
 
 
@@ -149,12 +149,13 @@ def _train_missing(
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
+    start_resource_tracker()  # before the pool, whose first lock would start it
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_set_worker_threads, initargs=(threads,)
     ) as pool:
         try:
             on_start(len(missing))
-            with sigint_blocked():  # the workers start in submit()
+            with terminal_signals_blocked():  # the workers start in submit()
                 futures = {
                     pool.submit(_train_and_cache, p.config, base.cache_dir, p.key, data_file): p
                     for p in missing

@@ -1,4 +1,5 @@
-"""SIGINT and SIGTERM stop a build cleanly: earlier output stays as it was, or the new one is whole.
+"""SIGINT, SIGTERM and SIGHUP stop a build cleanly: earlier output stays as it was, or the new
+one is whole.
 
 Until the build commits (just before it swaps its staged output into place), a signal raises
 `Interrupted` at the next Python line, so staging folders are removed by their `finally` blocks
@@ -15,7 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# What a terminal sends to its whole process group: Ctrl-C, and SIGHUP when it closes or an ssh
+# connection drops (POSIX only).
+TERMINAL_SIGNALS = (signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
+HANDLED_SIGNALS = (*TERMINAL_SIGNALS, signal.SIGTERM)
 RETRY_SECONDS = 0.1  # how soon a signal that arrived during an import is delivered again
 
 
@@ -29,7 +33,7 @@ class Interrupted(BaseException):
 
 
 class SignalGuard:
-    """What SIGINT and SIGTERM do while a build runs: raise before the commit, record after it."""
+    """What the handled signals do while a build runs: raise before the commit, record after it."""
 
     def __init__(self) -> None:
         self.committed = False
@@ -62,7 +66,7 @@ def _inside_import(frame: FrameType | None) -> bool:
 
 @contextmanager
 def stop_on_signals() -> Iterator[SignalGuard]:
-    """A SignalGuard for SIGINT and SIGTERM in the block; the earlier handlers come back after.
+    """A SignalGuard for HANDLED_SIGNALS in the block; the earlier handlers come back after.
 
     Python delivers signals to the main thread only; elsewhere the guard is inert.
     """
@@ -79,17 +83,37 @@ def stop_on_signals() -> Iterator[SignalGuard]:
 
 
 @contextmanager
-def sigint_blocked() -> Iterator[None]:
-    """Hold SIGINT back in the block.
+def terminal_signals_blocked() -> Iterator[None]:
+    """Hold TERMINAL_SIGNALS back in the block.
 
-    Processes started in it keep it blocked for life, so Ctrl-C in a terminal reaches only this
-    process, which stops them itself (and no worker prints a traceback).
+    Processes started in it keep them blocked for life, so Ctrl-C or a closed terminal reaches
+    only this process, which stops them itself (and no worker prints a traceback or dies first).
     """
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no process groups
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(TERMINAL_SIGNALS))
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (a helper process of worker pools, started by the
+    pool's first lock) ignoring TERMINAL_SIGNALS, if it is not running yet. It ignores SIGINT
+    itself but not SIGHUP: killed by a closed terminal, it is started again by the next worker,
+    which then prints tracebacks about resources it never saw. An ignored signal stays ignored
+    in a started program; the signals are blocked here meanwhile, so none meant for this process
+    is lost."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no resource tracker, no SIGHUP
+        return
+    from multiprocessing import resource_tracker
+
+    with terminal_signals_blocked():
+        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in TERMINAL_SIGNALS}
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

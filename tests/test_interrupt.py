@@ -79,6 +79,7 @@ def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., A
         ),  # draws, or copies the earlier
         (reportgen.render, "write_pages", signal.SIGINT),
         (reportgen.site, "build_site", signal.SIGTERM),
+        (reportgen.render, "write_pages", signal.SIGHUP),  # the terminal closed
     ],
 )
 def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
@@ -277,8 +278,12 @@ def _spawned_workers(pgid: int) -> list[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
 @pytest.mark.parametrize(
     ("signum", "to_group"),
-    [(signal.SIGINT, True), (signal.SIGTERM, False)],
-    ids=["Ctrl-C to the terminal's process group", "SIGTERM to the main process only"],
+    [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGHUP, True)],
+    ids=[
+        "Ctrl-C to the terminal's process group",
+        "SIGTERM to the main process only",
+        "SIGHUP to the group of a terminal that closed",
+    ],
 )
 def test_signal_during_parallel_experiments_stops_every_worker(
     signum: int, to_group: bool, earlier_copy: dict[str, Path], tmp_path: Path
