@@ -92,6 +92,13 @@ def _check_replaceable(option: str, target: Path) -> None:
             f"another user, or with sudo?). A build moves the old folder aside, which needs that. "
             f"Make it writable (e.g. chmod -R u+w {target}), or choose another {option}."
         )
+    if existing and (target / ".git").exists():
+        raise ReportgenError(
+            f"{option} {target} holds a git repository (.git), e.g. to push the site to a "
+            "pages branch. A build replaces its output folders whole, which would delete it and "
+            f"its history. Keep the repository elsewhere and copy the built files into it (e.g. "
+            f"cp -r {target}/. ../pages/), or choose another {option}."
+        )
     if foreign:
         raise ReportgenError(
             f"{option} {target} already exists and is not a reportgen output (it has no "

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import reportgen.publish
 from reportgen.cli import main
 from reportgen.results import REQUIRED_KEYS, SCHEMA_VERSION
 from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
@@ -517,8 +518,6 @@ def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
     after every figure and page had been made."""
     import os
 
-    import reportgen.publish
-
     docs, site = tmp_path / "docs", tmp_path / "site"
     shutil.copytree(earlier_build["docs"], docs)
     shutil.copytree(earlier_build["site"], site)
@@ -578,6 +577,25 @@ def test_an_output_folder_that_is_not_a_reportgen_output_is_never_replaced(
     assert not training_calls  # refused before any work
     assert (project / "notes.txt").read_text() == "the user's own file"
     assert not (tmp_path / "docs").exists()
+
+
+def test_an_earlier_output_folder_holding_a_git_repository_is_never_replaced(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`git init` in site/ to push it to a pages branch: the next build would delete the history."""
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
+    before = {folder: tree_digest(folder) for folder in (docs, site)}
+    monkeypatch.setattr(reportgen.publish, "_rerender_locked", _never_called)
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    assert_clean_failure(
+        result, f"--site-dir {site} holds a git repository (.git)", "copy the built files"
+    )
+    assert {folder: tree_digest(folder) for folder in (docs, site)} == before
+    assert (site / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n"
 
 
 def test_an_empty_or_earlier_output_folder_is_replaced(
