@@ -13,7 +13,6 @@ from typing import Any
 
 import jinja2
 
-import reportgen
 from reportgen import cache, figure_plan, output_folders, render, results, site
 from reportgen.config import OutputSettings
 from reportgen.errors import ReportgenError
@@ -262,12 +261,7 @@ def _check_layout(
         site.site_options(results_data, None, None)
     except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
         # The schema version matched, but a field is missing or of another type.
-        raise ReportgenError(
-            f"{docs_dir / results.RESULTS_FILE} (or experiments.json beside it) does not have the "
-            f"layout this reportgen ({reportgen.__version__}) renders ({type(error).__name__}: "
-            f"{error}); it was written by another version or edited by hand. Rebuild it with "
-            "`reportgen build`."
-        ) from None
+        raise results.layout_error(docs_dir, error) from None
 
 
 def _rerender_locked(

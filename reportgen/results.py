@@ -276,6 +276,16 @@ def check_results_file(docs_dir: Path) -> Path:
     return path
 
 
+def layout_error(docs_dir: Path, error: Exception) -> ReportgenError:
+    """For an earlier build's files of the right schema version whose fields are missing or of
+    other types than this reportgen reads (error: what reading them raised)."""
+    return ReportgenError(
+        f"{docs_dir / RESULTS_FILE} (or experiments.json beside it) does not have the layout this "
+        f"reportgen ({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was "
+        "written by another version or edited by hand. Rebuild it with `reportgen build`."
+    )
+
+
 def read_results(docs_dir: Path) -> dict[str, Any]:
     """results.json of an earlier build, checked to be one this version can render."""
     path = check_results_file(docs_dir)

@@ -70,6 +70,20 @@ def test_serve_without_a_build_says_build_first(runner: CliRunner, tmp_path: Pat
     assert "No results file" in result.output and "reportgen build" in result.output
 
 
+@pytest.mark.parametrize("damage", ["official", "name"])
+def test_serve_refuses_a_results_file_of_another_layout(
+    runner: CliRunner, tmp_path: Path, damage: str
+) -> None:
+    """As render does: a field the header or footer reads is gone (a file edited by hand; the
+    top-level keys are checked when the file is read)."""
+    results = make_results(official=True)
+    del results["dataset"][damage]
+    write_results(results, tmp_path / "docs")
+    result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
+    assert_clean_failure(result, "does not have the layout", f"KeyError: '{damage}'", "Rebuild it")
+    assert "Serving" not in result.output
+
+
 @pytest.mark.parametrize("address", ["localhost", "127.0.0.1:", ":8000", "127.0.0.1:99999"])
 def test_serve_refuses_an_address_without_a_port_before_saying_it_serves(
     runner: CliRunner, tmp_path: Path, address: str
