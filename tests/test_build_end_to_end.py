@@ -112,7 +112,7 @@ def test_results_json_is_complete(derma_build: dict[str, Any]) -> None:
         "render",
         "site",
     }
-    assert all(seconds >= 0 for seconds in results["timings"].values())
+    assert all(seconds > 0 for seconds in results["timings"].values())  # all ran: none cached
     # The synthetic classes are learnable: two epochs must beat the majority-class baseline.
     assert test["auc"] > 0.9
 
