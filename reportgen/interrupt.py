@@ -68,13 +68,20 @@ def _inside_import(frame: FrameType | None) -> bool:
 def stop_on_signals() -> Iterator[SignalGuard]:
     """A SignalGuard for HANDLED_SIGNALS in the block; the earlier handlers come back after.
 
-    Python delivers signals to the main thread only; elsewhere the guard is inert.
+    SIGHUP stays ignored where this process was started ignoring it: that is how `nohup` keeps a
+    long build running after its terminal closes. Python delivers signals to the main thread
+    only; elsewhere the guard is inert.
     """
     guard = SignalGuard()
     if threading.current_thread() is not threading.main_thread():
         yield guard
         return
-    previous = {signum: signal.signal(signum, guard.handle) for signum in HANDLED_SIGNALS}
+    guarded = [
+        signum
+        for signum in HANDLED_SIGNALS
+        if not (signum == getattr(signal, "SIGHUP", None) and _ignored(signum))
+    ]
+    previous = {signum: signal.signal(signum, guard.handle) for signum in guarded}
     try:
         yield guard
     finally:
@@ -99,21 +106,18 @@ def terminal_signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _ignored(signum: int) -> bool:
+    return signal.getsignal(signum) is signal.SIG_IGN
+
+
 def start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker (a helper process of worker pools, started by the
-    pool's first lock) ignoring TERMINAL_SIGNALS, if it is not running yet. It ignores SIGINT
-    itself but not SIGHUP: killed by a closed terminal, it is started again by the next worker,
-    which then prints tracebacks about resources it never saw. An ignored signal stays ignored
-    in a started program; the signals are blocked here meanwhile, so none meant for this process
-    is lost."""
+    pool's first lock) with TERMINAL_SIGNALS blocked for life, if it is not running yet. It
+    ignores SIGINT itself but not SIGHUP: killed by a closed terminal, it was started again by
+    the next worker, which then printed tracebacks about resources it never saw."""
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no resource tracker, no SIGHUP
         return
     from multiprocessing import resource_tracker
 
     with terminal_signals_blocked():
-        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in TERMINAL_SIGNALS}
-        try:
-            resource_tracker.ensure_running()
-        finally:
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        resource_tracker.ensure_running()

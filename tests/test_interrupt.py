@@ -28,6 +28,25 @@ from reportgen.cli import main
 from reportgen.interrupt import Interrupted, stop_on_signals
 from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
+SIGHUP = getattr(signal, "SIGHUP", None)  # POSIX only
+needs_sighup = pytest.mark.skipif(SIGHUP is None, reason="no SIGHUP on this platform")
+
+
+@pytest.fixture()
+def hangup_as_set(request: pytest.FixtureRequest) -> Any:
+    """SIGHUP set to what request.param says ("default" or "ignored", as under nohup) for the
+    test, whatever the test process was started with."""
+    if SIGHUP is None:
+        yield
+        return
+    previous = signal.signal(
+        SIGHUP, signal.SIG_IGN if request.param == "ignored" else signal.SIG_DFL
+    )
+    try:
+        yield
+    finally:
+        signal.signal(SIGHUP, previous)
+
 
 @pytest.fixture()
 def earlier_copy(earlier_build: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
@@ -79,13 +98,15 @@ def _raising_after(original: Callable[..., Any], signum: int) -> Callable[..., A
         ),  # draws, or copies the earlier
         (reportgen.render, "write_pages", signal.SIGINT),
         (reportgen.site, "build_site", signal.SIGTERM),
-        (reportgen.render, "write_pages", signal.SIGHUP),  # the terminal closed
+        pytest.param(reportgen.render, "write_pages", SIGHUP, marks=needs_sighup),  # closed
     ],
 )
+@pytest.mark.parametrize("hangup_as_set", ["default"], indirect=True)
 def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
     module: Any,
     stage: str,
     signum: int,
+    hangup_as_set: None,
     earlier_copy: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -102,6 +123,20 @@ def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert _outputs(earlier_copy) == before
     assert _leftovers(tmp_path) == []
+
+
+@needs_sighup
+@pytest.mark.parametrize("hangup_as_set", ["ignored"], indirect=True)
+@pytest.mark.usefixtures("hangup_as_set")
+def test_a_build_started_under_nohup_runs_on_when_its_terminal_closes(
+    earlier_copy: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nohup starts a program with SIGHUP ignored, to outlive the terminal: the guard keeps it so."""
+    write_pages = _raising_after(reportgen.render.write_pages, SIGHUP)
+    monkeypatch.setattr(reportgen.render, "write_pages", write_pages)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 0, result.output
+    assert signal.getsignal(SIGHUP) is signal.SIG_IGN  # as it was before the build
 
 
 def test_signal_during_the_swap_is_held_until_both_folders_are_in(
@@ -278,13 +313,19 @@ def _spawned_workers(pgid: int) -> list[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
 @pytest.mark.parametrize(
     ("signum", "to_group"),
-    [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGHUP, True)],
+    [
+        (signal.SIGINT, True),
+        (signal.SIGTERM, False),
+        pytest.param(SIGHUP, True, marks=needs_sighup),
+    ],
     ids=[
         "Ctrl-C to the terminal's process group",
         "SIGTERM to the main process only",
         "SIGHUP to the group of a terminal that closed",
     ],
 )
+@pytest.mark.parametrize("hangup_as_set", ["default"], indirect=True)  # the build inherits it
+@pytest.mark.usefixtures("hangup_as_set")
 def test_signal_during_parallel_experiments_stops_every_worker(
     signum: int, to_group: bool, earlier_copy: dict[str, Path], tmp_path: Path
 ) -> None:
