@@ -190,8 +190,16 @@ def swap_into(*moves: tuple[Path, Path]) -> None:
             os.replace(staging, target)
             moved_in.append((target, staging))
     except OSError as error:
-        for source, destination in [*reversed(moved_in), *reversed(set_aside)]:
-            os.replace(source, destination)  # should this fail, the .old- folder keeps the output
+        try:
+            for source, destination in [*reversed(moved_in), *reversed(set_aside)]:
+                os.replace(source, destination)
+        except OSError as undo_error:  # the earlier output stays where it was set aside
+            kept = ", ".join(str(source) for source, _ in set_aside)
+            raise ReportgenError(
+                f"Could not move the new output into place ({error}), nor put the earlier output "
+                f"back ({undo_error}). The earlier output is kept in {kept}: move it back by hand "
+                "once the folders are writable, then build again."
+            ) from None
         _remove_all(retired_dirs)
         raise ReportgenError(
             f"Could not move the new output into place ({error}); the earlier output was restored. "

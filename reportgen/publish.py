@@ -6,6 +6,7 @@ Output is staged and swapped in only at the end, so any failure leaves earlier d
 
 from __future__ import annotations
 
+import errno
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,15 @@ from reportgen.config import OutputSettings
 from reportgen.errors import ReportgenError
 from reportgen.figures import drawn_source
 from reportgen.progress import Progress, StageClock
+
+# Why writing the output can fail on a sound reportgen: a full disk or quota, a file too large,
+# a read-only file system, or permissions changed while the build ran.
+WRITE_FAILURES = frozenset(
+    code
+    for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG, errno.EROFS)
+    + (errno.EACCES, errno.EPERM)
+    if code is not None
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,8 @@ def publish(
             keep_figures_from,
         )
     except OSError as error:
+        if error.errno not in WRITE_FAILURES:
+            raise  # not the machine's doing: a bug, shown as one
         folders = " and ".join(str(folder) for folder in outputs.folders())
         raise ReportgenError(
             f"Could not write the new output ({error}). Nothing was published: {folders} "

@@ -511,6 +511,24 @@ def test_a_full_disk_while_publishing_is_reported_and_earlier_output_kept(
     assert not [path for path in tmp_path.iterdir() if ".staging-" in path.name]
 
 
+def test_an_os_error_that_is_not_the_machines_is_shown_as_the_bug_it_is(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a full disk, a read-only file system or permissions become "Could not write"."""
+    import reportgen.figure_plan
+
+    def missing(*_args: object, **_kwargs: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", "figures/roc.png")
+
+    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", missing)
+    result, before, after = _render_edited_results(
+        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
+    )
+    assert isinstance(result.exception, FileNotFoundError)
+    assert "Could not write the new output" not in result.output
+    assert after == before
+
+
 def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

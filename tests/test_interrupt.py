@@ -188,6 +188,35 @@ def test_failed_swap_puts_the_earlier_output_back(
     assert _leftovers(tmp_path) == []
 
 
+def test_a_swap_that_cannot_be_undone_says_where_the_earlier_output_is_kept(
+    earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = reportgen.output_folders.os.replace
+    docs_target, site_target = earlier_copy["docs"].resolve(), earlier_copy["site"].resolve()
+    docs_before = tree_digest(earlier_copy["docs"])
+
+    def replace_failing_into_site_and_back_into_docs(source: Any, destination: Any) -> None:
+        source, destination = Path(source), Path(destination)
+        if destination == site_target and ".staging-" in source.name:
+            raise OSError(28, "No space left on device")
+        if destination == docs_target and ".old-" in source.parent.name:
+            raise OSError(13, "Permission denied")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(
+        reportgen.output_folders.os, "replace", replace_failing_into_site_and_back_into_docs
+    )
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    (kept,) = [path / "docs" for path in tmp_path.iterdir() if path.name.startswith(".docs.old-")]
+    assert_clean_failure(
+        result,
+        "Could not move the new output into place ([Errno 28] No space left on device)",
+        "nor put the earlier output back ([Errno 13] Permission denied)",
+        f"The earlier output is kept in {kept}",
+    )
+    assert tree_digest(kept) == docs_before  # not removed, not changed
+
+
 def test_build_is_refused_while_another_holds_the_lock(
     earlier_copy: dict[str, Path], tmp_path: Path
 ) -> None:
