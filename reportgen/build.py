@@ -90,8 +90,14 @@ def _train(
     return run
 
 
-def build(config: BuildConfig, command: str, progress: Progress = Progress()) -> BuildOutcome:
-    """Train (or reuse the cached run) and publish pages and site for config."""
+def build(
+    config: BuildConfig,
+    command: str,
+    progress: Progress = Progress(),
+    given: frozenset[str] = frozenset(),
+) -> BuildOutcome:
+    """Train (or reuse the cached run) and publish pages and site for config; given names the
+    options set on the command line, noted where they change nothing."""
     check_flag(config.dataset)
     folders = config.outputs().folders()
     kept = {
@@ -102,6 +108,8 @@ def build(config: BuildConfig, command: str, progress: Progress = Progress()) ->
     }
     plan = load_plan(config.experiments) if config.experiments is not None else None
     check_settings(config, plan)
+    for note in inert_option_notes(config, plan, given):
+        progress.on_stage(note)
     named_folders = config.outputs().named_folders()
     # Checked, but nothing made yet: a build refused for its data file leaves nothing behind.
     output_folders.check_output_dirs(named_folders, kept, create=False)
@@ -119,6 +127,31 @@ def _locate(config: BuildConfig, quiet: bool) -> DataFile:
     """data.locate_dataset, with a download's own progress bar silenced when quiet."""
     with silenced(quiet):
         return locate_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
+
+
+def inert_option_notes(
+    config: BuildConfig, plan: ExperimentPlan | None, given: frozenset[str]
+) -> list[str]:
+    """A note for each training option given that changes nothing: not in the build's own run,
+    nor in any variant of the plan that inherits it (--width without --model wide_cnn). Such a
+    build trains as asked, but the option was likely meant to do something."""
+    notes = []
+    for field in sorted(given & inert_fields(config)):
+        inheriting = [
+            plan.config_for(config, variant, plan.seeds[0])
+            for variant in (plan.variants if plan is not None else ())
+            if field not in variant.overrides
+        ]
+        if any(field not in inert_fields(run) for run in inheriting):
+            continue  # a variant's own settings put it to use
+        other, needed = NEEDS[field]
+        flag, other_flag = (f"--{name.replace('_', '-')}" for name in (field, other))
+        nor = f", nor in any variant of {config.experiments}" if plan is not None else ""
+        notes.append(
+            f"note: {flag} {getattr(config, field):g} changes nothing with {other_flag} "
+            f"{getattr(config, other)}{nor}; it matters only with {other_flag} {needed}."
+        )
+    return notes
 
 
 def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
@@ -143,12 +176,17 @@ def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
         variant_config = plan.config_for(config, variant, plan.seeds[0])
         for field in sorted(set(variant.overrides) & inert_fields(variant_config)):
             other, needed = NEEDS[field]
+            inherited = (
+                ""
+                if other in variant.overrides
+                else f" (from the build's --{other.replace('_', '-')})"
+            )
             raise ReportgenError(
                 f"{config.experiments}, variant {variant.name!r}: {field} = "
                 f"{json.dumps(variant.overrides[field])} changes nothing, because its {other} is "
-                f"{json.dumps(getattr(variant_config, other))}; it matters only with {other} = "
-                f"{json.dumps(needed)}. Set that in the variant, or drop {field}: as it is, the "
-                f"variant trains the same networks as without {field}."
+                f"{json.dumps(getattr(variant_config, other))}{inherited}; it matters only with "
+                f"{other} = {json.dumps(needed)}. Set that in the variant, or drop {field}: as it "
+                f"is, the variant trains the same networks as without {field}."
             )
 
 

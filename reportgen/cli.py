@@ -19,7 +19,6 @@ from reportgen.cli_options import (
     dataset_help,
     expand_user,
     folder_option,
-    inert_option_notes,
     training_options,
     url_option,
 )
@@ -194,21 +193,18 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
     )
     command = _invoked_command()
     context = click.get_current_context()
-    given = {
+    given = frozenset(
         name
         for name in options
         if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-    }
-    if not quiet:
-        for note in inert_option_notes(config, given):
-            click.echo(note, err=True)
+    )
     outputs = config.outputs().folders()
     started = time.perf_counter()
 
     def work(progress: Any) -> Any:
         from reportgen.build import build as run_build  # imported under the guard
 
-        return run_build(config, command, progress)
+        return run_build(config, command, progress, given)
 
     def summary(outcome: Any) -> str:
         wall_seconds = time.perf_counter() - started

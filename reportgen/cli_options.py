@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from reportgen.config import BOUNDS, CHOICES, NEEDS, BuildConfig, inert_fields
+from reportgen.config import BOUNDS, CHOICES, BuildConfig
 from reportgen.errors import ReportgenError
 
 
@@ -116,20 +116,6 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for name, help_text in reversed(TRAINING_OPTIONS.items()):
         command = config_option(name, help_text)(command)
     return command
-
-
-def inert_option_notes(config: BuildConfig, given: set[str]) -> list[str]:
-    """A note for each training option given on the command line that changes nothing under the
-    others (--width without --model wide_cnn): trained as asked, but likely not what was meant."""
-    notes = []
-    for field in sorted(given & inert_fields(config)):
-        other, needed = NEEDS[field]
-        flag, other_flag = (f"--{name.replace('_', '-')}" for name in (field, other))
-        notes.append(
-            f"note: {flag} {getattr(config, field):g} changes nothing with {other_flag} "
-            f"{getattr(config, other)}; it matters only with {other_flag} {needed}."
-        )
-    return notes
 
 
 def check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -16,6 +16,7 @@ from reportgen.cli import main, shell_command
 from reportgen.config import BuildConfig
 from reportgen.errors import ReportgenError
 from reportgen.results import rebuild_command
+from tests.conftest import REPO_ROOT, assert_clean_failure, dir_args
 
 
 @pytest.fixture()
@@ -23,7 +24,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[BuildConfig]:
     """Replaces the build with a recorder: these tests are about option parsing only."""
     configs: list[BuildConfig] = []
 
-    def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
+    def fake_build(config: BuildConfig, command: str, *_progress_and_given: Any) -> Any:
         configs.append(config)
         raise ReportgenError("stopped after parsing")
 
@@ -36,7 +37,7 @@ def commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replaces the build with a recorder of the command line it would publish."""
     recorded: list[str] = []
 
-    def fake_build(config: BuildConfig, command: str, progress: Any = None) -> Any:
+    def fake_build(config: BuildConfig, command: str, *_progress_and_given: Any) -> Any:
         recorded.append(command)
         raise ReportgenError("stopped after parsing")
 
@@ -78,12 +79,12 @@ def test_recorded_command_wraps_long_lines_and_parses_back_to_the_same_arguments
             ["--width", "64", "--momentum", "0.5", "--optimizer", "adamw"],
             [
                 (
-                    "note: --momentum 0.5 changes nothing with --optimizer adamw; it matters only "
-                    "with --optimizer sgd."
+                    "--momentum 0.5 changes nothing with --optimizer adamw; it matters only with "
+                    "--optimizer sgd."
                 ),
                 (
-                    "note: --width 64 changes nothing with --model study_cnn; it matters only with "
-                    "--model wide_cnn."
+                    "--width 64 changes nothing with --model study_cnn; it matters only with --model "
+                    "wide_cnn."
                 ),
             ],
         ),
@@ -91,17 +92,29 @@ def test_recorded_command_wraps_long_lines_and_parses_back_to_the_same_arguments
         (["--width", "64", "--model", "wide_cnn", "--momentum", "0.9"], []),
         (["--optimizer", "adamw"], []),  # momentum at its default: not given, so nothing to say
         (["--width", "64", "--quiet"], []),
+        # The shipped plan's wide-cnn variants train with the build's width.
+        (["--width", "96", "--experiments", str(REPO_ROOT / "experiments.toml")], []),
+        (
+            ["--width", "96", "--experiments", "PLAN"],  # a plan without the wide CNN
+            ["--width 96 changes nothing with --model study_cnn, nor in any variant of"],
+        ),
     ],
 )
-def test_a_training_option_given_that_changes_nothing_is_noted(
-    runner: CliRunner, captured: list[BuildConfig], args: list[str], notes: list[str]
+def test_a_training_option_given_that_changes_nothing_is_noted_before_any_work(
+    runner: CliRunner, tmp_path: Path, args: list[str], notes: list[str]
 ) -> None:
-    result = runner.invoke(main, ["build", *args])
-    assert captured  # parsed, and built as asked
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[[variants]]\nname = "baseline"\n[[variants]]\nname = "fast"\nlr = 0.05\n')
+    not_a_folder = tmp_path / "file"  # stops the build at its data, just after the notes
+    not_a_folder.write_text("")
+    args = [str(plan) if arg == "PLAN" else arg for arg in args]
+    out = dir_args({name: tmp_path / name for name in ("docs", "site", "cache")})
+    result = runner.invoke(main, ["build", *args, "--data-root", str(not_a_folder), *out])
+    assert_clean_failure(result, "is a file, not a folder")
     said = [line for line in result.output.splitlines() if "changes nothing" in line]
-    assert len(said) == len(notes)
+    assert len(said) == len(notes), result.output
     for line, note in zip(said, notes, strict=True):
-        assert note in line
+        assert line.startswith("[reportgen] note: ") and note in line
 
 
 def test_every_config_field_has_an_option_with_help(runner: CliRunner) -> None:

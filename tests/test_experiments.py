@@ -961,6 +961,11 @@ def test_the_study_and_every_run_of_the_shipped_plan_pass_the_settings_check() -
             ),
         ),
         ("effective_number_beta = 0.99", {"loss_weighting": "inverse_frequency"}, "beta"),
+        (
+            "momentum = 0.9",
+            {"optimizer": "adamw"},
+            'its optimizer is "adamw" (from the build\'s --optimizer); it matters only',
+        ),
         ("width = 64", {"model": "wide_cnn"}, None),  # the build's model makes it count
         ('model = "study_cnn"', {"model": "wide_cnn", "width": 64}, None),  # inherited: not its own
     ],

@@ -57,7 +57,7 @@ class BuildStub:
         self.configs: list[Any] = []
         self._outcome = BuildOutcome(make_results(), tmp_path / "docs", tmp_path / "site")
 
-    def __call__(self, config: Any, command: str, progress: Any) -> BuildOutcome:
+    def __call__(self, config: Any, command: str, *_progress_and_given: Any) -> BuildOutcome:
         self.configs.append(config)
         return self._outcome
 
