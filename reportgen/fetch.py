@@ -18,6 +18,7 @@ from typing import Any
 from reportgen.catalog import check_flag
 from reportgen.errors import ReportgenError
 from reportgen.interrupt import Interrupted
+from reportgen.paths import is_regular_file, stat_or_none
 
 
 def _missing_file_message(flag: str, info: dict[str, Any], path: Path, reason: str) -> str:
@@ -111,16 +112,16 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     info = check_flag(flag)
     path = data_root / f"{flag}.npz"
     try:
-        if path.is_file():
-            return path
-        exists = path.exists()
+        found = stat_or_none(path)
     except PermissionError as error:  # a folder on the way that this user may not enter
         raise ReportgenError(
             f"Cannot look for {flag}.npz in --data-root {data_root} ({error.strerror}): this user "
             "may not open that folder or one above it. Fix its permissions (e.g. chmod u+rx), or "
             f"point --data-root at a folder you can read."
         ) from None
-    if exists:
+    if is_regular_file(found):
+        return path
+    if found is not None:
         raise ReportgenError(
             f"{path} is not a regular file (a folder or device), so it cannot be the {flag} data "
             f"file. Remove it or point --data-root at the folder that holds {flag}.npz."

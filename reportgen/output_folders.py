@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
+from reportgen.paths import is_folder, stat_or_none
 
 
 def check_writable_folder(
@@ -27,7 +28,7 @@ def check_writable_folder(
     the path the user gave, if not folder."""
     folder = folder.resolve()
     try:
-        blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
+        blocker = next((p for p in [folder, *folder.parents] if stat_or_none(p) is not None), None)
     except PermissionError as error:  # a folder on the way that this user may not enter
         raise ReportgenError(
             f"Cannot reach {shown or folder} ({error.strerror} at {error.filename}). Choose a "
@@ -78,7 +79,7 @@ def _check_replaceable(option: str, target: Path) -> None:
     """A build replaces its output folders whole: only a new, empty or earlier output folder,
     and one this user may move aside (renaming a folder to another parent writes in it)."""
     try:
-        existing = target.is_dir()
+        existing = is_folder(stat_or_none(target))
         foreign = existing and any(target.iterdir()) and not (target / OUTPUT_MARK).is_file()
     except PermissionError as error:
         raise ReportgenError(
