@@ -118,22 +118,33 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def url_problem(value: str) -> str | None:
+    """Why value is not a full http(s) address a browser can open, or None."""
+    if any(character.isspace() for character in value):
+        return "it holds a space (write %20 in a path)"
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "it has an unmatched [ or ] (brackets only enclose an IPv6 address)"
+    try:
+        parts.port  # noqa: B018 - read for its check
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    if parts.scheme not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    return None
+
+
 def check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - read for its check: a port outside 0-65535 raises ValueError
-    except ValueError:  # e.g. an unclosed "[" or a port out of range
-        parts = None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or any(character.isspace() for character in value)
-    ):
+    problem = url_problem(value)
+    if problem is not None:
         raise click.BadParameter(
-            f"{value!r} is not an http(s) address. Give the full URL, e.g. https://USER.github.io/REPO/."
+            f"{value!r} is not an http(s) address: {problem}. Give the full URL, e.g. "
+            "https://USER.github.io/REPO/."
         )
     return value
 

@@ -91,7 +91,8 @@ def _check_replaceable(option: str, target: Path) -> None:
         raise ReportgenError(
             f"Cannot replace {option} {target}: this user may not write in it (was it made by "
             f"another user, or with sudo?). A build moves the old folder aside, which needs that. "
-            f"Make it writable (e.g. chmod -R u+w {target}), or choose another {option}."
+            f'Make it yours (sudo chown -R "$USER" {target}) or writable (chmod -R u+w '
+            f"{target}, if it is yours), or choose another {option}."
         )
     if existing and (target / ".git").exists():
         raise ReportgenError(

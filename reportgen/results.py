@@ -276,11 +276,13 @@ def check_results_file(docs_dir: Path) -> Path:
     return path
 
 
-def layout_error(docs_dir: Path, error: Exception) -> ReportgenError:
+def layout_error(docs_dir: Path, error: Exception, experiments: bool = True) -> ReportgenError:
     """For an earlier build's files of the right schema version whose fields are missing or of
-    other types than this reportgen reads (error: what reading them raised)."""
+    other types than this reportgen reads (error: what reading them raised; experiments: whether
+    experiments.json was read too)."""
+    beside = " (or experiments.json beside it)" if experiments else ""
     return ReportgenError(
-        f"{docs_dir / RESULTS_FILE} (or experiments.json beside it) does not have the layout this "
+        f"{docs_dir / RESULTS_FILE}{beside} does not have the layout this "
         f"reportgen ({reportgen.__version__}) renders ({type(error).__name__}: {error}); it was "
         "written by another version or edited by hand. Rebuild it with `reportgen build`."
     )

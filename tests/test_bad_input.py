@@ -557,7 +557,10 @@ def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
     monkeypatch.setattr(reportgen.publish, "_rerender_locked", _never_called)
     result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
     assert_clean_failure(
-        result, f"Cannot replace --docs-dir {docs}: this user may not write in it", "chmod -R u+w"
+        result,
+        f"Cannot replace --docs-dir {docs}: this user may not write in it",
+        'sudo chown -R "$USER"',
+        "chmod -R u+w",
     )
 
 

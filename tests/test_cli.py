@@ -83,8 +83,8 @@ def test_recorded_command_wraps_long_lines_and_parses_back_to_the_same_arguments
                     "--optimizer sgd."
                 ),
                 (
-                    "--width 64 changes nothing with --model study_cnn; it matters only with --model "
-                    "wide_cnn."
+                    "--width 64 changes nothing with --model study_cnn; it matters only with "
+                    "--model wide_cnn."
                 ),
             ],
         ),

@@ -18,22 +18,23 @@ from tests.conftest import assert_clean_failure, make_results
 @pytest.mark.parametrize("command", ["build", "render"])
 @pytest.mark.parametrize("option", ["--site-url", "--repo-url"])
 @pytest.mark.parametrize(
-    "url",
+    ("url", "why"),
     [
-        "github.com/lab/repo",  # no scheme
-        "https://[lab.github.io/repo/",  # urlsplit raises on an unclosed bracket
-        "https://lab.github.io]/repo/",
-        "https://lab.github.io:99999/repo/",  # a port past 65535
-        "https://:8080/",  # a port but no host
-        "https://lab.git hub.io/",
+        ("github.com/lab/repo", "it does not start with http:// or https://"),
+        ("https://[lab.github.io/repo/", "it has an unmatched [ or ]"),  # urlsplit raises on it
+        ("https://lab.github.io]/repo/", "it has an unmatched [ or ]"),
+        ("https://lab.github.io:99999/repo/", "its port is not a number from 0 to 65535"),
+        ("https://:8080/", "it names no host"),
+        ("https://lab.git hub.io/", "it holds a space"),
     ],
 )
 def test_urls_must_be_http_addresses(
-    runner: CliRunner, command: str, option: str, url: str
+    runner: CliRunner, command: str, option: str, url: str, why: str
 ) -> None:
     result = runner.invoke(main, [command, option, url])
     assert result.exit_code == 2, result.output
-    assert "is not an http(s) address" in result.output and "Traceback" not in result.output
+    assert f"is not an http(s) address: {why}" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,8 @@ def test_serve_refuses_a_results_file_of_another_layout(
     del results["dataset"][damage]
     write_results(results, tmp_path / "docs")
     result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
-    assert_clean_failure(result, "does not have the layout", f"KeyError: '{damage}'", "Rebuild it")
+    assert_clean_failure(result, "results.json does not have the layout", f"KeyError: '{damage}'")
+    assert "experiments.json" not in result.output  # serve reads only results.json
     assert "Serving" not in result.output
 
 

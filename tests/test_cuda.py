@@ -7,7 +7,6 @@ device tool, see benchmarks/RESULTS.md); which configs may be captured is checke
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 import pytest
@@ -140,7 +139,7 @@ def test_train_model_captures_where_it_can_and_not_elsewhere(
     trained = train_model(retina, quick(select_epoch="val_auc"))
     assert len(made) == 1 and made[0].captured
     assert trained.device.startswith("cuda") and len(trained.history) == 2
-    assert all(math.isfinite(stats.val_auc) for stats in trained.history)  # no NaN on the GPU
+    assert all(0.0 <= stats.val_auc <= 1.0 for stats in trained.history)  # False for NaN
     train_model(retina, quick(schedule="cosine", momentum=0.9))
     train_model(retina, quick(augment=True))
     assert len(made) == 1  # neither of those was captured

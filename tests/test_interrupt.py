@@ -131,7 +131,7 @@ def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
 def test_a_build_started_under_nohup_runs_on_when_its_terminal_closes(
     earlier_copy: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """nohup starts a program with SIGHUP ignored, to outlive the terminal: the guard keeps it so."""
+    """nohup starts a program with SIGHUP ignored, to outlive its terminal: the guard keeps it."""
     write_pages = _raising_after(reportgen.render.write_pages, SIGHUP)
     monkeypatch.setattr(reportgen.render, "write_pages", write_pages)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
