@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -332,12 +333,39 @@ def test_while_workers_train_the_display_is_told_that_time_passes(
     assert "epoch" not in events
 
 
+def test_a_build_whose_runs_workers_train_publishes_them_and_prints_no_epochs(
+    synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
+) -> None:
+    """The whole CLI build with --jobs 2: two runs to train, so two spawned workers train them."""
+    plan = tmp_path / "two.toml"
+    plan.write_text(
+        'seeds = [0]\n[[variants]]\nname = "baseline"\n'
+        '[[variants]]\nname = "fast"\nlr = 0.05\n[[variants]]\nname = "slow"\nlr = 0.002\n'
+    )
+    args = synthetic_build_args(
+        str(synthetic_retina_root), "--epochs", "1", "--experiments", str(plan), "--jobs", "2",
+        "--no-site", *dir_args(out_dirs),
+    )  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "experiment runs: 100%" in result.output and "2/2" in result.output
+    assert "training fast, seed 0" not in result.output  # workers report finished runs only
+    experiments = json.loads((out_dirs["docs"] / "data" / "experiments.json").read_text())
+    runs = {variant["name"]: variant["runs"][0] for variant in experiments["variants"]}
+    assert runs["baseline"]["reused"] is True  # the main build's run
+    worker_threads = max(1, (os.cpu_count() or 1) // 2)
+    for name in ("fast", "slow"):
+        assert runs[name]["reused"] is False and runs[name]["torch_threads"] == worker_threads
+        assert runs[name]["config"]["lr"] == {"fast": 0.05, "slow": 0.002}[name]
+    assert runs["fast"]["test"] != runs["slow"]["test"]
+    assert "| [fast](#fast)" in (out_dirs["docs"] / "experiments.md").read_text()
+
+
 def test_build_with_experiments_writes_json_page_and_links(
     synthetic_retina_root: Path, out_dirs: dict[str, Path], runner: CliRunner, tmp_path: Path
 ) -> None:
-    """The runs one at a time. No test runs a whole build with --jobs 2: the workers' path is
-    run to the end by test_while_workers_train_..., and through the CLI, interrupted, by
-    test_interrupt; what the pages say does not depend on who trained the runs."""
+    """The runs one at a time (test_a_build_whose_runs_workers_train_... runs --jobs 2); what
+    the pages say does not depend on who trained the runs."""
     plan = tmp_path / "small.toml"
     plan.write_text(
         "seeds = [0, 1]\n"
