@@ -220,7 +220,10 @@ def output_lock(*targets: Path) -> Iterator[None]:
     """Hold a lock file beside each target for the block, so two builds never write one folder.
 
     The lock is `.<name>.lock` in the target's parent; the operating system releases it when the
-    process ends, however it ends.
+    process ends, however it ends. Staging folders of the target found there once it is held
+    are a killed build's (SIGKILL, a power cut: no `finally` ran), since only the lock's holder
+    stages output: they are removed. Set-aside `.old-` folders are kept; they may hold the only
+    copy of an earlier output (see swap_into).
     """
     from filelock import FileLock, Timeout
 
@@ -235,4 +238,5 @@ def output_lock(*targets: Path) -> Iterator[None]:
                     f"{lock.lock_file}). Wait for it to finish, or give this build other "
                     "--docs-dir and --site-dir folders."
                 ) from None
+            _remove_all(sorted(target.parent.glob(f".{target.name}.staging-*")))
         yield

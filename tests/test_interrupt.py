@@ -217,6 +217,21 @@ def test_a_swap_that_cannot_be_undone_says_where_the_earlier_output_is_kept(
     assert tree_digest(kept) == docs_before  # not removed, not changed
 
 
+def test_staging_folders_of_a_killed_build_are_removed_by_the_next(
+    earlier_copy: dict[str, Path], tmp_path: Path
+) -> None:
+    """SIGKILL or a power cut runs no clean-up; the next build holding the lock does it."""
+    for name in (".docs.staging-k1ll3d", ".site.staging-k1ll3d"):
+        (tmp_path / name / "data").mkdir(parents=True)
+        (tmp_path / name / "data" / "results.json").write_text("{}")
+    set_aside = tmp_path / ".docs.old-k1ll3d" / "docs"  # possibly the only earlier output
+    shutil.copytree(earlier_copy["docs"], set_aside)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 0, result.output
+    assert _leftovers(tmp_path) == [".docs.old-k1ll3d"]
+    assert (set_aside / "data" / "results.json").is_file()
+
+
 def test_build_is_refused_while_another_holds_the_lock(
     earlier_copy: dict[str, Path], tmp_path: Path
 ) -> None:
