@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,22 @@ def _figure_jobs(
     return jobs
 
 
+@contextmanager
+def _write_failures_reported(outputs: OutputSettings) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in WRITE_FAILURES:
+            raise  # not the machine's doing: a bug, shown as one
+        folders = outputs.folders()
+        raise ReportgenError(
+            f"Could not write the new output ({error}). Nothing was published: "
+            f"{' and '.join(str(folder) for folder in folders)} "
+            f"{'are' if len(folders) > 1 else 'is'} as before. Free some disk space, or make the "
+            "output folders writable, then run the same command again."
+        ) from None
+
+
 def publish(
     results_data: dict[str, Any],
     run: cache.TrainedRun,
@@ -133,96 +151,68 @@ def publish(
 ) -> BuildOutcome:
     """Write data, figures, pages and site into staging folders, then swap them into place.
 
-    A write that fails (a full disk, a folder made read-only meanwhile) is reported as such; the
-    staging folders are removed and the earlier output is left as it was."""
-    try:
-        return _publish_staged(
-            results_data,
-            run,
-            outputs,
-            clock,
-            templates,
-            progress,
-            experiments_data,
-            keep_figures_from,
-        )
-    except OSError as error:
-        if error.errno not in WRITE_FAILURES:
-            raise  # not the machine's doing: a bug, shown as one
-        folders = " and ".join(str(folder) for folder in outputs.folders())
-        raise ReportgenError(
-            f"Could not write the new output ({error}). Nothing was published: {folders} "
-            f"{'are' if len(outputs.folders()) > 1 else 'is'} as before. Free some disk space, or "
-            "make the output folders writable, then run the same command again."
-        ) from None
-
-
-def _publish_staged(
-    results_data: dict[str, Any],
-    run: cache.TrainedRun,
-    outputs: OutputSettings,
-    clock: StageClock,
-    templates: render.Templates,
-    progress: Progress,
-    experiments_data: dict[str, Any] | None,
-    keep_figures_from: Path | None,
-) -> BuildOutcome:
-    # Figures and pages read the data as results.json and experiments.json hold it (NaN is null
-    # there), so a build draws and renders what a later `reportgen render` of its output reads.
-    # The timings stay the clock's own dict: Reproducibility lists the stages timed before it.
-    results_data = {**results.json_safe(results_data), "timings": clock.timings}
-    experiments_data = results.json_safe(experiments_data)
-    with output_folders.staging_dir_for(outputs.docs_dir) as docs_stage:
-        results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
-        results.write_per_class(results_data, docs_stage)
-        if experiments_data is not None:
-            results.write_experiments(experiments_data, docs_stage)
-        clock.run(
-            "figures",
-            lambda: _draw_or_reuse_figures(
-                results_data,
-                run,
-                experiments_data,
-                docs_stage,
-                keep_figures_from or outputs.docs_dir,
-                progress,
-            ),
-        )
-        n_pages = len(render.PAGES) + len(render.DOWNLOADS)
-        clock.run(
-            "render",
-            lambda: render.write_pages(
-                dict(
-                    progress.track(
-                        "pages",
-                        render.iter_pages(results_data, experiments_data, templates),
-                        n_pages,
-                    )
-                ),
-                docs_stage,
-                templates,
-            ),
-        )
-        results_data["timings"] = clock.timings
-        results.write_results(results_data, docs_stage)
-        if not outputs.build_site:
-            progress.on_commit()
-            output_folders.swap_into((docs_stage, outputs.docs_dir))
-            return BuildOutcome(results_data, outputs.docs_dir, None)
-        with output_folders.staging_dir_for(outputs.site_dir) as site_stage:
-            options = site.site_options(results_data, outputs.site_url, outputs.repo_url)
+    A write that fails for the machine's reasons (a full disk, a folder made read-only meanwhile)
+    is reported as such; the staging folders are removed and the earlier output is left as it
+    was. Other OSErrors are reportgen's own bugs and surface as they are."""
+    with _write_failures_reported(outputs):
+        # Figures and pages read the data as results.json and experiments.json hold it (NaN is null
+        # there), so a build draws and renders what a later `reportgen render` of its output reads.
+        # The timings stay the clock's own dict: Reproducibility lists the stages timed before it.
+        results_data = {**results.json_safe(results_data), "timings": clock.timings}
+        experiments_data = results.json_safe(experiments_data)
+        with output_folders.staging_dir_for(outputs.docs_dir) as docs_stage:
+            results.write_predictions(run.test_labels, run.test_probabilities, docs_stage)
+            results.write_per_class(results_data, docs_stage)
+            if experiments_data is not None:
+                results.write_experiments(experiments_data, docs_stage)
             clock.run(
-                "site",
-                lambda: site.build_site(
-                    docs_stage, site_stage, site.default_mkdocs_config(), options
+                "figures",
+                lambda: _draw_or_reuse_figures(
+                    results_data,
+                    run,
+                    experiments_data,
+                    docs_stage,
+                    keep_figures_from or outputs.docs_dir,
+                    progress,
+                ),
+            )
+            n_pages = len(render.PAGES) + len(render.DOWNLOADS)
+            clock.run(
+                "render",
+                lambda: render.write_pages(
+                    dict(
+                        progress.track(
+                            "pages",
+                            render.iter_pages(results_data, experiments_data, templates),
+                            n_pages,
+                        )
+                    ),
+                    docs_stage,
+                    templates,
                 ),
             )
             results_data["timings"] = clock.timings
-            for folder in (docs_stage, site_stage):
-                results.write_results(results_data, folder)
-            progress.on_commit()
-            output_folders.swap_into((docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir))
-    return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
+            results.write_results(results_data, docs_stage)
+            if not outputs.build_site:
+                progress.on_commit()
+                output_folders.swap_into((docs_stage, outputs.docs_dir))
+                return BuildOutcome(results_data, outputs.docs_dir, None)
+            with output_folders.staging_dir_for(outputs.site_dir) as site_stage:
+                options = site.site_options(results_data, outputs.site_url, outputs.repo_url)
+                clock.run(
+                    "site",
+                    lambda: site.build_site(
+                        docs_stage, site_stage, site.default_mkdocs_config(), options
+                    ),
+                )
+                results_data["timings"] = clock.timings
+                for folder in (docs_stage, site_stage):
+                    results.write_results(results_data, folder)
+                progress.on_commit()
+                output_folders.swap_into(
+                    (docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir)
+                )
+        return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
 
 
 def read_project_files(build_site: bool) -> render.Templates:

@@ -360,13 +360,19 @@ def test_output_dir_below_a_regular_file_is_refused(
     assert blocker.read_text() == "a regular file"
 
 
+def _copy_of_earlier_output(earlier_build: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """The earlier build's docs and site, copied into tmp_path (for tests that may change them)."""
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    shutil.copytree(earlier_build["docs"], docs)
+    shutil.copytree(earlier_build["site"], site)
+    return docs, site
+
+
 def _render_edited_results(
     earlier_build: dict[str, Path], tmp_path: Path, edit: Callable[[dict[str, Any]], None]
 ) -> tuple[Any, dict[Path, str], dict[Path, str]]:
     """Render a copy of the earlier build after edit(results); (result, digests before, after)."""
-    docs, site = tmp_path / "docs", tmp_path / "site"
-    shutil.copytree(earlier_build["docs"], docs)
-    shutil.copytree(earlier_build["site"], site)
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
     results_file = docs / "data" / "results.json"
     results = json.loads(results_file.read_text())
     edit(results)
@@ -374,6 +380,25 @@ def _render_edited_results(
     before = {folder: tree_digest(folder) for folder in (docs, site)}
     result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
     return result, before, {folder: tree_digest(folder) for folder in (docs, site)}
+
+
+def _render_while_drawing_raises(
+    error: Exception,
+    earlier_build: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Any, dict[Path, str], dict[Path, str]]:
+    """_render_edited_results with an input changed, so that every figure is drawn again, and
+    the ROC curves' drawing raising error."""
+    import reportgen.figure_plan
+
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", failing)
+    return _render_edited_results(
+        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
+    )
 
 
 def _drop_first_required_key(data: Path) -> None:
@@ -420,9 +445,7 @@ def test_render_refuses_damaged_earlier_output_and_changes_nothing(
     damage: Callable[[Path], None],
     phrases: tuple[str, ...],
 ) -> None:
-    docs, site = tmp_path / "docs", tmp_path / "site"
-    shutil.copytree(earlier_build["docs"], docs)
-    shutil.copytree(earlier_build["site"], site)
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
     damage(docs / "data")
     before = {folder: tree_digest(folder) for folder in (docs, site)}
     result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
@@ -479,37 +502,37 @@ def test_render_refuses_results_of_the_same_version_but_another_layout(
     assert after == before
 
 
-def test_a_bug_while_drawing_is_not_blamed_on_the_results_file(
-    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "bug",
+    [
+        ValueError("a bug in the drawing code"),
+        # Only a full disk, a read-only file system or permissions become "Could not write".
+        FileNotFoundError(2, "No such file or directory", "figures/roc.png"),
+    ],
+    ids=["ValueError", "FileNotFoundError"],
+)
+def test_a_bug_while_drawing_is_not_blamed_on_the_results_file_or_the_machine(
+    bug: Exception,
+    earlier_build: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Only the dry run over the file's fields turns errors into "edited by hand"; an error in
-    reportgen's own drawing code surfaces as the bug it is, and earlier output is kept."""
-    import reportgen.figure_plan
-
-    def broken(*_args: object, **_kwargs: object) -> None:
-        raise ValueError("a bug in the drawing code")
-
-    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", broken)
-    result, before, after = _render_edited_results(
-        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
-    )  # a changed input: every figure is drawn again
-    assert isinstance(result.exception, ValueError)
+    """Only the dry run over the file's fields turns errors into "edited by hand", and only the
+    machine's write failures into "Could not write"; an error in reportgen's own drawing code
+    surfaces as the bug it is, and earlier output is kept."""
+    result, before, after = _render_while_drawing_raises(bug, earlier_build, tmp_path, monkeypatch)
+    assert isinstance(result.exception, type(bug))
     assert "does not have the layout" not in result.output
+    assert "Could not write the new output" not in result.output
     assert after == before
 
 
 def test_a_full_disk_while_publishing_is_reported_and_earlier_output_kept(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import reportgen.figure_plan
-
-    def disk_full(*_args: object, **_kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", disk_full)
-    result, before, after = _render_edited_results(
-        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
-    )  # a changed input: every figure is drawn again
+    result, before, after = _render_while_drawing_raises(
+        OSError(28, "No space left on device"), earlier_build, tmp_path, monkeypatch
+    )
     assert_clean_failure(
         result,
         "Could not write the new output ([Errno 28] No space left on device)",
@@ -520,24 +543,6 @@ def test_a_full_disk_while_publishing_is_reported_and_earlier_output_kept(
     assert not [path for path in tmp_path.iterdir() if ".staging-" in path.name]
 
 
-def test_an_os_error_that_is_not_the_machines_is_shown_as_the_bug_it_is(
-    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only a full disk, a read-only file system or permissions become "Could not write"."""
-    import reportgen.figure_plan
-
-    def missing(*_args: object, **_kwargs: object) -> None:
-        raise FileNotFoundError(2, "No such file or directory", "figures/roc.png")
-
-    monkeypatch.setattr(reportgen.figure_plan, "plot_roc_curves", missing)
-    result, before, after = _render_edited_results(
-        earlier_build, tmp_path, lambda results: results["history"][0].update(train_loss=9.0)
-    )
-    assert isinstance(result.exception, FileNotFoundError)
-    assert "Could not write the new output" not in result.output
-    assert after == before
-
-
 def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -545,9 +550,7 @@ def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
     after every figure and page had been made."""
     import os
 
-    docs, site = tmp_path / "docs", tmp_path / "site"
-    shutil.copytree(earlier_build["docs"], docs)
-    shutil.copytree(earlier_build["site"], site)
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
     real_access = os.access
 
     def read_only_docs(path: Any, mode: int) -> bool:  # as for another user (tests may be root)
@@ -612,9 +615,7 @@ def test_an_earlier_output_folder_holding_a_git_repository_is_never_replaced(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`git init` in site/ to push it to a pages branch: the next build would delete the history."""
-    docs, site = tmp_path / "docs", tmp_path / "site"
-    shutil.copytree(earlier_build["docs"], docs)
-    shutil.copytree(earlier_build["site"], site)
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
     (site / ".git").mkdir()
     (site / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
     before = {folder: tree_digest(folder) for folder in (docs, site)}
@@ -684,9 +685,7 @@ def test_a_refused_build_creates_no_folders(
 def test_render_refuses_a_site_folder_that_holds_the_working_folder(
     earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    docs, site = tmp_path / "docs", tmp_path / "site"
-    shutil.copytree(earlier_build["docs"], docs)
-    shutil.copytree(earlier_build["site"], site)
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
     (site / "work").mkdir()
     monkeypatch.chdir(site / "work")
     result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
