@@ -124,8 +124,10 @@ def url_problem(value: str) -> str | None:
         return "it holds a space (write %20 in a path)"
     try:
         parts = urlsplit(value)
-    except ValueError:
-        return "it has an unmatched [ or ] (brackets only enclose an IPv6 address)"
+    except ValueError as error:
+        if value.count("[") != value.count("]"):
+            return "it has an unmatched [ or ]"
+        return f"it cannot be read as an address ({error}; brackets only enclose an IPv6 address)"
     try:
         parts.port  # noqa: B018 - read for its check
     except ValueError:

@@ -9,6 +9,8 @@ and site exactly as they were.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -91,8 +93,9 @@ def _check_replaceable(option: str, target: Path) -> None:
         raise ReportgenError(
             f"Cannot replace {option} {target}: this user may not write in it (was it made by "
             f"another user, or with sudo?). A build moves the old folder aside, which needs that. "
-            f'Make it yours (sudo chown -R "$USER" {target}) or writable (chmod -R u+w '
-            f"{target}, if it is yours), or choose another {option}."
+            f'Make it yours (sudo chown -R "$USER" {shlex.quote(str(target))}) or writable '
+            f"(chmod -R u+rwX {shlex.quote(str(target))}, if it is yours), or choose another "
+            f"{option}."
         )
     if existing and (target / ".git").exists():
         raise ReportgenError(
@@ -161,7 +164,8 @@ def _folder_mode() -> int:
 def staging_dir_for(target: Path) -> Iterator[Path]:
     """A fresh empty folder beside target, removed on exit (swap_into moves it away on success)."""
     _check_writable_parent(target, create=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.resolve().parent))
+    resolved = target.resolve()  # named as the lock and the clean-up name it (output_lock)
+    staging = Path(tempfile.mkdtemp(prefix=f".{resolved.name}.staging-", dir=resolved.parent))
     staging.chmod(
         _folder_mode()
     )  # mkdtemp makes it owner-only; the published folder must be readable
@@ -192,11 +196,13 @@ def swap_into(*moves: tuple[Path, Path]) -> None:
             os.replace(staging, target)
             moved_in.append((target, staging))
     except OSError as error:
+        restored = []
         try:
             for source, destination in [*reversed(moved_in), *reversed(set_aside)]:
                 os.replace(source, destination)
+                restored.append(source)
         except OSError as undo_error:  # the earlier output stays where it was set aside
-            kept = ", ".join(str(source) for source, _ in set_aside)
+            kept = ", ".join(str(source) for source, _ in set_aside if source not in restored)
             raise ReportgenError(
                 f"Could not move the new output into place ({error}), nor put the earlier output "
                 f"back ({undo_error}). The earlier output is kept in {kept}: move it back by hand "
@@ -238,5 +244,16 @@ def output_lock(*targets: Path) -> Iterator[None]:
                     f"{lock.lock_file}). Wait for it to finish, or give this build other "
                     "--docs-dir and --site-dir folders."
                 ) from None
-            _remove_all(sorted(target.parent.glob(f".{target.name}.staging-*")))
+            _remove_all(_staging_dirs_of(target))
         yield
+
+
+def _staging_dirs_of(target: Path) -> list[Path]:
+    """The folders staging_dir_for made beside target: its prefix and mkdtemp's 8 characters, so
+    never another target's (`.docs.staging-x` may be a folder of its own, with its own staging)."""
+    made = re.compile(rf"\.{re.escape(target.name)}\.staging-[a-z0-9_]{{8}}")
+    return sorted(
+        path
+        for path in target.parent.iterdir()
+        if made.fullmatch(path.name) and path.is_dir() and not path.is_symlink()
+    )

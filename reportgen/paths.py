@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -15,6 +16,10 @@ def stat_or_none(path: Path) -> os.stat_result | None:
         return path.stat()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a loop of symbolic links: nothing to find, as before
+            return None
+        raise
 
 
 def is_folder(found: os.stat_result | None) -> bool:

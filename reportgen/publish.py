@@ -62,7 +62,7 @@ def _draw_or_reuse_figures(
     earlier_manifest = earlier_docs / digest_file
     manifest = earlier_manifest.read_text() if earlier_manifest.is_file() else ""
     if figure_plan.reusable_figures(manifest, digest, earlier_docs / "figures"):
-        shutil.copytree(earlier_docs / "figures", docs_stage / "figures")
+        _copy_files(earlier_docs / "figures", docs_stage / "figures")
     else:
         # A re-render copies the sample grids, which need the data file to draw; checked before
         # drawing the rest, so a missing one fails at once.
@@ -97,6 +97,16 @@ def _draw_or_reuse_figures(
         manifest = figure_plan.figures_manifest(digest, docs_stage / "figures")
     (docs_stage / digest_file).parent.mkdir(parents=True, exist_ok=True)
     (docs_stage / digest_file).write_text(manifest)  # a reused folder keeps its checked manifest
+
+
+def _copy_files(source: Path, destination: Path) -> None:
+    """source's files into destination, one at a time: a failed write raises its own OSError
+    (ENOSPC, ...), where copytree would gather the failures into a shutil.Error without one."""
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            target = destination / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
 
 
 def _figure_jobs(

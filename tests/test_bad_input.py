@@ -502,6 +502,23 @@ def test_render_refuses_results_of_the_same_version_but_another_layout(
     assert after == before
 
 
+def test_a_full_disk_while_copying_the_earlier_figures_is_reported_and_output_kept(
+    earlier_build: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged inputs: the figures are copied, not drawn (render's usual path). copytree
+    gathered a full disk into a shutil.Error without an errno, which surfaced as a bug."""
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
+    before = {folder: tree_digest(folder) for folder in (docs, site)}
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copy2", disk_full)
+    result = CliRunner().invoke(main, ["render", "--docs-dir", str(docs), "--site-dir", str(site)])
+    assert_clean_failure(result, "Could not write the new output ([Errno 28] No space left")
+    assert {folder: tree_digest(folder) for folder in (docs, site)} == before
+
+
 @pytest.mark.parametrize(
     "bug",
     [
@@ -562,8 +579,8 @@ def test_an_output_folder_this_user_may_not_write_in_is_refused_before_any_work(
     assert_clean_failure(
         result,
         f"Cannot replace --docs-dir {docs}: this user may not write in it",
-        'sudo chown -R "$USER"',
-        "chmod -R u+w",
+        f'sudo chown -R "$USER" {docs}',
+        f"chmod -R u+rwX {docs}",
     )
 
 

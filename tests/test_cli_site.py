@@ -23,6 +23,7 @@ from tests.conftest import assert_clean_failure, make_results
         ("github.com/lab/repo", "it does not start with http:// or https://"),
         ("https://[lab.github.io/repo/", "it has an unmatched [ or ]"),  # urlsplit raises on it
         ("https://lab.github.io]/repo/", "it has an unmatched [ or ]"),
+        ("https://[lab]/", "it cannot be read as an address ('lab' does not appear to be an IPv4"),
         ("https://lab.github.io:99999/repo/", "its port is not a number from 0 to 65535"),
         ("https://:8080/", "it names no host"),
         ("https://lab.git hub.io/", "it holds a space"),

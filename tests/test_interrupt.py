@@ -212,7 +212,7 @@ def test_a_swap_that_cannot_be_undone_says_where_the_earlier_output_is_kept(
         result,
         "Could not move the new output into place ([Errno 28] No space left on device)",
         "nor put the earlier output back ([Errno 13] Permission denied)",
-        f"The earlier output is kept in {kept}",
+        f"The earlier output is kept in {kept}: move it back",  # not site's, put back first
     )
     assert tree_digest(kept) == docs_before  # not removed, not changed
 
@@ -221,14 +221,15 @@ def test_staging_folders_of_a_killed_build_are_removed_by_the_next(
     earlier_copy: dict[str, Path], tmp_path: Path
 ) -> None:
     """SIGKILL or a power cut runs no clean-up; the next build holding the lock does it."""
-    for name in (".docs.staging-k1ll3d", ".site.staging-k1ll3d"):
+    # As mkdtemp names them (8 characters), and a folder that only looks alike: not touched.
+    for name in (".docs.staging-k1ll3d_0", ".site.staging-k1ll3d_0", ".docs.staging-mine"):
         (tmp_path / name / "data").mkdir(parents=True)
         (tmp_path / name / "data" / "results.json").write_text("{}")
-    set_aside = tmp_path / ".docs.old-k1ll3d" / "docs"  # possibly the only earlier output
+    set_aside = tmp_path / ".docs.old-k1ll3d_0" / "docs"  # possibly the only earlier output
     shutil.copytree(earlier_copy["docs"], set_aside)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 0, result.output
-    assert _leftovers(tmp_path) == [".docs.old-k1ll3d"]
+    assert _leftovers(tmp_path) == [".docs.old-k1ll3d_0", ".docs.staging-mine"]
     assert (set_aside / "data" / "results.json").is_file()
 
 
