@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -181,7 +182,8 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> DataFi
     except OSError as error:
         raise ReportgenError(
             f"Cannot read the data file {path} ({error.strerror}). Let this user read it "
-            f"(e.g. chmod u+r {path}), or point --data-root at a folder with a readable copy."
+            f"(e.g. chmod u+r {shlex.quote(str(path))}), or point --data-root at a folder with a "
+            "readable copy."
         ) from None
     with opened as handle:
         identity = _identity(handle)  # before hashing: a write meanwhile changes it too
