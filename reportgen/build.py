@@ -17,7 +17,6 @@ from reportgen.data import DataFile, LoadedDataset, locate_dataset, read_dataset
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
 from reportgen.experiments import ExperimentPlan, load_plan
-from reportgen.interrupt import start_resource_tracker
 from reportgen.progress import Progress, StageClock, silenced
 from reportgen.publish import BuildOutcome, publish, read_project_files
 from reportgen.reference import colour_reference, reference_key
@@ -108,8 +107,6 @@ def build(
         "the working folder": Path.cwd(),
     }
     plan = load_plan(config.experiments) if config.experiments is not None else None
-    if plan is not None:  # before any progress bar: tqdm's lock can start it otherwise (spawn)
-        start_resource_tracker()
     check_settings(config, plan)
     for note in inert_option_notes(config, plan, given):
         progress.on_stage(note)

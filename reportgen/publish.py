@@ -26,8 +26,14 @@ from reportgen.progress import Progress, StageClock
 # a read-only file system, or permissions changed while the build ran.
 WRITE_FAILURES = frozenset(
     code
-    for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG, errno.EROFS)
-    + (errno.EACCES, errno.EPERM)
+    for code in (
+        errno.ENOSPC,
+        getattr(errno, "EDQUOT", None),  # not on every platform
+        errno.EFBIG,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+    )
     if code is not None
 )
 

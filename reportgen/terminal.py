@@ -4,6 +4,7 @@ it ends with. Only the CLI uses this; the build itself never prints."""
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,12 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
     from tqdm.auto import tqdm
 
     from reportgen.progress import Progress
+
+    # The bars are drawn by this process's threads alone. tqdm's default lock is also a
+    # multiprocessing lock, which under the spawn and forkserver start methods would start
+    # multiprocessing's resource tracker before interrupt.start_resource_tracker can start it
+    # with SIGHUP blocked.
+    tqdm.set_lock(threading.RLock())
 
     bar: dict[str, Any] = {}
     # Which run the "run epochs" bar counts: a disabled (quiet) tqdm keeps no desc to ask.

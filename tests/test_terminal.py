@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -27,3 +28,16 @@ def test_runs_trained_one_after_another_each_get_an_epochs_bar(
     else:
         assert "training baseline, seed 0" in shown and "training weighted, seed 0" in shown
         assert "experiment runs" in shown and "2/2" in shown
+
+
+def test_the_bars_take_no_multiprocessing_lock() -> None:
+    """tqdm's default lock holds a multiprocessing lock, which under spawn or forkserver starts
+    multiprocessing's resource tracker before start_resource_tracker can start it with SIGHUP
+    blocked; the bars are drawn by this process's threads alone."""
+    from tqdm.auto import tqdm
+    from tqdm.std import TqdmDefaultWriteLock
+
+    with progress_bars(False, 2, lambda: None):
+        lock = tqdm.get_lock()
+    assert not isinstance(lock, TqdmDefaultWriteLock)
+    assert isinstance(lock, type(threading.RLock()))
