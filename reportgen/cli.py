@@ -122,6 +122,13 @@ def _invoked_command() -> str:
 @click.version_option(package_name="reportgen")
 def main() -> None:
     """Train the study's CNN on a MedMNIST dataset and publish the results as a static site."""
+    try:
+        Path.cwd()
+    except FileNotFoundError:  # every relative path, and the checks of what lies where, need it
+        raise click.ClickException(
+            "The working folder no longer exists: it was deleted or moved while this shell was "
+            "in it. Change to an existing folder (cd) and run the command again."
+        ) from None
 
 
 @main.command(short_help="Train, evaluate and publish the study's CNN as a site.")

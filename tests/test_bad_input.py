@@ -710,6 +710,20 @@ def test_render_refuses_a_site_folder_that_holds_the_working_folder(
     assert (site / "work").is_dir()
 
 
+@pytest.mark.parametrize("command", ["build", "render", "serve"])
+def test_a_deleted_working_folder_is_a_clear_error(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shell's folder was removed under it (rm -r from another terminal)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = CliRunner().invoke(main, [command])
+    assert_clean_failure(result, "working folder no longer exists", "cd")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("below", ["", "sub"])
 def test_a_cache_dir_that_cannot_be_a_folder_is_refused_before_training(
     below: str,
