@@ -264,13 +264,13 @@ def render(
 def serve(docs_dir: Path, dev_addr: str) -> None:
     """Preview the site at --dev-addr, rebuilding it when a page in --docs-dir changes (Ctrl-C stops)."""
     from reportgen import site
-    from reportgen.results import layout_error, read_results
+    from reportgen.results import LAYOUT_ERRORS, layout_error, read_results
 
     try:
         results_data = read_results(docs_dir)
         try:
             options = site.site_options(results_data, None, results_data["config"].get("repo_url"))
-        except (KeyError, TypeError, AttributeError) as error:  # a file edited by hand
+        except LAYOUT_ERRORS as error:  # a file edited by hand
             raise layout_error(docs_dir, error, experiments=False) from None
         click.echo(f"Serving {docs_dir} at http://{dev_addr}/ (Ctrl-C stops)", err=True)
         site.serve_site(docs_dir, site.default_mkdocs_config(), dev_addr, options)

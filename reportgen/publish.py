@@ -277,7 +277,7 @@ def _check_layout(
         render.render_pages(results_data, experiments_data, templates)  # about 0.2 s
         _figure_jobs(results_data, run, experiments_data, docs_dir)  # listed, not drawn
         site.site_options(results_data, None, None)
-    except (KeyError, IndexError, TypeError, ValueError, jinja2.UndefinedError) as error:
+    except (*results.LAYOUT_ERRORS, jinja2.UndefinedError) as error:
         # The schema version matched, but a field is missing or of another type.
         raise results.layout_error(docs_dir, error) from None
 

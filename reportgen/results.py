@@ -276,6 +276,11 @@ def check_results_file(docs_dir: Path) -> Path:
     return path
 
 
+# What reading a results.json of the right schema version raises when a field is missing or of
+# another type (edited by hand, or written by another version): layout_error reports it.
+LAYOUT_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
 def layout_error(docs_dir: Path, error: Exception, experiments: bool = True) -> ReportgenError:
     """For an earlier build's files of the right schema version whose fields are missing or of
     other types than this reportgen reads (error: what reading them raised; experiments: whether
