@@ -294,7 +294,23 @@ def _rerender_locked(
     import numpy as np
 
     results_data = results.read_results(docs_dir)
-    n_classes = len(results_data["dataset"]["class_names"])
+    try:  # what is read before the dry run (_check_layout) reads the rest
+        n_classes = len(results_data["dataset"]["class_names"])
+        earlier = results_data["config"]
+        urls = {
+            "site_url": site_url if site_url is not None else earlier.get("site_url"),
+            "repo_url": repo_url if repo_url is not None else earlier.get("repo_url"),
+        }
+        earlier.update(urls)
+        # The stages this command does not repeat keep the earlier build's seconds; the page
+        # shows the live clock, as a build's does (render and site are timed after the pages).
+        kept_timings = {
+            stage: seconds
+            for stage, seconds in results_data["timings"].items()
+            if stage not in ("figures", "render", "site")
+        }
+    except results.LAYOUT_ERRORS as error:
+        raise results.layout_error(docs_dir, error) from None
     labels, probabilities = results.read_predictions(docs_dir, n_classes)
     run = cache.TrainedRun(
         record={},
@@ -303,21 +319,9 @@ def _rerender_locked(
         sample_images=np.zeros((0,), dtype=np.uint8),
         sample_counts=np.zeros((0,), dtype=np.int64),
     )
-    earlier = results_data["config"]
-    urls = {
-        "site_url": site_url if site_url is not None else earlier.get("site_url"),
-        "repo_url": repo_url if repo_url is not None else earlier.get("repo_url"),
-    }
-    earlier.update(urls)
     outputs = OutputSettings(docs_dir, site_dir, build_site, urls["site_url"], urls["repo_url"])
     clock = StageClock(progress)
-    # The stages this command does not repeat keep the earlier build's seconds; the page shows
-    # the live clock, as a build's does (render and site are timed after the pages are written).
-    clock.timings.update(
-        (stage, seconds)
-        for stage, seconds in results_data["timings"].items()
-        if stage not in ("figures", "render", "site")
-    )
+    clock.timings.update(kept_timings)
     results_data["timings"] = clock.timings
     experiments_data = results.read_experiments(docs_dir)
     _check_layout(docs_dir, results_data, experiments_data, run, templates)

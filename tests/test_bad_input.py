@@ -485,8 +485,20 @@ def test_render_refuses_results_of_another_schema_version(
         (lambda results: results["dataset"].update(class_names=["only one"]), "IndexError"),
         # (A null AUC is no error: a build writes one for a test split of one class.)
         (lambda results: results["test"].update(auc="0.7"), "TypeError"),
+        # Read before the dry run of the pages: which URLs, classes and stage times to keep.
+        (lambda results: results.update(config=["not", "a", "mapping"]), "AttributeError"),
+        (lambda results: results.update(dataset="DermaMNIST"), "TypeError"),
+        (lambda results: results.update(timings=[1.0, 2.0]), "AttributeError"),
     ],
-    ids=["field missing", "wrong type", "fewer classes than predictions", "AUC as text"],
+    ids=[
+        "field missing",
+        "wrong type",
+        "fewer classes than predictions",
+        "AUC as text",
+        "config a list",
+        "dataset a name",
+        "timings a list",
+    ],
 )
 def test_render_refuses_results_of_the_same_version_but_another_layout(
     edit: Callable[[dict[str, Any]], None],
