@@ -175,8 +175,13 @@ def make_schedule(
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if config.schedule == "onecycle":
+        # OneCycleLR also cycles momentum (0.95 -> 0.85 -> 0.95) by default: kept for AdamW's
+        # beta1, the usual one-cycle recipe, but SGD keeps the momentum its config sets.
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total_steps
+            optimizer,
+            max_lr=config.lr,
+            total_steps=total_steps,
+            cycle_momentum=config.optimizer == "adamw",
         )
     return None
 

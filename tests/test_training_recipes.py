@@ -391,7 +391,8 @@ def test_every_switch_trains_to_valid_probabilities(
         {},  # the study's recipe: plain SGD at a constant rate, nothing else switched on
         {"optimizer": "adamw", "lr": 0.001, "weight_decay": 1e-4, "schedule": "onecycle"},
         {"momentum": 0.9, "weight_decay": 5e-4, "schedule": "cosine", "grad_clip": 1.0},
-        {"label_smoothing": 0.1, "augment": True, "lr": 0.005},
+        # One-cycle with SGD keeps the momentum as set (OneCycleLR would cycle it 0.85-0.95).
+        {"label_smoothing": 0.1, "augment": True, "momentum": 0.5, "schedule": "onecycle"},
     ],
 )
 def test_each_optimisation_switch_reaches_every_training_step(
@@ -421,6 +422,7 @@ def test_each_optimisation_switch_reaches_every_training_step(
                 "lr": group["lr"],
                 "weight_decay": group["weight_decay"],
                 "momentum": group.get("momentum"),
+                "beta1": group["betas"][0] if "betas" in group else None,
                 "label_smoothing": recipe.loss_function.label_smoothing,
             }
         )
@@ -446,6 +448,9 @@ def test_each_optimisation_switch_reaches_every_training_step(
     assert {step["weight_decay"] for step in steps} == {config.weight_decay}
     if config.optimizer == "sgd":
         assert {step["momentum"] for step in steps} == {config.momentum}
+    elif config.schedule == "onecycle":  # AdamW's beta1 cycles against the rate, as documented
+        beta1 = np.array([step["beta1"] for step in steps])
+        assert beta1.max() == pytest.approx(0.95) and beta1.min() < 0.86
     assert {step["label_smoothing"] for step in steps} == {config.label_smoothing}
     assert clipped_at == ([config.grad_clip] * total if config.grad_clip > 0 else [])
     assert sum(augmented) == (len(retina.train.labels) if config.augment else 0)  # every image
