@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from reportgen.seeds import member_seeds
+
 DEFAULT_DATASET = "dermamnist"
 
 
@@ -51,7 +53,6 @@ DEFAULT_SITE_DIR = Path("site")
 DEFAULT_CACHE_DIR = Path(".reportgen")
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
-ENSEMBLE_SEED_STRIDE = 1000  # member i trains with seed + 1000 i: apart from the seeds of a plan
 
 
 def _number(value: float) -> str:
@@ -201,14 +202,9 @@ def inert_fields(config: BuildConfig) -> set[str]:
     return {field for field, (other, value) in NEEDS.items() if getattr(config, other) != value}
 
 
-def member_seeds(config: BuildConfig) -> list[int]:
-    """The seed of each network of the run; the first is the run's own seed."""
-    return [config.seed + ENSEMBLE_SEED_STRIDE * member for member in range(config.ensemble)]
-
-
 def settings_conflict(config: BuildConfig) -> str | None:
     """Why settings that are each in range do not work together, or None when they do."""
-    largest_seed = max(member_seeds(config))
+    largest_seed = max(member_seeds(config.seed, config.ensemble))
     if config.patience and config.select_epoch == "last":
         return (
             f"patience = {config.patience} with select_epoch = last: early stopping waits for a "

@@ -21,12 +21,11 @@ import numpy as np
 from reportgen.config import (
     BOUNDS,
     CHOICES,
-    ENSEMBLE_SEED_STRIDE,
     NON_TRAINING_FIELDS,
     BuildConfig,
-    member_seeds,
 )
 from reportgen.errors import ReportgenError
+from reportgen.seeds import ENSEMBLE_SEED_STRIDE, member_seeds
 from reportgen.study import NEXT_STEPS
 
 SUMMARY_METRICS = ("accuracy", "auc", "balanced_accuracy", "macro_f1")
@@ -113,7 +112,7 @@ class ExperimentPlan:
             first_with: dict[int, int] = {}  # a network's seed -> the plan seed whose run trains it
             for seed in self.seeds:
                 config = self.config_for(base, variant, seed)
-                for member in member_seeds(config):
+                for member in member_seeds(config.seed, config.ensemble):
                     if member in first_with:
                         return (
                             f"variant {variant.name!r}: seeds {first_with[member]} and {seed} "

@@ -197,6 +197,7 @@ FIGURE_SOURCES = (
     "experiments.py",
     "study.py",
     "config.py",
+    "seeds.py",
     "cache.py",
     "digest.py",
 )

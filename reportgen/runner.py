@@ -12,12 +12,13 @@ import torch
 
 from reportgen.cache import TrainedRun
 from reportgen.catalog import medmnist_version
-from reportgen.config import BuildConfig, member_seeds
+from reportgen.config import BuildConfig
 from reportgen.crossfit import cross_fitted_probabilities
 from reportgen.data import SPLITS, LoadedDataset, class_counts
 from reportgen.device import describe_device, resolve_device
 from reportgen.evaluate import summarize_split, summarize_test
 from reportgen.model import count_parameters, describe_layers
+from reportgen.seeds import member_seeds
 from reportgen.thresholds import apply_offsets, tune_offsets
 from reportgen.train import (
     EpochStats,
@@ -66,7 +67,7 @@ def run_training(
     started = time.perf_counter()
     members = [
         train_model(dataset, dataclasses.replace(config, seed=seed), on_epoch=on_epoch)
-        for seed in member_seeds(config)
+        for seed in member_seeds(config.seed, config.ensemble)
     ]
     trained = members[0]
     train_seconds = time.perf_counter() - started
@@ -118,7 +119,7 @@ def run_training(
             "selected_epoch": trained.selected_epoch,
             "epochs_run": len(trained.history),
             "stopped_early": trained.stopped_early,
-            "ensemble_seeds": member_seeds(config),
+            "ensemble_seeds": member_seeds(config.seed, config.ensemble),
             "ensemble_selected_epochs": [member.selected_epoch for member in members],
             "class_offsets": offsets.tolist(),
         },

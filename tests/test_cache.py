@@ -24,7 +24,8 @@ from tests.conftest import dir_args, reportgen_imports, synthetic_build_args
 
 
 def test_code_version_covers_every_module_training_runs() -> None:
-    # errors.py holds message text only; config.py's training fields are in the key as values;
+    # errors.py holds message text only; config.py's training fields are in the key as values
+    # (what training computes from them, such as the ensemble's seeds, lives in hashed modules);
     # fetch.py (and what only it imports) only finds or downloads the data file, whose MD5 is in
     # the key.
     not_digested = {"errors.py", "config.py"}
