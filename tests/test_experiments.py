@@ -481,6 +481,7 @@ def test_build_with_experiments_writes_json_page_and_links(
         # As the line under each variant gives them: whole, or to one decimal (3.5 images a run).
         mean, sd = fmt_mean_count(np.mean(called)), fmt_mean_count(np.std(called, ddof=1))
         assert cell == f"{mean}\u00a0±\u00a0{sd}", line
+    assert "(the sample standard deviation, dividing by n − 1:" in page  # as computed above
     # The recall chart's table: each variant's mean test recall of every class.
     for variant in experiments["variants"]:
         recall_row = next(
