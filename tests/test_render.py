@@ -1229,8 +1229,11 @@ def test_every_page_describes_the_recipe_the_build_ran_not_the_studys() -> None:
     results["selection"].update(selected_epoch=7, ensemble_seeds=[0, 1000, 2000])
     pages = render_pages(results)
     study_words = ["SGD", "Four 3×3 convolutions", "the weights after the last epoch"]
-    for name in ("model-card.md", "data/model_card.md", "training.md", "model.md"):
+    for name in ("model-card.md", "data/model_card.md", "training.md", "model.md", "next-steps.md"):
         assert not [words for words in study_words if words in pages[name]], name
+    assert (
+        "With AdamW, learning rate 0.003, weight decay 0.0001 (this run" in pages["next-steps.md"]
+    )
     for card in (pages["model-card.md"], pages["data/model_card.md"]):
         assert "AdamW, learning rate 0.003, weight decay 0.0001" in card
         assert (
