@@ -50,9 +50,13 @@ REFERENCES = {
             "model": "VGG16, ImageNet-pretrained, mean of 3 seeds",
             "accuracy": 0.766,
             "auc": 0.927,
-            "resolution": "28×28 (upscaled input)",
+            # The repository's train.py pads each 28x28 image with zeros (after normalising)
+            # to the 224x224 input the pretrained network expects; it does not resize it.
+            "resolution": "28×28 (zero-padded to 224×224)",
             "source": "MedMNIST+, Doerrich et al., Scientific Reports 2025",
-            "like_for_like": "no: pretrained on ImageNet, far larger model",
+            "code": "https://github.com/sdoerrich97/rethinking-model-prototyping-MedMNISTPlus",
+            "like_for_like": "no: pretrained on ImageNet, a far larger model, and each image "
+            "placed in a 224×224 canvas of zeros",
         },
     ],
     "retinamnist": [

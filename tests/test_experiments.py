@@ -614,7 +614,12 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     page = (out_dirs["docs"] / "experiments.md").read_text()
     published = page.split("## Published results")[1].split("## Variants")[0]
     assert "| ResNet-18 (28) | 0.735 | 0.917 | 28×28 |" in published
-    assert "| 0.766 | 0.927 |" in published and "pretrained on ImageNet" in published
+    assert (
+        "| 0.766 | 0.927 | 28×28 (zero-padded to 224×224) | MedMNIST+, Doerrich et al., Scientific "
+        "Reports 2025 ([code](https://github.com/sdoerrich97/rethinking-model-prototyping-"
+        "MedMNISTPlus)) |"
+    ) in published
+    assert "pretrained on ImageNet" in published
     reportgen_row = next(line for line in published.splitlines() if "reportgen:" in line)
     assert reportgen_row.endswith("| no: an unofficial file, not the benchmark's images |")
     colour_row = next(line for line in published.splitlines() if "Logistic regression" in line)
