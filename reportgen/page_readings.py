@@ -72,14 +72,22 @@ def study_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     if results["dataset"]["flag"] != study.STUDY_DATASET:
         return None
     classes = results["test"]["report"]["classes"]
+    train_counts = results["dataset"]["counts"]["train"]
     rows = []
-    for row, quoted in zip(classes, study.STUDY_TEST["per_class"], strict=True):
+    for row, quoted, prevalence, train_count in zip(
+        classes,
+        study.STUDY_TEST["per_class"],
+        study.STUDY_TEST["prevalence_percent"],
+        train_counts,
+        strict=True,
+    ):
         precision, recall, f1, support = quoted
         rows.append(
             {
                 "name": row["name"],
                 "study": {"precision": precision, "recall": recall, "f1": f1, "support": support},
                 "run": row,
+                "prevalence": {"study": prevalence, "run": 100 * train_count / sum(train_counts)},
             }
         )
     changes = recipe_changes(results["config"])

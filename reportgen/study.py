@@ -20,6 +20,9 @@ STUDY_TEST = {
         (0.74, 0.99, 0.84, 1341),
         (0.00, 0.00, 0.00, 29),
     ],
+    # The study's prevalence column: each class's share of the training split, in %
+    # (DermaMNIST's official train counts over 7,007).
+    "prevalence_percent": [3.25, 5.12, 10.97, 1.14, 11.12, 66.98, 1.41],
 }
 
 WHY_CNN = [

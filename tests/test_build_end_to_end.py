@@ -149,8 +149,10 @@ def test_index_shows_the_study_beside_this_run(derma_build: dict[str, Any]) -> N
     assert "## The study vs this run" in index
     accuracy = derma_build["results"]["test"]["accuracy"]
     assert re.search(rf"\| Accuracy \| {STUDY_TEST['accuracy']:.2f} \| {accuracy:.3f} \|", index)
+    train = derma_build["results"]["dataset"]["counts"]["train"]
     melanoma = (
-        r"\| melanoma \| 0\.38 / \d\.\d\d \| 0\.04 / \d\.\d\d \| 0\.07 / \d\.\d\d \| 223 / 223 \|"
+        r"\| melanoma \| 0\.38 / \d\.\d\d \| 0\.04 / \d\.\d\d \| 0\.07 / \d\.\d\d \| 223 / 223 \| "
+        rf"11\.12 / {100 * train[4] / sum(train):.2f} \|"
     )
     assert re.search(melanoma, index), index
 

@@ -1800,6 +1800,10 @@ def test_the_study_comparison_says_when_it_cannot_compare_and_what_the_run_chang
     section = page.split("## The study vs this run")[1].split("## Findings")[0]
     assert "cannot be compared" not in section and "changed the study's recipe" not in section
     assert "| | Study | This run |" in section
+    # The study's prevalence column beside this run's share of each class in its training split.
+    train = official["dataset"]["counts"]["train"]
+    melanoma = next(line for line in section.splitlines() if line.startswith("| melanoma |"))
+    assert melanoma.endswith(f" | 11.12 / {100 * train[4] / sum(train):.2f} |"), melanoma
     unofficial = render_pages(make_results())["index.md"]
     assert "**They cannot be compared:** this run's data is an unofficial file" in unofficial
     assert "| | Study | This run (unofficial file) |" in unofficial
