@@ -265,6 +265,20 @@ def test_model_page_says_each_layer_in_words_and_reads_older_results_without_the
     assert "as PyTorch prints them" not in page and "| Layer | Operation |" in page
 
 
+def test_the_study_decision_tables_are_where_issue_2_puts_them() -> None:
+    """The why-CNN table on Model and Trade-offs; the why-not table on Trade-offs alone."""
+    from reportgen.study import WHY_CNN, WHY_NOT
+
+    pages = render_pages(make_results(official=True))
+    for name, reason in WHY_CNN:
+        for page in ("model.md", "tradeoffs.md"):
+            assert f"| {name} | {reason} |" in pages[page], page
+    for name, reason in WHY_NOT:
+        assert f"| {name} | {reason} |" in pages["tradeoffs.md"]
+        assert f"| {name} |" not in pages["model.md"]
+    assert "are on [Trade-offs](tradeoffs.md#why-not-other-networks)." in pages["model.md"]
+
+
 def test_training_page_describes_an_ensemble_only_when_there_is_one() -> None:
     results = make_results()
     assert "| Ensemble |" not in render_pages(results)["training.md"]
