@@ -1824,6 +1824,9 @@ def test_the_study_comparison_says_when_it_cannot_compare_and_what_the_run_chang
     unofficial = render_pages(make_results())["index.md"]
     assert "**They cannot be compared:** this run's data is an unofficial file" in unofficial
     assert "| | Study | This run (unofficial file) |" in unofficial
+    # The objective names the data the numbers describe.
+    assert "tell apart the 7 classes of **DermaMNIST** (" in page
+    assert "tell apart the 7 classes of **the unofficial file dermamnist.npz** (" in unofficial
     # Differences that cannot be compared are not put down to the changed settings either.
     assert "This run also changed the study's recipe: `epochs = 3`.\n\n| | Study |" in unofficial
     # Settings that change the recipe are named; the seed, the device and a setting that
