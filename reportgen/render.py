@@ -60,6 +60,7 @@ from reportgen.results import skipped_stages
 from reportgen.seed_spread import recipe_over_seeds
 from reportgen.variant_comparisons import (
     against_reference,
+    baseline_seed_scores,
     baseline_versus_reference,
     no_better_than_reference,
 )
@@ -182,6 +183,7 @@ def page_context(
     reading = training_reading(results["history"], results["config"])
     colour_reference = results.get("colour_reference")  # None in older results.json files
     reference_over_seeds = baseline_versus_reference(variants, colour_reference)
+    reference_seed_scores = baseline_seed_scores(variants, colour_reference)
     return {
         "split_totals": split_totals,
         "total_images": total_images,
@@ -274,12 +276,13 @@ def page_context(
         "reference_over_seeds": reference_over_seeds,
         # The metrics on which the network does no better than the colour reference (as the
         # pages round): the recipe's means over seeds where experiments ran, else this run's.
+        # Over seeds, a gap counts only beyond seed noise.
         "colour_no_better": no_better_than_reference(
-            reference_over_seeds or results["test"], colour_reference
+            reference_over_seeds or results["test"], colour_reference, reference_seed_scores
         ),
         # ...and where the network stands against it, metric by metric: the same scores.
         "colour_sides": against_reference(
-            reference_over_seeds or results["test"], colour_reference
+            reference_over_seeds or results["test"], colour_reference, reference_seed_scores
         ),
         # This build's run among the same recipe's runs with the experiments' other seeds.
         "recipe_seeds": recipe_over_seeds(experiments, results["config"]["seed"]),

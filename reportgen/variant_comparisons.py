@@ -253,30 +253,53 @@ def baseline_versus_reference(
     return {metric: base[metric]["mean"] for metric in REFERENCE_METRICS}
 
 
+def baseline_seed_scores(
+    view: dict[str, Any] | None, colour_reference: dict[str, Any] | None
+) -> dict[str, list[float]] | None:
+    """The study recipe's test scores seed by seed (the experiments' baseline), for judging its
+    gap to the colour reference against seed noise; None where baseline_versus_reference is."""
+    if baseline_versus_reference(view, colour_reference) is None:
+        return None
+    runs = list(view["baseline"]["test_by_seed"].values())  # type: ignore[index]
+    return {metric: [run[metric] for run in runs] for metric in REFERENCE_METRICS}
+
+
 def against_reference(
-    scores: dict[str, float], colour_reference: dict[str, Any] | None
+    scores: dict[str, float],
+    colour_reference: dict[str, Any] | None,
+    by_seed: dict[str, list[float]] | None = None,
 ) -> dict[str, list[str]]:
-    """The metrics (as the pages name them) on which scores, as the pages round them, are
-    "behind", "tied" with or "ahead" of the colour reference's; all empty without one."""
-    sides: dict[str, list[str]] = {"behind": [], "tied": [], "ahead": []}
+    """The metrics (as the pages name them) on which scores are "behind", "tied" with or
+    "ahead" of the colour reference's, as the pages round them; all empty without one. With
+    by_seed (each seed's scores, whose means scores are), a gap counts as ahead or behind only
+    beyond seed noise (a t-test of the seeds' gaps, p < 0.05), and is "within_noise" else."""
+    sides: dict[str, list[str]] = {"behind": [], "tied": [], "within_noise": [], "ahead": []}
     if colour_reference is None:
         return sides
     for metric, label in REFERENCE_METRICS.items():
         if not (is_score(scores[metric]) and is_score(colour_reference[metric])):
             continue  # a missing score is on no side
         mine, theirs = rounded(scores[metric]), rounded(colour_reference[metric])
-        sides["behind" if mine < theirs else "tied" if mine == theirs else "ahead"].append(label)
+        side = "behind" if mine < theirs else "tied" if mine == theirs else "ahead"
+        if by_seed is not None and side != "tied":
+            gaps = [score - colour_reference[metric] for score in by_seed[metric]]
+            if paired_reading(gaps) == "noise":
+                side = "within_noise"
+        sides[side].append(label)
     return sides
 
 
 def no_better_than_reference(
-    scores: dict[str, float], colour_reference: dict[str, Any] | None
+    scores: dict[str, float],
+    colour_reference: dict[str, Any] | None,
+    by_seed: dict[str, list[float]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The metrics on which scores, as the pages round them, are no higher than the colour
-    reference's, each with its "label" and the two values; none without a reference."""
-    sides = against_reference(scores, colour_reference)
+    """The metrics on which scores are no higher than the colour reference's (as the pages
+    round them, or, with by_seed, beyond seed noise), each with its "label" and the two values;
+    none without a reference."""
+    sides = against_reference(scores, colour_reference, by_seed)
     return [
         {"label": label, "network": scores[metric], "reference": colour_reference[metric]}
         for metric, label in REFERENCE_METRICS.items()
-        if label in sides["behind"] + sides["tied"]
+        if label in sides["behind"] + sides["tied"] + sides["within_noise"]
     ]
