@@ -20,6 +20,8 @@ import numpy as np
 from matplotlib.backend_bases import RendererBase
 from matplotlib.transforms import Bbox
 
+from reportgen.formatting import fmt_number
+
 DPI = 110
 SPLIT_COLOURS = {"train": "#3f51b5", "val": "#ff9800", "test": "#009688"}
 SPLIT_HATCHES = {"train": "", "val": "///", "test": "..."}  # the splits apart without colour too
@@ -223,7 +225,7 @@ def plot_confusion_matrix(
         ax.text(
             j,
             i,
-            cell_text(value, lambda v: f"{v:.2f}" if normalized else f"{int(v)}"),
+            cell_text(value, lambda v: str(fmt_number(v, 2)) if normalized else f"{int(v)}"),
             ha="center",
             va="center",
             fontsize=11,
@@ -266,7 +268,7 @@ def plot_recall_by_variant(
         ax.text(
             j,
             i,
-            cell_text(value, lambda v: f"{v:.2f}"),
+            cell_text(value, lambda v: str(fmt_number(v, 2))),
             ha="center",
             va="center",
             fontsize=10.5,

@@ -165,7 +165,7 @@ def plot_roc_curves(
             markevery=0.15,
             markersize=6,
             linewidth=1.6,
-            label=f"{shortened(name, 24)} (AUC {per_class_auc[k]:.3f})",
+            label=f"{shortened(name, 24)} (AUC {fmt_number(per_class_auc[k])})",
         )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("false positive rate")
@@ -329,7 +329,7 @@ def plot_reliability_diagram(
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
-    top.set_title(f"Reliability diagram (test),{wrap}ECE {calibration['ece']:.3f}")
+    top.set_title(f"Reliability diagram (test),{wrap}ECE {fmt_number(calibration['ece'])}")
     top.grid(alpha=0.3)
     bottom.bar(centres, [row["count"] for row in bins], width=width * 0.9, color="#009688")
     bottom.set_xlim(0, 1)

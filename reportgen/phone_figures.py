@@ -37,6 +37,7 @@ from reportgen.figures import (
     styled,
     titled,
 )
+from reportgen.formatting import fmt_number
 from reportgen.phone_layout import PHONE_DENSITY, PHONE_WIDTH_INCHES
 
 SAMPLE_COLUMNS = 4  # training images per row of the phone sample grid
@@ -248,7 +249,7 @@ def plot_recall_by_variant_phone(
         norm,
         "viridis",
         dark_text=lambda value: value > 0.6,
-        text_of=lambda value: f"{value:.2f}",
+        text_of=lambda value: str(fmt_number(value, 2)),
     )
     _colour_bar(fig, ax, norm, "viridis", "mean test recall" if seeds > 1 else "test recall")
     ax.set_title(
@@ -286,7 +287,7 @@ def plot_confusion_matrix_phone(
         norm,
         "Blues",
         dark_text=lambda value: value <= top / 2,
-        text_of=lambda value: f"{value:.2f}" if normalized else f"{int(value)}",
+        text_of=lambda value: str(fmt_number(value, 2)) if normalized else f"{int(value)}",
     )
     _colour_bar(fig, ax, norm, "Blues", "share of the row" if normalized else "test images")
     title = "Confusion matrix, row-normalized" if normalized else "Confusion matrix, counts"
