@@ -1077,8 +1077,8 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         .render({**page_context(make_results()), "experiments": alike})
     )
     assert (
-        "Its b recall differed from the baseline's alike in every seed of both, which no test "
-        "over seeds can judge: 1 more of the 2 *b* images found." in index
+        "Its b recall and the baseline's each came out the same in every seed, so no test over "
+        "seeds can judge the difference (1 more of the 2 *b* images found)." in index
     )
     # Balanced accuracy +0.10 beyond seed noise is said with its direction; so is a loss.
     assert alike["recommended_beyond_noise"] == [{"label": "balanced accuracy", "higher": True}]
