@@ -31,6 +31,8 @@ def selection_margin(
     )
     return {
         "runner_up": by_val[0],
+        # Whether the lead shows in the scores as the pages round them (else it reads 0.000).
+        "lead_shows": rounded(lead) != rounded(by_val[0]["val_balanced_accuracy"]),
         "noise": noise,
         "close": close,
         "thin": bool(close),  # the runner-up, the closest, is among them

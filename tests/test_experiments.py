@@ -638,6 +638,13 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     assert "gaps between rows smaller than that do not show that one model is better" in as_official
     assert "cannot be compared with the published rows" not in as_official
     assert "validation images its score was" in page and "the runner-up's, [" in page
+    # A validation lead that rounds to nothing is said so, not given as "a lead of 0.000".
+    for variant in experiments_data["variants"]:
+        chosen = variant["name"] == experiments_data["recommended"]
+        variant["val_mean"]["balanced_accuracy"] = 0.4664 if chosen else 0.4659
+    tie = render_pages(results, experiments_data)["experiments.md"]
+    assert "0.466: the same to three decimals, a lead too small to show" in tie
+    assert "a lead of 0.000" not in tie
     # One seed: each cell is that run's score, with no "± 0.000" posing as a spread.
     assert "trained from scratch once (seed 0); after the validation score that chose" in page
     table = page.split("| Variant | Val balanced accuracy (chooses) |")[1].split("\n\n")[0]

@@ -56,6 +56,7 @@ from reportgen.variant_comparisons import (
     longer_training,
     no_better_than_reference,
     paired_reading,
+    selection_margin,
     within_seed_noise,
 )
 from tests.conftest import RETINAMNIST_COUNTS, assert_blocks_set_apart, make_results
@@ -1047,6 +1048,18 @@ def _two_class_variant(name: str, accuracy: float, auc: float, balanced: float) 
             for seed in range(3)
         ],
     }
+
+
+def test_a_validation_lead_that_rounds_to_nothing_is_not_given_as_0_000() -> None:
+    rows = [
+        {"name": "better", "val_balanced_accuracy": 0.4664, "val_sd_balanced_accuracy": 0.01},
+        {"name": "runner-up", "val_balanced_accuracy": 0.4659, "val_sd_balanced_accuracy": 0.01},
+    ]
+    margin = selection_margin(rows[0], rows)
+    assert margin is not None and not margin["lead_shows"] and margin["thin"]
+    rows[1]["val_balanced_accuracy"] = 0.4654  # 0.466 against 0.465
+    assert selection_margin(rows[0], rows)["lead_shows"]  # type: ignore[index]
+    # The page's words for each: test_build_with_experiments_writes_json_page_and_links.
 
 
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
