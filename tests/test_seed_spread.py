@@ -88,7 +88,9 @@ def test_the_model_card_says_where_its_one_run_ranks_among_the_recipes_seeds() -
     context["experiments"] = {
         "one_seed": False,
         "seeds": [0, 1, 2],
-        "baseline": {"cells": {"accuracy": cell, "balanced_accuracy": cell}},
+        "baseline": {
+            "cells": {"accuracy": cell, "auc": {"mean": 0.7, "sd": 0.01}, "balanced_accuracy": cell}
+        },
     }
     body = make_environment().get_template("_model_card_body.md.j2")
     recalls = [[0.9, 0.0, 0.84], [0.8, 0.0, 0.44], [0.85, 0.0, 0.47]]
@@ -104,5 +106,10 @@ def test_the_model_card_says_where_its_one_run_ranks_among_the_recipes_seeds() -
         one_run(0)
     )
     assert "at its luckiest: quote the means as the recipe's score." in one_run(0)
+    # "All three" are the three the line gave.
+    assert (
+        "test accuracy is 0.500\u00a0±\u00a00.020, its AUC 0.700\u00a0±\u00a00.010 and its balanced "
+        "accuracy 0.500\u00a0±\u00a00.020 (mean ± sample standard deviation"
+    ) in one_run(0)
     assert "This run is the worst of those seeds on all three" in one_run(1)
     assert "best of those" not in one_run(2) and "worst of those" not in one_run(2)
