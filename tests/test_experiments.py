@@ -482,6 +482,20 @@ def test_build_with_experiments_writes_json_page_and_links(
         mean, sd = fmt_mean_count(np.mean(called)), fmt_mean_count(np.std(called, ddof=1))
         assert cell == f"{mean}\u00a0±\u00a0{sd}", line
     assert "(the sample standard deviation, dividing by n − 1:" in page  # as computed above
+    # The model card's screening numbers are seed 0's; beside them, the recipe's over its seeds,
+    # recounted from each baseline run's confusion matrix (referable: grades 2 to 4).
+    found = [
+        np.asarray(run["confusion_matrix"])[2:, 2:].sum()
+        for run in experiments["variants"][0]["runs"]
+    ]
+    positives = np.asarray(experiments["variants"][0]["runs"][0]["confusion_matrix"])[2:].sum()
+    sensitivity = np.array(found) / positives
+    card = (out_dirs["docs"] / "model-card.md").read_text()
+    assert (
+        f"Over the 2 seeds of this build's experiments, the same recipe refers {min(found)} to "
+        f"{max(found)} of the {positives}: sensitivity {fmt_number(sensitivity.mean(), 2)}\u00a0±"
+        f"\u00a0{fmt_number(sensitivity.std(ddof=1), 2)}, specificity "
+    ) in card
     # The recall chart's table: each variant's mean test recall of every class.
     for variant in experiments["variants"]:
         recall_row = next(
