@@ -7,6 +7,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reportgen.seeds import member_seeds
 
@@ -197,9 +198,19 @@ NEEDS = {
 }
 
 
+def unmet_needs(settings: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Of settings (a config as a dict, e.g. results.json's), each training field that changes
+    nothing under the others, with the (field, value) it would need."""
+    return {
+        field: (other, value)
+        for field, (other, value) in NEEDS.items()
+        if field in settings and other in settings and settings[other] != value
+    }
+
+
 def inert_fields(config: BuildConfig) -> set[str]:
     """Training fields that change nothing under this config's other settings."""
-    return {field for field, (other, value) in NEEDS.items() if getattr(config, other) != value}
+    return set(unmet_needs(dataclasses.asdict(config)))
 
 
 def settings_conflict(config: BuildConfig) -> str | None:

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from reportgen import model_card, screening, sources, study
 from reportgen.compiled_templates import PAGE_TEMPLATES
+from reportgen.config import unmet_needs
 from reportgen.errors import ReportgenError
 from reportgen.experiments_view import experiments_view
 from reportgen.formatting import (
@@ -244,6 +245,9 @@ def page_context(
         "experiments_command": with_option(results["command"], "--experiments experiments.toml"),
         # Stages this build did not run (it reused a cached run): shown as "cached", not 0.00.
         "skipped_stages": skipped_stages(results),
+        # Settings this run's others leave unused (width with the study's CNN), for the
+        # Reproducibility page: field -> (the field, the value it needs).
+        "unused_settings": unmet_needs(results["config"]),
         "data_label": dataset["name"]
         if dataset["official"]
         else f"the unofficial file {dataset['file_name']}",

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from reportgen import sources
+from reportgen.config import unmet_needs
 from reportgen.evaluate import summarize_test
 from reportgen.experiments import mean_sd
 from reportgen.experiments_view import collapsed_onto, experiments_view, image_difference
@@ -1264,6 +1265,13 @@ def test_every_page_describes_the_recipe_the_build_ran_not_the_studys() -> None:
     assert (
         "With AdamW, learning rate 0.003, weight decay 0.0001 (this run" in pages["next-steps.md"]
     )
+    # Reproducibility marks the settings this recipe leaves unused, and only those.
+    settings = pages["reproducibility.md"].split("## Configuration")[1].split("## Data")[0]
+    assert "| `momentum` | `0.0` (unused: only with `optimizer = sgd`) |" in settings
+    assert "| `width` | `32` |" in settings
+    assert settings.count("(unused: only with") == 2  # and effective_number_beta
+    # A results.json from before a field existed marks nothing it cannot judge.
+    assert unmet_needs({"width": 32}) == {}
     for card in (pages["model-card.md"], pages["data/model_card.md"]):
         assert "AdamW, learning rate 0.003, weight decay 0.0001" in card
         assert (
