@@ -748,7 +748,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         assert_blocks_set_apart(built.name, built.read_text())
     steps = (out_dirs["docs"] / "next-steps.md").read_text()
     beyond = steps.split("## Beyond the study's steps")[1]  # tta is not one of the study's steps
-    assert "- [tta](experiments.md#tta): balanced accuracy " in beyond
+    assert "- [tta](experiments.md#tta): accuracy " in beyond
     assert "(test, one run, seed 0, versus" in steps and "trained from scratch once " in page
     assert "[baseline]" not in beyond
     # A variant with another network shows it layer by layer; the study's CNN is on the Model page.

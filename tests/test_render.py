@@ -646,12 +646,14 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
         "name": "slow",
         "slug": "slow",
         "cells": {
+            "accuracy": {"mean": 0.61},
             "balanced_accuracy": {"mean": 0.34},
             "focus_recall": {"mean": 0.0},
             "focus_called": {"mean": 2.0},
             "focus_rightly": {"mean": 0.0},
         },
         "versus_baseline": {
+            "accuracy": {"mean": 0.61, "baseline": 0.70, "reading": "beyond", "images": None},
             "balanced_accuracy": {
                 "mean": 0.34,
                 "baseline": 0.44,
@@ -668,6 +670,8 @@ def test_a_variant_that_finds_only_the_largest_class_is_called_out() -> None:
     experiments = {"focus_class": "c", "focus_test_images": 30, "one_seed": False}
     line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
     assert "— it finds *big* nearly always" in line  # emphasis, not escaped asterisks
+    # What it costs, too: accuracy first.
+    assert line.startswith("- [slow](experiments.md#slow): accuracy 0.610 (-0.090), balanced ")
     assert "settings at once" not in line  # one setting
     row["config"] = {"model": "wide_cnn", "lr": 0.003, "epochs": 15, "optimizer": "adamw"}
     line = make_environment().get_template("_bought.md.j2").render(row=row, experiments=experiments)
