@@ -99,6 +99,19 @@ def screening_view(
         if k is None
         else {"name": names[k], "referred": referred_by_class[k], "support": supports[k]}
     )
+    # The class of the others referred most often by share, where that is another class (a small
+    # class, such as the mildest grade, can be referred far more often than the largest).
+    shares = {j: referred_by_class[j] / supports[j] for j in negatives if supports[j]}
+    by_share = max(shares, key=shares.__getitem__, default=None)
+    most_often_referred_negative = (
+        None
+        if by_share is None or by_share == k or shares[by_share] == 0
+        else {
+            "name": names[by_share],
+            "referred": referred_by_class[by_share],
+            "support": supports[by_share],
+        }
+    )
     # Sensitivity class by class within the group: a pooled rate can hide the class referred least.
     by_positive_class = []
     for k in positive:
@@ -133,6 +146,7 @@ def screening_view(
             default=None,
         ),
         "most_referred_negative": most_referred_negative,
+        "most_often_referred_negative": most_often_referred_negative,
         "auc": auc,
         "operating_point": operating_point,
     }

@@ -50,6 +50,24 @@ def test_the_referral_arithmetic_needs_no_page_cache_or_experiments_code() -> No
     assert reportgen_imports("referral.py") == {"referral.py", "confidence.py"}
 
 
+def test_the_class_referred_most_often_by_share_is_named_beside_the_one_by_count() -> None:
+    """Grade 0: 8 of 20 referred (the most by count); grade 1: 6 of 10 (the most by share)."""
+    results = make_results(flag="retinamnist", official=True)
+    names = results["dataset"]["class_names"]
+    labels = np.repeat(np.arange(5), [20, 10, 10, 6, 4])
+    predicted = np.array([0] * 12 + [2] * 8 + [1] * 4 + [2] * 6 + [2] * 10 + [3] * 6 + [4] * 4)
+    results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
+    view = screening_view(results["test"], results["dataset"])
+    assert view is not None
+    assert view["most_referred_negative"] == {"name": "grade 0", "referred": 8, "support": 20}
+    assert view["most_often_referred_negative"] == {"name": "grade 1", "referred": 6, "support": 10}
+    section = render_pages(results)["results.md"].split("## As a screening test")[1]
+    assert (
+        "most are *grade 0* (8 of its 20 test images referred), but by share *grade 1* is "
+        "referred most often: 6 of its 10 test images (60%)."
+    ) in section
+
+
 def test_retinamnist_refers_grade_2_and_worse() -> None:
     results = make_results(flag="retinamnist", official=True)
     names = results["dataset"]["class_names"]
@@ -70,6 +88,7 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     assert "| All images referred | 15&nbsp;of&nbsp;50 | 0.30 |" in section
     # grade 0: 2 of 20 referred; grade 1: none of 10. The group is 20 of the 50 images.
     assert view["most_referred_negative"] == {"name": "grade 0", "referred": 2, "support": 20}
+    assert view["most_often_referred_negative"] is None  # grade 0 by share too (none of grade 1)
     assert "most are *grade 0* (2 of its 20 test images referred)" in section
     assert "it is 40% of these test images" in section
     assert "treat the images as independent, which they are not (DeepDRiD has" in section
