@@ -50,15 +50,23 @@ def test_the_referral_arithmetic_needs_no_page_cache_or_experiments_code() -> No
     assert reportgen_imports("referral.py") == {"referral.py", "confidence.py"}
 
 
-def test_the_class_referred_most_often_by_share_is_named_beside_the_one_by_count() -> None:
-    """Grade 0: 8 of 20 referred (the most by count); grade 1: 6 of 10 (the most by share)."""
+def _retina_screening(predicted: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An official RetinaMNIST build's results whose 50 test images (20, 10, 10, 6 and 4 of
+    grades 0 to 4, in order) were predicted as given, and its screening view."""
     results = make_results(flag="retinamnist", official=True)
-    names = results["dataset"]["class_names"]
     labels = np.repeat(np.arange(5), [20, 10, 10, 6, 4])
-    predicted = np.array([0] * 12 + [2] * 8 + [1] * 4 + [2] * 6 + [2] * 10 + [3] * 6 + [4] * 4)
-    results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
+    probabilities = np.eye(5)[np.array(predicted)] * 0.6 + 0.08
+    results["test"] = summarize_test(labels, probabilities, results["dataset"]["class_names"])
     view = screening_view(results["test"], results["dataset"])
     assert view is not None
+    return results, view
+
+
+def test_the_class_referred_most_often_by_share_is_named_beside_the_one_by_count() -> None:
+    """Grade 0: 8 of 20 referred (the most by count); grade 1: 6 of 10 (the most by share)."""
+    results, view = _retina_screening(
+        [0] * 12 + [2] * 8 + [1] * 4 + [2] * 6 + [2] * 10 + [3] * 6 + [4] * 4
+    )
     assert view["most_referred_negative"] == {"name": "grade 0", "referred": 8, "support": 20}
     assert view["most_often_referred_negative"] == {"name": "grade 1", "referred": 6, "support": 10}
     section = render_pages(results)["results.md"].split("## As a screening test")[1]
@@ -69,13 +77,10 @@ def test_the_class_referred_most_often_by_share_is_named_beside_the_one_by_count
 
 
 def test_retinamnist_refers_grade_2_and_worse() -> None:
-    results = make_results(flag="retinamnist", official=True)
-    names = results["dataset"]["class_names"]
-    labels = np.repeat(np.arange(5), [20, 10, 10, 6, 4])
-    predicted = np.array([0] * 18 + [2] * 2 + [0] * 10 + [3] * 10 + [2] * 3 + [1] * 3 + [0] * 4)
-    results["test"] = summarize_test(labels, np.eye(5)[predicted] * 0.6 + 0.08, names)
-    view = screening_view(results["test"], results["dataset"])
-    assert view is not None and view["classes"] == ["grade 2", "grade 3", "grade 4"]
+    results, view = _retina_screening(
+        [0] * 18 + [2] * 2 + [0] * 10 + [3] * 10 + [2] * 3 + [1] * 3 + [0] * 4
+    )
+    assert view["classes"] == ["grade 2", "grade 3", "grade 4"]
     # Grades 2-4: 20 images; referred: 10 (grade 2, called 3) + 3 (grade 3 called 2); grade 4: none.
     assert (view["referred_positives"], view["positives"]) == (13, 20)
     assert (view["cleared_negatives"], view["negatives"]) == (28, 30)
