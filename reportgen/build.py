@@ -12,7 +12,7 @@ from typing import Any
 
 from reportgen import cache, output_folders, render, results
 from reportgen.catalog import check_flag
-from reportgen.config import NEEDS, BuildConfig, inert_fields, settings_conflict
+from reportgen.config import NEEDS, BuildConfig, inert_fields, option_flag, settings_conflict
 from reportgen.data import DataFile, LoadedDataset, locate_dataset, read_dataset
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
@@ -145,7 +145,7 @@ def inert_option_notes(
         if any(field not in inert_fields(run) for run in inheriting):
             continue  # a variant's own settings put it to use
         other, needed = NEEDS[field]
-        flag, other_flag = (f"--{name.replace('_', '-')}" for name in (field, other))
+        flag, other_flag = option_flag(field), option_flag(other)
         nor = f", nor in any variant of {config.experiments}" if plan is not None else ""
         notes.append(
             f"note: {flag} {getattr(config, field):g} changes nothing with {other_flag} "
@@ -177,9 +177,7 @@ def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
         for field in sorted(set(variant.overrides) & inert_fields(variant_config)):
             other, needed = NEEDS[field]
             inherited = (
-                ""
-                if other in variant.overrides
-                else f" (from the build's --{other.replace('_', '-')})"
+                "" if other in variant.overrides else f" (from the build's {option_flag(other)})"
             )
             raise ReportgenError(
                 f"{config.experiments}, variant {variant.name!r}: {field} = "

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from reportgen.config import BOUNDS, CHOICES, BuildConfig
+from reportgen.config import BOUNDS, CHOICES, BuildConfig, option_flag
 from reportgen.errors import ReportgenError
 
 
@@ -88,7 +88,7 @@ def check_range(_ctx: click.Context, param: click.Parameter, value: float) -> fl
 def config_option(name: str, help_text: str) -> Callable[[Any], Any]:
     """The click option of a BuildConfig field: --NAME (or --NAME/--no-NAME for a switch)."""
     field = CONFIG_FIELDS[name]
-    flag = "--" + name.replace("_", "-")
+    flag = option_flag(name)
     if field.type == "bool":
         return click.option(
             f"{flag}/--no-{flag[2:]}", default=field.default, show_default=True, help=help_text

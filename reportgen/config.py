@@ -198,6 +198,12 @@ NEEDS = {
 }
 
 
+def option_flag(field: str) -> str:
+    """The command-line option of a BuildConfig field: --lr for lr, --select-epoch for
+    select_epoch."""
+    return "--" + field.replace("_", "-")
+
+
 def unmet_needs(settings: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Of settings (a config as a dict, e.g. results.json's), each training field that changes
     nothing under the others, with the (field, value) it would need."""

@@ -18,7 +18,7 @@ import numpy as np
 import reportgen
 from reportgen.cache import TrainedRun
 from reportgen.catalog import class_names_of, collection_summary, medmnist_info
-from reportgen.config import BuildConfig, inert_fields
+from reportgen.config import BuildConfig, inert_fields, option_flag
 from reportgen.errors import ReportgenError
 from reportgen.screening import referral_auc_of, referral_operating_point_of
 
@@ -93,7 +93,7 @@ def rebuild_command(config: BuildConfig) -> str:
     defaults = BuildConfig()
     inert = inert_fields(config)
     for name, value in shareable_config(config).items():
-        option = "--" + name.replace("_", "-")
+        option = option_flag(name)
         if name == "retrain" or value is None:
             continue
         if name in inert and getattr(config, name) == getattr(defaults, name):
