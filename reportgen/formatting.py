@@ -122,12 +122,21 @@ def fmt_counted(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def fmt_mean_count(value: float) -> str:
+def _is_whole(value: float) -> bool:
+    return abs(value - round(value)) < 1e-9
+
+
+def fmt_mean_count(value: float, *, alongside: float | None = None) -> str:
     """A count averaged over runs: whole as it is ("2"), else to one decimal ("0.3"), so that a
-    third of an image a run does not read as none. Thousands are grouped, as fmt_count does."""
+    third of an image a run does not read as none. Thousands are grouped, as fmt_count does.
+    alongside: a number shown with it (its sd), whose precision it shares: "116.0 ± 29.1", not
+    "116 ± 29.1", which reads as if the mean were rounded more coarsely than its spread."""
     if is_missing(value):
         return Markup("n/a")
-    return Markup(f"{rounded(value, 0 if abs(value - round(value)) < 1e-9 else 1):,f}")
+    whole = _is_whole(value) and (
+        alongside is None or is_missing(alongside) or _is_whole(alongside)
+    )
+    return Markup(f"{rounded(value, 0 if whole else 1):,f}")
 
 
 def fmt_alternatives(names: list[str], mark: str = "*", conjunction: str = "or") -> Markup:

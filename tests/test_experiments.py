@@ -31,7 +31,7 @@ from reportgen.experiments import (
     summarize_variant,
     variant_slug,
 )
-from reportgen.formatting import fmt_mean_count, fmt_number
+from reportgen.formatting import fmt_number
 from reportgen.render import render_pages
 from reportgen.variant_comparisons import selection_margin
 from tests.conftest import (
@@ -478,8 +478,10 @@ def test_build_with_experiments_writes_json_page_and_links(
         rows = [row for row in page.splitlines() if row.startswith(f"| [{variant['name']}](")]
         line = rows[0]  # the main table (the screening table's row comes later)
         cell = line.split(" | ")[7]  # after the variant, the val column and five test columns
-        # As the line under each variant gives them: whole, or to one decimal (3.5 images a run).
-        mean, sd = fmt_mean_count(np.mean(called)), fmt_mean_count(np.std(called, ddof=1))
+        # Whole, or to one decimal (3.5 images a run), both alike: whole only if both are.
+        mean, sd = float(np.mean(called)), float(np.std(called, ddof=1))
+        digits = 0 if mean.is_integer() and sd.is_integer() else 1
+        mean, sd = fmt_number(mean, digits), fmt_number(sd, digits)
         assert cell == f"{mean}\u00a0±\u00a0{sd}", line
     assert "(the sample standard deviation, dividing by n − 1:" in page  # as computed above
     # The model card's screening numbers are seed 0's; beside them, the recipe's over its seeds,

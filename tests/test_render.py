@@ -623,6 +623,12 @@ def test_counts_agree_with_their_nouns() -> None:
     ]
     pm = make_environment().get_template("_macros.md.j2").module.pm
     assert str(pm(1340.7, 12.25, 0)) == "1,340.7\u00a0±\u00a012.3"  # counts: as the text gives them
+    # A mean and its spread share one precision: "116 ± 29.1" read as a mean rounded coarser
+    # than its spread. Whole only when both are (every seed called as many images).
+    assert str(pm(116.0, 29.07, 0)) == "116.0\u00a0±\u00a029.1"
+    assert str(pm(116.0, 0.0, 0)) == "116\u00a0±\u00a00"
+    assert str(pm(1 / 3, 0.0, 0)) == "0.3\u00a0±\u00a00.0"
+    assert str(pm(116.0, None, 0)) == "116"  # one seed: no spread
     assert str(pm(0.5, 0.01)) == "0.500\u00a0±\u00a00.010"
 
 
