@@ -149,6 +149,38 @@ def _versus_baseline(
     return versus
 
 
+def recall_falls(
+    row: dict[str, Any], baseline: dict[str, Any], dataset: dict[str, Any], focus: int
+) -> list[dict[str, Any]]:
+    """The classes besides the focus class (whose recall the pages give anyway) that a variant
+    finds less often than the baseline, largest fall first: each with its mean test recall and
+    the baseline's, how the pages qualify the difference (difference_reading) and, where small,
+    the difference in images. Falls that round away or that seed noise can explain are left out:
+    a cost is named only where the runs show one."""
+    falls = []
+    for k, name in enumerate(dataset["class_names"]):
+        mean, base = row["per_class_mean_recall"][k], baseline["per_class_mean_recall"][k]
+        if k == focus or not (is_score(mean) and is_score(base)) or mean >= base:
+            continue
+        sd, base_sd = row["per_class_sd_recall"][k], baseline["per_class_sd_recall"][k]
+        reading = difference_reading(mean, sd, row["n_runs"], base, base_sd, baseline["n_runs"])
+        if reading in ("same", "noise"):
+            continue
+        steady = all(value is None or no_spread(value) for value in (sd, base_sd))
+        falls.append(
+            {
+                "name": name,
+                "mean": mean,
+                "baseline": base,
+                "reading": reading,
+                "images": image_difference(
+                    mean - base, dataset["counts"]["test"][k], name, steady=steady
+                ),
+            }
+        )
+    return sorted(falls, key=lambda fall: fall["mean"] - fall["baseline"])
+
+
 def _variant_rows(
     experiments: dict[str, Any], dataset: dict[str, Any], focus: int
 ) -> list[dict[str, Any]]:
@@ -280,6 +312,11 @@ def experiments_view(
     best_val = max(row["val_balanced_accuracy"] for row in rows)
     for row in rows:
         row["val_best"] = rounded(row["val_balanced_accuracy"]) >= rounded(best_val)
+    for row in rows:
+        # A variant that collapsed onto one class is said so instead: every other class falls.
+        row["recall_falls"] = (
+            [] if row["collapsed_onto"] else recall_falls(row, rows[0], dataset, focus)
+        )
     recommended = next(row for row in rows if row["recommended"])
     labels = {
         **{column: COMPARED_COLUMNS[column] for column in ("accuracy", "auc", "balanced_accuracy")},
