@@ -12,7 +12,7 @@ from typing import Any
 
 from reportgen import cache, output_folders, render, results
 from reportgen.catalog import check_flag
-from reportgen.config import NEEDS, BuildConfig, inert_fields, option_flag, settings_conflict
+from reportgen.config import BuildConfig, inert_fields, option_flag, settings_conflict
 from reportgen.data import DataFile, LoadedDataset, locate_dataset, read_dataset
 from reportgen.errors import ReportgenError
 from reportgen.experiment_runs import run_plan
@@ -136,7 +136,8 @@ def inert_option_notes(
     nor in any variant of the plan that inherits it (--width without --model wide_cnn). Such a
     build trains as asked, but the option was likely meant to do something."""
     notes = []
-    for field in sorted(given & inert_fields(config)):
+    inert = inert_fields(config)
+    for field in sorted(given & inert.keys()):
         inheriting = [
             plan.config_for(config, variant, plan.seeds[0])
             for variant in (plan.variants if plan is not None else ())
@@ -144,7 +145,7 @@ def inert_option_notes(
         ]
         if any(field not in inert_fields(run) for run in inheriting):
             continue  # a variant's own settings put it to use
-        other, needed = NEEDS[field]
+        other, needed = inert[field]
         flag, other_flag = option_flag(field), option_flag(other)
         nor = f", nor in any variant of {config.experiments}" if plan is not None else ""
         notes.append(
@@ -174,8 +175,9 @@ def check_settings(config: BuildConfig, plan: ExperimentPlan | None) -> None:
         raise ReportgenError(f"{config.experiments}, {shared}")
     for variant in plan.variants if plan is not None else ():
         variant_config = plan.config_for(config, variant, plan.seeds[0])
-        for field in sorted(set(variant.overrides) & inert_fields(variant_config)):
-            other, needed = NEEDS[field]
+        for field, (other, needed) in sorted(inert_fields(variant_config).items()):
+            if field not in variant.overrides:
+                continue
             inherited = (
                 "" if other in variant.overrides else f" (from the build's {option_flag(other)})"
             )

@@ -214,9 +214,10 @@ def unmet_needs(settings: dict[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
-def inert_fields(config: BuildConfig) -> set[str]:
-    """Training fields that change nothing under this config's other settings."""
-    return set(unmet_needs(dataclasses.asdict(config)))
+def inert_fields(config: BuildConfig) -> dict[str, tuple[str, str]]:
+    """Training fields that change nothing under this config's other settings, each with the
+    (field, value) it would need (unmet_needs of the whole config)."""
+    return unmet_needs(dataclasses.asdict(config))
 
 
 def settings_conflict(config: BuildConfig) -> str | None:

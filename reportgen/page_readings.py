@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import metrics, study
-from reportgen.config import BuildConfig, inert_fields
+from reportgen.config import BuildConfig, unmet_needs
 from reportgen.formatting import is_score, rounded
 
 
@@ -54,14 +54,15 @@ NOT_RECIPE_FIELDS = frozenset({"dataset", "seed", "device"})
 def recipe_changes(config: dict[str, Any]) -> dict[str, Any]:
     """The training settings of a results.json config that differ from the study's recipe
     (BuildConfig's defaults), leaving out the data, seed and device, and settings that change
-    nothing under the others (config.inert_fields)."""
+    nothing under the others (config.unmet_needs)."""
     study_recipe = BuildConfig().training_fields()
     trained = {name: config[name] for name in study_recipe if name in config}
-    inert = inert_fields(BuildConfig(**trained))
+    # The study's recipe fills in what an older file's config lacks, as BuildConfig would.
+    inert = unmet_needs({**study_recipe, **trained})
     return {
         name: value
         for name, value in trained.items()
-        if value != study_recipe[name] and name not in NOT_RECIPE_FIELDS | inert
+        if value != study_recipe[name] and name not in NOT_RECIPE_FIELDS and name not in inert
     }
 
 
