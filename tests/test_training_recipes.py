@@ -143,6 +143,10 @@ def test_tta_averages_probabilities_over_views(retina: LoadedDataset) -> None:
     averaged = predict_proba(trained.model, images[:50], tta=True)
     np.testing.assert_allclose(averaged.sum(axis=1), 1, atol=1e-5)
     assert not np.allclose(plain, averaged)
+    # The mean of the probabilities (not of the logits) over all eight views, each predicted
+    # plainly: flipping and rotating commute with the per-pixel normalisation.
+    by_view = [predict_proba(trained.model, view) for view in dihedral_views(images[:50])]
+    np.testing.assert_allclose(averaged, np.mean(by_view, axis=0), atol=1e-6)
 
 
 def test_threshold_tuning_raises_validation_balanced_accuracy() -> None:
