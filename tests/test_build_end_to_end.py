@@ -180,6 +180,7 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
     (dirs["docs"] / "results.md").unlink()
     roc = dirs["docs"] / "figures" / FIGURE_FILES["roc"]
     drawn_at = roc.stat().st_mtime_ns
+    built = json.loads((dirs["docs"] / "data" / "results.json").read_text())["timings"]
     result = CliRunner().invoke(
         main, ["render", "--docs-dir", str(dirs["docs"]), "--site-dir", str(dirs["site"])]
     )
@@ -202,6 +203,11 @@ def test_render_rebuilds_pages_from_results_json(derma_build: dict[str, Any]) ->
         if stage not in ("render", "site")
     }
     assert set(shown) == {"load", "train", "evaluate", "simple reference", "figures"}
+    # The stages render does not repeat keep the build's seconds; figures, which it checks and
+    # copies, is this command's own.
+    kept = ("load", "train", "evaluate", "simple reference")
+    assert {stage: timings[stage] for stage in kept} == {stage: built[stage] for stage in kept}
+    assert timings["figures"] != built["figures"]
 
 
 def test_render_redraws_figures_that_are_missing_or_changed(

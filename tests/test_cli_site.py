@@ -64,6 +64,8 @@ def test_serve_binds_to_localhost_and_passes_the_docs_and_footer(
     assert call["docs_dir"] == str((tmp_path / "docs").resolve())
     assert call["repo_url"] == "https://git.example.org/lab/reportgen"
     assert call["copyright"].startswith("Built ") and "DermaMNIST" in call["copyright"]
+    # The line whose absence the refusals below check.
+    assert f"Serving {(tmp_path / 'docs').resolve()} at http://127.0.0.1:8000/" in result.output
 
 
 def test_serve_without_a_build_says_build_first(runner: CliRunner, tmp_path: Path) -> None:

@@ -399,7 +399,9 @@ def test_build_with_experiments_writes_json_page_and_links(
     built = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())["config"]
     base_training = {name: built[name] for name in experiments["variants"][0]["runs"][0]["config"]}
     assert base_training["epochs"] == 1 and base_training["loss_weighting"] == "none"
-    assert experiments["recommended"] in {"baseline", "weighted", "tuned"}
+    # Chosen on validation: the best mean validation balanced accuracy.
+    by_val = max(experiments["variants"], key=lambda v: v["val_mean"]["balanced_accuracy"])
+    assert experiments["recommended"] == by_val["name"]
     for variant in experiments["variants"]:
         assert variant["seeds"] == [0, 1] and len(variant["runs"]) == 2
         for metric in ("accuracy", "auc", "balanced_accuracy", "macro_f1", "per_class_recall"):
@@ -652,6 +654,12 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     as_official = render_pages(results, experiments_data)["experiments.md"]
     as_official = as_official.split("## Published results")[1]
     assert "gaps between rows smaller than that do not show that one model is better" in as_official
+    # The yardstick is half the width of this build's accuracy interval, as Results gives it.
+    interval = results["test"]["intervals"]["accuracy"]
+    assert (
+        f"carries a 95% interval of about ±{fmt_number((interval['high'] - interval['low']) / 2, 2)}"
+        " (this build's seed-0 run:"
+    ) in as_official
     assert "cannot be compared with the published rows" not in as_official
     assert "validation images its score was" in page and "the runner-up's, [" in page
     # A validation lead that rounds to nothing is said so, not given as "a lead of 0.000".
@@ -661,6 +669,27 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
     tie = render_pages(results, experiments_data)["experiments.md"]
     assert "0.466: the same to three decimals, a lead too small to show" in tie
     assert "a lead of 0.000" not in tie
+    for variant in experiments_data["variants"]:
+        chosen = variant["name"] == experiments_data["recommended"]
+        variant["val_mean"]["balanced_accuracy"] = 0.466 if chosen else 0.465
+    lead = render_pages(results, experiments_data)["experiments.md"]
+    assert "0.465: a lead of 0.001." in lead and "too small to show" not in lead
+    # Each variant's charts in words (alt text), from its first run's curves: here the baseline's,
+    # given four epochs whose best are not the last.
+    baseline_run = experiments_data["variants"][0]["runs"][0]
+    baseline_run["history"] = [
+        {**baseline_run["history"][0], "epoch": epoch, "val_loss": loss, "val_auc": auc}
+        for epoch, loss, auc in ((1, 1.0, 0.70), (2, None, None), (3, 0.8, 0.75), (4, 0.9, 0.74))
+    ]
+    curves = render_pages(results, experiments_data)["experiments.md"]
+    assert (
+        "![Loss curves of baseline, seed 0: validation loss lowest at 0.800 after epoch 3, 0.900 "
+        "after the last, epoch 4](figures/experiments/baseline_loss.png)"
+    ) in curves
+    assert (
+        "![Accuracy and AUC per epoch of baseline, seed 0: validation AUC highest at 0.750 after "
+        "epoch 3, 0.740 after the last, epoch 4](figures/experiments/baseline_metrics.png)"
+    ) in curves
     # One seed: each cell is that run's score, with no "± 0.000" posing as a spread.
     assert "trained from scratch once (seed 0); after the validation score that chose" in page
     table = page.split("| Variant | Val balanced accuracy (chooses) |")[1].split("\n\n")[0]

@@ -313,7 +313,6 @@ def test_only_the_studys_recipe_on_the_official_file_claims_a_reproduction(
         # The recipe is the study's; whether its numbers come out the same is for the table.
         assert "whose network and recipe this site re-runs unchanged on the official" in study_words
         assert "(index.md#the-study-vs-this-run)" in study_words
-        assert "results this site reproduces" not in study_words
         assert intended_use == "reproducing the student study's baseline"
     else:
         title = f"# DermaMNIST: the study's CNN, retrained {retrained}"
@@ -390,6 +389,7 @@ def test_the_experiments_page_quotes_half_the_width_of_the_accuracy_interval() -
     results = make_results()
     results["test"]["intervals"]["accuracy"] = {"estimate": 0.8, "low": 0.7, "high": 0.86}
     assert page_context(results)["accuracy_half_width"] == pytest.approx(0.08)
+    # The sentence that quotes it: test_the_dermamnist_page_quotes_the_issues_references_....
 
 
 def test_classes_never_found_are_named_so_and_why_their_interval_is_not_bootstrapped() -> None:
@@ -1119,7 +1119,7 @@ def test_a_validation_lead_that_rounds_to_nothing_is_not_given_as_0_000() -> Non
     assert margin is not None and not margin["lead_shows"] and margin["thin"]
     rows[1]["val_balanced_accuracy"] = 0.4654  # 0.466 against 0.465
     assert selection_margin(rows[0], rows)["lead_shows"]  # type: ignore[index]
-    # The page's words for each: test_build_with_experiments_writes_json_page_and_links.
+    # The page's words for each: test_the_dermamnist_page_quotes_the_issues_references_....
 
 
 def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
