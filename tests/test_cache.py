@@ -65,14 +65,13 @@ def test_cache_key_changes_with_every_training_field_the_data_and_the_code(
 def cached_build(
     earlier_build: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    """A fresh 1-epoch build whose cache holds exactly one entry."""
-    base = tmp_path_factory.mktemp("cached")
-    dirs = {name: base / name for name in ("docs", "site", "cache")}
+    """A copy of earlier_build's cache, which holds exactly one run, with the arguments of a
+    build that reuses it (--no-site and --quiet are no training settings: the same key)."""
+    cache_dir = tmp_path_factory.mktemp("cached") / "cache"
+    shutil.copytree(earlier_build["cache"], cache_dir)
     args = synthetic_build_args(str(earlier_build["data"]), "--epochs", "1", "--no-site", "--quiet")
-    result = CliRunner().invoke(main, [*args, *dir_args(dirs)])
-    assert result.exit_code == 0, result.output
-    results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
-    return {"dirs": dirs, "args": args, "results": results}
+    results = json.loads((earlier_build["docs"] / "data" / "results.json").read_text())
+    return {"dirs": {"cache": cache_dir}, "args": args, "results": results}
 
 
 def _damage(kind: str, run_dir: Path) -> None:
@@ -92,19 +91,32 @@ def _damage(kind: str, run_dir: Path) -> None:
         raise AssertionError(kind)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    ["run.json edited", "arrays.npz flipped byte", "arrays.npz missing", "manifest garbage"],
-)
-def test_damaged_cache_entry_is_retrained_not_used(
+DAMAGES = ["run.json edited", "arrays.npz flipped byte", "arrays.npz missing", "manifest garbage"]
+
+
+@pytest.mark.parametrize("kind", DAMAGES)
+def test_a_damaged_cache_entry_is_not_read(
     kind: str, cached_build: dict[str, Any], tmp_path: Path
 ) -> None:
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(cached_build["dirs"]["cache"], cache_dir)
+    key = cached_build["results"]["cache"]["key"]
+    assert cache.load_run(cache_dir, key) is not None  # the copy is sound before the damage
+    _damage(kind, cache_dir / "runs" / key)
+    assert cache.load_run(cache_dir, key) is None
+
+
+def test_a_build_retrains_a_damaged_cache_entry_not_uses_it(
+    cached_build: dict[str, Any], tmp_path: Path
+) -> None:
+    """The build on an entry that load_run refuses (above: each kind of damage): run.json
+    edited, still valid JSON with only a number changed, which a build must not show."""
     dirs = {name: tmp_path / name for name in ("docs", "site", "cache")}
     shutil.copytree(cached_build["dirs"]["cache"], dirs["cache"])
     key = cached_build["results"]["cache"]["key"]
     run_dir = dirs["cache"] / "runs" / key
-    assert cache.load_run(dirs["cache"], key) is not None  # the copy is sound before the damage
-    _damage(kind, run_dir)
+    # (The key below is the entry's, so the build found the entry it was meant to reuse.)
+    _damage("run.json edited", run_dir)
 
     result = CliRunner().invoke(main, [*cached_build["args"], *dir_args(dirs)])
 
