@@ -296,6 +296,7 @@ def _rerender_locked(
     results_data = results.read_results(docs_dir)
     try:  # what is read before the dry run (_check_layout) reads the rest
         n_classes = len(results_data["dataset"]["class_names"])
+        n_images = int(results_data["test"]["n_images"])
         earlier = results_data["config"]
         urls = {
             "site_url": site_url if site_url is not None else earlier.get("site_url"),
@@ -311,7 +312,7 @@ def _rerender_locked(
         }
     except results.LAYOUT_ERRORS as error:
         raise results.layout_error(docs_dir, error) from None
-    labels, probabilities = results.read_predictions(docs_dir, n_classes)
+    labels, probabilities = results.read_predictions(docs_dir, n_classes, n_images)
     run = cache.TrainedRun(
         record={},
         test_labels=labels,

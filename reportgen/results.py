@@ -317,17 +317,63 @@ def read_results(docs_dir: Path) -> dict[str, Any]:
     return results
 
 
-def read_predictions(docs_dir: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(labels (N,), probabilities (N, K)) from predictions.csv."""
+# How far a row of predictions.csv's probabilities may sum from 1: each is written to six
+# decimals (PROBABILITY_FORMAT), so K of them are off by at most K * 5e-7.
+PROBABILITY_SUM_TOLERANCE = 1e-4
+
+
+def read_predictions(
+    docs_dir: Path, n_classes: int, n_images: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (N,), probabilities (N, K)) from predictions.csv, checked against what
+    results.json says of the test split (n_images, n_classes): a file cut short, edited or from
+    another build would redraw the figures from other predictions than the pages' numbers."""
     import pandas as pd  # only when reading the table
 
     path = docs_dir / PREDICTIONS_FILE
+    rebuild = "Rebuild with `reportgen build`."
     try:
         table = pd.read_csv(path)
         probabilities = table[[f"prob_{k}" for k in range(n_classes)]].to_numpy(dtype=np.float64)
-        labels = table["label"].to_numpy(dtype=np.int64)
+        labels = table["label"].to_numpy(dtype=np.float64)
     except (OSError, KeyError, ValueError) as error:
         raise ReportgenError(
-            f"{path} cannot be read as this build's predictions ({error}). Rebuild with `reportgen build`."
+            f"{path} cannot be read as this build's predictions ({error}). {rebuild}"
         ) from None
-    return labels, probabilities
+    problem = _predictions_problem(labels, probabilities, n_classes, n_images)
+    if problem is not None:
+        raise ReportgenError(f"{path} {problem}. {rebuild}")
+    return labels.astype(np.int64), probabilities
+
+
+def _predictions_problem(
+    labels: np.ndarray, probabilities: np.ndarray, n_classes: int, n_images: int
+) -> str | None:
+    """What is wrong with predictions.csv's columns, read as floats, alone or against what
+    results.json says (which of the two files is wrong, only the user can know); None if
+    nothing."""
+    blank = ~np.isfinite(labels) | ~np.isfinite(probabilities).all(axis=1)
+    if blank.any():
+        return (
+            f"is damaged: line {int(np.argmax(blank)) + 2} has an empty or non-numeric cell "
+            "(a file cut off in the middle of a row?)"
+        )
+    if labels.size != n_images:
+        return (
+            f"does not match results.json: it has {labels.size:,} rows, but the test split in "
+            f"results.json has {n_images:,} images (a file cut short, or another build's)"
+        )
+    wrong_label = (labels != np.round(labels)) | (labels < 0) | (labels >= n_classes)
+    if wrong_label.any():
+        row = int(np.argmax(wrong_label))
+        classes = f"{n_classes} class{'' if n_classes == 1 else 'es'}"
+        return (
+            f"does not match results.json: line {row + 2} has label {labels[row]:g}, but "
+            f"results.json names {classes}, numbered 0 to {n_classes - 1}"
+        )
+    off = (probabilities < 0).any(axis=1) | (
+        np.abs(probabilities.sum(axis=1) - 1) > PROBABILITY_SUM_TOLERANCE
+    )
+    if off.any():
+        return f"is damaged: the probabilities on line {int(np.argmax(off)) + 2} do not sum to 1"
+    return None
