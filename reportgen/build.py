@@ -109,7 +109,7 @@ def build(
     plan = load_plan(config.experiments) if config.experiments is not None else None
     check_settings(config, plan)
     for note in inert_option_notes(config, plan, given):
-        progress.on_stage(note)
+        progress.on_note(note)
     named_folders = config.outputs().named_folders()
     # Checked, but nothing made yet: a build refused for its data file leaves nothing behind.
     output_folders.check_output_dirs(named_folders, kept, create=False)
@@ -203,7 +203,7 @@ def _build_locked(
     run = None if config.retrain else cache.load_run(config.cache_dir, key)
     reused = run is not None
     dataset = _dataset_loader(config, clock, data_file)
-    on_note = _said_once(progress.on_stage)
+    on_note = _said_once(progress.on_note)
     if run is None:
         run = _train(config, progress, clock, dataset, on_note)
         cache.save_run(run, config.cache_dir, key)

@@ -189,7 +189,7 @@ def main() -> None:
 @click.option(
     "--quiet",
     is_flag=True,
-    help="No progress output (for CI logs), only the final summary. Default: off.",
+    help="No progress output (for CI logs): only notes and the final summary. Default: off.",
 )
 def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) -> None:
     """Train, evaluate and publish: data -> the study's CNN -> figures -> pages -> site."""
@@ -228,7 +228,7 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
 @click.option("--no-site", is_flag=True, help="Only re-render the Markdown pages. Default: off.")
 @url_option("--site-url", "Public address of the site. Default: the earlier build's.")
 @url_option("--repo-url", "Repository the site's header links to. Default: the earlier build's.")
-@click.option("--quiet", is_flag=True, help="No progress output. Default: off.")
+@click.option("--quiet", is_flag=True, help="No progress output; notes still print. Default: off.")
 def render(
     docs_dir: Path,
     site_dir: Path,

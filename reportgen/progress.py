@@ -20,6 +20,9 @@ class Progress:
     """Callbacks the CLI supplies to show progress; the build itself never prints."""
 
     on_stage: Callable[[str], None] = lambda stage: None
+    # A note the user should see even with --quiet: an option that changes nothing, a slow
+    # setting, figures an older reportgen drew ("note: ..."); the stage lines are progress.
+    on_note: Callable[[str], None] = lambda note: None
     on_epoch: Callable[[Any], None] | None = None
     # Experiment runs are about to train: how many (none are announced when all are cached).
     on_runs_start: Callable[[int], None] = lambda total: None

@@ -95,7 +95,7 @@ def _draw_or_reuse_figures(
         unlabelled = [grid.name for grid in copied_grids if drawn_source(grid) != source]
         if unlabelled:
             one = len(unlabelled) == 1
-            progress.on_stage(
+            progress.on_note(
                 f"note: {' and '.join(unlabelled)} {'is' if one else 'are'} copied from the "
                 f"earlier build, drawn by an older reportgen without the line {source!r}; run "
                 f"reportgen build to draw {'it' if one else 'them'} again"

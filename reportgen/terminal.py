@@ -21,8 +21,9 @@ def number(value: float | None) -> str:
 
 @contextmanager
 def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> Iterator[Any]:
-    """The build's progress callbacks as tqdm bars and stage lines on stderr (none when quiet);
-    open bars are closed on the way out, so a message starts a line."""
+    """The build's progress callbacks as tqdm bars and stage lines on stderr (none when quiet;
+    notes are printed even then); open bars are closed on the way out, so a message starts a
+    line."""
     from tqdm.auto import tqdm
 
     from reportgen.progress import Progress
@@ -37,12 +38,15 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
     # Which run the "run epochs" bar counts: a disabled (quiet) tqdm keeps no desc to ask.
     counting: dict[str, str] = {}
 
-    def on_stage(stage: str) -> None:
+    def on_stage(stage: str, always: bool = False) -> None:
         for open_bar in bar.values():
             open_bar.close()
         bar.clear()
-        if not quiet:
+        if always or not quiet:
             click.echo(f"[reportgen] {stage}", err=True)
+
+    def on_note(note: str) -> None:
+        on_stage(note, always=True)
 
     def on_runs_start(total: int) -> None:
         bar["runs"] = tqdm(
@@ -91,6 +95,7 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
     try:
         yield Progress(
             on_stage=on_stage,
+            on_note=on_note,
             on_epoch=on_epoch,
             on_runs_start=on_runs_start,
             on_run=on_run,
