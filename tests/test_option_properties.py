@@ -125,6 +125,12 @@ def _plan_problem(name: str, value: float) -> str | None:
     return None
 
 
+def test_a_width_no_machine_could_train_is_refused_before_any_work(stub: BuildStub) -> None:
+    """--width 100000 asked torch for 360 GB, a traceback after loading the data."""
+    result = _invoke({"--width": 100000})
+    assert result.exit_code == 2 and "it must be from 1 to 256" in result.output
+
+
 @pytest.mark.parametrize("name", sorted(set(BOUNDS) - FIXED_FIELDS))
 def test_cli_and_experiments_files_accept_the_same_range(stub: BuildStub, name: str) -> None:
     """One table of bounds: a value the CLI takes, a TOML variant takes, and the reverse."""
