@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import reportgen
-from reportgen.config import BuildConfig
+from reportgen.config import BuildConfig, inert_fields
 from reportgen.digest import file_digest, sources_digest
 from reportgen.errors import ReportgenError
 
@@ -90,8 +90,15 @@ def code_version() -> str:
 
 def run_key(config: BuildConfig, data_md5: str) -> str:
     """The cache key of the run a config trains on a data file: the main build's run and an
-    experiment run with the same settings share it (so the baseline is trained once)."""
-    return cache_key(config.training_fields(), data_md5, config.device)
+    experiment run with the same settings share it (so the baseline is trained once). A field
+    that changes nothing under the others (--width without --model wide_cnn) is keyed at its
+    default: the run it would train is the same."""
+    defaults, inert = BuildConfig().training_fields(), inert_fields(config)
+    fields = {
+        name: defaults[name] if name in inert else value
+        for name, value in config.training_fields().items()
+    }
+    return cache_key(fields, data_md5, config.device)
 
 
 def cache_key(training_fields: dict[str, object], data_md5: str, device: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -44,6 +45,18 @@ def _another_value(value: object) -> object:
     if value is None:
         return "something"
     raise AssertionError(f"no other value for {value!r}")
+
+
+def test_a_field_that_changes_nothing_leaves_the_key_as_it_is() -> None:
+    """--width 64 with the study's CNN trains the same run as without it: one cache entry."""
+    assert cache.run_key(BuildConfig(width=64), "a" * 32) == cache.run_key(BuildConfig(), "a" * 32)
+    assert cache.run_key(BuildConfig(optimizer="adamw", momentum=0.9), "a" * 32) == (
+        cache.run_key(BuildConfig(optimizer="adamw"), "a" * 32)
+    )
+    wide = BuildConfig(model="wide_cnn")
+    assert cache.run_key(dataclasses.replace(wide, width=64), "a" * 32) != cache.run_key(
+        wide, "a" * 32
+    )
 
 
 def test_cache_key_changes_with_every_training_field_the_data_and_the_code(

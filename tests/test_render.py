@@ -1329,6 +1329,13 @@ def test_every_page_describes_the_recipe_the_build_ran_not_the_studys() -> None:
     assert "| `momentum` | `0.0` (unused: only with `optimizer = sgd`) |" in settings
     assert "| `width` | `32` |" in settings
     assert settings.count("(unused: only with") == 2  # and effective_number_beta
+    # A reused run may have been trained with other unused values (they share its cache key).
+    results["cache"] = {"key": "0123456789abcdef0123", "reused": True}
+    reused = render_pages(results)["reproducibility.md"]
+    assert (
+        "trained with this exact configuration (settings marked unused aside: they change "
+        "nothing), data file and code version"
+    ) in reused
     # A results.json from before a field existed marks nothing it cannot judge.
     assert unmet_needs({"width": 32}) == {}
     for card in (pages["model-card.md"], pages["data/model_card.md"]):
