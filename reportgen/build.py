@@ -114,6 +114,7 @@ def build(
     # Checked, but nothing made yet: a build refused for its data file leaves nothing behind.
     output_folders.check_output_dirs(named_folders, kept, create=False)
     output_folders.check_writable_folder(config.cache_dir, "--cache-dir", create=False)
+    cache.check_cache_folders(config.cache_dir)
     templates = read_project_files(config.build_site)
     clock = StageClock(progress)
     data_file = clock.run("load", lambda: _locate(config, progress.quiet))  # its only hash

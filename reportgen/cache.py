@@ -11,6 +11,7 @@ Reading a run needs numpy only, not torch.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -125,10 +126,34 @@ def save_run(run: TrainedRun, cache_dir: Path, key: str) -> Path:
         raise _not_saved("trained run", cache_dir, error) from None
 
 
+# The folders under --cache-dir that hold its entries, and what each holds.
+CACHE_FOLDERS = {"runs": "trained runs", "references": "colour references"}
+
+
+def check_cache_folders(cache_dir: Path) -> None:
+    """Fail before any training where something in the cache folder is in the way of the
+    entries a build saves (a file where a folder of them belongs)."""
+    for name, what in CACHE_FOLDERS.items():
+        folder = cache_dir / name
+        if folder.exists() and not folder.is_dir():
+            raise ReportgenError(
+                f"{folder} is a file, not a folder: reportgen keeps its cached {what} there. "
+                "Move it away, or choose another --cache-dir."
+            )
+
+
 def _not_saved(what: str, cache_dir: Path, error: OSError) -> ReportgenError:
+    """The advice that fits the failure: a full disk, a permission, or a path in the way."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = "Free some disk space or choose another --cache-dir"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        advice = "Make the folder writable or choose another --cache-dir"
+    else:
+        advice = "Check that folder, or choose another --cache-dir"
+    at = f" at {error.filename}" if error.filename else ""
     return ReportgenError(
-        f"Could not save the {what} in {cache_dir} ({error.strerror or error}). Free "
-        "some disk space or choose another --cache-dir, then build again."
+        f"Could not save the {what} in {cache_dir} ({error.strerror or error}{at}). "
+        f"{advice}, then build again."
     )
 
 

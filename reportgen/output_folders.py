@@ -60,11 +60,12 @@ def check_writable_folder(
         )
 
 
-def _check_writable_parent(target: Path, create: bool) -> None:
-    check_writable_folder(target.resolve().parent, "output folder", shown=target, create=create)
+def _check_writable_parent(target: Path, create: bool, option: str = "output folder") -> None:
+    """option: the command-line option that names target (--docs-dir), for the advice."""
+    check_writable_folder(target.resolve().parent, option, shown=target, create=create)
     if target.exists() and not target.is_dir():
         raise ReportgenError(
-            f"Cannot write {target}: it is a file, not a folder. Choose another path."
+            f"Cannot write {option} {target}: it is a file, not a folder. Choose another {option}."
         )
 
 
@@ -143,14 +144,14 @@ def check_output_dirs(
                     f"{option}."
                 )
     # Last, as it may create the folders above each output: a refused build leaves none behind.
-    for target in outputs.values():
-        _check_writable_parent(target, create)
+    for option, target in outputs.items():
+        _check_writable_parent(target, create, option)
 
 
 def create_output_parents(outputs: dict[str, Path]) -> None:
     """Make the folders above each output (checked by check_output_dirs without create)."""
-    for target in outputs.values():
-        _check_writable_parent(target, create=True)
+    for option, target in outputs.items():
+        _check_writable_parent(target, create=True, option=option)
 
 
 def _folder_mode() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import socket
@@ -335,14 +336,15 @@ def test_damaged_or_malformed_data_file_is_refused(
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
 
 
+@pytest.mark.parametrize("where", ["below", "itself"])
 @pytest.mark.parametrize("which", ["--docs-dir", "--site-dir"])
 def test_output_dir_below_a_regular_file_is_refused(
-    which: str, earlier_build: dict[str, Path], tmp_path: Path
+    which: str, where: str, earlier_build: dict[str, Path], tmp_path: Path
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a regular file")
     args = dict(zip(dir_args(earlier_build)[::2], dir_args(earlier_build)[1::2], strict=True))
-    args[which] = str(blocker / "out")
+    args[which] = str(blocker / "out" if where == "below" else blocker)
     before = {name: tree_digest(earlier_build[name]) for name in ("docs", "site")}
     result = CliRunner().invoke(
         main,
@@ -354,7 +356,7 @@ def test_output_dir_below_a_regular_file_is_refused(
         ),
     )
     assert_clean_failure(
-        result, f"{blocker} is a file, not a folder", "Choose another output folder"
+        result, f"{blocker}", "is a file, not a folder", f"Choose another {which}."
     )
     assert {name: tree_digest(earlier_build[name]) for name in ("docs", "site")} == before
     assert blocker.read_text() == "a regular file"
@@ -789,7 +791,7 @@ def test_a_deleted_working_folder_is_a_clear_error(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("below", ["", "sub"])
+@pytest.mark.parametrize("below", ["", "sub", "runs", "references"])
 def test_a_cache_dir_that_cannot_be_a_folder_is_refused_before_training(
     below: str,
     synthetic_retina_root: Path,
@@ -798,8 +800,13 @@ def test_a_cache_dir_that_cannot_be_a_folder_is_refused_before_training(
     training_calls: list[object],
 ) -> None:
     blocker = tmp_path / "not-a-folder"
+    if below in ("runs", "references"):  # the cache's own folders: a file in the way of one
+        out_dirs["cache"] = tmp_path / "cache"
+        blocker = out_dirs["cache"] / below
+        blocker.parent.mkdir()
     blocker.write_text("a regular file")
-    out_dirs["cache"] = blocker / below if below else blocker
+    if below in ("", "sub"):
+        out_dirs["cache"] = blocker / below if below else blocker
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
     assert_clean_failure(result, f"{blocker} is a file, not a folder", "another --cache-dir")
@@ -818,9 +825,34 @@ def test_a_run_that_cannot_be_cached_fails_cleanly_and_publishes_nothing(
     monkeypatch.setattr(numpy, "savez", disk_full)
     args = synthetic_build_args(synthetic_retina_root, "--epochs", "1", *dir_args(out_dirs))
     result = CliRunner().invoke(main, args)
-    assert_clean_failure(result, "Could not save the trained run", "No space left on device")
+    assert_clean_failure(
+        result,
+        "Could not save the trained run",
+        "No space left on device",
+        "Free some disk space or choose another --cache-dir",
+    )
     assert not out_dirs["docs"].exists() and not out_dirs["site"].exists()
     assert not list((out_dirs["cache"] / "runs").iterdir())  # no half-written entry left behind
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "Free some disk space"),
+        (PermissionError(errno.EACCES, "Permission denied", "/c/runs"), "Make the folder writable"),
+        (FileExistsError(errno.EEXIST, "File exists", "/c/runs"), "Check that folder"),
+    ],
+)
+def test_a_cache_write_that_fails_gets_the_advice_that_fits(error: OSError, advice: str) -> None:
+    """A file in the way was told to free disk space."""
+    from reportgen import cache
+
+    message = str(cache._not_saved("trained run", Path("/c"), error))
+    assert message.startswith(f"Could not save the trained run in /c ({error.strerror}")
+    assert f"{advice}" in message and message.endswith("then build again.")
+    assert ("at /c/runs" in message) is (error.filename is not None)
+    if advice != "Free some disk space":
+        assert "disk space" not in message
 
 
 def test_a_data_file_replaced_after_the_build_named_it_is_refused_before_training(
