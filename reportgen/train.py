@@ -271,10 +271,14 @@ def train_one_epoch(
 
 
 def _diverged(epoch: int, symptom: str, lr: float) -> ReportgenError:
+    # A tenth of the rate, or the study's where that is still above it (--lr 1e30 would be told
+    # 1e+29, which diverges too).
+    study_lr = BuildConfig().lr
+    lower = f"{lr / 10:g}" if lr / 10 <= study_lr else f"{study_lr:g}, the study's"
     return ReportgenError(
         f"Training diverged in epoch {epoch}: {symptom}, so the weights are no longer usable. "
         f"The learning rate --lr {lr:g} is too high for this data: try a lower one, e.g. "
-        f"--lr {lr / 10:g}. Nothing was published; earlier docs and site are unchanged."
+        f"--lr {lower}. Nothing was published; earlier docs and site are unchanged."
     )
 
 
