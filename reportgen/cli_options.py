@@ -161,9 +161,21 @@ def check_dev_addr(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     return value
 
 
-def expand_user(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    """`~` is not expanded by the shell in --opt=~/x or in quotes; expand it here."""
-    return value.expanduser() if value is not None else None
+def expand_user(_ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """`~` is not expanded by the shell in --opt=~/x or in quotes; expand it here. A path that
+    is not UTF-8 is refused: the pages quote the command that built them, in UTF-8."""
+    if value is None:
+        return None
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise click.BadParameter(
+            f"{shown} is not valid UTF-8 text, and the pages quote the command that built "
+            "them. Rename the folder or file, or choose another path.",
+            param=param,
+        ) from None
+    return value.expanduser()
 
 
 def folder_option(flag: str, default: Path, help_text: str) -> Callable[[Any], Any]:

@@ -970,3 +970,15 @@ def test_a_batch_larger_than_the_training_split_is_noted(
         ],
     )
     assert plain.exit_code == 0 and "is more than the" not in plain.output
+
+
+@pytest.mark.parametrize("option", ["--docs-dir", "--site-dir", "--cache-dir", "--data-root"])
+def test_a_path_that_is_not_utf8_is_refused_before_any_work(option: str, tmp_path: Path) -> None:
+    """A byte the file system allows but UTF-8 does not (\\xff, kept by Python as a surrogate)
+    crashed the build at its very end, writing pages that quote the command."""
+    bad = str(tmp_path / "bad") + "\udcffname"
+    result = CliRunner().invoke(main, ["build", option, bad])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert f"{tmp_path}/bad\\xffname is not valid UTF-8 text" in result.output
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
