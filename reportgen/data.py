@@ -188,7 +188,16 @@ def verify_dataset_file(flag: str, path: Path, allow_unofficial: bool) -> DataFi
     with opened as handle:
         identity = _identity(handle)  # before hashing: a write meanwhile changes it too
         md5 = stream_digest(handle, "md5")
-    official = md5 == info["MD5"]
+        official = md5 == info["MD5"]
+        # Through the same handle: the build opens the file a known number of times.
+        archive = official or zipfile.is_zipfile(handle)
+        empty = not archive and os.fstat(handle.fileno()).st_size == 0
+    if not archive:  # --allow-unofficial-data would not help
+        raise ReportgenError(
+            f"{path} is not the MedMNIST release file, nor an npz file at all (a zip archive of "
+            f"NumPy arrays): it is {'empty' if empty else 'truncated or another kind of file'}. "
+            f"Delete it and download the official file from {info['url']}."
+        )
     if not official and not allow_unofficial:
         raise ReportgenError(
             f"{path} has MD5 {md5}, but the official {flag}.npz has {info['MD5']}: it is not the "

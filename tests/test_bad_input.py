@@ -141,8 +141,24 @@ def test_not_an_npz_file_is_refused(earlier_build: dict[str, Path], tmp_path: Pa
         main,
         synthetic_build_args(str(tmp_path), *dir_args(earlier_build)),
     )
-    assert_clean_failure(result, "cannot be read as a MedMNIST .npz file")
+    assert_clean_failure(result, "nor an npz file at all", "Delete it and download the official")
+    assert "pickle" not in result.output  # numpy's advice to load a damaged file unsafely
     assert tree_digest(earlier_build["site"]) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut off"], ids=["empty", "truncated"])
+def test_a_file_no_flag_could_make_usable_is_not_offered_the_flag(
+    content: bytes, tmp_path: Path, out_dirs: dict[str, Path]
+) -> None:
+    """--allow-unofficial-data lets a build use another npz file, not one it cannot read."""
+    (tmp_path / "retinamnist.npz").write_bytes(content)
+    args = ["build", "--dataset", "retinamnist", "--data-root", str(tmp_path)]
+    result = CliRunner().invoke(main, [*args, *dir_args(out_dirs)])
+    state = "empty" if not content else "truncated or another kind of file"
+    assert_clean_failure(
+        result, f"nor an npz file at all (a zip archive of NumPy arrays): it is {state}"
+    )
+    assert "--allow-unofficial-data" not in result.output
 
 
 def _refuse_access(monkeypatch: pytest.MonkeyPatch, method: str, refused: Path) -> None:
@@ -295,7 +311,7 @@ def _write_bad_file(kind: str, good: Path, path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "phrases"),
     [
-        ("truncated", ["cannot be read as a MedMNIST .npz file", "truncated", "download it again"]),
+        ("truncated", ["nor an npz file at all", "truncated", "download the official file"]),
         ("corrupt", ["is damaged", "cannot be read", "download it again"]),
         ("missing key", ["lacks the arrays val_labels", "Download the official file"]),
         (
