@@ -230,7 +230,8 @@ def settings_conflict(config: BuildConfig) -> str | None:
             f"patience = {config.patience} with select_epoch = last: early stopping waits for a "
             "better validation score, and keeping the last epoch has none, so training would "
             "never stop early. Choose an epoch on validation (--select-epoch val_auc or "
-            "val_balanced_accuracy) or drop --patience."
+            'val_balanced_accuracy; in an experiments file, select_epoch = "val_auc") or drop '
+            "patience."
         )
     if largest_seed > MAX_SEED:
         return (

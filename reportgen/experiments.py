@@ -9,6 +9,7 @@ only; test numbers are reported, never used to choose.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import tomllib
@@ -23,6 +24,7 @@ from reportgen.config import (
     CHOICES,
     NON_TRAINING_FIELDS,
     BuildConfig,
+    option_flag,
 )
 from reportgen.errors import ReportgenError
 from reportgen.seeds import ENSEMBLE_SEED_STRIDE, member_seeds
@@ -141,19 +143,37 @@ def variant_slug(name: str) -> str:
 SECTION_ANCHORS = frozenset({"screening-by-variant", "published-results", "variants"})
 
 
+def _as_written(value: Any) -> str:
+    """A value as an experiments file (TOML) writes it: true, "text", [0, 1], nan, not as Python
+    prints it (True, 'text', [0, 1], nan); a TOML date as Python prints it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_written(item) for item in value) + "]"
+    return str(value)
+
+
 def _check_value(where: str, field: dataclasses.Field[Any], value: Any) -> None:
     expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[str(field.type)]
     if isinstance(value, bool) and expected is not bool:
-        raise ReportgenError(f"{where}: {field.name} = {value!r} must be a number, not true/false.")
+        raise ReportgenError(
+            f"{where}: {field.name} = {_as_written(value)} must be a number, not true/false."
+        )
     if not isinstance(value, expected):
-        raise ReportgenError(f"{where}: {field.name} = {value!r} must be of type {field.type}.")
+        raise ReportgenError(
+            f"{where}: {field.name} = {_as_written(value)} must be of type {field.type}."
+        )
     if field.name in CHOICES and value not in CHOICES[field.name]:
         raise ReportgenError(
-            f"{where}: {field.name} = {value!r} is not one of {', '.join(CHOICES[field.name])}."
+            f"{where}: {field.name} = {_as_written(value)} is not one of {', '.join(CHOICES[field.name])}."
         )
     if field.name in BOUNDS and not BOUNDS[field.name].admits(value):
         raise ReportgenError(
-            f"{where}: {field.name} = {value!r} must be {BOUNDS[field.name].text()}."
+            f"{where}: {field.name} = {_as_written(value)} must be {BOUNDS[field.name].text()}."
         )
 
 
@@ -176,17 +196,17 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
         and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
     ):
         raise ReportgenError(
-            f"{source}: seeds = {seeds!r} must be a non-empty list of integers, e.g. [0, 1, 2]."
+            f"{source}: seeds = {_as_written(seeds)} must be a non-empty list of integers, e.g. [0, 1, 2]."
         )
     out_of_range = [seed for seed in seeds if not BOUNDS["seed"].admits(seed)]
     if out_of_range:
         raise ReportgenError(
-            f"{source}: seed {out_of_range[0]} in seeds = {seeds!r} must be "
+            f"{source}: seed {out_of_range[0]} in seeds = {_as_written(seeds)} must be "
             f"{BOUNDS['seed'].text()}, as for --seed."
         )
     if len(set(seeds)) < len(seeds):
         raise ReportgenError(
-            f"{source}: seeds = {seeds!r} repeats a seed. A repeated seed trains the same run "
+            f"{source}: seeds = {_as_written(seeds)} repeats a seed. A repeated seed trains the same run "
             "again, which would shrink the spread over seeds; list each seed once."
         )
     raw_variants = data.get("variants")
@@ -214,28 +234,37 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
         overrides = {key: value for key, value in raw.items() if key not in VARIANT_KEYS}
         for key, value in overrides.items():
             if key not in fields:
-                hint = (
-                    "it is fixed for all variants"
-                    if key in FIXED_FIELDS
-                    else f"allowed: {', '.join(sorted(fields))}"
+                if key in FIXED_FIELDS:
+                    raise ReportgenError(
+                        f"{where}: {key} cannot differ between variants: it is the same for "
+                        f"every run of a build. Set it for the whole build on the command line "
+                        f"({'--no-site' if key == 'build_site' else option_flag(key)}), or drop "
+                        "it here."
+                    )
+                raise ReportgenError(
+                    f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(fields))})."
                 )
-                raise ReportgenError(f"{where}: unknown key {key!r} ({hint}).")
             _check_value(where, fields[key], value)
         if position == 1 and overrides:
             raise ReportgenError(
                 f"{where}: the first variant is the study's baseline and must not override anything "
                 f"(found {', '.join(sorted(overrides))})."
             )
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            raise ReportgenError(
+                f"{where}: description = {_as_written(description)} must be text, in quotes."
+            )
         steps = raw.get("steps", [])
         known_steps = [key for key, _ in NEXT_STEPS]
         if not isinstance(steps, list) or any(step not in known_steps for step in steps):
             raise ReportgenError(
-                f"{where}: steps = {steps!r} must list some of: {', '.join(known_steps)}."
+                f"{where}: steps = {_as_written(steps)} must list some of: {', '.join(known_steps)}."
             )
         variants.append(
             Variant(
                 name=name,
-                description=str(raw.get("description", "")),
+                description=description,
                 overrides=overrides,
                 steps=tuple(steps),
             )

@@ -76,7 +76,7 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nsampler = "smote"\n',
-            "sampler = 'smote' is not one of shuffle, balanced",
+            'sampler = "smote" is not one of shuffle, balanced',
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nepochs = 0\n',
@@ -100,7 +100,7 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nlr = "fast"\n',
-            "lr = 'fast' must be of type float",
+            'lr = "fast" must be of type float',
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\naugment = 1\n',
@@ -108,7 +108,7 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
         ),
         (
             '[[variants]]\nname = "baseline"\n[[variants]]\nname = "x"\nseed = 3\n',
-            "it is fixed for all variants",
+            "seed cannot differ between variants: it is the same for every run of a build. Set it for the whole build on the command line (--seed)",
         ),
         ('[[variants]]\nname = "baseline"\nlr = 0.1\n', "first variant is the study's baseline"),
         ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', "used twice"),
@@ -133,14 +133,23 @@ def test_the_shipped_experiments_file_is_valid_and_starts_with_the_baseline() ->
         ('colour = "red"\n[[variants]]\nname = "a"\n', "unknown top-level key(s) colour"),
         (
             '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nsteps = ["magic"]\n',
-            "steps = ['magic']",
+            'steps = ["magic"]',
         ),
         ("[[variants]\nname = 1\n", "is not valid TOML"),
         (
             '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nlr = true\n',
-            "variant 2 ('b'): lr = True must be a number, not true/false",
+            "variant 2 ('b'): lr = true must be a number, not true/false",
         ),
         ("seeds = [0]\n", "no [[variants]] declared"),
+        (
+            '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ndescription = 5\n',
+            "variant 2 ('b'): description = 5 must be text, in quotes.",
+        ),
+        ('seeds = [true]\n[[variants]]\nname = "a"\n', "seeds = [true] must be a non-empty list"),
+        (
+            '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nbuild_site = false\n',
+            "Set it for the whole build on the command line (--no-site), or drop it here.",
+        ),
         ('[[variants]]\ndescription = "no name"\n', "variant 1: every variant needs a name"),
     ],
 )
