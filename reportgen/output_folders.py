@@ -176,11 +176,13 @@ def staging_dir_for(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def swap_into(*moves: tuple[Path, Path]) -> None:
+def swap_into(*moves: tuple[Path, Path]) -> list[Path]:
     """Replace each target with its staging folder, all or none.
 
     Every existing target is first renamed aside, then every staging folder renamed into place; if
     a rename fails, the ones done so far are undone, so the earlier output is back as it was.
+    Returns the set-aside folders of earlier output that could not be removed (a subfolder this
+    user may not delete in), for the caller to report.
     """
     moves = tuple((staging, target.resolve()) for staging, target in moves)
     retired_dirs, set_aside, moved_in = [], [], []
@@ -214,12 +216,14 @@ def swap_into(*moves: tuple[Path, Path]) -> None:
             f"Could not move the new output into place ({error}); the earlier output was restored. "
             "Check that the output folders are writable and not in use, then build again."
         ) from None
-    _remove_all(retired_dirs)
+    return _remove_all(retired_dirs)
 
 
-def _remove_all(folders: list[Path]) -> None:
+def _remove_all(folders: list[Path]) -> list[Path]:
+    """Remove each folder as far as this user may; the folders left behind."""
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
+    return [folder for folder in folders if folder.exists()]
 
 
 @contextmanager

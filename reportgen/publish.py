@@ -211,7 +211,9 @@ def publish(
             results.write_results(results_data, docs_stage)
             if not outputs.build_site:
                 progress.on_commit()
-                output_folders.swap_into((docs_stage, outputs.docs_dir))
+                _note_left_behind(
+                    output_folders.swap_into((docs_stage, outputs.docs_dir)), progress
+                )
                 return BuildOutcome(results_data, outputs.docs_dir, None)
             with output_folders.staging_dir_for(outputs.site_dir) as site_stage:
                 options = site.site_options(results_data, outputs.site_url, outputs.repo_url)
@@ -225,10 +227,21 @@ def publish(
                 for folder in (docs_stage, site_stage):
                     results.write_results(results_data, folder)
                 progress.on_commit()
-                output_folders.swap_into(
+                left_behind = output_folders.swap_into(
                     (docs_stage, outputs.docs_dir), (site_stage, outputs.site_dir)
                 )
+                _note_left_behind(left_behind, progress)
         return BuildOutcome(results_data, outputs.docs_dir, outputs.site_dir)
+
+
+def _note_left_behind(folders: list[Path], progress: Progress) -> None:
+    """Earlier output, set aside for the new, that could not be deleted: said, not left silent."""
+    for folder in folders:
+        progress.on_note(
+            f"note: the earlier output set aside in {folder} could not all be deleted (this user "
+            "may not delete in a folder inside it); the new output is in place. Delete it by "
+            "hand, e.g. with sudo."
+        )
 
 
 def read_project_files(build_site: bool) -> render.Templates:

@@ -998,3 +998,34 @@ def test_a_path_that_is_not_utf8_is_refused_before_any_work(option: str, tmp_pat
     assert f"Invalid value for '{option}'" in result.output
     assert f"{tmp_path}/bad\\xffname is not valid UTF-8 text" in result.output
     assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]], ids=["", "quiet"])
+def test_earlier_output_that_cannot_be_deleted_is_named_not_left_silently(
+    quiet: list[str],
+    earlier_build: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subfolder of the old site this user may not delete in: the build succeeds, and says
+    where the set-aside copy it could not delete lies."""
+    import reportgen.output_folders
+
+    real_rmtree = shutil.rmtree
+
+    def undeletable_old_site(path: Path, *args: Any, **kwargs: Any) -> None:
+        if not Path(path).name.startswith(".site.old-"):
+            real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(reportgen.output_folders.shutil, "rmtree", undeletable_old_site)
+    docs, site = _copy_of_earlier_output(earlier_build, tmp_path)
+    args = ["render", "--docs-dir", str(docs), "--site-dir", str(site), *quiet]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    (left,) = [path for path in tmp_path.iterdir() if path.name.startswith(".site.old-")]
+    assert (
+        f"[reportgen] note: the earlier output set aside in {left} could not all be deleted"
+        in result.output
+    )
+    assert "Delete it by hand" in result.output and (site / "index.html").is_file()
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".docs.old-")]

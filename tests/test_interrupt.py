@@ -144,9 +144,9 @@ def test_signal_during_the_swap_is_held_until_both_folders_are_in(
 ) -> None:
     real_swap = reportgen.output_folders.swap_into
 
-    def swap_with_a_signal_arriving(*moves: tuple[Path, Path]) -> None:
+    def swap_with_a_signal_arriving(*moves: tuple[Path, Path]) -> list[Path]:
         signal.raise_signal(signal.SIGTERM)
-        real_swap(*moves)
+        return real_swap(*moves)
 
     monkeypatch.setattr(reportgen.output_folders, "swap_into", swap_with_a_signal_arriving)
     result = CliRunner().invoke(main, _build_args(earlier_copy))
