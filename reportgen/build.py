@@ -108,7 +108,7 @@ def build(
     }
     plan = load_plan(config.experiments) if config.experiments is not None else None
     check_settings(config, plan)
-    for note in inert_option_notes(config, plan, given):
+    for note in inert_option_notes(config, plan, given) + unused_output_notes(config, given):
         progress.on_note(note)
     named_folders = config.outputs().named_folders()
     # Checked, but nothing made yet: a build refused for its data file leaves nothing behind.
@@ -128,6 +128,18 @@ def _locate(config: BuildConfig, quiet: bool) -> DataFile:
     """data.locate_dataset, with a download's own progress bar silenced when quiet."""
     with silenced(quiet):
         return locate_dataset(config.dataset, config.data_root, config.allow_unofficial_data)
+
+
+def unused_output_notes(config: BuildConfig, given: frozenset[str]) -> list[str]:
+    """A note for an option given that this build has no use for: --jobs without experiments to
+    run. (--site-url with --no-site is kept in results.json for a later `reportgen render`.)"""
+    if "jobs" in given and config.experiments is None:
+        note = (
+            "note: --jobs changes nothing without --experiments; it sets how many runs of an "
+            "experiments file train at once."
+        )
+        return [note]
+    return []
 
 
 def inert_option_notes(

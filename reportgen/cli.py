@@ -118,7 +118,7 @@ def _invoked_command() -> str:
     return shell_command([home_as_tilde(token) for token in argv])
 
 
-@click.group(cls=_ArgvRecordingGroup)
+@click.group(cls=_ArgvRecordingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="reportgen")
 def main() -> None:
     """Train the study's CNN on a MedMNIST dataset and publish the results as a static site."""

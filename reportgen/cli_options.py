@@ -139,14 +139,21 @@ def url_problem(value: str) -> str | None:
     return None
 
 
-def check_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+# An example of each address option, as the user would give it.
+URL_EXAMPLES = {
+    "--site-url": "https://USER.github.io/REPO/",
+    "--repo-url": "https://github.com/USER/REPO",
+}
+
+
+def check_url(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
     problem = url_problem(value)
     if problem is not None:
+        example = URL_EXAMPLES.get(param.opts[0] if param.opts else "", URL_EXAMPLES["--site-url"])
         raise click.BadParameter(
-            f"{value!r} is not an http(s) address: {problem}. Give the full URL, e.g. "
-            "https://USER.github.io/REPO/."
+            f"{value!r} is not an http(s) address: {problem}. Give the full URL, e.g. {example}."
         )
     return value
 

@@ -91,6 +91,8 @@ def test_recorded_command_wraps_long_lines_and_parses_back_to_the_same_arguments
         (["--effective-number-beta", "0.9"], ["--effective-number-beta 0.9 changes nothing"]),
         (["--width", "64", "--model", "wide_cnn", "--momentum", "0.9"], []),
         (["--optimizer", "adamw"], []),  # momentum at its default: not given, so nothing to say
+        (["--jobs", "2"], ["--jobs changes nothing without --experiments"]),
+        (["--jobs", "2", "--experiments", "PLAN"], []),
         # Notes are not progress: --quiet keeps them.
         (["--width", "64", "--quiet"], ["--width 64 changes nothing with --model study_cnn"]),
         # The shipped plan's wide-cnn variants train with the build's width.

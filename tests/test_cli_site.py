@@ -35,7 +35,20 @@ def test_urls_must_be_http_addresses(
     result = runner.invoke(main, [command, option, url])
     assert result.exit_code == 2, result.output
     assert f"is not an http(s) address: {why}" in " ".join(result.output.split())
+    # The example is of the address asked for: a repository is not a Pages site.
+    example = {
+        "--site-url": "https://USER.github.io/REPO/",
+        "--repo-url": "https://github.com/USER/REPO",
+    }
+    assert f"e.g. {example[option]}." in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["render"], ["serve"]])
+def test_dash_h_is_help(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(main, [*command, "-h"])
+    assert result.exit_code == 0 and result.output.startswith("Usage: ")
+    assert result.output == runner.invoke(main, [*command, "--help"]).output
 
 
 @pytest.mark.parametrize(
