@@ -30,6 +30,7 @@ from reportgen.config import (
     BuildConfig,
     OutputSettings,
     default_data_root,
+    settings_conflict,
 )
 from reportgen.errors import ReportgenError
 from reportgen.terminal import one_line_summary, progress_bars, summary_table
@@ -198,6 +199,9 @@ def build(data_root: Path | None, no_site: bool, quiet: bool, **options: Any) ->
         build_site=not no_site,
         **options,
     )
+    conflict = settings_conflict(config)  # options that are each fine, but not together
+    if conflict is not None:
+        raise click.UsageError(conflict)
     command = _invoked_command()
     context = click.get_current_context()
     given = frozenset(
