@@ -283,13 +283,22 @@ def test_the_figures_manifest_lists_each_file_and_rejects_any_change(tmp_path: P
     assert not figure_plan.reusable_figures(manifest, "inputs", tmp_path)
 
 
-def test_retrain_trains_again_with_identical_results(derma_build: dict[str, Any]) -> None:
-    result = CliRunner().invoke(main, [*derma_build["args"], "--retrain"])
+def test_retrain_trains_again_with_identical_results(
+    earlier_build: dict[str, Path], tmp_path: Path
+) -> None:
+    """On a copy of earlier_build's cache, whose entry this build would otherwise reuse (the
+    same key: --no-site is no training setting)."""
+    dirs = {"docs": tmp_path / "docs", "site": tmp_path / "site", "cache": tmp_path / "cache"}
+    shutil.copytree(earlier_build["cache"], dirs["cache"])
+    args = synthetic_build_args(earlier_build["data"], "--epochs", "1", "--no-site", "--retrain")
+    result = CliRunner().invoke(main, [*args, *dir_args(dirs)])
     assert result.exit_code == 0, result.output
     assert "cached run" not in result.output
-    results = json.loads((derma_build["dirs"]["docs"] / "data" / "results.json").read_text())
-    assert results["cache"]["reused"] is False and results["timings"]["train"] > 0
-    assert results["test"] == derma_build["results"]["test"]  # same seed, same numbers
+    earlier = json.loads((earlier_build["docs"] / "data" / "results.json").read_text())
+    results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
+    assert results["cache"] == {"key": earlier["cache"]["key"], "reused": False}
+    assert results["timings"]["train"] > 0
+    assert results["test"] == earlier["test"]  # same seed, same numbers
 
 
 def test_results_json_intervals_and_calibration_follow_from_the_predictions(
