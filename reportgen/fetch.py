@@ -107,6 +107,15 @@ def remove_abandoned_downloads(flag: str, data_root: Path) -> None:
                 shutil.rmtree(staging)
 
 
+def data_root_named(data_root: Path) -> str:
+    """The data folder as the user set it: "$MEDMNIST_ROOT /x" where it is that variable's
+    folder (the default without --data-root), else "--data-root /x"."""
+    from_environment = os.environ.get("MEDMNIST_ROOT")
+    if from_environment and Path(from_environment).expanduser() == data_root:
+        return f"$MEDMNIST_ROOT {data_root}"
+    return f"--data-root {data_root}"
+
+
 def fetch_dataset_file(flag: str, data_root: Path) -> Path:
     """The path of `<flag>.npz` under data_root, downloading it with medmnist when absent."""
     info = check_flag(flag)
@@ -115,7 +124,7 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
         found = stat_or_none(path)
     except PermissionError as error:  # a folder on the way that this user may not enter
         raise ReportgenError(
-            f"Cannot look for {flag}.npz in --data-root {data_root} ({error.strerror}): this user "
+            f"Cannot look for {flag}.npz in {data_root_named(data_root)} ({error.strerror}): this user "
             "may not open that folder or one above it. Fix its permissions (e.g. chmod u+rx), or "
             f"point --data-root at a folder you can read."
         ) from None
@@ -128,8 +137,8 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
         )
     if data_root.exists() and not data_root.is_dir():
         raise ReportgenError(
-            f"--data-root {data_root} is a file, not a folder. Point it at the folder that "
-            f"holds {flag}.npz."
+            f"{data_root_named(data_root)} is a file, not a folder. Point --data-root at the "
+            f"folder that holds {flag}.npz."
         )
     # The folders made here for the download, so that a failed one leaves no trace of them.
     created = [folder for folder in (data_root, *data_root.parents) if not folder.exists()]

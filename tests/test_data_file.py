@@ -207,14 +207,23 @@ def test_a_data_folder_that_cannot_be_written_to_is_named_without_a_traceback(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_data_root_that_is_a_file_is_refused(tmp_path: Path) -> None:
+def test_a_data_root_that_is_a_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("not a folder")
+    monkeypatch.delenv("MEDMNIST_ROOT", raising=False)
     with pytest.raises(ReportgenError) as raised:
         fetch_dataset_file("retinamnist", blocker)
     assert f"--data-root {blocker} is a file, not a folder" in str(raised.value)
     assert "retinamnist.npz" in str(raised.value)
     assert blocker.read_text() == "not a folder"
+    # Set by $MEDMNIST_ROOT (no --data-root given), the message names the variable.
+    monkeypatch.setenv("MEDMNIST_ROOT", str(blocker))
+    with pytest.raises(ReportgenError) as raised:
+        fetch_dataset_file("retinamnist", blocker)
+    assert f"$MEDMNIST_ROOT {blocker} is a file, not a folder" in str(raised.value)
+    assert "Point --data-root at the folder that holds retinamnist.npz" in str(raised.value)
 
 
 def test_a_data_root_that_cannot_be_made_is_named_and_leaves_nothing(
