@@ -276,6 +276,7 @@ def serve(docs_dir: Path, dev_addr: str) -> None:
             options = site.site_options(results_data, None, results_data["config"].get("repo_url"))
         except LAYOUT_ERRORS as error:  # a file edited by hand
             raise layout_error(docs_dir, error, experiments=False) from None
+        site.check_address_free(dev_addr)
         click.echo(f"Serving {docs_dir} at http://{dev_addr}/ (Ctrl-C stops)", err=True)
         site.serve_site(docs_dir, site.default_mkdocs_config(), dev_addr, options)
     except ReportgenError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import html
 import logging
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,6 +219,28 @@ def _unloadable_plugin(config_file: Path, error: ImportError) -> ReportgenError:
     )
 
 
+def check_address_free(dev_addr: str) -> None:
+    """Fail where nothing could serve at dev_addr (HOST:PORT): a port another program holds, a
+    host this machine does not have. MkDocs finds out only after building every page."""
+    host, _, port = dev_addr.rpartition(":")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), int(port), type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:  # socket.gaierror too: an unknown host
+        raise _cannot_serve(dev_addr, error) from None
+
+
+def _cannot_serve(dev_addr: str, error: OSError) -> ReportgenError:
+    return ReportgenError(
+        f"Cannot serve at {dev_addr} ({error.strerror}). Choose another --dev-addr, e.g. "
+        "127.0.0.1:8001."
+    )
+
+
 def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOptions) -> None:
     """`mkdocs serve` of docs_dir at dev_addr, rebuilding when a page changes (until Ctrl-C)."""
     from mkdocs.commands.serve import serve
@@ -234,7 +257,5 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
         )
     except (Abort, ConfigurationError) as error:
         raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
-    except OSError as error:
-        raise ReportgenError(
-            f"Cannot serve at {dev_addr} ({error.strerror}). Choose another --dev-addr, e.g. 127.0.0.1:8001."
-        ) from None
+    except OSError as error:  # taken between check_address_free and MkDocs' bind
+        raise _cannot_serve(dev_addr, error) from None

@@ -60,6 +60,16 @@ def test_http_addresses_with_a_port_or_an_ipv6_host_are_accepted(url: str) -> No
     assert check_url(None, None, url) == url  # type: ignore[arg-type]
 
 
+@pytest.fixture()
+def port_8000_taken_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serve's check that nothing holds --dev-addr, skipped: these tests stub MkDocs, and the
+    default port may be busy on the test machine (test_serve_at_a_port_in_use_... checks it)."""
+    import reportgen.site
+
+    monkeypatch.setattr(reportgen.site, "check_address_free", lambda dev_addr: None)
+
+
+@pytest.mark.usefixtures("port_8000_taken_or_not")
 def test_serve_binds_to_localhost_and_passes_the_docs_and_footer(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,8 +140,10 @@ def test_serve_at_a_port_in_use_says_to_choose_another(
     assert result.exit_code == 1
     assert f"Cannot serve at {address}" in result.output and "--dev-addr" in result.output
     assert "Traceback" not in result.output
+    assert "Serving" not in result.output  # found before it says so, and before building pages
 
 
+@pytest.mark.usefixtures("port_8000_taken_or_not")
 def test_serve_reports_what_mkdocs_refused(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,7 +161,7 @@ def test_serve_reports_what_mkdocs_refused(
     assert "Traceback" not in result.output
 
 
-@pytest.mark.usefixtures("glightbox_without_selectolax")
+@pytest.mark.usefixtures("glightbox_without_selectolax", "port_8000_taken_or_not")
 def test_serve_reports_a_plugin_that_fails_to_import_before_serving(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
