@@ -130,6 +130,11 @@ def fetch_dataset_file(flag: str, data_root: Path) -> Path:
         ) from None
     if is_regular_file(found):
         return path
+    if found is None and path.is_symlink():  # a link whose target is gone: no download fixes it
+        raise ReportgenError(
+            f"{path} is a link to {os.readlink(path)}, which does not exist. Point the link at "
+            f"the {flag} data file, or remove it (reportgen then downloads the file there)."
+        )
     if found is not None:
         raise ReportgenError(
             f"{path} is not a regular file (a folder or device), so it cannot be the {flag} data "

@@ -420,3 +420,16 @@ def test_a_file_written_to_while_it_is_read_is_refused(
     monkeypatch.setattr(data, "_read_npz", read_while_another_writes)
     with pytest.raises(ReportgenError, match="was written to while this build read it"):
         data.read_dataset("retinamnist", named)
+
+
+def test_a_link_to_a_missing_data_file_is_named_as_such(tmp_path: Path) -> None:
+    """Not "not found, downloading": the file is there, as a link whose target is gone."""
+    (tmp_path / "retinamnist.npz").symlink_to(tmp_path / "moved" / "retinamnist.npz")
+    with pytest.raises(ReportgenError) as raised:
+        fetch_dataset_file("retinamnist", tmp_path)
+    assert str(raised.value) == (
+        f"{tmp_path / 'retinamnist.npz'} is a link to {tmp_path / 'moved' / 'retinamnist.npz'}, "
+        "which does not exist. Point the link at the retinamnist data file, or remove it "
+        "(reportgen then downloads the file there)."
+    )
+    assert (tmp_path / "retinamnist.npz").is_symlink()  # left as it was
