@@ -200,10 +200,14 @@ NEEDS = {
 }
 
 
+# Fields whose command-line option is not their name: a site is built unless --no-site.
+OPTION_FLAGS = {"build_site": "--no-site"}
+
+
 def option_flag(field: str) -> str:
     """The command-line option of a BuildConfig field: --lr for lr, --select-epoch for
-    select_epoch."""
-    return "--" + field.replace("_", "-")
+    select_epoch, --no-site for build_site."""
+    return OPTION_FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def unmet_needs(settings: dict[str, Any]) -> dict[str, tuple[str, str]]:

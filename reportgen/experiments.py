@@ -238,8 +238,7 @@ def parse_plan(data: dict[str, Any], source: str) -> ExperimentPlan:
                     raise ReportgenError(
                         f"{where}: {key} cannot differ between variants: it is the same for "
                         f"every run of a build. Set it for the whole build on the command line "
-                        f"({'--no-site' if key == 'build_site' else option_flag(key)}), or drop "
-                        "it here."
+                        f"({option_flag(key)}), or drop it here."
                     )
                 raise ReportgenError(
                     f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(fields))})."

@@ -98,8 +98,8 @@ def rebuild_command(config: BuildConfig) -> str:
             continue
         if name in inert and getattr(config, name) == getattr(defaults, name):
             continue
-        if name == "build_site":
-            parts += [] if value else ["--no-site"]
+        if name == "build_site":  # its option, --no-site, turns it off
+            parts += [] if value else [option]
         elif isinstance(value, bool):
             parts += [option] if value else []
         else:
