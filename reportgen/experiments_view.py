@@ -119,34 +119,33 @@ def _versus_baseline(
     """Per column: the variant's and the baseline's means (the pages show the difference of the
     two as rounded), how the pages qualify it (variant_comparisons.difference_reading), and for
     the focus class's recall (focus: its "name" and test "images") a small difference in images."""
-    versus = {}
-    for column in TABLE_COLUMNS:
-        mean, baseline = cells[column]["mean"], base_cells[column]["mean"]
-        reading = difference_reading(
-            mean, cells[column]["sd"], n, baseline, base_cells[column]["sd"], baseline_n
+    return {
+        column: _compared(
+            (cells[column]["mean"], cells[column]["sd"], n),
+            (base_cells[column]["mean"], base_cells[column]["sd"], baseline_n),
+            (focus["name"], focus["images"]) if column == "focus_recall" else None,
         )
-        versus[column] = {
-            "mean": mean,
-            "baseline": baseline,
-            "reading": reading,
-            # None where the pages say "no change", however many images per run rounding hides.
-            "images": image_difference(
-                mean - baseline,
-                focus["images"],
-                focus["name"],
-                # One run each (no sd) or every run alike: whole images, not an average.
-                steady=all(
-                    sd is None or no_spread(sd)
-                    for sd in (cells[column]["sd"], base_cells[column]["sd"])
-                ),
-            )
-            if column == "focus_recall"
-            and reading != "same"
-            and is_score(mean)
-            and is_score(baseline)
-            else None,
-        }
-    return versus
+        for column in TABLE_COLUMNS
+    }
+
+
+def _compared(
+    variant: tuple[float, float | None, int],
+    baseline: tuple[float, float | None, int],
+    recall_of: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """A variant's mean against the baseline's, each given as (mean, sd, runs): both means, how
+    the pages qualify the difference (variant_comparisons.difference_reading) and, for a class's
+    recall (recall_of: its name and test images), a small difference in images."""
+    (mean, sd, n), (base, base_sd, base_n) = variant, baseline
+    reading = difference_reading(mean, sd, n, base, base_sd, base_n)
+    images = None  # also where the pages say "no change", however many images rounding hides
+    if recall_of is not None and reading != "same" and is_score(mean) and is_score(base):
+        name, n_images = recall_of
+        # One run each (no sd) or every run alike: whole images, not an average.
+        steady = all(value is None or no_spread(value) for value in (sd, base_sd))
+        images = image_difference(mean - base, n_images, name, steady=steady)
+    return {"mean": mean, "baseline": base, "reading": reading, "images": images}
 
 
 # A fall in a class's recall smaller than this that seed noise can explain is not named (one
@@ -168,22 +167,14 @@ def recall_falls(
         mean, base = row["per_class_mean_recall"][k], baseline["per_class_mean_recall"][k]
         if k == focus or not (is_score(mean) and is_score(base)) or mean >= base:
             continue
-        sd, base_sd = row["per_class_sd_recall"][k], baseline["per_class_sd_recall"][k]
-        reading = difference_reading(mean, sd, row["n_runs"], base, base_sd, baseline["n_runs"])
-        if reading == "same" or (reading == "noise" and base - mean < NAMED_FALL):
-            continue
-        steady = all(value is None or no_spread(value) for value in (sd, base_sd))
-        falls.append(
-            {
-                "name": name,
-                "mean": mean,
-                "baseline": base,
-                "reading": reading,
-                "images": image_difference(
-                    mean - base, dataset["counts"]["test"][k], name, steady=steady
-                ),
-            }
+        fall = _compared(
+            (mean, row["per_class_sd_recall"][k], row["n_runs"]),
+            (base, baseline["per_class_sd_recall"][k], baseline["n_runs"]),
+            (name, dataset["counts"]["test"][k]),
         )
+        if fall["reading"] == "same" or (fall["reading"] == "noise" and base - mean < NAMED_FALL):
+            continue
+        falls.append({"name": name, **fall})
     return sorted(falls, key=lambda fall: fall["mean"] - fall["baseline"])
 
 
