@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -76,17 +76,48 @@ def stop_on_signals() -> Iterator[SignalGuard]:
     if threading.current_thread() is not threading.main_thread():
         yield guard
         return
+    with _handled(HANDLED_SIGNALS, guard.handle):
+        yield guard
+
+
+@contextmanager
+def stop_signals_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt in the block, as Ctrl-C does, so that what
+    cleans up after Ctrl-C cleans up after them too: `mkdocs serve` removes its temporary site
+    folder only then, and a service manager or `timeout` stops a preview with SIGTERM.
+
+    As in stop_on_signals, SIGHUP stays ignored under `nohup`, and elsewhere than in the main
+    thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stop_signals = [signum for signum in HANDLED_SIGNALS if signum != signal.SIGINT]
+    with _handled(stop_signals, _raise_keyboard_interrupt):
+        yield
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextmanager
+def _handled(
+    signums: Iterable[int], handler: Callable[[int, FrameType | None], None]
+) -> Iterator[None]:
+    """handler for each of signums in the block (not for SIGHUP where it is ignored, as under
+    `nohup`); the earlier handlers come back after."""
     guarded = [
         signum
-        for signum in HANDLED_SIGNALS
+        for signum in signums
         if not (signum == getattr(signal, "SIGHUP", None) and _ignored(signum))
     ]
-    previous = {signum: signal.signal(signum, guard.handle) for signum in guarded}
+    previous = {signum: signal.signal(signum, handler) for signum in guarded}
     try:
-        yield guard
+        yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        for signum, earlier in previous.items():
+            signal.signal(signum, earlier if earlier is not None else signal.SIG_DFL)
 
 
 @contextmanager

@@ -246,15 +246,18 @@ def serve_site(docs_dir: Path, config_file: Path, dev_addr: str, options: SiteOp
     from mkdocs.commands.serve import serve
     from mkdocs.exceptions import Abort, ConfigurationError
 
+    from reportgen.interrupt import stop_signals_as_ctrl_c
+
     check_site_config(config_file)  # a broken configuration fails here, before serving starts
     try:
-        serve(
-            config_file=str(config_file),
-            docs_dir=str(docs_dir.resolve()),
-            dev_addr=dev_addr,
-            **_hook_override(config_file),
-            **options.overrides(),
-        )
+        with stop_signals_as_ctrl_c():  # so that MkDocs removes its temporary site on SIGTERM too
+            serve(
+                config_file=str(config_file),
+                docs_dir=str(docs_dir.resolve()),
+                dev_addr=dev_addr,
+                **_hook_override(config_file),
+                **options.overrides(),
+            )
     except (Abort, ConfigurationError) as error:
         raise ReportgenError(f"MkDocs could not serve {docs_dir}: {error}") from None
     except OSError as error:  # taken between check_address_free and MkDocs' bind

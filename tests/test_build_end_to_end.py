@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -374,9 +375,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_previews_the_built_pages(derma_build: dict[str, Any], tmp_path: Path) -> None:
+def test_serve_previews_the_built_pages_and_cleans_up_when_terminated(
+    derma_build: dict[str, Any], tmp_path: Path
+) -> None:
+    """SIGTERM (a service manager's or `timeout`'s stop) ends serve as Ctrl-C does: MkDocs'
+    temporary copy of the site, a full build each time, is removed rather than left behind."""
     port = _free_port()
     log = tmp_path / "serve.log"
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     command = [
         sys.executable,
         "-m",
@@ -389,7 +396,13 @@ def test_serve_previews_the_built_pages(derma_build: dict[str, Any], tmp_path: P
     ]
     with (
         log.open("w") as log_file,
-        subprocess.Popen(command, cwd=REPO_ROOT, stdout=log_file, stderr=log_file) as server,
+        subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdout=log_file,
+            stderr=log_file,
+            env={**os.environ, "TMPDIR": str(temporary)},
+        ) as server,
     ):
         try:
             deadline = time.monotonic() + 90
@@ -407,9 +420,11 @@ def test_serve_previews_the_built_pages(derma_build: dict[str, Any], tmp_path: P
                     )
                     time.sleep(0.5)
             assert "Model card" in page and "Built " in page
+            assert [path.name for path in temporary.iterdir()] != []  # MkDocs' site is there
         finally:
             server.terminate()
             server.wait(timeout=30)
+    assert list(temporary.iterdir()) == [], log.read_text()
 
 
 def test_a_build_renders_the_templates_as_they_were_when_it_began(

@@ -25,7 +25,7 @@ import reportgen.publish
 import reportgen.render
 import reportgen.site
 from reportgen.cli import main
-from reportgen.interrupt import Interrupted, stop_on_signals
+from reportgen.interrupt import Interrupted, stop_on_signals, stop_signals_as_ctrl_c
 from tests.conftest import assert_clean_failure, dir_args, synthetic_build_args, tree_digest
 
 SIGHUP = getattr(signal, "SIGHUP", None)  # POSIX only
@@ -137,6 +137,21 @@ def test_a_build_started_under_nohup_runs_on_when_its_terminal_closes(
     result = CliRunner().invoke(main, _build_args(earlier_copy))
     assert result.exit_code == 0, result.output
     assert signal.getsignal(SIGHUP) is signal.SIG_IGN  # as it was before the build
+
+
+@pytest.mark.parametrize("hangup_as_set", ["default", "ignored"], indirect=True)
+@pytest.mark.usefixtures("hangup_as_set")
+def test_stop_signals_end_a_preview_as_ctrl_c_does_and_nohup_still_holds() -> None:
+    """serve relies on KeyboardInterrupt for MkDocs to remove its temporary site."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, SIGHUP) if signum}
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), stop_signals_as_ctrl_c():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises at the next Python line, long before this ends
+    if SIGHUP is not None and before[SIGHUP] is signal.SIG_IGN:
+        with stop_signals_as_ctrl_c():
+            os.kill(os.getpid(), SIGHUP)  # ignored, as nohup asked
+            time.sleep(0.1)
+    assert {signum: signal.getsignal(signum) for signum in before} == before
 
 
 def test_signal_during_the_swap_is_held_until_both_folders_are_in(
