@@ -18,16 +18,29 @@ def selection_margin(
 ) -> dict[str, Any] | None:
     """The runner-up on validation and the other variants whose val score lies within the
     spread of the recommended variant's own val score between seeds: `thin` where there are
-    any (the pages say the lead, as the difference of the two scores shown)."""
+    any (the pages say the lead, as the difference of the two scores shown).
+
+    `just_outside`: variants outside that spread whose score reads as inside it at the pages'
+    three decimals (0.43989 against a bound of 0.44004 reads 0.440 against 0.466 - 0.026), to be
+    shown with `digits` decimals, enough to part each from the bound."""
     others = [row for row in rows if row is not recommended]
     if not others:
         return None
     by_val = sorted(others, key=lambda row: -row["val_balanced_accuracy"])
     lead = recommended["val_balanced_accuracy"]
     noise = recommended["val_sd_balanced_accuracy"]
+    bound = None if noise is None else lead - noise
     # The other variants whose val score lies within that spread of it, best first.
-    close = (
-        [] if noise is None else [r for r in by_val if lead - r["val_balanced_accuracy"] < noise]
+    close = [] if bound is None else [r for r in by_val if r["val_balanced_accuracy"] > bound]
+    just_outside = (
+        []
+        if bound is None
+        else [
+            r
+            for r in by_val
+            if r["val_balanced_accuracy"] <= bound
+            and rounded(r["val_balanced_accuracy"]) >= rounded(lead) - rounded(noise)
+        ]
     )
     return {
         "runner_up": by_val[0],
@@ -36,7 +49,22 @@ def selection_margin(
         "noise": noise,
         "close": close,
         "thin": bool(close),  # the runner-up, the closest, is among them
+        "just_outside": just_outside,
+        "bound": bound,
+        "digits": _digits_to_part([r["val_balanced_accuracy"] for r in just_outside], bound),
     }
+
+
+def _digits_to_part(scores: list[float], bound: float | None, most: int = 6) -> int:
+    """The fewest decimals (4 or more, up to most) at which each score reads below bound."""
+    digits = 4
+    while (
+        bound is not None
+        and digits < most
+        and any(rounded(score, digits) >= rounded(bound, digits) for score in scores)
+    ):
+        digits += 1
+    return digits
 
 
 NOISE_LEVEL = 0.05  # a difference is within seed noise when Welch's test gives p at least this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -32,7 +33,7 @@ from reportgen.experiments import (
     variant_slug,
 )
 from reportgen.formatting import fmt_number
-from reportgen.render import render_pages
+from reportgen.render import make_environment, render_pages
 from reportgen.variant_comparisons import selection_margin
 from tests.conftest import (
     REPO_ROOT,
@@ -239,6 +240,28 @@ def test_the_recommended_variants_lead_is_weighed_against_its_own_seed_spread() 
     older = row("a", 0.46, None)  # experiments.json written before val_sd was recorded
     assert not selection_margin(older, [older, close])["thin"]
     assert selection_margin(chosen, [chosen]) is None
+    assert thin["just_outside"] == clear["just_outside"] == []
+
+
+def test_a_variant_just_outside_the_spread_that_reads_as_inside_it_is_named_with_more_digits() -> (
+    None
+):
+    """0.4664 - 0.02636 = 0.44004: 0.43989 is outside, but the pages' 0.466 - 0.026 = 0.440 says
+    it is in; 0.43890 reads 0.439 and needs no word."""
+    rows = [
+        {"name": name, "val_balanced_accuracy": val, "val_sd_balanced_accuracy": 0.02636}
+        for name, val in (("chosen", 0.4664), ("close", 0.4659), ("edge", 0.43989), ("far", 0.4389))
+    ]
+    margin = selection_margin(rows[0], rows)
+    assert margin is not None and [row["name"] for row in margin["close"]] == ["close"]
+    assert [row["name"] for row in margin["just_outside"]] == ["edge"]
+    assert margin["digits"] == 4 and abs(margin["bound"] - 0.44004) < 1e-9
+    just_outside = make_environment().get_template("_macros.md.j2").module.just_outside
+    assert str(just_outside(margin)) == " (edge at 0.4399 falls just outside: the bound is 0.4400)"
+    rows[2]["val_balanced_accuracy"] = 0.44003  # 0.4400 at four decimals, as the bound
+    margin = selection_margin(rows[0], rows)
+    assert margin is not None and margin["digits"] == 5
+    assert "(edge at 0.44003 falls just outside: the bound is 0.44004)" in str(just_outside(margin))
 
 
 def test_parse_plan_keeps_overrides_and_steps() -> None:
@@ -436,6 +459,25 @@ def test_build_with_experiments_writes_json_page_and_links(
         baseline_section
     )
     assert "The study's settings, unchanged." not in page
+    built_results = json.loads((out_dirs["docs"] / "data" / "results.json").read_text())
+    # A variant outside the recommended one's spread that reads as inside it at three decimals
+    # (0.4664 - 0.02636 = 0.44004) is named, with the digits that part it from the bound.
+    others = iter([0.4659, 0.43989, 0.30])
+    edited = copy.deepcopy(experiments)
+    for variant in edited["variants"]:
+        if variant["name"] == edited["recommended"]:
+            variant["val_mean"]["balanced_accuracy"] = 0.4664
+            variant["val_sd"] = {"balanced_accuracy": 0.02636}
+        else:
+            variant["val_mean"]["balanced_accuracy"] = next(others)
+    edge = next(
+        v["name"] for v in edited["variants"] if v["val_mean"]["balanced_accuracy"] == 0.43989
+    )
+    spread = render_pages(built_results, edited)["experiments.md"]
+    assert (
+        f"score within that spread ({edge} at 0.4399 falls just outside: the bound is 0.4400), "
+        "so the top variants cannot be told apart on validation"
+    ) in spread
     home = (out_dirs["docs"] / "index.md").read_text()
     assert "the study's baseline recipe as this build ran it (with `epochs = 1`)" in home
     # The variants' lines qualify their differences; the page says what the words mean.
@@ -700,7 +742,7 @@ def test_the_dermamnist_page_quotes_the_issues_references_and_flags_an_unofficia
         "epoch 3, 0.740 after the last, epoch 4](figures/experiments/baseline_metrics.png)"
     ) in curves
     # One seed: each cell is that run's score, with no "± 0.000" posing as a spread.
-    assert "trained from scratch once (seed 0); after the validation score that chose" in page
+    assert "trained from scratch once (seed 0). The table's second column is the validation" in page
     table = page.split("| Variant | Val balanced accuracy (chooses) |")[1].split("\n\n")[0]
     screening_table = page.split("## As a screening test")[1].split("## Published results")[0]
     assert "±" not in table and "±" not in screening_table
@@ -1183,7 +1225,7 @@ def test_a_build_without_a_test_auc_renders_again_from_its_own_files(
     assert "roc_curves" not in pages["results.md"]
     assert not (out_dirs["docs"] / "figures" / "roc_curves.png").exists()
     assert (
-        "no test image here is in it, so the sensitivity cannot be measured."
+        "are: there are none among these test images, so the sensitivity cannot be measured."
         in (pages["results.md"])
     )
     assert "more than in most screened populations" not in pages["results.md"]

@@ -925,13 +925,13 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
         "one network instead of 3: a third of the training; each run of the recommended variant"
         in index
     )
-    assert "averages a network trained with this variant's settings and seed with 2 more)" in index
+    assert "averages the network of single's run with the same seed and 2 more)" in index
     assert "none of them lower beyond seed noise over 3 seeds compared seed by seed" in index
     # Its balanced accuracy (0.41 against 0.40) is the higher, within noise: no gain shown.
     assert single["above"] == ["balanced accuracy"]
     assert (
         "(a paired t-test), and its balanced accuracy is even higher, within seed noise: "
-        "averaging 3 networks shows no gain here" in index
+        "averaging 3 networks shows no gain beyond seed noise here" in index
     )
     # A network is listed once, under the recommended variant where it trains it, and the other
     # variants that train it link there.
@@ -1199,9 +1199,18 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         (["a", "b", "c", "d"], "4 other variants (the runner-up: a) score"),
     ):
         rows = [{"name": name} for name in close]
-        worse["selection"] = {"close": rows, "runner_up": rows[0], "noise": 0.06, "thin": True}
+        worse["selection"] = {"close": rows, "runner_up": rows[0], "noise": 0.06, "thin": True,
+                              "just_outside": []}  # fmt: skip
         index = template.render({**page_context(make_results()), "experiments": worse})
         assert f"On validation, {named} within one standard deviation (0.060)" in index
+    # One that reads as inside the spread but is not is named, with the digits that part them.
+    edge = {"name": "e", "val_balanced_accuracy": 0.43989}
+    worse["selection"].update(just_outside=[edge], bound=0.44004, digits=4)
+    index = template.render({**page_context(make_results()), "experiments": worse})
+    assert (
+        "validation score over seeds (e at 0.4399 falls just outside: the bound is 0.4400), so "
+        "the top variants are close to a tie there."
+    ) in index
     experiments["variants"][1]["mean"]["accuracy"] = 0.51
     # Of two classes one of which is normal, the table follows the other, though it is commoner.
     chest = {**dataset, "class_names": ["normal", "pneumonia"],
@@ -1590,8 +1599,8 @@ def test_the_marks_say_how_many_differences_chance_alone_leaves_unmarked() -> No
     text = str(marks(experiments))
     assert (
         "only less likely to be noise; and a column holds 15 comparisons with the baseline, so at "
-        "1 in 20 each, chance alone would leave on average 0.75 of them unmarked even if no "
-        "variant changed anything."
+        "1 in 20 each, chance alone would leave on average 0.75 of them unmarked, as if real, "
+        "even if no variant changed anything."
     ) in text
     assert "comparisons with the baseline" not in str(marks({**experiments, "compared": 1}))
 

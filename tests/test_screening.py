@@ -95,7 +95,7 @@ def test_retinamnist_refers_grade_2_and_worse() -> None:
     assert view["most_referred_negative"] == {"name": "grade 0", "referred": 2, "support": 20}
     assert view["most_often_referred_negative"] is None  # grade 0 by share too (none of grade 1)
     assert "most are *grade 0* (2 of its 20 test images referred)" in section
-    assert "it is 40% of these test images" in section
+    assert "how common images graded referable are: they are 40% of these test images" in section
     assert "treat the images as independent, which they are not (DeepDRiD has" in section
     # Not referred: 35 images, 28 rightly; the 7 missed (4 grade 4, 3 grade 3) were called
     # grade 0 (4) and grade 1 (3).
