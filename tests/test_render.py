@@ -1127,6 +1127,42 @@ def test_next_steps_names_the_classes_a_variant_finds_less_often() -> None:
     assert collapsed["collapsed_onto"] == "a" and collapsed["recall_falls"] == []
 
 
+def test_a_variant_tied_on_validation_that_finds_the_focus_class_more_is_named() -> None:
+    """What a near tie on validation leaves to weigh: the tied variant that finds the focus class
+    more often on test, beyond seed noise, with how many images it calls so."""
+    variants = [_two_class_variant(name, 0.5, 0.7, 0.3) for name in ("baseline", "better", "tied")]
+    variants[2]["val_mean"]["balanced_accuracy"] = 0.495  # within better's sd (0.01) of 0.5
+    variants[2]["mean"]["per_class_recall"] = [0.7, 0.5]
+    variants[2]["sd"]["per_class_recall"] = [0.05, 0.05]
+    for run in variants[2]["runs"]:
+        run["confusion_matrix"] = [[13, 5], [1, 1]]  # 6 called b, 1 rightly
+    experiments = _plan_over_three_seeds("better", variants)
+    dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
+               "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+    view = experiments_view(experiments, dataset)
+    leader = view["close_focus_leader"]
+    assert leader["row"]["name"] == "tied" and (leader["mean"], leader["baseline"]) == (0.5, 0.1)
+    index = (
+        make_environment()
+        .get_template("index.md.j2")
+        .render({**page_context(make_results()), "experiments": view})
+    )
+    assert (
+        "close to a tie there. Of them, [tied](experiments.md#tied) finds *b* more often on test, "
+        "beyond seed noise: mean recall 0.500 against the recommended variant's 0.100, with on "
+        "average 6 test images called *b*, 1 of them rightly (the test split has 2)."
+    ) in index
+    # Within seed noise (sds 0.3), or no more often, or not tied on validation: nothing to name.
+    variants[2]["sd"]["per_class_recall"] = [0.05, 0.3]
+    assert experiments_view(experiments, dataset)["close_focus_leader"] is None
+    variants[2]["sd"]["per_class_recall"] = [0.05, 0.05]
+    variants[2]["mean"]["per_class_recall"] = [0.7, 0.05]
+    assert experiments_view(experiments, dataset)["close_focus_leader"] is None
+    variants[2]["mean"]["per_class_recall"] = [0.7, 0.5]
+    variants[2]["val_mean"]["balanced_accuracy"] = 0.45
+    assert experiments_view(experiments, dataset)["close_focus_leader"] is None
+
+
 def test_a_validation_lead_that_rounds_to_nothing_is_not_given_as_0_000() -> None:
     rows = [
         {"name": "better", "val_balanced_accuracy": 0.4664, "val_sd_balanced_accuracy": 0.01},
