@@ -920,7 +920,10 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
         return index_template.render({**page_context(make_results()), "experiments": view})
 
     index = index_with(view)
-    assert "Its single-network version, **[single](experiments.md#single)** (the same" in index
+    assert (
+        "\n\nThe recommended variant's single-network version, **[single](experiments.md#single)** "
+        "(the same" in index
+    )  # a paragraph of its own
     assert (
         "one network instead of 3: a third of the training; each run of the recommended variant"
         in index
@@ -1238,7 +1241,7 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         worse["selection"] = {"close": rows, "runner_up": rows[0], "noise": 0.06, "thin": True,
                               "just_outside": []}  # fmt: skip
         index = template.render({**page_context(make_results()), "experiments": worse})
-        assert f"On validation, {named} within one standard deviation (0.060)" in index
+        assert f"\n\nOn validation, {named} within one standard deviation (0.060)" in index
     # One that reads as inside the spread but is not is named, with the digits that part them.
     edge = {"name": "e", "val_balanced_accuracy": 0.43989}
     worse["selection"].update(just_outside=[edge], bound=0.44004, digits=4)
