@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from reportgen.cli_options import (
+    GivenPath,
     check_dataset,
     check_dev_addr,
     config_option,
@@ -142,7 +143,7 @@ def main() -> None:
 )
 @click.option(
     "--data-root",
-    type=click.Path(path_type=Path),
+    type=GivenPath(path_type=Path),
     callback=expand_user,
     default=None,
     help="Folder holding <dataset>.npz. Default: $MEDMNIST_ROOT, else ~/.medmnist.",
@@ -155,7 +156,7 @@ def main() -> None:
 @training_options
 @click.option(
     "--experiments",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=GivenPath(path_type=Path, dir_okay=False),
     callback=expand_user,
     default=None,
     help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.",

@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 
 import click
 
-from reportgen.config import BOUNDS, CHOICES, BuildConfig, option_flag
+from reportgen.config import (
+    BOUNDS,
+    CHOICES,
+    DEFAULT_CACHE_DIR,
+    DEFAULT_DOCS_DIR,
+    DEFAULT_SITE_DIR,
+    BuildConfig,
+    option_flag,
+)
 from reportgen.errors import ReportgenError
 
 
@@ -185,10 +193,37 @@ def expand_user(_ctx: click.Context, param: click.Parameter, value: Path | None)
     return value.expanduser()
 
 
+# What each path option's "empty" message offers instead.
+EMPTY_PATH_EXAMPLES = {
+    "--data-root": "~/.medmnist",
+    "--experiments": "experiments.toml",
+    "--docs-dir": str(DEFAULT_DOCS_DIR),
+    "--site-dir": str(DEFAULT_SITE_DIR),
+    "--cache-dir": str(DEFAULT_CACHE_DIR),
+}
+
+
+class GivenPath(click.Path):
+    """A path option that refuses an empty value. click.Path turns "" (an unset variable in
+    `--cache-dir "$DIR"`) into Path("."), so the current folder would silently be used."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value == "":
+            flag = param.opts[0] if param is not None and param.opts else "the option"
+            current = " (. is the current folder)" if self.dir_okay else ""
+            self.fail(
+                f"the path is empty: give one, e.g. {flag} {EMPTY_PATH_EXAMPLES.get(flag, 'PATH')}"
+                f"{current}. An unset shell variable in quotes gives an empty path.",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
 def folder_option(flag: str, default: Path, help_text: str) -> Callable[[Any], Any]:
     return click.option(
         flag,
-        type=click.Path(path_type=Path),
+        type=GivenPath(path_type=Path),
         callback=expand_user,
         default=default,
         show_default=True,

@@ -1007,6 +1007,32 @@ def test_a_path_that_is_not_utf8_is_refused_before_any_work(option: str, tmp_pat
     assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("command", "option", "example"),
+    [
+        ("build", "--docs-dir", "--docs-dir docs (. is the current folder)."),
+        ("build", "--site-dir", "--site-dir site (. is the current folder)."),
+        ("build", "--cache-dir", "--cache-dir .reportgen (. is the current folder)."),
+        ("build", "--data-root", "--data-root ~/.medmnist (. is the current folder)."),
+        ("build", "--experiments", "--experiments experiments.toml. An unset"),
+        ("render", "--site-dir", "--site-dir site (. is the current folder)."),
+        ("serve", "--docs-dir", "--docs-dir docs (. is the current folder)."),
+    ],
+)
+def test_an_empty_path_is_refused_rather_than_taken_as_the_current_folder(
+    command: str, option: str, example: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--cache-dir "$CACHE"` with CACHE unset: click read "" as ".", and a build filled the
+    current folder with runs/ and references/."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [command, option, ""])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': the path is empty: give one, e.g. {example}" in (
+        result.output
+    )
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("quiet", [[], ["--quiet"]], ids=["", "quiet"])
 def test_earlier_output_that_cannot_be_deleted_is_named_not_left_silently(
     quiet: list[str],
