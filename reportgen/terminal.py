@@ -72,9 +72,13 @@ def progress_bars(quiet: bool, epochs: int, on_commit: Callable[[], None]) -> It
         bar["run epochs"].set_postfix(loss=f"{stats.train_loss:.3f}")
         bar["run epochs"].update(1)
 
+    # Redrawn only for a terminal: in a log (CI, `> build.log 2>&1`) each redraw is one more
+    # line, once a second for as long as workers train.
+    redraw_while_waiting = sys.stderr.isatty()
+
     def on_waiting() -> None:
         """Workers are still training: redraw the runs' bar, so its elapsed time moves on."""
-        if "runs" in bar:
+        if "runs" in bar and redraw_while_waiting:
             bar["runs"].refresh()
 
     def on_epoch(stats: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
 from types import SimpleNamespace
 
@@ -41,3 +43,25 @@ def test_the_bars_take_no_multiprocessing_lock() -> None:
         lock = tqdm.get_lock()
     assert not isinstance(lock, TqdmDefaultWriteLock)
     assert isinstance(lock, type(threading.RLock()))
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "log"])
+def test_waiting_for_workers_redraws_the_runs_bar_in_a_terminal_only(
+    terminal: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a terminal the elapsed time moves on while workers train; in a log file each redraw
+    would be another line, once a second."""
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    stream = Stream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with progress_bars(False, epochs=2, on_commit=lambda: None) as progress:
+        progress.on_runs_start(4)
+        drawn = stream.getvalue().count("experiment runs")
+        for _ in range(5):
+            progress.on_waiting()
+        redrawn = stream.getvalue().count("experiment runs") - drawn
+    assert drawn == 1 and redrawn == (5 if terminal else 0)
