@@ -10,6 +10,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,7 +165,10 @@ def _train_missing(
             while pending:
                 done, pending = wait(pending, WAITING_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
-                    future.result()
+                    try:
+                        future.result()
+                    except BrokenProcessPool:
+                        raise _worker_died(futures[future]) from None
                     on_run(futures[future].variant, futures[future].seed, len(missing))
                 if not done:
                     on_waiting()
@@ -172,6 +176,17 @@ def _train_missing(
             _stop_workers(pool)  # before shutdown(), which forgets the worker processes
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _worker_died(planned: PlannedRun) -> ReportgenError:
+    """A worker process ended without a result: killed from outside, or by the system's
+    out-of-memory killer, which is the likely cause when several train at once."""
+    return ReportgenError(
+        f"A training worker stopped abruptly while {planned.variant}, seed {planned.seed}, was "
+        "training: it was killed, by another program or by the system when memory ran out. The "
+        "runs that finished are cached. Run the same command again; with --jobs 1 the runs train "
+        "one at a time, which needs the least memory."
+    )
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -9,8 +9,9 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -363,6 +364,47 @@ def test_while_workers_train_the_display_is_told_that_time_passes(
     # Workers report only finished runs: the terminal's per-epoch lines ("training <variant>,
     # seed <n>: ...") come from on_run_epoch alone, which only runs trained here call.
     assert "epoch" not in events
+
+
+def test_a_worker_killed_while_training_is_named_with_what_to_do(
+    synthetic_retina_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker the out-of-memory killer ends surfaced as BrokenProcessPool's traceback."""
+    import concurrent.futures
+
+    import reportgen.experiment_runs
+
+    class PoolWhoseWorkersDie:
+        """What ProcessPoolExecutor gives once a worker process has died: each future fails."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._processes: dict = {}
+
+        def __enter__(self) -> Self:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def submit(self, *args: Any) -> concurrent.futures.Future:
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            future.set_exception(BrokenProcessPool("A process in the pool was terminated"))
+            return future
+
+        def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(reportgen.experiment_runs, "ProcessPoolExecutor", PoolWhoseWorkersDie)
+    with pytest.raises(ReportgenError) as raised:
+        _run_small_plan(
+            synthetic_retina_root,
+            tmp_path / "cache",
+            [{"name": "baseline"}, {"name": "other", "lr": 0.02}],
+            jobs=2,
+        )
+    message = str(raised.value)
+    assert "A training worker stopped abruptly while " in message
+    assert ", seed 0, was training" in message and "with --jobs 1" in message
 
 
 def test_a_build_whose_runs_workers_train_publishes_them_and_prints_no_epochs(
