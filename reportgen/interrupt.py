@@ -38,6 +38,9 @@ class SignalGuard:
     def __init__(self) -> None:
         self.committed = False
         self.received_after_commit: list[int] = []
+        # Once a signal has raised, the build is unwinding: a second Ctrl-C, pressed while the
+        # staging folders are being removed, would cut that clean-up short, so it is ignored.
+        self.stopping = False
 
     def commit(self) -> None:
         """From now on the build must finish: signals are recorded, not raised."""
@@ -46,6 +49,8 @@ class SignalGuard:
     def handle(self, signum: int, frame: FrameType | None) -> None:
         if self.committed:
             self.received_after_commit.append(signum)
+        elif self.stopping:
+            return  # the build is stopping already
         elif _inside_import(frame):
             # An exception raised in an import that C++ code started (torch's own imports) aborts
             # the process with a C++ stack dump, so the signal is sent again once imports are done.
@@ -53,6 +58,7 @@ class SignalGuard:
             retry.daemon = True
             retry.start()
         else:
+            self.stopping = True
             raise Interrupted(signum)
 
 

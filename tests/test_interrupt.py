@@ -125,6 +125,33 @@ def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
     assert _leftovers(tmp_path) == []
 
 
+def test_a_second_signal_during_the_clean_up_does_not_cut_it_short(
+    earlier_copy: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C pressed twice: the second landed in the staging folder's removal, which stopped
+    part-way and left a .site.staging-* folder beside the site."""
+    import reportgen.output_folders
+
+    real_rmtree = shutil.rmtree
+    interrupted_clean_ups: list[str] = []
+
+    def rmtree_after_a_second_ctrl_c(path: Any, *args: Any, **kwargs: Any) -> None:
+        if ".staging-" in Path(path).name and not interrupted_clean_ups:
+            interrupted_clean_ups.append(Path(path).name)
+            signal.raise_signal(signal.SIGINT)
+        real_rmtree(path, *args, **kwargs)
+
+    build_site = _raising_after(reportgen.site.build_site, signal.SIGINT)
+    monkeypatch.setattr(reportgen.site, "build_site", build_site)
+    monkeypatch.setattr(reportgen.output_folders.shutil, "rmtree", rmtree_after_a_second_ctrl_c)
+    before = _outputs(earlier_copy)
+    result = CliRunner().invoke(main, _build_args(earlier_copy))
+    assert result.exit_code == 128 + signal.SIGINT and interrupted_clean_ups
+    assert_clean_failure(result, "Interrupted by SIGINT before anything was published")
+    assert _outputs(earlier_copy) == before
+    assert _leftovers(tmp_path) == []
+
+
 @needs_sighup
 @pytest.mark.parametrize("hangup_as_set", ["ignored"], indirect=True)
 @pytest.mark.usefixtures("hangup_as_set")
