@@ -20,6 +20,48 @@ from pathlib import Path
 from reportgen.errors import ReportgenError
 from reportgen.paths import is_folder, stat_or_none
 
+MOUNT_TABLE = Path("/proc/self/mountinfo")  # Linux: every mount point, bind mounts too
+
+
+def is_mount_point(path: Path) -> bool:
+    """Whether a file system is mounted at path. os.path.ismount misses a bind mount from the
+    same file system (as a container's volume may be), which Linux's mount table lists."""
+    if os.path.ismount(path):
+        return True
+    try:
+        table = MOUNT_TABLE.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:  # not Linux
+        return False
+    resolved = str(path.resolve())
+    # The fifth field of each line is the mount point, with spaces and the like octal-escaped.
+    return any(
+        _unescape_mount_point(line.split()[4]) == resolved
+        for line in table.splitlines()
+        if len(line.split()) > 4
+    )
+
+
+def _unescape_mount_point(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
+
+
+def on_read_only_file_system(path: Path) -> bool:
+    """Whether path lies on a file system mounted read-only, where no permission helps."""
+    read_only = getattr(os, "ST_RDONLY", None)  # POSIX only
+    try:
+        return read_only is not None and bool(os.statvfs(path).f_flag & read_only)
+    except OSError:
+        return False
+
+
+def _cannot_write(where: str, folder: Path, what: str) -> ReportgenError:
+    if on_read_only_file_system(folder):
+        return ReportgenError(
+            f"Cannot write {where}: it is on a read-only file system. Choose another {what}, "
+            "on a writable disk."
+        )
+    return ReportgenError(f"Cannot write {where}: permission denied. Choose a writable {what}.")
+
 
 def check_writable_folder(
     folder: Path, what: str, shown: Path | None = None, create: bool = True
@@ -44,9 +86,7 @@ def check_writable_folder(
     if not create:
         if blocker is not None and not os.access(blocker, os.W_OK | os.X_OK):
             where = "to " + str(folder) if blocker == folder else f"{folder} (in {blocker})"
-            raise ReportgenError(
-                f"Cannot write {where}: permission denied. Choose a writable {what}."
-            )
+            raise _cannot_write(where, blocker, what)
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -55,9 +95,7 @@ def check_writable_folder(
             f"Cannot create {folder} ({error.strerror}). Choose a writable {what}."
         ) from None
     if not os.access(folder, os.W_OK):
-        raise ReportgenError(
-            f"Cannot write to {folder}: permission denied. Choose a writable {what}."
-        )
+        raise _cannot_write(f"to {folder}", folder, what)
 
 
 def _check_writable_parent(target: Path, create: bool, option: str = "output folder") -> None:
@@ -90,6 +128,18 @@ def _check_replaceable(option: str, target: Path) -> None:
             f"user may not open it or a folder above it. Fix its permissions, or choose another "
             f"{option}."
         ) from None
+    if existing and is_mount_point(target):
+        inside = target / target.resolve().name
+        raise ReportgenError(
+            f"{option} {target} is a mount point (another disk, or a container's volume). A "
+            "build replaces its output folders whole by moving them aside, which a mount point "
+            f"cannot be. Give a folder inside it, e.g. {option} {shlex.quote(str(inside))}."
+        )
+    if existing and on_read_only_file_system(target):
+        raise ReportgenError(
+            f"Cannot replace {option} {target}: it is on a read-only file system. Choose "
+            f"another {option}, on a writable disk."
+        )
     if existing and not os.access(target, os.W_OK | os.X_OK):
         raise ReportgenError(
             f"Cannot replace {option} {target}: this user may not write in it (was it made by "

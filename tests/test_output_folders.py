@@ -102,3 +102,84 @@ def test_a_loop_of_links_is_nothing_there_as_path_exists_said(tmp_path: Path) ->
     loop.symlink_to(loop)
     assert stat_or_none(loop) is None
     assert stat_or_none(loop / "below") is None
+
+
+def _mounted_read_only(monkeypatch: pytest.MonkeyPatch, mount: Path) -> None:
+    """os.statvfs as for a file system mounted read-only at mount (tests cannot mount one)."""
+    real_statvfs = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_flag = real.f_flag | os.ST_RDONLY
+
+    def statvfs(path: object) -> object:
+        real = real_statvfs(path)
+        return ReadOnly(real) if Path(path).resolve().is_relative_to(mount) else real
+
+    monkeypatch.setattr(output_folders.os, "statvfs", statvfs)
+
+
+@pytest.mark.skipif(not hasattr(os, "ST_RDONLY"), reason="POSIX only")
+def test_a_folder_on_a_read_only_file_system_is_not_given_permission_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chown and chmod cannot help on a read-only mount: the message says what it is."""
+    mount = tmp_path / "mnt"
+    (mount / "docs" / "data").mkdir(parents=True)
+    (mount / "docs" / "data" / "results.json").write_text("{}")
+    _mounted_read_only(monkeypatch, mount)
+    _refuse_writing_to(monkeypatch, mount / "docs")  # as os.access says on a read-only mount
+    with pytest.raises(ReportgenError) as raised:
+        output_folders.check_output_dirs({"--docs-dir": mount / "docs"}, create=False)
+    assert str(raised.value) == (
+        f"Cannot replace --docs-dir {mount / 'docs'}: it is on a read-only file system. Choose "
+        "another --docs-dir, on a writable disk."
+    )
+    _refuse_writing_to(monkeypatch, mount)
+    with pytest.raises(ReportgenError) as raised:
+        check_writable_folder(mount / "cache", "--cache-dir", create=False)
+    assert str(raised.value) == (
+        f"Cannot write {mount / 'cache'} (in {mount}): it is on a read-only file system. Choose "
+        "another --cache-dir, on a writable disk."
+    )
+
+
+def test_an_output_folder_that_is_a_mount_point_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's volume mounted at the site folder cannot be moved aside: the build failed
+    at the swap, after all the training."""
+    site = tmp_path / "site"
+    (site / "data").mkdir(parents=True)
+    (site / "data" / "results.json").write_text("{}")
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(
+        output_folders.os.path, "ismount", lambda path: Path(path) == site or real_ismount(path)
+    )
+    with pytest.raises(ReportgenError) as raised:
+        output_folders.check_output_dirs({"--site-dir": site}, create=False)
+    assert str(raised.value) == (
+        f"--site-dir {site} is a mount point (another disk, or a container's volume). A build "
+        "replaces its output folders whole by moving them aside, which a mount point cannot be. "
+        f"Give a folder inside it, e.g. --site-dir {site / 'site'}."
+    )
+
+
+def test_a_bind_mount_from_the_same_file_system_is_found_in_the_mount_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """os.path.ismount compares devices, so it misses `mount --bind site site`."""
+    site = tmp_path / "my site"
+    site.mkdir()
+    assert not os.path.ismount(site)
+    table = tmp_path / "mountinfo"
+    escaped = str(site).replace(" ", "\\040")
+    table.write_text(
+        "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+        f"95 30 8:1 {escaped} {escaped} rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    )
+    monkeypatch.setattr(output_folders, "MOUNT_TABLE", table)
+    assert output_folders.is_mount_point(site)
+    assert not output_folders.is_mount_point(tmp_path)
+    monkeypatch.setattr(output_folders, "MOUNT_TABLE", tmp_path / "none")  # not Linux
+    assert not output_folders.is_mount_point(site)
