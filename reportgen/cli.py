@@ -48,7 +48,7 @@ def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.Cl
     else:
         message = (
             f"Interrupted by {name} before anything was published: {folders} are exactly as they "
-            "were. Run the same command again to build."
+            "were. Run the same command again."
         )
     error = click.ClickException(message)
     error.exit_code = 128 + signum  # the shell's convention for a process stopped by a signal

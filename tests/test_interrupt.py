@@ -118,7 +118,7 @@ def test_signal_at_a_stage_leaves_earlier_output_exactly_as_it_was(
     assert_clean_failure(
         result,
         f"Interrupted by {signal.Signals(signum).name} before anything was published",
-        "exactly as they were",
+        "exactly as they were. Run the same command again.",
     )
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert _outputs(earlier_copy) == before
