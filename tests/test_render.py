@@ -1754,6 +1754,27 @@ def test_with_experiments_the_colour_finding_uses_the_recipes_mean_over_seeds() 
     )
 
 
+def test_the_reasons_for_a_cnn_are_set_beside_a_network_no_better_than_the_colour_reference() -> (
+    None
+):
+    """The study's reasons for convolutions (local texture and borders) beside a network that
+    a logistic regression on each image's overall tone matches: the Model page says so."""
+    results = make_results("pneumoniamnist")
+    reference = results["colour_reference"]
+    for metric in ("accuracy", "auc", "balanced_accuracy"):
+        results["test"][metric] = reference[metric] - 0.01  # behind on all three
+    model = make_environment().get_template("model.md.j2")
+    page = model.render(page_context(results))
+    assert (
+        "On this data, though, the network does no better on accuracy, AUC and balanced accuracy "
+        "than a logistic regression on each image's overall brightness and contrast alone "
+        "([Overview](index.md#findings)): its scores give no evidence that it uses the local "
+        "patterns convolutions look for."
+    ) in page
+    results["test"]["accuracy"] = reference["accuracy"] + 0.01  # ahead on one: no such claim
+    assert "On this data, though" not in model.render(page_context(results))
+
+
 def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() -> None:
     """Seed 0 ahead on AUC by a hair, the recipe's mean over seeds behind: render.py sets the
     means beside the reference, Results gives both, and the findings and what the network learns
