@@ -106,13 +106,24 @@ def _array_problem(
 
 
 def _check_arrays(
-    flag: str, info: dict[str, Any], name: str, images: np.ndarray, labels: np.ndarray
+    flag: str,
+    info: dict[str, Any],
+    name: str,
+    arrays: tuple[np.ndarray, np.ndarray],
+    official: bool,
 ) -> None:
-    problem = _array_problem(flag, info, name, images, labels)
+    """arrays: the split's images and labels. official: whether the file's MD5 is the official
+    one (an unofficial file, let in by --allow-unofficial-data, is told what that waives)."""
+    problem = _array_problem(flag, info, name, *arrays)
     if problem:
-        raise ReportgenError(
-            f"The {flag} file does not match the MedMNIST format: {problem}. "
+        fix = (
             "Download the official file again."
+            if official
+            else "--allow-unofficial-data waives the checksum only: the file must still hold the "
+            "official splits, image shapes and labels. Fix the file, or use the official one."
+        )
+        raise ReportgenError(
+            f"The {flag} file does not match the MedMNIST format: {problem}. {fix}"
         )
 
 
@@ -247,7 +258,8 @@ def read_dataset(flag: str, data_file: DataFile) -> LoadedDataset:
         # fails, and names no fix.
         arrays = _read_npz(handle, data_file.path)
         for name in SPLITS:
-            _check_arrays(flag, info, name, arrays[f"{name}_images"], arrays[f"{name}_labels"])
+            split = (arrays[f"{name}_images"], arrays[f"{name}_labels"])
+            _check_arrays(flag, info, name, split, data_file.official)
         del arrays
         splits = _medmnist_splits(info, data_file.path)
         try:

@@ -332,7 +332,10 @@ def _write_bad_file(kind: str, good: Path, path: Path) -> None:
         ),
         (
             "split size",
-            ["the test split has 300 images, but medmnist.INFO says retinamnist has 400"],
+            [
+                "the test split has 300 images, but medmnist.INFO says retinamnist has 400",
+                "--allow-unofficial-data waives the checksum only",  # the flag these tests pass
+            ],
         ),
         ("members not arrays", ["is damaged: train_images, train_labels", "are not numpy arrays"]),
         ("folder", ["is not a regular file", "--data-root"]),

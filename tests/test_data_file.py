@@ -433,3 +433,19 @@ def test_a_link_to_a_missing_data_file_is_named_as_such(tmp_path: Path) -> None:
         "(reportgen then downloads the file there)."
     )
     assert (tmp_path / "retinamnist.npz").is_symlink()  # left as it was
+
+
+def test_a_malformed_file_is_told_what_to_do_official_or_not() -> None:
+    """Only the checksum is waived by --allow-unofficial-data; an official file that fails the
+    checks (medmnist.INFO changed under it) is simply fetched again."""
+    from reportgen.catalog import check_flag
+    from reportgen.data import _check_arrays
+
+    info = check_flag("retinamnist")
+    short = (np.zeros((3, 28, 28, 3), np.uint8), np.zeros((3, 1), np.int64))
+    for official, fix in ((True, "Download the official file again."),
+                          (False, "waives the checksum only")):  # fmt: skip
+        with pytest.raises(ReportgenError) as raised:
+            _check_arrays("retinamnist", info, "test", short, official)
+        assert "the test split has 3 images, but medmnist.INFO says" in str(raised.value)
+        assert fix in str(raised.value)
