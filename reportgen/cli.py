@@ -159,12 +159,13 @@ def main() -> None:
     type=GivenPath(path_type=Path, dir_okay=False),
     callback=expand_user,
     default=None,
-    help="TOML file of variants (e.g. experiments.toml) to run for several seeds. Default: none.",
+    help="TOML file of variants (e.g. experiments.toml) to run for several seeds; its format is "
+    "in the README and the comments at the top of experiments.toml. Default: none.",
 )
 @config_option(
     "jobs",
     "Experiment runs trained at once in worker processes; 0 = auto: one per 4 CPU cores "
-    "(so one at a time on small machines), two on a GPU from 20 runs up.",
+    "(so one at a time below 8 cores), two on a GPU from 20 runs up.",
 )
 @folder_option(
     "--docs-dir",

@@ -49,15 +49,17 @@ def dataset_help() -> str:
 TRAINING_OPTIONS = {
     "epochs": "Training epochs.",
     "batch_size": "Images per SGD step.",
-    "lr": "Learning rate.",
+    "lr": "Learning rate, of SGD or AdamW (the schedule's peak for onecycle).",
     "momentum": "SGD momentum; the study used 0.",
     "seed": "Seed for Python, NumPy, torch and shuffling.",
     "device": "Where to train; auto picks cuda, then mps, then cpu.",
     "precision": "fp32 as the study; bf16 runs convolutions and dense layers in bfloat16 "
-    "(autocast): faster on CPUs with AVX512-BF16 or AMX and on recent GPUs, last digits differ.",
+    "(autocast): faster on CPUs with AVX512-BF16 or AMX and on recent GPUs (slower elsewhere: a "
+    "note says so), last digits differ.",
     "model": "The study's CNN, or a wider VGG-style CNN with global average pooling.",
     "width": "wide_cnn: channels of its first block.",
-    "optimizer": "Optimiser.",
+    "optimizer": "Optimiser: the study's SGD (with --momentum), or AdamW (--momentum does not "
+    "apply).",
     "weight_decay": "Weight decay.",
     "schedule": "Learning-rate schedule, stepped per batch.",
     "grad_clip": "Clip the gradient norm to this value; 0 = off.",

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Self
@@ -263,6 +264,17 @@ def test_a_variant_just_outside_the_spread_that_reads_as_inside_it_is_named_with
     margin = selection_margin(rows[0], rows)
     assert margin is not None and margin["digits"] == 5
     assert "(edge at 0.44003 falls just outside: the bound is 0.44004)" in str(just_outside(margin))
+
+
+def test_the_readmes_example_experiments_file_is_one_the_build_accepts() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    example = readme.split("```toml\n")[1].split("```")[0]
+    plan = parse_plan(tomllib.loads(example), "README.md")
+    assert plan.seeds == [0, 1, 2]
+    assert [variant.name for variant in plan.variants] == ["baseline", "class-weighted"]
+    weighted = plan.variants[1]
+    assert weighted.overrides == {"loss_weighting": "inverse_frequency"}
+    assert weighted.steps == ("class_weighted_loss",)
 
 
 def test_parse_plan_keeps_overrides_and_steps() -> None:
