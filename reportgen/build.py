@@ -213,10 +213,10 @@ def _build_locked(
     data_file: DataFile,
 ) -> BuildOutcome:
     key = cache.run_key(config, data_file.md5)
-    run = None if config.retrain else cache.load_run(config.cache_dir, key)
+    on_note = _said_once(progress.on_note)
+    run = None if config.retrain else cache.load_run(config.cache_dir, key, on_damaged=on_note)
     reused = run is not None
     dataset = _dataset_loader(config, clock, data_file)
-    on_note = _said_once(progress.on_note)
     if run is None:
         run = _train(config, progress, clock, dataset, on_note)
         cache.save_run(run, config.cache_dir, key)

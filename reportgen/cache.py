@@ -21,7 +21,7 @@ import secrets
 import shutil
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,8 +305,11 @@ def _locked_too_long(run_dir: Path) -> ReportgenError:
     )
 
 
-def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
-    """The cached run for key, or None when absent or damaged (a damaged entry is removed)."""
+def load_run(
+    cache_dir: Path, key: str, on_damaged: Callable[[str], None] = lambda note: None
+) -> TrainedRun | None:
+    """The cached run for key, or None when absent or damaged. A damaged entry is removed, and
+    on_damaged is told so (a note: the build that was to reuse it trains again instead)."""
     runs_dir = cache_dir / "runs"
     run_dir = runs_dir / key
     if not run_dir.is_dir():
@@ -317,6 +320,10 @@ def load_run(cache_dir: Path, key: str) -> TrainedRun | None:
                 return _read_verified(run_dir, key)
             except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
                 shutil.rmtree(run_dir, ignore_errors=True)
+                on_damaged(
+                    f"note: the cached run {run_dir} was damaged (it failed its checksum or could "
+                    "not be read): it was removed, and the run is trained again"
+                )
                 return None
     except TimeoutError:
         raise _locked_too_long(run_dir) from None

@@ -230,7 +230,7 @@ def run_plan(
         for config in [plan.config_for(base, variant, seed)]
     ]
     cached = {
-        p.key: cache.load_run(base.cache_dir, p.key)
+        p.key: cache.load_run(base.cache_dir, p.key, on_damaged=on_note)
         for p in planned
         if not base.retrain or p.key in fresh_keys
     }

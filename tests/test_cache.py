@@ -116,7 +116,17 @@ def test_a_damaged_cache_entry_is_not_read(
     key = cached_build["results"]["cache"]["key"]
     assert cache.load_run(cache_dir, key) is not None  # the copy is sound before the damage
     _damage(kind, cache_dir / "runs" / key)
-    assert cache.load_run(cache_dir, key) is None
+    notes: list[str] = []
+    assert cache.load_run(cache_dir, key, on_damaged=notes.append) is None
+    damaged = cache_dir / "runs" / key
+    assert notes == [
+        (
+            f"note: the cached run {damaged} was damaged (it failed its checksum or could not be "
+            "read): it was removed, and the run is trained again"
+        )
+    ]
+    assert cache.load_run(cache_dir, key, on_damaged=notes.append) is None  # gone: no more notes
+    assert len(notes) == 1
 
 
 def test_a_build_retrains_a_damaged_cache_entry_not_uses_it(
@@ -134,6 +144,7 @@ def test_a_build_retrains_a_damaged_cache_entry_not_uses_it(
     result = CliRunner().invoke(main, [*cached_build["args"], *dir_args(dirs)])
 
     assert result.exit_code == 0, result.output
+    assert f"note: the cached run {run_dir} was damaged" in result.output  # why it trained
     results = json.loads((dirs["docs"] / "data" / "results.json").read_text())
     assert results["cache"] == {"key": key, "reused": False}
     assert results["timings"]["train"] > 0
