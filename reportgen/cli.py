@@ -79,7 +79,19 @@ def _run(
 
 class _ArgvRecordingGroup(click.Group):
     """Keeps the arguments it was invoked with, so a build records its own command line (also
-    when called in-process, where sys.argv belongs to the caller)."""
+    when called in-process, where sys.argv belongs to the caller). And ends a Ctrl-C that lands
+    outside a build's signal guard (while a command starts, or while serve's first build runs)
+    as the guard does, with the shell's status for it, not click's "Aborted!" and 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            # serve turns SIGTERM and SIGHUP into KeyboardInterrupt, named in its argument.
+            name = str(stop) if str(stop) in signal.Signals.__members__ else "SIGINT"
+            error = click.ClickException(f"Interrupted by {name}.")
+            error.exit_code = 128 + signal.Signals[name]
+            raise error from None
 
     def make_context(
         self,

@@ -173,3 +173,28 @@ def test_serve_reports_a_plugin_that_fails_to_import_before_serving(
     result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
     assert_clean_failure(result, "could not load a plugin, theme or hook", "selectolax")
     assert not calls
+
+
+@pytest.mark.usefixtures("port_8000_taken_or_not")
+@pytest.mark.parametrize(("raised", "status"), [((), 130), (("SIGTERM",), 143)])
+def test_a_stop_while_the_preview_starts_ends_with_the_shells_status_for_it(
+    raised: tuple[str, ...],
+    status: int,
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C (or SIGTERM, which serve turns into KeyboardInterrupt) during MkDocs' first build,
+    outside any build's signal guard: click said "Aborted!" and exited 1."""
+    import mkdocs.commands.serve
+
+    def stopped(**kwargs: Any) -> None:
+        raise KeyboardInterrupt(*raised)
+
+    monkeypatch.setattr(mkdocs.commands.serve, "serve", stopped)
+    write_results(make_results(official=True), tmp_path / "docs")
+    result = runner.invoke(main, ["serve", "--docs-dir", str(tmp_path / "docs")])
+    assert result.exit_code == status, result.output
+    name = raised[0] if raised else "SIGINT"
+    assert f"Error: Interrupted by {name}." in result.output
+    assert "Aborted!" not in result.output and "Traceback" not in result.output
