@@ -845,6 +845,19 @@ def test_facts_about_how_a_release_was_split_are_not_claimed_for_an_unofficial_f
         )
 
 
+def _two_class_dataset() -> dict:
+    """results.json's dataset entry for the two-class plans below: b is rare (10 of 100 training
+    images, 2 of 20 test images), so it is the class the pages follow."""
+    return {"flag": "pneumoniamnist", "class_names": ["a", "b"],
+            "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+
+
+def _home_page(view: dict) -> str:
+    """The home page of make_results() beside an experiments view."""
+    template = make_environment().get_template("index.md.j2")
+    return template.render({**page_context(make_results()), "experiments": view})
+
+
 def _plan_over_three_seeds(recommended: str, variants: list[dict]) -> dict:
     """experiments.json's frame around variants run with seeds 0, 1 and 2."""
     return {
@@ -897,8 +910,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
             variant("single", 0.41, 0.44, wide, by_seed=(1, -1, 0)),
         ],
     )
-    dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
-               "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+    dataset = _two_class_dataset()
     view = experiments_view(experiments, dataset)
     single = view["single_network"]
     # Best in a column as the page shows it: 0.3857 and 0.3861 both read 0.386, both bold.
@@ -914,12 +926,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     # Images called b, and rightly so, are counted from each run's confusion matrix.
     cells = view["rows"][0]["cells"]
     assert (cells["focus_called"]["mean"], cells["focus_rightly"]["mean"]) == (2.0, 1.0)
-    index_template = make_environment().get_template("index.md.j2")
-
-    def index_with(view: dict) -> str:
-        return index_template.render({**page_context(make_results()), "experiments": view})
-
-    index = index_with(view)
+    index = _home_page(view)
     assert (
         "\n\nThe recommended variant's single-network version, **[single](experiments.md#single)** "
         "(the same" in index
@@ -959,7 +966,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     assert view["single_network"]["lower"] == ["balanced accuracy"]
     assert (
         "macro F1 0.300, compared seed by seed (a paired t-test): lower beyond seed noise in "
-        "balanced accuracy." in index_with(view)
+        "balanced accuracy." in _home_page(view)
     )
     # Compared as independent samples, 0.41 against 0.40 with sds 0.01 would pass for noise too;
     # seed by seed, a difference that keeps its sign and size in every seed does not.
@@ -976,7 +983,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     assert view["single_network"]["alike"] == ["balanced accuracy"]
     assert (
         "compared seed by seed (a paired t-test): balanced accuracy different by the same amount "
-        "in every seed, which no test over seeds can judge." in index_with(view)
+        "in every seed, which no test over seeds can judge." in _home_page(view)
     )
     # A single network better beyond seed noise is said so, not read as no difference.
     experiments["variants"][3] = variant("single", 0.45, 0.44, wide, by_seed=(1, -1, 0))
@@ -985,7 +992,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     assert view["single_network"]["lower"] == []
     assert (
         "(a paired t-test): higher beyond seed noise in balanced accuracy, where averaging 3 "
-        "networks did not pay." in index_with(view)
+        "networks did not pay." in _home_page(view)
     )
     # A missing score (a NaN AUC) leaves its column unjudged, and the verdict names the others.
     experiments["variants"][3] = variant("single", 0.40, 0.44, wide, by_seed=(1, -1, 0))
@@ -996,7 +1003,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     assert (
         "; compared seed by seed (a paired t-test), its accuracy, balanced accuracy and macro F1 "
         "are not lower beyond seed noise over 3 seeds, and its AUC could not be compared (a score "
-        "is missing)." in index_with(view)
+        "is missing)." in _home_page(view)
     )
     # A steady gap too small to show in the means (0.4003 against 0.4000) is no verdict.
     experiments["variants"][3] = variant("single", 0.4003, 0.44, wide, by_seed=(-1, 0, 1))
@@ -1004,7 +1011,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
     steady = experiments_view(experiments, dataset)["single_network"]
     assert steady["higher"] == [] and steady["alike"] == [] and steady["all_judged"]
     assert steady["above"] == []  # 0.400 against 0.400 as the pages show them
-    assert "if averaging 3 networks helps here, the gain is too small" in index_with(
+    assert "if averaging 3 networks helps here, the gain is too small" in _home_page(
         experiments_view(experiments, dataset)
     )
     # No pair without an ensemble, nor one that changes other settings too.
@@ -1027,7 +1034,7 @@ def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> N
         one["runs"] = one["runs"][:1]
     view = experiments_view(experiments, dataset)
     assert not view["single_network"]["judged"]
-    index = index_with(view)
+    index = _home_page(view)
     assert "scored a test accuracy of" in index and "seed noise" not in index.split("single-")[1]
 
 
@@ -1140,16 +1147,11 @@ def test_a_variant_tied_on_validation_that_finds_the_focus_class_more_is_named()
     for run in variants[2]["runs"]:
         run["confusion_matrix"] = [[13, 5], [1, 1]]  # 6 called b, 1 rightly
     experiments = _plan_over_three_seeds("better", variants)
-    dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
-               "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+    dataset = _two_class_dataset()
     view = experiments_view(experiments, dataset)
     leader = view["close_focus_leader"]
     assert leader["row"]["name"] == "tied" and (leader["mean"], leader["baseline"]) == (0.5, 0.1)
-    index = (
-        make_environment()
-        .get_template("index.md.j2")
-        .render({**page_context(make_results()), "experiments": view})
-    )
+    index = _home_page(view)
     assert (
         "close to a tie there. Of them, [tied](experiments.md#tied) finds *b* more often on test, "
         "beyond seed noise: mean recall 0.500 against the recommended variant's 0.100, with on "
@@ -1186,8 +1188,7 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
             _two_class_variant("better", 0.51, 0.71, 0.40),
         ],
     )
-    dataset = {"flag": "pneumoniamnist", "class_names": ["a", "b"],
-               "counts": {"train": [90, 10], "test": [18, 2]}}  # fmt: skip
+    dataset = _two_class_dataset()
     view = experiments_view(experiments, dataset)
     # accuracy +0.01 (sds 0.02) and AUC +0.01 (sds 0.01): noise; balanced accuracy +0.10 with
     # sds 0.005 is not (p < 0.001), and b recall +0.000 is left out.
@@ -1200,11 +1201,7 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert alike["recommended_alike"] == [
         {"label": "b recall", "images": "1 more of the 2 *b* images found"}
     ]
-    index = (
-        make_environment()
-        .get_template("index.md.j2")
-        .render({**page_context(make_results()), "experiments": alike})
-    )
+    index = _home_page(alike)
     assert (
         "Its b recall and the baseline's each came out the same in every seed, so no test over "
         "seeds can judge the difference (1 more of the 2 *b* images found)." in index
@@ -1220,18 +1217,13 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     for run in experiments["variants"][1]["runs"]:
         run["confusion_matrix"] = [[14, 4], [1, 1]]  # 5 called b, 1 rightly, of 2 test images
     worse = experiments_view(experiments, dataset)
-    index = (
-        make_environment()
-        .get_template("index.md.j2")
-        .render({**page_context(make_results()), "experiments": worse})
-    )
+    index = _home_page(worse)
     assert "its accuracy is lower and its balanced accuracy is higher than the baseline's." in index
     assert (
         "Its b recall comes from calling many images *b*: on average 5 test images called *b*, 1 of "
         "them rightly (the test split has 2)." in index
     )
     # Up to three close variants are each named; more, only the runner-up.
-    template = make_environment().get_template("index.md.j2")
     for close, named in (
         (["a"], "1 other variant (the runner-up, a) scores"),
         (["a", "b"], "2 other variants (a and b, best first) score"),
@@ -1240,12 +1232,12 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         rows = [{"name": name} for name in close]
         worse["selection"] = {"close": rows, "runner_up": rows[0], "noise": 0.06, "thin": True,
                               "just_outside": []}  # fmt: skip
-        index = template.render({**page_context(make_results()), "experiments": worse})
+        index = _home_page(worse)
         assert f"\n\nOn validation, {named} within one standard deviation (0.060)" in index
     # One that reads as inside the spread but is not is named, with the digits that part them.
     edge = {"name": "e", "val_balanced_accuracy": 0.43989}
     worse["selection"].update(just_outside=[edge], bound=0.44004, digits=4)
-    index = template.render({**page_context(make_results()), "experiments": worse})
+    index = _home_page(worse)
     assert (
         "validation score over seeds (e at 0.4399 falls just outside: the bound is 0.4400), so "
         "the top variants are close to a tie there."
