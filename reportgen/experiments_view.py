@@ -201,6 +201,11 @@ def recall_falls(
     return sorted(falls, key=lambda fall: fall["mean"] - fall["baseline"])
 
 
+def _focus_entry(dataset: dict[str, Any], focus: int) -> dict[str, Any]:
+    """The focus class as the comparisons name it: its "name" and its number of test "images"."""
+    return {"name": dataset["class_names"][focus], "images": dataset["counts"]["test"][focus]}
+
+
 def _variant_rows(
     experiments: dict[str, Any], dataset: dict[str, Any], focus: int
 ) -> list[dict[str, Any]]:
@@ -258,10 +263,7 @@ def _variant_rows(
                     base_cells,
                     len(variant["runs"]),
                     len(variants[0]["runs"]),
-                    {
-                        "name": dataset["class_names"][focus],
-                        "images": dataset["counts"]["test"][focus],
-                    },
+                    _focus_entry(dataset, focus),
                 ),
                 "recommended": variant["name"] == experiments["recommended"],
                 "per_class_mean_recall": variant["mean"]["per_class_recall"],
@@ -386,14 +388,15 @@ def experiments_view(
     seeds = experiments["seeds"]
     one_seed = len(seeds) == 1  # each variant one run: no spread between runs to show or test
     selection = selection_margin(recommended, rows)
-    focus_entry = {"name": dataset["class_names"][focus], "images": focus_images}
     return {
         "seeds": seeds,
         "one_seed": one_seed,
         "seed_phrase": f"one run, seed {seeds[0]}" if one_seed else f"mean of {len(seeds)} seeds",
         "recommended": experiments["recommended"],
         "selection": selection,
-        "close_focus_leader": close_focus_leader(recommended, selection, focus_entry),
+        "close_focus_leader": close_focus_leader(
+            recommended, selection, _focus_entry(dataset, focus)
+        ),
         # Comparisons with the baseline per column, and how many of them would pass Welch's test
         # by chance alone if no variant changed anything.
         "compared": len(rows) - 1,
