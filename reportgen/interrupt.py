@@ -79,9 +79,6 @@ def stop_on_signals() -> Iterator[SignalGuard]:
     only; elsewhere the guard is inert.
     """
     guard = SignalGuard()
-    if threading.current_thread() is not threading.main_thread():
-        yield guard
-        return
     with _handled(HANDLED_SIGNALS, guard.handle):
         yield guard
 
@@ -95,9 +92,6 @@ def stop_signals_as_ctrl_c() -> Iterator[None]:
     As in stop_on_signals, SIGHUP stays ignored under `nohup`, and elsewhere than in the main
     thread nothing changes.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     stop_signals = [signum for signum in HANDLED_SIGNALS if signum != signal.SIGINT]
     with _handled(stop_signals, _raise_keyboard_interrupt):
         yield
@@ -112,7 +106,11 @@ def _handled(
     signums: Iterable[int], handler: Callable[[int, FrameType | None], None]
 ) -> Iterator[None]:
     """handler for each of signums in the block (not for SIGHUP where it is ignored, as under
-    `nohup`); the earlier handlers come back after."""
+    `nohup`); the earlier handlers come back after. Python delivers signals to the main thread
+    only, and only there may handlers be set: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     guarded = [
         signum
         for signum in signums
