@@ -50,8 +50,13 @@ def _interrupted(signum: int, outputs: list[Path], swapped_in: bool) -> click.Cl
             f"Interrupted by {name} before anything was published: {folders} are exactly as they "
             "were. Run the same command again."
         )
+    return _stopped_by(signum, message)
+
+
+def _stopped_by(signum: int, message: str) -> click.ClickException:
+    """message, ending the command with the shell's status for a process stopped by signum."""
     error = click.ClickException(message)
-    error.exit_code = 128 + signum  # the shell's convention for a process stopped by a signal
+    error.exit_code = 128 + signum
     return error
 
 
@@ -89,9 +94,7 @@ class _ArgvRecordingGroup(click.Group):
         except KeyboardInterrupt as stop:
             # serve turns SIGTERM and SIGHUP into KeyboardInterrupt, named in its argument.
             name = str(stop) if str(stop) in signal.Signals.__members__ else "SIGINT"
-            error = click.ClickException(f"Interrupted by {name}.")
-            error.exit_code = 128 + signal.Signals[name]
-            raise error from None
+            raise _stopped_by(signal.Signals[name], f"Interrupted by {name}.") from None
 
     def make_context(
         self,
