@@ -34,11 +34,8 @@ def is_mount_point(path: Path) -> bool:
         return False
     resolved = str(path.resolve())
     # The fifth field of each line is the mount point, with spaces and the like octal-escaped.
-    return any(
-        _unescape_mount_point(line.split()[4]) == resolved
-        for line in table.splitlines()
-        if len(line.split()) > 4
-    )
+    rows = (line.split() for line in table.splitlines())
+    return any(len(row) > 4 and _unescape_mount_point(row[4]) == resolved for row in rows)
 
 
 def _unescape_mount_point(field: str) -> str:
