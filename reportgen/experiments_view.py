@@ -22,6 +22,7 @@ from reportgen.results import PLAN_FILE
 from reportgen.variant_comparisons import (
     COMPARED_COLUMNS,
     NOISE_LEVEL,
+    best_rivals,
     difference_reading,
     longer_training,
     no_spread,
@@ -393,6 +394,18 @@ def experiments_view(
         "one_seed": one_seed,
         "seed_phrase": f"one run, seed {seeds[0]}" if one_seed else f"mean of {len(seeds)} seeds",
         "recommended": experiments["recommended"],
+        # Per column, how many variants seed noise cannot tell from the bold mean, and whether
+        # the baseline is one of them (None with one seed: no spread to judge by).
+        "best_rivals": None
+        if one_seed
+        else [
+            {
+                "label": COMPARED_COLUMNS[entry["column"]],
+                "count": len(entry["rivals"]),
+                "baseline": rows[0]["name"] in entry["rivals"],
+            }
+            for entry in best_rivals(rows, SUMMARY_METRICS)
+        ],
         "selection": selection,
         "close_focus_leader": close_focus_leader(
             recommended, selection, _focus_entry(dataset, focus)

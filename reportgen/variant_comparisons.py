@@ -226,6 +226,38 @@ def single_network_version(
     }
 
 
+def best_rivals(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Per column (of the table's test scores), the other variants that the highest bold mean
+    cannot be told from: those shown alike (bold too) and those within seed noise of it (Welch's
+    test; difference_reading "same" or "noise"). A bold mean is the highest, which with few seeds
+    need not be the best. Each entry: "column", "rivals" (their names, in table order). Columns
+    with no bold mean are left out; with one seed only those shown alike are (no spread to judge
+    by)."""
+    compared = []
+    for column in columns:
+        bold = [row for row in rows if row["cells"][column]["best"]]
+        if not bold:
+            continue
+        top = max(bold, key=lambda row: row["cells"][column]["mean"])
+        best = top["cells"][column]
+        rivals = [
+            row["name"]
+            for row in rows
+            if row is not top
+            and difference_reading(
+                row["cells"][column]["mean"],
+                row["cells"][column]["sd"],
+                row["n_runs"],
+                best["mean"],
+                best["sd"],
+                top["n_runs"],
+            )
+            in ("same", "noise")
+        ]
+        compared.append({"column": column, "rivals": rivals})
+    return compared
+
+
 # What a variant may change to be the baseline's recipe trained for longer: the epochs, and
 # which epoch it keeps and when it stops.
 LONGER_TRAINING_KEYS = frozenset({"epochs", "select_epoch", "patience"})

@@ -503,6 +503,12 @@ def test_build_with_experiments_writes_json_page_and_links(
     assert baseline_run["reused"] is True  # the main build's run, not trained twice
     page = (out_dirs["docs"] / "experiments.md").read_text()
     assert "| [weighted](#weighted)" in page and "★" in page
+    # Whether the bold means stand clear of the others, over the 2 seeds (test_render checks
+    # the counts).
+    bold_reading = page.split("read it beside the Called column.")[1].split(" The recommended")[0]
+    readings = ("A bold mean is the highest in its column, not proven the best", "Each bold mean")
+    assert bold_reading.startswith(tuple(f" {reading}" for reading in readings))
+    assert "over the 2 seeds" in bold_reading
     chart = page.split("recall_by_variant.phone.png")[1].splitlines()
     assert (
         chart[1].strip() == "/// caption" and "Mean recall over 2 seeds of each class" in chart[2]

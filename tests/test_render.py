@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from scipy import stats
 
 from reportgen import sources
 from reportgen.config import unmet_needs
@@ -51,6 +52,7 @@ from reportgen.render import (
     render_pages,
 )
 from reportgen.variant_comparisons import (
+    COMPARED_COLUMNS,
     against_reference,
     baseline_versus_reference,
     difference_reading,
@@ -869,36 +871,146 @@ def _plan_over_three_seeds(recommended: str, variants: list[dict]) -> dict:
     }
 
 
+def _variant_over_three_seeds(
+    build: dict,
+    name: str,
+    config: dict,
+    balanced: float,
+    val: float,
+    by_seed: tuple = (-1, 0, 1),
+    scores: dict | None = None,
+    sd: float = 0.01,
+) -> dict:
+    """experiments.json's entry of a variant of the build's settings (config: its overrides) run
+    with seeds 0, 1 and 2 on _two_class_dataset: test accuracy 0.5, AUC 0.7, macro F1 0.3 and
+    the balanced accuracy given (scores overrides any), each with this sd; each seed's test
+    scores are the mean + 0.01 * by_seed[seed]."""
+    metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": balanced, "macro_f1": 0.3}
+    metrics.update(scores or {})
+    return {
+        "name": name,
+        "description": "",
+        "config": config,
+        "steps": [],
+        "mean": {**metrics, "per_class_recall": [0.9, 0.1]},
+        "sd": {**dict.fromkeys(metrics, sd), "per_class_recall": [0.0, 0.0]},
+        "val_mean": {"balanced_accuracy": val},
+        "val_sd": {"balanced_accuracy": 0.01},
+        "runs": [
+            {
+                "seed": seed,
+                "test": {key: value + 0.01 * by_seed[seed] for key, value in metrics.items()},
+                "confusion_matrix": [[9, 1], [9, 1]],
+                "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
+                "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
+                "train_seconds": 1.0,
+                "config": {**build, **config, "seed": seed},  # as the runs trained
+            }
+            for seed in range(3)
+        ],
+    }
+
+
+def test_a_bold_mean_is_said_to_be_the_highest_not_the_best_where_others_match_it() -> None:
+    build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1, "epochs": 10}
+    scores = {  # accuracy, AUC, balanced accuracy, macro F1; every sd 0.01 over 3 seeds
+        "baseline": (0.50, 0.70, 0.30, 0.30),
+        "a": (0.60, 0.75, 0.40, 0.30),
+        "b": (0.595, 0.70, 0.39, 0.30),
+        "c": (0.40, 0.745, 0.30, 0.31),
+    }
+
+    def plan(scores: dict[str, tuple]) -> dict:
+        return _plan_over_three_seeds(
+            "a",
+            [
+                _variant_over_three_seeds(
+                    build, name, {} if name == "baseline" else {"lr": 0.02}, 0.0, 0.4,
+                    scores=dict(zip(COMPARED_COLUMNS, values, strict=True)),
+                )
+                for name, values in scores.items()
+            ],
+        )  # fmt: skip
+
+    def rivals_by_welch(scores: dict[str, tuple]) -> dict[str, list[str]]:
+        """Per column, the variants Welch's test cannot tell from the highest mean, or that
+        read the same to three decimals."""
+        found = {}
+        for k, column in enumerate(COMPARED_COLUMNS):
+            top = max(scores, key=lambda name: scores[name][k])
+            found[column] = [
+                name
+                for name, values in scores.items()
+                if name != top
+                and (
+                    round(values[k], 3) == round(scores[top][k], 3)
+                    or stats.ttest_ind_from_stats(
+                        values[k], 0.01, 3, scores[top][k], 0.01, 3, equal_var=False
+                    ).pvalue
+                    >= 0.05
+                )
+            ]
+        return found
+
+    assert rivals_by_welch(scores) == {
+        "accuracy": ["b"], "auc": ["c"], "balanced_accuracy": ["b"],
+        "macro_f1": ["baseline", "a", "b"],
+    }  # fmt: skip
+    bold_rivals = make_environment().get_template("_macros.md.j2").module.bold_rivals
+    view = experiments_view(plan(scores), _two_class_dataset())
+    assert view["best_rivals"] == [
+        {"label": label, "count": len(names), "baseline": "baseline" in names}
+        for label, names in zip(
+            COMPARED_COLUMNS.values(), rivals_by_welch(scores).values(), strict=True
+        )
+    ]
+    assert str(bold_rivals(view)) == (
+        " A bold mean is the highest in its column, not proven the best: it cannot be told from "
+        "the mean of 1 other variant in accuracy, 1 in AUC, 1 in balanced accuracy and 3 in "
+        "macro F1 (the same to three decimals, or within seed noise: Welch's t-test over the 3 "
+        "seeds gives p ≥ 0.05), the baseline's among them in macro F1."
+    )
+    # A mean bold beside the highest, shown alike to three decimals, cannot be told from it
+    # either; a column whose bold mean stands clear of the rest is named as such.
+    scores["c"] = (0.6004, 0.70, 0.30, 0.31)
+    view = experiments_view(plan(scores), _two_class_dataset())
+    assert [row["cells"]["accuracy"]["best"] for row in view["rows"]] == [False, True, False, True]
+    assert rivals_by_welch(scores)["accuracy"] == ["a", "b"]
+    assert str(bold_rivals(view)) == (
+        " A bold mean is the highest in its column, not proven the best: it cannot be told from "
+        "the means of 2 other variants in accuracy, 1 in balanced accuracy and 3 in macro F1 (the "
+        "same to three decimals, or within seed noise: Welch's t-test over the 3 seeds gives "
+        "p ≥ 0.05), the baseline's among them in macro F1; in AUC it stands clear of every other "
+        "variant's."
+    )
+    clear = {
+        "baseline": (0.50, 0.70, 0.30, 0.30),
+        "a": (0.60, 0.75, 0.40, 0.30),
+        "b": (0.45, 0.70, 0.35, 0.30),
+        "c": (0.40, 0.70, 0.30, 0.40),
+    }
+    assert rivals_by_welch(clear) == {column: [] for column in COMPARED_COLUMNS}
+    view = experiments_view(plan(clear), _two_class_dataset())
+    assert str(bold_rivals(view)) == (
+        " Each bold mean stands clear of every other variant's in its column, beyond seed noise "
+        "(Welch's t-test over the 3 seeds, p < 0.05)."
+    )
+    # With one seed there is no spread to judge by: the page says so elsewhere, and not this.
+    one_seed = plan(scores)
+    one_seed["seeds"] = [0]
+    for variant in one_seed["variants"]:
+        variant["runs"] = variant["runs"][:1]
+    view = experiments_view(one_seed, _two_class_dataset())
+    assert view["best_rivals"] is None and str(bold_rivals(view)) == ""
+
+
 def test_the_home_page_sets_an_ensemble_beside_its_single_network_version() -> None:
     build = {"model": "study_cnn", "optimizer": "sgd", "lr": 0.01, "ensemble": 1, "epochs": 10}
 
     def variant(
         name: str, balanced: float, val: float, config: dict, by_seed: tuple = (-1, 0, 1)
     ) -> dict:
-        """Means and sds as given; each seed's test scores are the mean + 0.01 * by_seed[seed]."""
-        metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": balanced, "macro_f1": 0.3}
-        return {
-            "name": name,
-            "description": "",
-            "config": config,
-            "steps": [],
-            "mean": {**metrics, "per_class_recall": [0.9, 0.1]},
-            "sd": {**dict.fromkeys(metrics, 0.01), "per_class_recall": [0.0, 0.0]},
-            "val_mean": {"balanced_accuracy": val},
-            "val_sd": {"balanced_accuracy": 0.01},
-            "runs": [
-                {
-                    "seed": seed,
-                    "test": {key: value + 0.01 * by_seed[seed] for key, value in metrics.items()},
-                    "confusion_matrix": [[9, 1], [9, 1]],
-                    "confusion_matrix_normalized": [[0.9, 0.1], [0.9, 0.1]],
-                    "history": [{"epoch": 1, "val_loss": 0.7, "val_auc": 0.6}],
-                    "train_seconds": 1.0,
-                    "config": {**build, **config, "seed": seed},  # as the runs trained
-                }
-                for seed in range(3)
-            ],
-        }
+        return _variant_over_three_seeds(build, name, config, balanced, val, by_seed)
 
     wide = {"model": "wide_cnn", "optimizer": "adamw"}
     experiments = _plan_over_three_seeds(
