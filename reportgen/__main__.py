@@ -1,3 +1,3 @@
-from reportgen.cli import main
+from reportgen.launch import main
 
 main()

@@ -370,6 +370,54 @@ def test_signal_during_an_import_is_delivered_after_it(
     assert slept_through == []  # delivered during the sleep, not when the guard ended
 
 
+# Loaded by Python at start-up from PYTHONPATH: Ctrl-C arrives while the command line interface
+# is being imported, the moment a user's early Ctrl-C lands in.
+CTRL_C_WHILE_LOADING = """
+import os, signal, sys
+
+
+class CtrlCOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "reportgen.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+
+sys.meta_path.insert(0, CtrlCOnImport())
+"""
+
+
+@pytest.mark.parametrize("how", ["console script", "python -m reportgen"])
+def test_ctrl_c_while_the_command_loads_ends_it_with_one_line(how: str, tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(CTRL_C_WHILE_LOADING)
+    script = Path(sys.executable).with_name("reportgen")  # pip's launcher, from [project.scripts]
+    command = [str(script)] if how == "console script" else [sys.executable, "-m", "reportgen"]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*command, "build", "--help"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+
+    process = run()
+    assert process.returncode == 128 + signal.SIGINT, process.stderr
+    assert process.stderr == "Error: Interrupted by SIGINT.\n" and process.stdout == ""
+    # Where the shell left SIGINT ignored (a script's background job), it stays ignored: the
+    # command inherits that from this process.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ignored = run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert ignored.returncode == 0, ignored.stderr
+    assert "reportgen build [OPTIONS]" in ignored.stdout
+
+
 def _process_group(pgid: int) -> list[int]:
     """Live processes in a process group (Linux /proc)."""
     members = []
