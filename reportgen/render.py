@@ -82,7 +82,8 @@ PAGES = {
 }
 # Files written beside results.json for download, not shown as pages.
 DOWNLOADS = {"data/model_card.md": "model_card.md.j2"}
-STATIC_FILES = ("stylesheets/reportgen.css",)  # copied from templates/ as they are (mkdocs.yml)
+# Copied from templates/ as they are (mkdocs.yml's extra_css and extra_javascript).
+STATIC_FILES = ("stylesheets/reportgen.css", "javascripts/reportgen.js")
 
 
 def _check_templates_dir(templates_dir: Path) -> None:

@@ -63,11 +63,15 @@ def test_every_page_and_figure_exists(derma_build: dict[str, Any]) -> None:
         png = docs / "figures" / file
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", file
         assert (site / "figures" / file).is_file()
-    # The site's own stylesheet is published and linked from every page.
-    css = (REPO_ROOT / "templates" / "stylesheets" / "reportgen.css").read_text()
-    assert (docs / "stylesheets" / "reportgen.css").read_text() == css
-    assert (site / "stylesheets" / "reportgen.css").read_text() == css
-    assert 'href="stylesheets/reportgen.css"' in (site / "index.html").read_text()
+    # The site's own stylesheet and script are published and linked from every page.
+    index_html = (site / "index.html").read_text()
+    for static, link in (
+        ("stylesheets/reportgen.css", 'href="stylesheets/reportgen.css"'),
+        ("javascripts/reportgen.js", 'src="javascripts/reportgen.js"'),
+    ):
+        text = (REPO_ROOT / "templates" / static).read_text()
+        assert (docs / static).read_text() == text and (site / static).read_text() == text
+        assert link in index_html
     # Every page's title names the data, flagged unofficial (a synthetic file here).
     title = "Unofficial DermaMNIST file: reportgen results"
     assert f"<title>Test results - {title}</title>" in (site / "results" / "index.html").read_text()

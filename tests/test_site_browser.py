@@ -520,3 +520,58 @@ def test_experiments_page_tabs_fit_a_phone_and_every_figure_loads(
         assert tab.console_errors == []
     finally:
         context.close()
+
+
+# axe-core's checks for WCAG 2.0 and 2.1, levels A and AA.
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+# What they report of the theme's own parts, which reportgen does not draw: the progress bar of
+# Material's instant navigation has no name.
+THEME_OWNED = {"aria-progressbar-name": ".md-progress"}
+
+
+def accessibility_violations(tab: Any, options: dict = WCAG_AA) -> list[str]:
+    """axe-core's violations (of WCAG 2 A and AA, unless options say otherwise) on the page tab
+    shows, as "rule: element", but THEME_OWNED's."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    response = Axe().run(tab, options=options).response
+    return [
+        f"{violation['id']}: {node['target']}"
+        for violation in response["violations"]
+        for node in violation["nodes"]
+        if THEME_OWNED.get(violation["id"]) not in node["target"]
+    ]
+
+
+def test_every_page_passes_axe_cores_wcag_aa_checks_in_both_palettes_and_on_a_phone(
+    served_experiments_site: dict[str, Any], page: Any
+) -> None:
+    """Contrast (the theme's dimmed tabs, small print and code colours), links told apart from
+    text by more than colour, and keyboard access to tables that scroll sideways. Every check in
+    the light palette on the pages that hold each kind of content (axe-core takes 1 to 4 s a
+    page, and every page shares the header, footer and link styles); in the dark one, contrast
+    on a page with code; on a phone, the page whose tables scroll sideways."""
+    url = served_experiments_site["url"]
+    found = {}
+    for name in ("index.md", "results.md", "experiments.md", "model-card.md"):
+        page.goto(page_url(url, name), wait_until="load")
+        found[f"light {name}"] = accessibility_violations(page)
+    page.locator("form[data-md-component='palette'] label:visible").click()
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'")
+    contrast = {"runOnly": {"type": "rule", "values": ["color-contrast"]}}
+    page.goto(page_url(url, "reproducibility.md"), wait_until="load")
+    found["dark reproducibility.md"] = accessibility_violations(page, contrast)
+    # On a phone the widest tables scroll sideways: each takes a tab stop and a name of its own.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page_url(url, "experiments.md"), wait_until="load")
+    found["phone experiments.md"] = accessibility_violations(page)
+    scrolling = ".md-typeset__scrollwrap[tabindex='0'][role='region']"
+    labels = page.eval_on_selector_all(scrolling, "s => s.map(e => e.ariaLabel)")
+    assert labels and len(set(labels)) == len(labels), labels
+    assert all(label.endswith(", scrolls sideways") for label in labels), labels
+    assert any(label.startswith("Table 1 (Variant, Val balanced") for label in labels), labels
+    # ...and where the window is wide enough for them, none does.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.wait_for_function(f'() => document.querySelectorAll("{scrolling}").length === 0')
+    assert {where: found[where] for where in found if found[where]} == {}
+    assert page.console_errors == []
