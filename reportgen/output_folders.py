@@ -51,12 +51,18 @@ def on_read_only_file_system(path: Path) -> bool:
         return False
 
 
+def _read_only(action: str, what: str) -> ReportgenError:
+    """action ("write to docs", "replace --site-dir site") is refused by a read-only file
+    system, where no permission helps: what (the option or folder) must be chosen elsewhere."""
+    return ReportgenError(
+        f"Cannot {action}: it is on a read-only file system. Choose another {what}, on a "
+        "writable disk."
+    )
+
+
 def _cannot_write(where: str, folder: Path, what: str) -> ReportgenError:
     if on_read_only_file_system(folder):
-        return ReportgenError(
-            f"Cannot write {where}: it is on a read-only file system. Choose another {what}, "
-            "on a writable disk."
-        )
+        return _read_only(f"write {where}", what)
     return ReportgenError(f"Cannot write {where}: permission denied. Choose a writable {what}.")
 
 
@@ -133,10 +139,7 @@ def _check_replaceable(option: str, target: Path) -> None:
             f"cannot be. Give a folder inside it, e.g. {option} {shlex.quote(str(inside))}."
         )
     if existing and on_read_only_file_system(target):
-        raise ReportgenError(
-            f"Cannot replace {option} {target}: it is on a read-only file system. Choose "
-            f"another {option}, on a writable disk."
-        )
+        raise _read_only(f"replace {option} {target}", option)
     if existing and not os.access(target, os.W_OK | os.X_OK):
         raise ReportgenError(
             f"Cannot replace {option} {target}: this user may not write in it (was it made by "
