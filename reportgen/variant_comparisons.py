@@ -227,35 +227,41 @@ def single_network_version(
 
 
 def best_rivals(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Per column (of the table's test scores), the other variants that the highest bold mean
-    cannot be told from: those shown alike (bold too) and those within seed noise of it (Welch's
-    test; difference_reading "same" or "noise"). A bold mean is the highest, which with few seeds
-    need not be the best. Each entry: "column", "rivals" (their names, in table order). Columns
-    with no bold mean are left out; with one seed only those shown alike are (no spread to judge
-    by)."""
+    """Per column (of the table's test scores), the other variants that a bold mean cannot be
+    told from: those shown alike (bold too) and those within seed noise of one of the column's
+    bold means (Welch's test; difference_reading "same" or "noise"). A bold mean is the highest,
+    which with few seeds need not be the best. Several means share the bold where they read
+    the same to three decimals (accuracies over a few hundred images tie exactly, too), and a
+    variant close to any of them is in contention, whichever is counted as the lead. Each
+    entry: "column", "rivals" (their names, in table order). Columns with no bold mean are
+    left out; with one seed only those shown alike are (no spread to judge by)."""
     compared = []
     for column in columns:
         bold = [row for row in rows if row["cells"][column]["best"]]
         if not bold:
             continue
-        top = max(bold, key=lambda row: row["cells"][column]["mean"])
-        best = top["cells"][column]
+        lead = max(bold, key=lambda row: row["cells"][column]["mean"])
         rivals = [
             row["name"]
             for row in rows
-            if row is not top
-            and difference_reading(
-                row["cells"][column]["mean"],
-                row["cells"][column]["sd"],
-                row["n_runs"],
-                best["mean"],
-                best["sd"],
-                top["n_runs"],
-            )
-            in ("same", "noise")
+            if row is not lead
+            and any(_cannot_be_told_apart(row, bold_row, column) for bold_row in bold)
         ]
         compared.append({"column": column, "rivals": rivals})
     return compared
+
+
+def _cannot_be_told_apart(row: dict[str, Any], other: dict[str, Any], column: str) -> bool:
+    """Two table rows' means in column read alike or within seed noise (a row is not its own
+    rival)."""
+    return row is not other and difference_reading(
+        row["cells"][column]["mean"],
+        row["cells"][column]["sd"],
+        row["n_runs"],
+        other["cells"][column]["mean"],
+        other["cells"][column]["sd"],
+        other["n_runs"],
+    ) in ("same", "noise")
 
 
 # What a variant may change to be the baseline's recipe trained for longer: the epochs, and

@@ -920,34 +920,48 @@ def test_a_bold_mean_is_said_to_be_the_highest_not_the_best_where_others_match_i
         "c": (0.40, 0.745, 0.30, 0.31),
     }
 
-    def plan(scores: dict[str, tuple]) -> dict:
+    def plan(scores: dict[str, tuple], sds: dict[str, float] | None = None) -> dict:
         return _plan_over_three_seeds(
             "a",
             [
                 _variant_over_three_seeds(
                     build, name, {} if name == "baseline" else {"lr": 0.02}, 0.0, 0.4,
                     scores=dict(zip(COMPARED_COLUMNS, values, strict=True)),
+                    sd=(sds or {}).get(name, 0.01),
                 )
                 for name, values in scores.items()
             ],
         )  # fmt: skip
 
-    def rivals_by_welch(scores: dict[str, tuple]) -> dict[str, list[str]]:
-        """Per column, the variants Welch's test cannot tell from the highest mean, or that
-        read the same to three decimals."""
+    def welch_p(mean: float, sd: float, other_mean: float, other_sd: float) -> float:
+        return stats.ttest_ind_from_stats(
+            mean, sd, 3, other_mean, other_sd, 3, equal_var=False
+        ).pvalue
+
+    def rivals_by_welch(
+        scores: dict[str, tuple], sds: dict[str, float] | None = None
+    ) -> dict[str, list[str]]:
+        """Per column, the variants other than the highest mean (the first, if tied) that read
+        the same to three decimals as one of the column's bold means (those alike to the
+        highest), or that Welch's test cannot tell from one."""
+        sd = {name: (sds or {}).get(name, 0.01) for name in scores}
         found = {}
         for k, column in enumerate(COMPARED_COLUMNS):
             top = max(scores, key=lambda name: scores[name][k])
+            bold = [
+                name for name in scores if round(scores[name][k], 3) == round(scores[top][k], 3)
+            ]
             found[column] = [
                 name
                 for name, values in scores.items()
                 if name != top
-                and (
-                    round(values[k], 3) == round(scores[top][k], 3)
-                    or stats.ttest_ind_from_stats(
-                        values[k], 0.01, 3, scores[top][k], 0.01, 3, equal_var=False
-                    ).pvalue
-                    >= 0.05
+                and any(
+                    name != lead
+                    and (
+                        round(values[k], 3) == round(scores[lead][k], 3)
+                        or welch_p(values[k], sd[name], scores[lead][k], sd[lead]) >= 0.05
+                    )
+                    for lead in bold
                 )
             ]
         return found
@@ -965,10 +979,10 @@ def test_a_bold_mean_is_said_to_be_the_highest_not_the_best_where_others_match_i
         )
     ]
     assert str(bold_rivals(view)) == (
-        " A bold mean is the highest in its column, not proven the best: it cannot be told from "
-        "the mean of 1 other variant in accuracy, 1 in AUC, 1 in balanced accuracy and 3 in "
-        "macro F1 (the same to three decimals, or within seed noise: Welch's t-test over the 3 "
-        "seeds gives p ≥ 0.05), the baseline's among them in macro F1."
+        " A bold mean is the highest in its column, not proven the best: the mean of 1 other "
+        "variant in accuracy, 1 in AUC, 1 in balanced accuracy and 3 in macro F1 cannot be told "
+        "from a bold one (the same to three decimals, or within seed noise: Welch's t-test over "
+        "the 3 seeds gives p ≥ 0.05), the baseline's among them in macro F1."
     )
     # A mean bold beside the highest, shown alike to three decimals, cannot be told from it
     # either; a column whose bold mean stands clear of the rest is named as such.
@@ -977,12 +991,32 @@ def test_a_bold_mean_is_said_to_be_the_highest_not_the_best_where_others_match_i
     assert [row["cells"]["accuracy"]["best"] for row in view["rows"]] == [False, True, False, True]
     assert rivals_by_welch(scores)["accuracy"] == ["a", "b"]
     assert str(bold_rivals(view)) == (
-        " A bold mean is the highest in its column, not proven the best: it cannot be told from "
-        "the means of 2 other variants in accuracy, 1 in balanced accuracy and 3 in macro F1 (the "
-        "same to three decimals, or within seed noise: Welch's t-test over the 3 seeds gives "
-        "p ≥ 0.05), the baseline's among them in macro F1; in AUC it stands clear of every other "
-        "variant's."
+        " A bold mean is the highest in its column, not proven the best: the means of 2 other "
+        "variants in accuracy, 1 in balanced accuracy and 3 in macro F1 cannot be told from a "
+        "bold one (the same to three decimals, or within seed noise: Welch's t-test over the 3 "
+        "seeds gives p ≥ 0.05), the baseline's among them in macro F1; in AUC the bold mean "
+        "stands clear of every other variant's."
     )
+    # Means that tie exactly share the bold, and a variant within seed noise of either is in
+    # contention, whichever of them counts as the lead: here c stands clear of a, whose runs
+    # agree closely, but not of b, whose runs spread.
+    tied = {
+        "baseline": (0.50, 0.70, 0.30, 0.30),
+        "a": (0.60, 0.75, 0.40, 0.30),
+        "b": (0.60, 0.70, 0.35, 0.30),
+        "c": (0.55, 0.70, 0.30, 0.40),
+    }
+    spreads = {"a": 0.001, "b": 0.05}
+    assert welch_p(0.55, 0.01, 0.60, 0.001) < 0.05 <= welch_p(0.55, 0.01, 0.60, 0.05)
+    assert "c" in rivals_by_welch(tied, spreads)["accuracy"]
+    view = experiments_view(plan(tied, spreads), _two_class_dataset())
+    assert [row["cells"]["accuracy"]["best"] for row in view["rows"]] == [False, True, True, False]
+    assert view["best_rivals"] == [
+        {"label": label, "count": len(names), "baseline": "baseline" in names}
+        for label, names in zip(
+            COMPARED_COLUMNS.values(), rivals_by_welch(tied, spreads).values(), strict=True
+        )
+    ]
     clear = {
         "baseline": (0.50, 0.70, 0.30, 0.30),
         "a": (0.60, 0.75, 0.40, 0.30),
