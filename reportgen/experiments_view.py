@@ -378,8 +378,22 @@ def experiments_view(
     )
     screening_rows = screening.screening_by_variant(experiments, dataset)
     if screening_rows is not None:
+        base_rates = screening_rows[0]
         for row, reading in zip(rows, screening_rows, strict=True):
-            row["screening"] = reading
+            # Each rate against the baseline's, as the pages qualify a difference ("noise":
+            # within seed noise; None with one seed).
+            versus_baseline = {
+                rate: difference_reading(
+                    reading["mean"][rate],
+                    reading["sd"][rate],
+                    row["n_runs"],
+                    base_rates["mean"][rate],
+                    base_rates["sd"][rate],
+                    rows[0]["n_runs"],
+                )
+                for rate in ("sensitivity", "specificity")
+            }
+            row["screening"] = {**reading, "versus_baseline": versus_baseline}
     # Whether those readings include the referral AUC and the rates at the threshold set on
     # validation (files written before them do not).
     screening_auc = screening_rows is not None and "auc" in screening_rows[0]["mean"]

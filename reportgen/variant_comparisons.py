@@ -363,11 +363,18 @@ def no_better_than_reference(
     by_seed: dict[str, list[float]] | None = None,
 ) -> list[dict[str, Any]]:
     """The metrics on which scores are no higher than the colour reference's (as the pages
-    round them, or, with by_seed, beyond seed noise), each with its "label" and the two values;
-    none without a reference."""
+    round them, or, with by_seed, beyond seed noise), each with its "label", the two values
+    and its "side" of against_reference ("behind": lower, beyond seed noise with by_seed;
+    "tied" or "within_noise"); none without a reference."""
     sides = against_reference(scores, colour_reference, by_seed)
+    side_of = {label: side for side, labels in sides.items() for label in labels}
     return [
-        {"label": label, "network": scores[metric], "reference": colour_reference[metric]}
+        {
+            "label": label,
+            "network": scores[metric],
+            "reference": colour_reference[metric],
+            "side": side_of[label],
+        }
         for metric, label in REFERENCE_METRICS.items()
-        if label in sides["behind"] + sides["tied"] + sides["within_noise"]
+        if side_of.get(label) in ("behind", "tied", "within_noise")
     ]
