@@ -45,7 +45,7 @@
     }
   }
 
-  function nameThemeParts() {
+  function mendThemeParts() {
     var progress = document.querySelector(".md-progress[role='progressbar']");
     if (progress) {
       progress.setAttribute("aria-hidden", "true");
@@ -63,7 +63,7 @@
   }
 
   document$.subscribe(function () {
-    nameThemeParts();
+    mendThemeParts();
     markScrollingTables();
   });
   window.addEventListener("resize", markWhenResizingPauses);
