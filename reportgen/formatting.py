@@ -60,8 +60,8 @@ def fmt_percent(value: float | None, digits: int = 1) -> Markup:
 
 def fmt_difference(value: float, other: float, digits: int = 3, signed: bool = True) -> Markup:
     """value - other, from the two numbers as the page shows them, so the page's arithmetic
-    checks out: 0.7265 - 0.7205 is shown as 0.727 - 0.720 = +0.007, not +0.006. signed=False
-    drops the sign, for text that says "above" or "below" itself."""
+    checks out: 0.7265 - 0.7204 is shown as 0.727 - 0.720 = +0.007, not +0.006 (0.0061
+    rounded). signed=False drops the sign, for text that says "above" or "below" itself."""
     if is_missing(value) or is_missing(other):
         return Markup("n/a")
     difference = rounded(value, digits) - rounded(other, digits)

@@ -1964,6 +1964,21 @@ def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() 
     ]  # fmt: skip
 
 
+def test_reproducibility_says_how_the_pages_round_with_examples_that_hold() -> None:
+    """A reviewer recomputing a number with Python's format gets another last digit for a
+    float just below a 5; the page says how it rounds, and its examples are what the code
+    does."""
+    page = render_pages(make_results())["reproducibility.md"]
+    assert (
+        "the pages round a number half up from its shortest decimal form, as by hand (211/400 = "
+        '0.5275 reads 0.528, where Python\'s `f"{0.5275:.3f}"` prints 0.527'
+    ) in page
+    assert "(0.7265 and 0.7204 read 0.727 and 0.720, 0.007 apart, though their unrounded" in page
+    assert fmt_number(211 / 400) == "0.528" and f"{0.5275:.3f}" == "0.527"
+    assert (fmt_number(0.7265), fmt_number(0.7204)) == ("0.727", "0.720")
+    assert fmt_difference(0.7265, 0.7204) == "+0.007" and f"{0.7265 - 0.7204:.3f}" == "0.006"
+
+
 def test_a_gap_to_the_colour_reference_within_seed_noise_is_not_called_a_lead() -> None:
     """The recipe's seeds: ahead on accuracy and behind on AUC by less than their spread,
     ahead on balanced accuracy in every seed by about the same margin."""
