@@ -408,9 +408,9 @@ def experiments_view(
         "one_seed": one_seed,
         "seed_phrase": f"one run, seed {seeds[0]}" if one_seed else f"mean of {len(seeds)} seeds",
         "recommended": experiments["recommended"],
-        # Per column, how many variants the bold mean cannot be told from (the same to three
-        # decimals, or within seed noise), and whether the baseline is one of them (None with
-        # one seed: no spread to judge by).
+        # Per column, how many variants cannot be told from a bold mean (the same to three
+        # decimals, or within seed noise of any mean tied for the bold), and whether the
+        # baseline is one of them (None with one seed: no spread to judge by).
         "best_rivals": None
         if one_seed
         else [

@@ -536,3 +536,15 @@ def test_the_home_pages_referral_comparison_is_judged_against_seed_noise() -> No
         .render(page_context(results, experiments))
     )
     assert "the study's recipe as this build ran it referred 15 to 17 of" in text
+    # Every seed alike in both variants: no spread, so no test, and the page says why.
+    experiments["variants"] = [
+        variant("baseline", [16, 16, 16], kept["baseline"], 0.4),
+        variant("wide", [12, 12, 12], kept["wide"], 0.5),
+    ]
+    context = page_context(results, experiments)
+    text = make_environment().get_template("_findings.md.j2").render(context)
+    assert (
+        "(mean sensitivity 0.60, lower than the study's recipe's mean of 0.80 over the same "
+        "seeds, though each scored the same in every seed, so no test over seeds can judge the "
+        "gap; mean specificity 0.80 against"
+    ) in text
