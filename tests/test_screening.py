@@ -145,44 +145,63 @@ def test_no_screening_table_for_an_experiments_file_without_counts() -> None:
     assert screening_by_variant(experiments, results["dataset"]) is None
 
 
+# What every run of the five-class plans below scores on test, besides its confusion matrix.
+PLAN_SUMMARY = {
+    "accuracy": 0.5, "auc": 0.7, "balanced_accuracy": 0.4, "macro_f1": 0.3,
+    "per_class_recall": [1.0] * 5,
+}  # fmt: skip
+
+
+def _plan_run(seed: int, confusion_matrix: list[list[int]], **kept: Any) -> dict:
+    """experiments.json's entry of one run of a five-class plan: PLAN_SUMMARY's scores, its test
+    confusion matrix, and any more fields it keeps (kept)."""
+    return {
+        "seed": seed,
+        "test": PLAN_SUMMARY,
+        "confusion_matrix": confusion_matrix,
+        "confusion_matrix_normalized": np.eye(5).tolist(),
+        "history": [{"epoch": 1, "val_loss": 1.2, "val_auc": 0.7}],
+        "train_seconds": 1.0,
+        "config": {"epochs": 10},
+        **kept,
+    }
+
+
+def _plan_variant(name: str, runs: list[dict], val: float) -> dict:
+    """A variant of those runs (the baseline overrides nothing), with its mean validation
+    balanced accuracy val."""
+    return {
+        "name": name, "description": "", "config": {} if name == "baseline" else {"lr": 0.02},
+        "steps": [], "mean": PLAN_SUMMARY, "sd": PLAN_SUMMARY,
+        "val_mean": {"balanced_accuracy": val}, "runs": runs,
+    }  # fmt: skip
+
+
+def _plan(recommended: str, variants: list[dict]) -> dict:
+    """experiments.json around variants, whose runs give the seeds."""
+    return {
+        "recommended": recommended,
+        "seeds": [run["seed"] for run in variants[0]["runs"]],
+        "selection_metric": "mean validation balanced accuracy",
+        "references": [],
+        "variants": variants,
+    }
+
+
 def test_the_variant_table_shows_the_rates_its_runs_keep_in_its_header_order() -> None:
     """The page's columns come from the view: the referral AUC and the rates at the threshold
     from validation only where every run keeps them, in the order the header names them."""
     dataset = make_results(flag="retinamnist", official=True)["dataset"]
-    metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": 0.4, "macro_f1": 0.3}
-    summary = {**metrics, "per_class_recall": [1.0] * 5}
     runs = [
-        {
-            "seed": seed,
-            "test": summary,
-            "confusion_matrix": np.eye(5, dtype=int).tolist(),
-            "confusion_matrix_normalized": np.eye(5).tolist(),
-            "history": [{"epoch": 1, "val_loss": 1.2, "val_auc": 0.7}],
-            "referral_auc": 0.8,
-            "referral_at_target": {"sensitivity": 0.9, "specificity": 0.6},
-            "train_seconds": 1.0,
-            "config": {"epochs": 10},
-        }
+        _plan_run(
+            seed,
+            np.eye(5, dtype=int).tolist(),
+            referral_auc=0.8,
+            referral_at_target={"sensitivity": 0.9, "specificity": 0.6},
+        )
         for seed in range(2)
     ]
-    experiments = {
-        "recommended": "baseline",
-        "seeds": [0, 1],
-        "selection_metric": "mean validation balanced accuracy",
-        "references": [],
-        "variants": [
-            {
-                "name": "baseline",
-                "description": "",
-                "config": {},
-                "steps": [],
-                "mean": summary,
-                "sd": summary,
-                "val_mean": {"balanced_accuracy": 0.4},
-                "runs": runs,
-            }
-        ],
-    }
+    experiments = _plan("baseline", [_plan_variant("baseline", runs, 0.4)])
     every_rate = [
         "sensitivity",
         "specificity",
@@ -473,40 +492,28 @@ def test_the_home_pages_referral_comparison_is_judged_against_seed_noise() -> No
     from scipy import stats
 
     results = make_results(flag="retinamnist", official=True)
-    metrics = {"accuracy": 0.5, "auc": 0.7, "balanced_accuracy": 0.4, "macro_f1": 0.3}
-    summary = {**metrics, "per_class_recall": [1.0] * 5}
 
     def variant(name: str, referred: list[int], kept: list[int], val: float) -> dict:
         runs = [
-            {
-                "seed": seed,
-                "test": summary,
-                "confusion_matrix": _referral_matrix(positives, negatives),
-                "confusion_matrix_normalized": np.eye(5).tolist(),
-                "history": [{"epoch": 1, "val_loss": 1.2, "val_auc": 0.7}],
-                "train_seconds": 1.0,
-                "config": {"epochs": 10},
-            }
+            _plan_run(seed, _referral_matrix(positives, negatives))
             for seed, (positives, negatives) in enumerate(zip(referred, kept, strict=True))
         ]
-        return {
-            "name": name, "description": "", "config": {} if name == "baseline" else {"lr": 0.02},
-            "steps": [], "mean": summary, "sd": summary,
-            "val_mean": {"balanced_accuracy": val}, "runs": runs,
-        }  # fmt: skip
+        return _plan_variant(name, runs, val)
+
+    def findings(experiments: dict) -> str:
+        """The home page's findings beside experiments."""
+        template = make_environment().get_template("_findings.md.j2")
+        return template.render(page_context(results, experiments))
 
     referred = {"baseline": [16, 15, 17], "wide": [12, 18, 14]}  # sensitivity 0.80 and 0.73
     kept = {"baseline": [21, 20, 22], "wide": [24, 25, 23]}  # specificity 0.70 and 0.80
-    experiments = {
-        "recommended": "wide",
-        "seeds": [0, 1, 2],
-        "selection_metric": "mean validation balanced accuracy",
-        "references": [],
-        "variants": [
+    experiments = _plan(
+        "wide",
+        [
             variant("baseline", referred["baseline"], kept["baseline"], 0.4),
             variant("wide", referred["wide"], kept["wide"], 0.5),
         ],
-    }
+    )
 
     def welch(counts: dict[str, list[int]], total: int) -> float:
         rates = [np.asarray(counts[name]) / total for name in ("wide", "baseline")]
@@ -519,7 +526,7 @@ def test_the_home_pages_referral_comparison_is_judged_against_seed_noise() -> No
         "sensitivity": "noise",
         "specificity": "beyond",
     }
-    text = make_environment().get_template("_findings.md.j2").render(context)
+    text = findings(experiments)
     assert (
         f"its runs referred 12 to 18 of the {context['screening']['positives']} (mean sensitivity "
         "0.73, lower than the study's recipe's mean of 0.80 over the same seeds, within seed "
@@ -530,21 +537,14 @@ def test_the_home_pages_referral_comparison_is_judged_against_seed_noise() -> No
     for each in experiments["variants"]:
         for run in each["runs"]:
             run["config"]["epochs"] = 2
-    text = (
-        make_environment()
-        .get_template("_findings.md.j2")
-        .render(page_context(results, experiments))
-    )
-    assert "the study's recipe as this build ran it referred 15 to 17 of" in text
+    assert "the study's recipe as this build ran it referred 15 to 17 of" in findings(experiments)
     # Every seed alike in both variants: no spread, so no test, and the page says why.
     experiments["variants"] = [
         variant("baseline", [16, 16, 16], kept["baseline"], 0.4),
         variant("wide", [12, 12, 12], kept["wide"], 0.5),
     ]
-    context = page_context(results, experiments)
-    text = make_environment().get_template("_findings.md.j2").render(context)
     assert (
         "(mean sensitivity 0.60, lower than the study's recipe's mean of 0.80 over the same "
         "seeds, though each scored the same in every seed, so no test over seeds can judge the "
         "gap; mean specificity 0.80 against"
-    ) in text
+    ) in findings(experiments)
