@@ -340,8 +340,12 @@ def against_reference(
     """The metrics (as the pages name them) on which scores are "behind", "tied" with or
     "ahead" of the colour reference's, as the pages round them; all empty without one. With
     by_seed (each seed's scores, whose means scores are), a gap counts as ahead or behind only
-    beyond seed noise (a t-test of the seeds' gaps, p < 0.05), and is "within_noise" else."""
-    sides: dict[str, list[str]] = {"behind": [], "tied": [], "within_noise": [], "ahead": []}
+    beyond seed noise (a t-test of the seeds' gaps, p < 0.05), and is "within_noise" else;
+    "steady" then lists those ahead or behind by the same margin in every seed, where no test
+    ran (no spread to judge by: every seed scored the same)."""
+    sides: dict[str, list[str]] = {
+        "behind": [], "tied": [], "within_noise": [], "ahead": [], "steady": [],
+    }  # fmt: skip
     if colour_reference is None:
         return sides
     for metric, label in REFERENCE_METRICS.items():
@@ -351,8 +355,11 @@ def against_reference(
         side = "behind" if mine < theirs else "tied" if mine == theirs else "ahead"
         if by_seed is not None and side != "tied":
             gaps = [score - colour_reference[metric] for score in by_seed[metric]]
-            if paired_reading(gaps) == "noise":
+            reading = paired_reading(gaps)
+            if reading == "noise":
                 side = "within_noise"
+            elif reading == "alike":
+                sides["steady"].append(label)
         sides[side].append(label)
     return sides
 
@@ -363,17 +370,20 @@ def no_better_than_reference(
     by_seed: dict[str, list[float]] | None = None,
 ) -> list[dict[str, Any]]:
     """The metrics on which scores are no higher than the colour reference's (as the pages
-    round them, or, with by_seed, beyond seed noise), each with its "label", the two values
-    and its "side" of against_reference ("behind": lower, beyond seed noise with by_seed;
-    "tied" or "within_noise"); none without a reference."""
+    round them, or, with by_seed, beyond seed noise), each with its "label", the two values,
+    its "side" of against_reference ("behind": lower, beyond seed noise with by_seed; "tied" or
+    "within_noise") and whether it is "steady" there; none without a reference."""
     sides = against_reference(scores, colour_reference, by_seed)
-    side_of = {label: side for side, labels in sides.items() for label in labels}
+    side_of = {
+        label: side for side, labels in sides.items() if side != "steady" for label in labels
+    }
     return [
         {
             "label": label,
             "network": scores[metric],
             "reference": colour_reference[metric],
             "side": side_of[label],
+            "steady": label in sides["steady"],
         }
         for metric, label in REFERENCE_METRICS.items()
         if side_of.get(label) in ("behind", "tied", "within_noise")

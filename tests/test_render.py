@@ -1949,20 +1949,19 @@ def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() 
         "auc": reference["auc"] - 0.003,  # the recipe over seeds: behind on AUC
         "balanced_accuracy": reference["balanced_accuracy"] + 0.02,
     }
+    baseline = _two_class_variant(
+        "baseline", means["accuracy"], means["auc"], means["balanced_accuracy"]
+    )
+    for run, spread in zip(baseline["runs"], (-0.001, 0.0, 0.001), strict=True):
+        run["test"] = {**run["test"], **{metric: means[metric] + spread for metric in means}}
     experiments = _plan_over_three_seeds(
-        "better",
-        [
-            _two_class_variant(
-                "baseline", means["accuracy"], means["auc"], means["balanced_accuracy"]
-            ),
-            _two_class_variant("better", 0.51, 0.71, 0.40),
-        ],
+        "better", [baseline, _two_class_variant("better", 0.51, 0.71, 0.40)]
     )
     context = page_context(results, experiments)
     assert context["reference_over_seeds"] == pytest.approx(means)
     assert context["colour_sides"] == {
         "behind": ["AUC"], "tied": [], "within_noise": [],
-        "ahead": ["accuracy", "balanced accuracy"],
+        "ahead": ["accuracy", "balanced accuracy"], "steady": [],
     }  # fmt: skip
     assert [entry["label"] for entry in context["colour_no_better"]] == ["AUC"]
     page = make_environment().get_template("results.md.j2").render(context)
@@ -2016,7 +2015,7 @@ def test_a_gap_to_the_colour_reference_within_seed_noise_is_not_called_a_lead() 
     context = page_context(results, experiments)
     assert context["colour_sides"] == {
         "behind": [], "tied": [], "within_noise": ["accuracy", "AUC"],
-        "ahead": ["balanced accuracy"],
+        "ahead": ["balanced accuracy"], "steady": [],
     }  # fmt: skip
     assert [entry["label"] for entry in context["colour_no_better"]] == ["accuracy", "AUC"]
     page = make_environment().get_template("results.md.j2").render(context)
@@ -2030,6 +2029,69 @@ def test_a_gap_to_the_colour_reference_within_seed_noise_is_not_called_a_lead() 
     assert "- The network does no better beyond seed noise on accuracy and AUC than" in findings
 
 
+def test_a_gap_to_the_colour_reference_the_same_in_every_seed_is_not_said_to_be_tested() -> None:
+    """Every seed of the recipe scored the same (as a network that always gives one answer
+    does): no t-test can run on its gaps to the colour reference, so the pages say the gap held
+    by the same margin in every seed, not that it is beyond seed noise."""
+    results = make_results("pneumoniamnist")
+    reference = results["colour_reference"]
+    gaps = {
+        "accuracy": [0.02, 0.02, 0.02],  # ahead by the same margin in every seed
+        "auc": [-0.021, -0.019, -0.02],  # behind, with spread: a t-test runs (p < 0.001)
+        "balanced_accuracy": [-0.04, -0.04, -0.04],  # behind by the same margin in every seed
+    }
+    baseline = _two_class_variant("baseline", 0.5, 0.7, 0.3)
+    for metric, metric_gaps in gaps.items():
+        baseline["mean"][metric] = reference[metric] + sum(metric_gaps) / 3
+        for run, gap in zip(baseline["runs"], metric_gaps, strict=True):
+            run["test"][metric] = reference[metric] + gap
+    context = page_context(
+        results,
+        _plan_over_three_seeds(
+            "better", [baseline, _two_class_variant("better", 0.51, 0.71, 0.40)]
+        ),
+    )
+    assert context["colour_sides"] == {
+        "behind": ["AUC", "balanced accuracy"], "tied": [], "within_noise": [],
+        "ahead": ["accuracy"], "steady": ["accuracy", "balanced accuracy"],
+    }  # fmt: skip
+    assert stats.ttest_1samp(gaps["auc"], 0.0).pvalue < 0.001
+    assert [(entry["label"], entry["steady"]) for entry in context["colour_no_better"]] == [
+        ("AUC", False),
+        ("balanced accuracy", True),
+    ]
+    page = make_environment().get_template("results.md.j2").render(context)
+    paragraph = page.split("**A simple reference.**")[1].split("\n")[0]
+    assert (
+        "against the reference: its lead on accuracy, by the same margin in every seed, is what "
+        "it learns beyond them; on AUC and balanced accuracy it falls short, beyond seed noise "
+        "(balanced accuracy: by the same margin in every seed), of what those"
+    ) in paragraph
+    findings = make_environment().get_template("_findings.md.j2").render(context)
+    assert (
+        "- The network does worse, beyond seed noise (balanced accuracy: by the same margin in "
+        "every seed), on AUC and balanced accuracy than a logistic regression"
+    ) in findings
+    for run in baseline["runs"]:  # now the AUC gap too is the same in every seed
+        run["test"]["auc"] = reference["auc"] - 0.02
+    findings = (
+        make_environment()
+        .get_template("_findings.md.j2")
+        .render(
+            page_context(
+                results,
+                _plan_over_three_seeds(
+                    "better", [baseline, _two_class_variant("better", 0.51, 0.71, 0.40)]
+                ),
+            )
+        )
+    )
+    assert (
+        "- The network does worse, by the same margin in every seed, on AUC and balanced "
+        "accuracy than a logistic regression"
+    ) in findings
+
+
 def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
     results = make_results()
     reference = results["colour_reference"]
@@ -2038,7 +2100,7 @@ def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
     context = page_context(results)
     assert context["colour_sides"] == {
         "behind": ["accuracy", "AUC", "balanced accuracy"], "tied": [], "within_noise": [],
-        "ahead": [],
+        "ahead": [], "steady": [],
     }  # fmt: skip
     page = render_pages(results)["results.md"]
     assert (
