@@ -372,12 +372,13 @@ def no_better_than_reference(
     """The metrics on which scores are no higher than the colour reference's (as the pages
     round them, or, with by_seed, beyond seed noise), each with its "label", the two values,
     its "side" of against_reference ("behind": lower, beyond seed noise with by_seed; "tied" or
-    "within_noise") and whether it is "steady" there; none without a reference."""
+    "within_noise") and whether it is "steady" there; none without a reference. Those behind
+    come first, as the pages name them ("worse on X, and no better on Y")."""
     sides = against_reference(scores, colour_reference, by_seed)
     side_of = {
         label: side for side, labels in sides.items() if side != "steady" for label in labels
     }
-    return [
+    entries = [
         {
             "label": label,
             "network": scores[metric],
@@ -388,3 +389,4 @@ def no_better_than_reference(
         for metric, label in REFERENCE_METRICS.items()
         if side_of.get(label) in ("behind", "tied", "within_noise")
     ]
+    return sorted(entries, key=lambda entry: entry["side"] != "behind")

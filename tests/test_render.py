@@ -2120,6 +2120,13 @@ def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
         "- The network does worse on balanced accuracy, and no better on accuracy, than a "
         "logistic regression"
     ) in home
+    # The values in the order the sentence names them.
+    tested = results["test"]
+    assert (
+        f"(balanced accuracy {fmt_number(tested['balanced_accuracy'])} against "
+        f"{fmt_number(reference['balanced_accuracy'])}; accuracy {fmt_number(tested['accuracy'])} "
+        f"against {fmt_number(reference['accuracy'])})."
+    ) in home
     assert (
         "balanced accuracy: its lead on AUC is what it learns beyond them; on accuracy it does "
         "no better than them; on balanced accuracy it falls short of what those"
