@@ -361,6 +361,10 @@ def experiments_view(
         for column, entry in readings.items()
         if entry and entry["reading"] == "alike"
     ]
+    # ...and those that read the same as the baseline's at three decimals: no gain at all.
+    recommended_same = [
+        labels[column] for column, entry in readings.items() if entry and entry["reading"] == "same"
+    ]
     # ...and those Welch's test tells from seed noise, with their direction (a lower accuracy
     # the page would otherwise leave to the reader to spot).
     recommended_beyond_noise = [
@@ -447,6 +451,7 @@ def experiments_view(
         "recommended_row": recommended,
         "recommended_within_noise": recommended_within_noise,
         "recommended_alike": recommended_alike,
+        "recommended_same": recommended_same,
         "recommended_beyond_noise": recommended_beyond_noise,
         "recommended_overcalls": recommended_overcalls,
         "single_network": single_network_version(recommended, rows),

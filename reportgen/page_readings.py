@@ -222,6 +222,7 @@ def training_reading(
         # The epoch before the last, which a "jumped" reading compares the last one with.
         "previous": history[-2] if len(history) > 1 else None,
         "last_val_auc": last.get("val_auc"),
+        "last_val_accuracy": last.get("val_accuracy"),
         "val_below_train": last["val_loss"] < last["train_loss"],
     }
 

@@ -510,15 +510,21 @@ def test_a_last_epoch_jump_in_val_loss_is_called_instability_not_overfitting() -
     results = make_results("pneumoniamnist", official=True)
     losses = [0.33, 0.15, 0.12, 0.1, 0.79]
     results["history"] = [
-        {**results["history"][0], "epoch": e, "val_loss": loss, "val_auc": 0.99 - e / 1000}
+        {
+            **results["history"][0],
+            "epoch": e,
+            "val_loss": loss,
+            "val_auc": 0.99 - e / 1000,
+            "val_accuracy": 0.656 if e == 5 else 0.96,
+        }
         for e, loss in enumerate(losses, start=1)
     ]
     pages = render_pages(results)
     assert (
         "validation loss jumped in the last epoch, from 0.100 after epoch 4 to 0.790 after epoch "
         "5, while validation AUC, which only ranks the images, went from 0.986 to 0.985: one large "
-        "training step moved the network's decisions, which is instability rather than the "
-        "gradual rise of overfitting."
+        "training step moved the network's decisions (validation accuracy went from 0.960 to "
+        "0.656), which is instability rather than the gradual rise of overfitting."
     ) in pages["training.md"]
     assert (
         "validation loss jumped from 0.100 to 0.790 in the last epoch (5), with train"
@@ -745,6 +751,7 @@ def test_a_difference_welchs_test_cannot_tell_from_seed_noise_is_marked_so() -> 
     scores = {"accuracy": 0.6, "auc": float("nan"), "balanced_accuracy": 0.2}
     assert against_reference(scores, reference) == {
         "behind": ["balanced accuracy"], "tied": [], "within_noise": [], "ahead": ["accuracy"],
+        "steady": [],
     }  # fmt: skip
     assert [row["label"] for row in no_better_than_reference(scores, reference)] == [
         "balanced accuracy"
@@ -1357,6 +1364,9 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     assert view["recommended_within_noise"] == ["accuracy", "AUC"]
     assert view["recommended_alike"] == []  # b recall is the same: "no change"
     assert view["recommended_row"]["versus_baseline"]["focus_recall"]["reading"] == "same"
+    # A headline number the recommended variant does not move at all is said so.
+    assert view["recommended_same"] == ["b recall"]
+    assert "Its b recall is the same as the baseline's, to three decimals." in _home_page(view)
     # b recall 0.6 in every run against 0.1 in every run of the baseline: no spread to judge by.
     experiments["variants"][1]["mean"]["per_class_recall"] = [0.9, 0.6]
     alike = experiments_view(experiments, dataset)
@@ -1368,6 +1378,7 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
         "Its b recall and the baseline's each came out the same in every seed, so no test over "
         "seeds can judge the difference (1 more of the 2 *b* images found)." in index
     )
+    assert "Its recall falls for" not in index
     # Balanced accuracy +0.10 beyond seed noise is said with its direction; so is a loss.
     assert alike["recommended_beyond_noise"] == [{"label": "balanced accuracy", "higher": True}]
     assert (
@@ -1378,9 +1389,13 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     experiments["variants"][1]["mean"]["accuracy"] = 0.40  # sds 0.02: lower, beyond noise
     for run in experiments["variants"][1]["runs"]:
         run["confusion_matrix"] = [[14, 4], [1, 1]]  # 5 called b, 1 rightly, of 2 test images
+    experiments["variants"][1]["mean"]["per_class_recall"] = [0.5, 0.6]  # a: 0.9 -> 0.5
     worse = experiments_view(experiments, dataset)
     index = _home_page(worse)
     assert "its accuracy is lower and its balanced accuracy is higher than the baseline's." in index
+    # The classes it finds less often than the baseline, as Next steps names them.
+    assert worse["recommended_row"]["recall_falls"][0]["name"] == "a"
+    assert "Its recall falls for *a* to 0.500 (-0.400, alike in every seed)." in index
     assert (
         "Its b recall comes from calling many images *b*: on average 5 test images called *b*, 1 of "
         "them rightly (the test split has 2)." in index
@@ -1443,7 +1458,7 @@ def test_the_recommended_variants_gains_within_seed_noise_are_named() -> None:
     means = baseline_versus_reference(view, reference)
     assert means == {"accuracy": 0.50, "auc": 0.70, "balanced_accuracy": 0.30}
     assert no_better_than_reference(means, reference) == [
-        {"label": "AUC", "network": 0.70, "reference": 0.70, "side": "tied"}
+        {"label": "AUC", "network": 0.70, "reference": 0.70, "side": "tied", "steady": False}
     ]
     reference["auc"] = 0.69
     assert no_better_than_reference(means, reference) == []
@@ -2040,7 +2055,14 @@ def test_a_gap_to_the_colour_reference_within_seed_noise_is_not_called_a_lead() 
         "seeds' gaps, p ≥ 0.05), so these seeds do not show the network doing better."
     ) in paragraph
     findings = make_environment().get_template("_findings.md.j2").render(context)
-    assert "- The network does no better beyond seed noise on accuracy and AUC than" in findings
+    assert (
+        "- The network does no better, beyond seed noise, on accuracy and AUC than a logistic "
+        "regression"
+    ) in findings
+    assert (
+        "the regression's a single fit). Its lead on balanced accuracy, beyond seed noise, is "
+        "what it learns beyond those numbers.\n"
+    ) in findings
 
 
 def test_a_gap_to_the_colour_reference_the_same_in_every_seed_is_not_said_to_be_tested() -> None:
@@ -2337,3 +2359,43 @@ def test_classes_found_as_often_as_the_best_found_one_are_named_with_it() -> Non
         row["recall"] = recall
     page = render_pages(two)["index.md"]
     assert "The least-found class is **a**" in page and "found as often" not in page
+
+
+def test_thresholds_and_trade_offs_say_which_way_the_accuracy_gap_runs() -> None:
+    """The study's steps answer accuracy above balanced accuracy (the common class found far
+    more often). Where the gap runs the other way (PneumoniaMNIST: the less common class found
+    more often), the pages say so instead of calling balanced accuracy the number to raise."""
+    results = make_results()  # accuracy 0.765, balanced accuracy 0.712
+    pages = render_pages(results)
+    thresholds = pages["next-steps.md"].split("## 3. ")[1].split("\n## ")[0]
+    assert (
+        "In this run (seed 0), balanced accuracy is 0.712 against an accuracy of 0.765: balanced "
+        "accuracy is the number such tuning should raise.\n"
+    ) in thresholds
+    share = results["dataset"]["counts"]["test"][5] / sum(results["dataset"]["counts"]["test"])
+    assert (
+        "Accuracy counts every test image alike, so a common class weighs more in it (*melanocytic nevi*, the "
+        f"training split's most common class, is {fmt_percent(share)} of the test images); "
+        "balanced accuracy weighs each class alike. The [next steps](next-steps.md) are what the "
+        "study proposed against that gap.\n"
+    ) in pages["tradeoffs.md"]
+    results["test"]["accuracy"] = 0.65  # now below balanced accuracy
+    pages = render_pages(results)
+    assert (
+        "balanced accuracy is 0.712 against an accuracy of 0.650: here the less common classes "
+        "are already found more often than the common ones, so the tuning can lower the bar for "
+        "a common class instead.\n"
+    ) in pages["next-steps.md"]
+    assert "such tuning should raise" not in pages["next-steps.md"]
+    assert (
+        "Here the gap runs the other way, as the less common classes are found more often: the "
+        "study proposed its [next steps](next-steps.md) against the opposite gap, a model that "
+        "found the common class far more often than the rare ones.\n"
+    ) in pages["tradeoffs.md"]
+    results["test"]["accuracy"] = 0.7124  # the same as balanced accuracy, as the pages round
+    pages = render_pages(results)
+    assert "against an accuracy of 0.712.\n" in pages["next-steps.md"]
+    assert (
+        "The study proposed its [next steps](next-steps.md) against a gap between the two"
+        in (pages["tradeoffs.md"])
+    )
