@@ -14,6 +14,7 @@ from reportgen.formatting import escape_markdown, fmt_number, is_score, rounded
 from reportgen.page_readings import (
     OVERCALLED,
     curves_reading,
+    finding_class,
     largest_class,
     recipe_changes,
     smallest_class,
@@ -41,9 +42,9 @@ def _focus_class(dataset: dict[str, Any]) -> tuple[int, str]:
     names = dataset["class_names"]
     if "melanoma" in names:
         return names.index("melanoma"), "melanoma"
-    normal = [k for k, name in enumerate(names) if name.lower().startswith("normal")]
-    if len(names) == 2 and len(normal) == 1:
-        return 1 - normal[0], "finding"
+    finding = finding_class(names)
+    if finding is not None:
+        return finding, "finding"
     return smallest_class(dataset["counts"]["train"]), "rarest"
 
 

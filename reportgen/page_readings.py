@@ -152,6 +152,41 @@ def ordinal_reference(test: dict[str, Any], train_counts: list[int]) -> dict[str
     }
 
 
+def finding_class(class_names: list[str]) -> int | None:
+    """Of two classes one of which is normal, the other: the finding a test for it detects
+    (PneumoniaMNIST's pneumonia). None for any other set of classes."""
+    normal = [k for k, name in enumerate(class_names) if name.lower().startswith("normal")]
+    return 1 - normal[0] if len(class_names) == 2 and len(normal) == 1 else None
+
+
+def finding_rates(test: dict[str, Any], class_names: list[str]) -> dict[str, Any] | None:
+    """The model read as a test for the finding (finding_class), in a clinician's words: its
+    sensitivity is the finding's recall, its specificity the normal class's, each with its
+    interval; its positive and negative predictive values are the two precisions, which depend
+    on the test split's share of the finding. None where there is no finding class, or a class
+    has no test images (no rate to read)."""
+    finding = finding_class(class_names)
+    if finding is None:
+        return None
+    normal = 1 - finding
+    rows = {row["index"]: row for row in test["report"]["classes"]}
+    recall_intervals = test["intervals"]["per_class_recall"]
+    supports = [rows[finding]["support"], rows[normal]["support"]]
+    if min(supports) == 0:
+        return None
+    return {
+        "finding": class_names[finding],
+        "normal": class_names[normal],
+        "sensitivity": rows[finding]["recall"],
+        "sensitivity_interval": recall_intervals[finding],
+        "specificity": rows[normal]["recall"],
+        "specificity_interval": recall_intervals[normal],
+        "positive_predictive": rows[finding]["precision"],
+        "negative_predictive": rows[normal]["precision"],
+        "prevalence": supports[0] / sum(supports),
+    }
+
+
 def largest_class(counts: list[int]) -> int:
     """Index of the class with the most images (the first, on a tie)."""
     return counts.index(max(counts))

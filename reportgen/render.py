@@ -43,6 +43,7 @@ from reportgen.page_readings import (
     auc_extremes,
     calibration_direction,
     class_mix_shift,
+    finding_rates,
     findings,
     half_width,
     largest_class,
@@ -214,6 +215,8 @@ def page_context(
         # Class names in class order: found in none of their test images; given to no image.
         "never_found": never_found,
         "never_predicted": never_predicted(results["test"], dataset["class_names"]),
+        # With two classes, one of them normal: sensitivity and specificity for the other.
+        "finding_rates": finding_rates(results["test"], dataset["class_names"]),
         "untested_classes": untested_classes(results["test"]),
         "majority": {"name": dataset["class_names"][majority], "share": prevalence[majority]},
         # Accuracy of always answering the training split's most common class, on test.

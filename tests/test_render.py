@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from scipy import stats
+from sklearn.metrics import precision_score, recall_score
 
 from reportgen import sources
 from reportgen.config import unmet_needs
@@ -34,6 +35,7 @@ from reportgen.page_readings import (
     calibration_direction,
     class_mix_shift,
     curves_reading,
+    finding_rates,
     half_width,
     ordinal_reference,
     percent_shares,
@@ -2399,3 +2401,36 @@ def test_thresholds_and_trade_offs_say_which_way_the_accuracy_gap_runs() -> None
         "The study proposed its [next steps](next-steps.md) against a gap between the two"
         in (pages["tradeoffs.md"])
     )
+
+
+def test_a_normal_versus_finding_set_reads_as_a_test_with_sensitivity_and_specificity() -> None:
+    """PneumoniaMNIST's two classes, one of them normal: Results gives the clinician's words
+    for the per-class table (sensitivity, specificity, predictive values), recomputed here with
+    scikit-learn and scipy's exact binomial interval."""
+    results = make_results("pneumoniamnist", official=True)
+    labels = np.array([0] * 40 + [1] * 60)
+    predicted = np.array([0] * 36 + [1] * 4 + [0] * 18 + [1] * 42)
+    names = results["dataset"]["class_names"]
+    results["test"] = summarize_test(labels, np.eye(2)[predicted] * 0.8 + 0.1, names)
+    paragraph = render_pages(results)["results.md"].split("**As a test for pneumonia.** ")[1]
+    paragraph = paragraph.split("\n")[0]
+    sensitivity = recall_score(labels, predicted, pos_label=1)  # 42 / 60
+    specificity = recall_score(labels, predicted, pos_label=0)  # 36 / 40
+    interval = stats.binomtest(42, 60).proportion_ci()
+    assert (
+        "With two classes, one of them *normal*, the table reads as a test for *pneumonia*: its "
+        f"sensitivity is the *pneumonia* recall, {fmt_number(sensitivity, 2)} (95% interval "
+        f"{fmt_number(interval.low, 2)}–{fmt_number(interval.high, 2)}), and its specificity the "
+        f"*normal* recall, {fmt_number(specificity, 2)} ("
+    ) in paragraph
+    assert (
+        f"a share of {fmt_number(precision_score(labels, predicted, pos_label=1), 2)} have it "
+        "(positive predictive value), and of those it calls *normal*, "
+        f"{fmt_number(precision_score(labels, predicted, pos_label=0), 2)} are (negative "
+        "predictive value). These two depend on how common *pneumonia* is: 60.0% of this test "
+        "split;"
+    ) in paragraph
+    # Not for more classes, nor for two classes neither of which is normal.
+    assert "**As a test for" not in render_pages(make_results())["results.md"]
+    assert finding_rates(results["test"], ["benign", "malignant"]) is None
+    assert finding_rates(results["test"], names) is not None
