@@ -2412,8 +2412,13 @@ def test_a_normal_versus_finding_set_reads_as_a_test_with_sensitivity_and_specif
     predicted = np.array([0] * 36 + [1] * 4 + [0] * 18 + [1] * 42)
     names = results["dataset"]["class_names"]
     results["test"] = summarize_test(labels, np.eye(2)[predicted] * 0.8 + 0.1, names)
-    paragraph = render_pages(results)["results.md"].split("**As a test for pneumonia.** ")[1]
-    paragraph = paragraph.split("\n")[0]
+    page = render_pages(results)["results.md"]
+    paragraph = page.split("**As a test for pneumonia.** ")[1].split("\n")[0]
+    # Two classes have one AUC, which the glossary says, not a mean over classes.
+    assert (
+        "than a random image of the other class (0.5 is guessing, 1 is perfect); with two" in page
+    )
+    assert "the mean over classes" not in page
     sensitivity = recall_score(labels, predicted, pos_label=1)  # 42 / 60
     specificity = recall_score(labels, predicted, pos_label=0)  # 36 / 40
     interval = stats.binomtest(42, 60).proportion_ci()
