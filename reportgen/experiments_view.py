@@ -203,6 +203,24 @@ def recall_falls(
     return sorted(falls, key=lambda fall: fall["mean"] - fall["baseline"])
 
 
+# The settings the Experiments page's glossary explains, each with whether a run's settings use it.
+GLOSSARY_SETTINGS = {
+    "effective_number": lambda config: config.get("loss_weighting") == "effective_number",
+    "schedule": lambda config: config.get("schedule", "constant") != "constant",
+    "adamw": lambda config: config.get("optimizer") == "adamw",
+    "label_smoothing": lambda config: config.get("label_smoothing", 0.0) > 0,
+    "ensemble": lambda config: config.get("ensemble", 1) > 1,
+    "wide_cnn": lambda config: config.get("model") == "wide_cnn",
+    "tta": lambda config: bool(config.get("tta")),
+}
+
+
+def glossary_terms(rows: list[dict[str, Any]]) -> list[str]:
+    """The GLOSSARY_SETTINGS some variant's runs use: the page explains those, not the rest."""
+    configs = [row["first_run"]["config"] for row in rows]
+    return [term for term, used in GLOSSARY_SETTINGS.items() if any(map(used, configs))]
+
+
 def _focus_entry(dataset: dict[str, Any], focus: int) -> dict[str, Any]:
     """The focus class as the comparisons name it: its "name" and its number of test "images"."""
     return {"name": dataset["class_names"][focus], "images": dataset["counts"]["test"][focus]}
@@ -450,6 +468,7 @@ def experiments_view(
         # Where the build's own settings, which the baseline runs, differ from the study's recipe.
         "recipe_changes": recipe_changes(rows[0]["first_run"]["config"]),
         "recommended_row": recommended,
+        "glossary": glossary_terms(rows),
         "recommended_within_noise": recommended_within_noise,
         "recommended_alike": recommended_alike,
         "recommended_same": recommended_same,

@@ -18,7 +18,12 @@ from reportgen import sources
 from reportgen.config import unmet_needs
 from reportgen.evaluate import summarize_test
 from reportgen.experiments import mean_sd
-from reportgen.experiments_view import collapsed_onto, experiments_view, image_difference
+from reportgen.experiments_view import (
+    collapsed_onto,
+    experiments_view,
+    glossary_terms,
+    image_difference,
+)
 from reportgen.formatting import (
     escape_markdown,
     fmt_alternatives,
@@ -2439,3 +2444,29 @@ def test_a_normal_versus_finding_set_reads_as_a_test_with_sensitivity_and_specif
     assert "**As a test for" not in render_pages(make_results())["results.md"]
     assert finding_rates(results["test"], ["benign", "malignant"]) is None
     assert finding_rates(results["test"], names) is not None
+
+
+def test_the_experiments_glossary_explains_the_settings_some_variant_uses() -> None:
+    """A PneumoniaMNIST plan of five variants had the page define label smoothing, ensembles and
+    TTA, which none of them used. A variant's settings are its first run's."""
+    rows = [
+        {"first_run": {"config": {"model": "study_cnn", "schedule": "constant"}}},
+        {"first_run": {"config": {"model": "wide_cnn", "optimizer": "adamw"}}},
+        {"first_run": {"config": {"schedule": "onecycle", "ensemble": 3, "tta": True}}},
+    ]
+    assert glossary_terms(rows) == ["schedule", "adamw", "ensemble", "wide_cnn", "tta"]
+    assert glossary_terms(rows[:1]) == []
+    experiments = _plan_over_three_seeds(
+        "better",
+        [
+            _two_class_variant("baseline", 0.50, 0.70, 0.30),
+            _two_class_variant("better", 0.51, 0.71, 0.40),
+        ],
+    )
+    for variant, config in zip(
+        experiments["variants"], ({}, {"label_smoothing": 0.1}), strict=True
+    ):
+        for run in variant["runs"]:
+            run["config"] = {**run["config"], **config}
+    # The page's glossary lists these (test_experiments checks the page of a real build).
+    assert experiments_view(experiments, _two_class_dataset())["glossary"] == ["label_smoothing"]
