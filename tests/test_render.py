@@ -19,6 +19,7 @@ from reportgen.config import unmet_needs
 from reportgen.evaluate import summarize_test
 from reportgen.experiments import mean_sd
 from reportgen.experiments_view import (
+    GLOSSARY_SETTINGS,
     collapsed_onto,
     experiments_view,
     glossary_terms,
@@ -1990,8 +1991,8 @@ def test_page_context_sets_the_colour_reference_beside_the_recipes_seed_means() 
     paragraph = page.split("**A simple reference.**")[1].split("\n")[0]
     assert "+0.020 AUC and +0.020 balanced accuracy in this run (seed 0)" in paragraph
     assert (
-        "against the reference: its lead on accuracy and balanced accuracy, beyond seed noise, is "
-        "what it learns beyond them; on AUC it falls short, beyond seed noise, of what those"
+        "against the reference: its leads on accuracy and balanced accuracy, beyond seed noise, "
+        "are what it learns beyond them; on AUC it falls short, beyond seed noise, of what those"
     ) in paragraph
     assert "its lead on accuracy, AUC" not in paragraph
     # Without experiments, this run's scores decide: ahead on all three.
@@ -2063,7 +2064,7 @@ def test_a_gap_to_the_colour_reference_within_seed_noise_is_not_called_a_lead() 
     ) in paragraph
     findings = make_environment().get_template("_findings.md.j2").render(context)
     assert (
-        "- The network does no better, beyond seed noise, on accuracy and AUC than a logistic "
+        "- The network does no better on accuracy and AUC (within seed noise) than a logistic "
         "regression"
     ) in findings
     assert (
@@ -2093,13 +2094,13 @@ def test_a_gap_to_the_colour_reference_the_same_in_every_seed_is_not_said_to_be_
     ]
     assert (
         "against the reference: its lead on accuracy, by the same margin in every seed, is what "
-        "it learns beyond them; on AUC and balanced accuracy it falls short, beyond seed noise "
-        "(balanced accuracy: by the same margin in every seed), of what those"
+        "it learns beyond them; on AUC and balanced accuracy it falls short, beyond seed noise on "
+        "AUC and by the same margin in every seed on balanced accuracy, of what those"
     ) in _colour_reference_paragraph(context)
     findings = make_environment().get_template("_findings.md.j2")
     assert (
-        "- The network does worse, beyond seed noise (balanced accuracy: by the same margin in "
-        "every seed), on AUC and balanced accuracy than a logistic regression"
+        "- The network does worse, beyond seed noise on AUC and by the same margin in every seed "
+        "on balanced accuracy, on AUC and balanced accuracy than a logistic regression"
     ) in findings.render(context)
     steady_auc = _context_with_recipe_gaps_to_the_colour_reference(
         {**gaps, "auc": [-0.02, -0.02, -0.02]}
@@ -2137,6 +2138,11 @@ def test_a_network_behind_the_colour_reference_is_not_said_to_lead_it() -> None:
     assert (
         "- The network does worse on balanced accuracy, and no better on accuracy, than a "
         "logistic regression"
+    ) in home
+    # Its lead, from this one run (no experiments): not qualified by seed noise.
+    assert (
+        f"against {fmt_number(reference['accuracy'])}). Its lead on AUC is what it learns beyond "
+        "those numbers.\n"
     ) in home
     # The values in the order the sentence names them.
     tested = results["test"]
@@ -2389,15 +2395,28 @@ def test_thresholds_and_trade_offs_say_which_way_the_accuracy_gap_runs() -> None
     results["test"]["accuracy"] = 0.65  # now below balanced accuracy
     pages = render_pages(results)
     assert (
-        "balanced accuracy is 0.712 against an accuracy of 0.650: here the less common classes "
-        "are already found more often than the common ones, so the tuning can lower the bar for "
-        "a common class instead.\n"
+        "balanced accuracy is 0.712 against an accuracy of 0.650: here the model's recall is "
+        "already, on the whole, higher on the less common classes of the test split, so the "
+        "tuning can lower the bar for common classes instead.\n"
     ) in pages["next-steps.md"]
     assert "such tuning should raise" not in pages["next-steps.md"]
     assert (
-        "Here the gap runs the other way, as the less common classes are found more often: the "
-        "study proposed its [next steps](next-steps.md) against the opposite gap, a model that "
+        "Here the gap runs the other way, as the model's recall is, on the whole, higher on the "
+        "less common classes of the test split: the study proposed its [next steps](next-steps.md) against the opposite gap, a model that "
         "found the common class far more often than the rare ones.\n"
+    ) in pages["tradeoffs.md"]
+    two = make_results("pneumoniamnist", official=True)  # normal 6, pneumonia 10 test images
+    two["test"]["accuracy"], two["test"]["balanced_accuracy"] = 0.75, 0.79
+    pages = render_pages(two)
+    assert (
+        "here the less common class of the test split is already found more often than the "
+        "common one, so the tuning can lower the bar for the common class instead.\n"
+    ) in pages["next-steps.md"]
+    assert (
+        "so a common class weighs more in it (*pneumonia*, the training split's most common "
+        "class, is 62.5% of the test images); balanced accuracy weighs each class alike. Here the "
+        "gap runs the other way, as the less common class of the test split is found more often "
+        "than the common one:"
     ) in pages["tradeoffs.md"]
     results["test"]["accuracy"] = 0.7124  # the same as balanced accuracy, as the pages round
     pages = render_pages(results)
@@ -2418,7 +2437,7 @@ def test_a_normal_versus_finding_set_reads_as_a_test_with_sensitivity_and_specif
     names = results["dataset"]["class_names"]
     results["test"] = summarize_test(labels, np.eye(2)[predicted] * 0.8 + 0.1, names)
     page = render_pages(results)["results.md"]
-    paragraph = page.split("**As a test for pneumonia.** ")[1].split("\n")[0]
+    paragraph = page.split("**As a test for *pneumonia*.** ")[1].split("\n")[0]
     # Two classes have one AUC, which the glossary says, not a mean over classes.
     assert (
         "than a random image of the other class (0.5 is guessing, 1 is perfect); with two" in page
@@ -2434,12 +2453,17 @@ def test_a_normal_versus_finding_set_reads_as_a_test_with_sensitivity_and_specif
         f"*normal* recall, {fmt_number(specificity, 2)} ("
     ) in paragraph
     assert (
-        f"a share of {fmt_number(precision_score(labels, predicted, pos_label=1), 2)} have it "
-        "(positive predictive value), and of those it calls *normal*, "
-        f"{fmt_number(precision_score(labels, predicted, pos_label=0), 2)} are (negative "
-        "predictive value). These two depend on how common *pneumonia* is: 60.0% of this test "
-        "split;"
+        f"a share of {fmt_number(precision_score(labels, predicted, pos_label=1), 2)} are "
+        "*pneumonia* (positive predictive value), and of those it calls *normal*, "
+        f"{fmt_number(precision_score(labels, predicted, pos_label=0), 2)} are *normal* "
+        "(negative predictive value). These two depend on the share of *pneumonia* images, "
+        "60.0% of this test split:"
     ) in paragraph
+    # A model that never calls one class has no precision for it: no predictive values.
+    results["test"] = summarize_test(labels, np.eye(2)[np.ones(100, int)] * 0.8 + 0.1, names)
+    paragraph = render_pages(results)["results.md"].split("**As a test for *pneumonia*.** ")[1]
+    assert "its specificity the *normal* recall, 0.00 (" in paragraph.split("\n")[0]
+    assert "predictive value" not in paragraph.split("\n")[0]
     # Not for more classes, nor for two classes neither of which is normal.
     assert "**As a test for" not in render_pages(make_results())["results.md"]
     assert finding_rates(results["test"], ["benign", "malignant"]) is None
@@ -2468,5 +2492,8 @@ def test_the_experiments_glossary_explains_the_settings_some_variant_uses() -> N
     ):
         for run in variant["runs"]:
             run["config"] = {**run["config"], **config}
-    # The page's glossary lists these (test_experiments checks the page of a real build).
+    # The page asks for these keys (test_experiments checks the page of a real build).
+    template = (Path(__file__).parent.parent / "templates" / "experiments.md.j2").read_text()
+    asked = re.findall(r'{% if "(\w+)" in experiments.glossary %}', template)
+    assert sorted(asked) == sorted(GLOSSARY_SETTINGS)
     assert experiments_view(experiments, _two_class_dataset())["glossary"] == ["label_smoothing"]
