@@ -2436,8 +2436,14 @@ def test_a_normal_versus_finding_set_reads_as_a_test_with_sensitivity_and_specif
     predicted = np.array([0] * 36 + [1] * 4 + [0] * 18 + [1] * 42)
     names = results["dataset"]["class_names"]
     results["test"] = summarize_test(labels, np.eye(2)[predicted] * 0.8 + 0.1, names)
-    page = render_pages(results)["results.md"]
+    pages = render_pages(results)
+    page = pages["results.md"]
     paragraph = page.split("**As a test for *pneumonia*.** ")[1].split("\n")[0]
+    # The model card says it too, in short.
+    assert (
+        "Read as a test for *pneumonia* (the two classes' recalls above): sensitivity "
+        f"{fmt_number(42 / 60, 2)} (95% interval"
+    ) in pages["model-card.md"]
     # Two classes have one AUC, which the glossary says, not a mean over classes.
     assert (
         "than a random image of the other class (0.5 is guessing, 1 is perfect); with two" in page
