@@ -370,26 +370,26 @@ def experiments_view(
         column: None if recommended is rows[0] else recommended["versus_baseline"][column]
         for column in labels
     }
-    recommended_within_noise = [
-        labels[column]
-        for column, entry in readings.items()
-        if entry and entry["reading"] == "noise"
-    ]
+
+    def read_as(kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """The headline columns whose difference from the baseline reads as kind, by label."""
+        return [
+            (labels[column], entry)
+            for column, entry in readings.items()
+            if entry and entry["reading"] == kind
+        ]
+
+    recommended_within_noise = [label for label, _ in read_as("noise")]
     recommended_alike = [
-        {"label": labels[column], "images": entry["images"]}
-        for column, entry in readings.items()
-        if entry and entry["reading"] == "alike"
+        {"label": label, "images": entry["images"]} for label, entry in read_as("alike")
     ]
     # ...and those that read the same as the baseline's at three decimals: no gain at all.
-    recommended_same = [
-        labels[column] for column, entry in readings.items() if entry and entry["reading"] == "same"
-    ]
+    recommended_same = [label for label, _ in read_as("same")]
     # ...and those Welch's test tells from seed noise, with their direction (a lower accuracy
     # the page would otherwise leave to the reader to spot).
     recommended_beyond_noise = [
-        {"label": labels[column], "higher": entry["mean"] > entry["baseline"]}
-        for column, entry in readings.items()
-        if entry and entry["reading"] == "beyond"
+        {"label": label, "higher": entry["mean"] > entry["baseline"]}
+        for label, entry in read_as("beyond")
     ]
     # Whether the recommended variant calls the focus class for OVERCALLED times as many test
     # images as hold it or more: its focus recall then comes from answering so often.
